@@ -1,0 +1,176 @@
+"""Boot storm: 10,000 distinct devices fetch their configs at once, after a power cut.
+
+Runs wrk against ``provisioner serve`` and against nginx serving the same bytes as static
+files, in the same run on the same machine, and prints requests/s, p99 latency and the ratio.
+Target: at least 30% of nginx's requests/s with p99 under 100 ms at 256 connections.
+
+    python -m bench.boot_storm [--devices 10000] [--connections 256] [--seconds 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from bench.common import free_port, wait_http
+from provisioner.domain.delivery import Fetch, Outcome
+from provisioner.domain.sheet import import_sheet, sheet_rows
+from provisioner.service import open_service
+from provisioner.settings import Settings
+from provisioner.vendors import find_model, vendor
+
+KEY = "yJ8k2o3m1bKk0m5sRkq3cJ2y3wV0Zp8g9sYg7bN4x1A="
+MODELS = ("GXP1628", "GXP2170", "GRP2614", "HT802", "HT814", "KX-HDV230", "KX-UT133")
+
+
+def build_inventory(workdir: Path, devices: int) -> tuple[str, list[str]]:
+    """A sheet of ``devices`` one-line devices, imported; returns the DB URL and file names."""
+    rows = []
+    for index in range(devices):
+        model = MODELS[index % len(MODELS)]
+        rows.append(
+            {
+                "tenant": f"tenant-{index // 50:04d}",
+                "extension": f"{1000 + index % 50}",
+                "direct_number": "",
+                "display_name": f"Bench {index}",
+                "mac": f"{0x0B0000000000 + index:012x}",
+                "model": model,
+                "port": "1",
+            }
+        )
+    url = f"sqlite:///{workdir / 'bench.db'}"
+    service = open_service(Settings(db=url, secret_key=KEY))
+    started = time.perf_counter()
+    with service.db.session() as session:
+        report = import_sheet(session, service.box, sheet_rows(rows))
+    print(f"import of {devices} rows: {time.perf_counter() - started:.1f} s", flush=True)
+    assert report.ok, report.errors[:3]
+    static = workdir / "static"
+    static.mkdir()
+    names = []
+    service.provisioner.timeline = None
+    for row in rows:
+        model = find_model(row["model"])
+        assert model is not None
+        name = vendor(model.vendor).device_filename(row["mac"], model)
+        delivery = service.provisioner.deliver(Fetch(name, "http", "127.0.0.1"))
+        assert delivery.outcome is Outcome.SERVED, (name, delivery.reason)
+        (static / name).write_bytes(delivery.body)
+        names.append(name)
+    service.close()
+    return url, names
+
+
+def wrk_script(workdir: Path, names: list[str]) -> Path:
+    """A wrk Lua script that asks for a different device's file on every request."""
+    paths = ",\n".join(f'"/{name}"' for name in names)
+    script = workdir / "storm.lua"
+    script.write_text(
+        f"local paths = {{\n{paths}\n}}\n"
+        "local i = 0\n"
+        "request = function()\n"
+        "  i = i + 1\n"
+        "  return wrk.format('GET', paths[(i % #paths) + 1])\n"
+        "end\n"
+        "done = function(summary, latency, requests)\n"
+        "  io.write(string.format('P99_US %d\\n', latency:percentile(99)))\n"
+        "  io.write(string.format('ERRORS %d\\n', summary.errors.status + summary.errors.connect"
+        " + summary.errors.read + summary.errors.write + summary.errors.timeout))\n"
+        "end\n"
+    )
+    return script
+
+
+def run_wrk(url: str, script: Path, connections: int, seconds: int) -> tuple[float, float, int]:
+    result = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s", "-s", str(script),
+         url],
+        capture_output=True, text=True, check=True, timeout=seconds + 60,
+    )  # fmt: skip
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", result.stdout).group(1))  # type: ignore[union-attr]
+    p99 = int(re.search(r"P99_US (\d+)", result.stdout).group(1)) / 1000  # type: ignore[union-attr]
+    errors = int(re.search(r"ERRORS (\d+)", result.stdout).group(1))  # type: ignore[union-attr]
+    return rps, p99, errors
+
+
+def start_nginx(workdir: Path, port: int) -> subprocess.Popen[bytes]:
+    conf = workdir / "nginx.conf"
+    conf.write_text(
+        f"""
+worker_processes 2;
+daemon off;
+pid {workdir}/nginx.pid;
+error_log {workdir}/nginx-error.log;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    default_type application/octet-stream;
+    server {{
+        listen 127.0.0.1:{port} backlog=4096;
+        root {workdir}/static;
+    }}
+}}
+"""
+    )
+    user = ["-g", "user root;"] if os.geteuid() == 0 else []
+    return subprocess.Popen(["nginx", "-c", str(conf), "-p", str(workdir), *user])
+
+
+def start_provisioner(workdir: Path, db_url: str, port: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PROVISIONER_DB": db_url, "PROVISIONER_SECRET_KEY": KEY}
+    log = (workdir / "provisioner.log").open("wb")
+    return subprocess.Popen(
+        [sys.executable, "-m", "provisioner", "serve", "--no-tftp", "--http", f"127.0.0.1:{port}"],
+        env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--devices", type=int, default=10_000)
+    parser.add_argument("--connections", type=int, default=256)
+    parser.add_argument("--seconds", type=int, default=15)
+    args = parser.parse_args()
+    for tool in ("wrk", "nginx"):
+        if shutil.which(tool) is None:
+            sys.exit(f"{tool} is not installed: run `make bench`, which installs it")
+    workdir = Path(tempfile.mkdtemp(prefix="boot-storm-"))
+    db_url, names = build_inventory(workdir, args.devices)
+    script = wrk_script(workdir, names)
+    results = {}
+    for name, start in (("nginx", start_nginx), ("provisioner", None)):
+        port = free_port()
+        process = start_nginx(workdir, port) if start else start_provisioner(workdir, db_url, port)
+        try:
+            probe = f"http://127.0.0.1:{port}/{names[0]}"
+            wait_http(probe)
+            with urllib.request.urlopen(probe) as response:
+                assert response.read() == (workdir / "static" / names[0]).read_bytes()
+            results[name] = run_wrk(
+                f"http://127.0.0.1:{port}", script, args.connections, args.seconds
+            )
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
+    print(f"\n{args.devices} devices, {args.connections} connections, {args.seconds} s, wrk -t2")
+    print(f"{'server':12} {'req/s':>10} {'p99 ms':>8} {'errors':>7}")
+    for name, (rps, p99, errors) in results.items():
+        print(f"{name:12} {rps:10.0f} {p99:8.1f} {errors:7d}")
+    ratio = results["provisioner"][0] / results["nginx"][0]
+    p99 = results["provisioner"][1]
+    print(f"ratio provisioner/nginx: {ratio:.1%} (target >= 30%), p99 {p99:.1f} ms (target < 100)")
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Zero-touch provisioning for Grandstream and Panasonic SIP devices."""

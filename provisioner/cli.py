@@ -1,0 +1,271 @@
+"""The ``provisioner`` command line (DESIGN.md §3)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+from rich.table import Table
+
+from provisioner.domain.delivery import Fetch, Outcome
+from provisioner.domain.demo import DEMO_TENANT, demo_mac, seed_demo
+from provisioner.domain.inventory import load_device, timeline
+from provisioner.domain.macs import BadMac, normalize_mac
+from provisioner.domain.sheet import ImportReport, SheetError, import_sheet
+from provisioner.secretbox import SecretKeyError
+from provisioner.serve import serve as serve_forever
+from provisioner.serve import split_address
+from provisioner.service import Service, open_service
+from provisioner.settings import Settings, SettingsError
+from provisioner.vendors import all_models, vendor
+
+console = Console(stderr=True)
+
+db_option = click.option(
+    "--db", "db_url", metavar="URL", help="SQLAlchemy URL (default: $PROVISIONER_DB or SQLite)."
+)
+config_option = click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="TOML settings file (environment variables override it).",
+)
+
+
+def _service(db_url: str | None, config_file: Path | None, **overrides: object) -> Service:
+    try:
+        return open_service(Settings.load(config_file, db=db_url, **overrides))
+    except (SettingsError, SecretKeyError) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log at DEBUG level.")
+def main(verbose: bool) -> None:
+    """Zero-touch provisioning for Grandstream and Panasonic SIP devices."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@main.command()
+@click.option("--http", "http_addr", default="127.0.0.1:8080", show_default=True)
+@click.option("--tftp", "tftp_addr", default="127.0.0.1:6969", show_default=True)
+@click.option("--no-http", is_flag=True, help="Serve TFTP only.")
+@click.option("--no-tftp", is_flag=True, help="Serve HTTP only.")
+@click.option("--demo", is_flag=True, help="Seed a demo tenant with one device of every model.")
+@db_option
+@config_option
+def serve(
+    http_addr: str,
+    tftp_addr: str,
+    no_http: bool,
+    no_tftp: bool,
+    demo: bool,
+    db_url: str | None,
+    config_file: Path | None,
+) -> None:
+    """Serve device configs over HTTP and TFTP until interrupted."""
+    try:
+        http = None if no_http else split_address(http_addr)
+        tftp = None if no_tftp else split_address(tftp_addr)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    service = _service(db_url, config_file)
+    if demo:
+        with service.db.session() as session:
+            seed_demo(session, service.box)
+
+    def ready() -> None:
+        if demo:
+            _print_demo_help(http, tftp)
+
+    try:
+        serve_forever(service, http, tftp, ready=ready)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen: {exc}") from exc
+
+
+def _print_demo_help(http: tuple[str, int] | None, tftp: tuple[str, int] | None) -> None:
+    models = all_models()
+    out = Console()
+    out.print(f"[bold]Demo tenant {DEMO_TENANT!r}: one device of each of {len(models)} models")
+    for index, model in enumerate(models, start=1):
+        mac = demo_mac(index, model)
+        name = vendor(model.vendor).device_filename(mac, model)
+        out.print(f"  {model.model:10} {mac}  {name}")
+    gs_index, gs = next((i, m) for i, m in enumerate(models, 1) if m.vendor == "grandstream")
+    gs_file = vendor(gs.vendor).device_filename(demo_mac(gs_index, gs), gs)
+    if http:
+        out.print("Fetch over HTTP:", soft_wrap=True)
+        out.print(f"  curl -s http://{http[0]}:{http[1]}/{gs_file}", soft_wrap=True)
+    if tftp:
+        out.print("Fetch over TFTP:")
+        out.print(f"  tftp {tftp[0]} {tftp[1]} -m binary -c get {gs_file}", soft_wrap=True)
+        out.print(f"  curl -s tftp://{tftp[0]}:{tftp[1]}/{gs_file}", soft_wrap=True)
+    out.print("Stop with Ctrl-C.")
+
+
+@main.command("import")
+@click.argument("sheet", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check every row; write nothing.")
+@db_option
+@config_option
+def import_command(
+    sheet: Path, dry_run: bool, db_url: str | None, config_file: Path | None
+) -> None:
+    """Import a provisioning sheet (CSV): all rows or none."""
+    service = _service(db_url, config_file)
+    data = sheet.read_bytes()
+    total = max(data.count(b"\n") - 1, 1)
+    try:
+        with (
+            Progress(
+                "[progress.description]{task.description}",
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console,
+                transient=True,
+                disable=total < 500,
+            ) as bar,
+            service.db.session() as session,
+        ):
+            task = bar.add_task("checking and writing", total=total * 2)
+            report = import_sheet(
+                session,
+                service.box,
+                data,
+                dry_run=dry_run,
+                actor=f"import {sheet.name}",
+                progress=lambda n: bar.advance(task, n),
+            )
+    except SheetError as exc:
+        raise click.ClickException(f"{sheet}: {exc}") from exc
+    finally:
+        service.close()
+    _print_report(sheet, report, dry_run)
+    if not report.ok:
+        sys.exit(1)
+
+
+def _print_report(sheet: Path, report: ImportReport, dry_run: bool) -> None:
+    if not report.ok:
+        for error in report.errors:
+            console.print(f"{sheet}:{error.line}: {error.reason}", markup=False, soft_wrap=True)
+        console.print(
+            f"[red]{len(report.errors)} bad row(s) of {report.rows}: nothing was written."
+        )
+        return
+    verb = "would create" if dry_run else "created"
+    console.print(
+        f"{report.rows} rows: {verb} {report.tenants_created} tenant(s), "
+        f"{report.accounts_created} account(s), {report.devices_created} device(s), "
+        f"{report.representative_numbers_created} representative number(s); "
+        f"{report.devices_updated} device(s) updated"
+        + (" (dry run: nothing written)" if dry_run else ".")
+    )
+
+
+@main.command()
+@click.argument("mac")
+@click.argument("filename", required=False)
+@db_option
+@config_option
+def render(mac: str, filename: str | None, db_url: str | None, config_file: Path | None) -> None:
+    """Print the file a device would get (its own config unless FILENAME says otherwise)."""
+    mac = _mac_argument(mac)
+    service = _service(db_url, config_file)
+    try:
+        with service.db.session() as session:
+            device = load_device(session, mac)
+            if device is None:
+                raise click.ClickException(f"no device {mac} in the inventory")
+            model = next(m for m in all_models() if m.model == device.model)
+        name = filename or vendor(device.vendor).device_filename(mac, model)
+        service.provisioner.timeline = None  # rendering for a person is not a device fetch
+        delivery = service.provisioner.deliver(Fetch(path=name, protocol="cli", source="cli"))
+    finally:
+        service.close()
+    if delivery.outcome is not Outcome.SERVED:
+        raise click.ClickException(f"{name}: {delivery.outcome.value} ({delivery.reason})")
+    sys.stdout.buffer.write(delivery.body)
+
+
+@main.group()
+def device() -> None:
+    """Look at devices."""
+
+
+@device.command("show")
+@click.argument("mac")
+@click.option("--limit", default=50, show_default=True, help="Timeline entries to show.")
+@db_option
+@config_option
+def device_show(mac: str, limit: int, db_url: str | None, config_file: Path | None) -> None:
+    """The device, its lines and its timeline (newest first)."""
+    mac = _mac_argument(mac)
+    service = _service(db_url, config_file)
+    out = Console()
+    try:
+        with service.db.session() as session:
+            found = load_device(session, mac)
+            if found is None:
+                raise click.ClickException(f"no device {mac} in the inventory")
+            tenant = found.tenant.name if found.tenant else "-"
+            out.print(
+                f"[bold]{found.mac}[/] {found.vendor} {found.model} ({found.kind}) "
+                f"state={found.state} tenant={tenant} firmware={found.firmware_version or '-'}"
+            )
+            lines = Table("port", "extension", "direct number", "display name", "SIP user", "fax")
+            for line in found.lines:
+                account = line.account
+                lines.add_row(
+                    str(line.port),
+                    account.extension,
+                    account.direct_number or "-",
+                    account.display_name,
+                    account.sip_username,
+                    line.fax_mode or "-",
+                )
+            out.print(lines)
+            events = Table("time (UTC)", "kind", "proto", "file", "source", "status", "firmware")
+            for event in timeline(session, found, limit):
+                events.add_row(
+                    event.at.strftime("%Y-%m-%d %H:%M:%S"),
+                    event.kind,
+                    event.protocol or "",
+                    event.filename or event.detail or "",
+                    event.source or "",
+                    str(event.status or ""),
+                    event.firmware or "",
+                )
+            out.print(events)
+    finally:
+        service.close()
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@db_option
+@config_option
+def db_upgrade(db_url: str | None, config_file: Path | None) -> None:
+    """Bring the schema to the newest migration (every command also does this)."""
+    _service(db_url, config_file).close()
+    console.print("schema is at the newest revision")
+
+
+def _mac_argument(text: str) -> str:
+    try:
+        return normalize_mac(text)
+    except BadMac as exc:
+        raise click.BadParameter(str(exc)) from exc

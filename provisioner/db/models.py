@@ -1,0 +1,166 @@
+"""The inventory as typed SQLAlchemy 2 models (DESIGN.md §2).
+
+Secret columns end in ``_encrypted`` and hold :class:`provisioner.secretbox.SecretBox`
+tokens: the database never sees a SIP password or device credential in clear.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {  # noqa: RUF012 - SQLAlchemy reads this class attribute
+        dt.datetime: DateTime(timezone=True),
+    }
+
+
+class TenantStatus(enum.StrEnum):
+    TRIAL = "trial"
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    CANCELLED = "cancelled"
+
+
+class DeviceState(enum.StrEnum):
+    IN_STOCK = "in_stock"
+    BOUND = "bound"
+    STAGED = "staged"
+    SHIPPED = "shipped"
+    INSTALLED = "installed"
+    RETIRED = "retired"
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    return Enum(cls, name=name, values_callable=lambda members: [m.value for m in members])
+
+
+class Tenant(Base):
+    __tablename__ = "tenants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    status: Mapped[TenantStatus] = mapped_column(
+        _enum(TenantStatus, "tenant_status"), default=TenantStatus.ACTIVE
+    )
+    allowed_networks: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    accounts: Mapped[list[Account]] = relationship(back_populates="tenant")
+    representative_numbers: Mapped[list[RepresentativeNumber]] = relationship(
+        back_populates="tenant"
+    )
+
+
+class Account(Base):
+    """One SIP line ("ID"): a tenant-local extension, optionally a direct number."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (UniqueConstraint("tenant_id", "extension"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    extension: Mapped[str] = mapped_column(String(4))
+    direct_number: Mapped[str | None] = mapped_column(String(20), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    sip_username: Mapped[str] = mapped_column(String(40), unique=True)
+    sip_password_encrypted: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    tenant: Mapped[Tenant] = relationship(back_populates="accounts")
+
+
+class RepresentativeNumber(Base):
+    """A number shared by several accounts' devices (at most 3, at most the account count)."""
+
+    __tablename__ = "representative_numbers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+
+    tenant: Mapped[Tenant] = relationship(back_populates="representative_numbers")
+
+
+class Device(Base):
+    __tablename__ = "devices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mac: Mapped[str] = mapped_column(String(12), unique=True)  # 12 lower-case hex digits
+    vendor: Mapped[str] = mapped_column(String(20))
+    model: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(10))
+    hardware_revision: Mapped[str | None] = mapped_column(String(20))
+    firmware_version: Mapped[str | None] = mapped_column(String(40))
+    ownership: Mapped[str] = mapped_column(String(10), default="rental")
+    state: Mapped[DeviceState] = mapped_column(
+        _enum(DeviceState, "device_state"), default=DeviceState.IN_STOCK
+    )
+    tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id"))
+    caller_id_number_id: Mapped[int | None] = mapped_column(ForeignKey("representative_numbers.id"))
+    admin_password_encrypted: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    tenant: Mapped[Tenant | None] = relationship()
+    caller_id_number: Mapped[RepresentativeNumber | None] = relationship()
+    lines: Mapped[list[DeviceLine]] = relationship(
+        back_populates="device", order_by="DeviceLine.port", cascade="all, delete-orphan"
+    )
+
+
+class DeviceLine(Base):
+    """The account on one line key (phone) or FXS port (ATA)."""
+
+    __tablename__ = "device_lines"
+    __table_args__ = (UniqueConstraint("device_id", "port"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"))
+    port: Mapped[int] = mapped_column(Integer)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    fax_mode: Mapped[str | None] = mapped_column(String(12))
+
+    device: Mapped[Device] = relationship(back_populates="lines")
+    account: Mapped[Account] = relationship()
+
+
+class DeviceEvent(Base):
+    """One entry of a device's timeline: a fetch, a refusal, an import, a state change."""
+
+    __tablename__ = "device_events"
+    __table_args__ = (Index("ix_device_events_device_at", "device_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"))
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    kind: Mapped[str] = mapped_column(String(20))  # fetch, refused, import, state
+    actor: Mapped[str | None] = mapped_column(String(100))
+    protocol: Mapped[str | None] = mapped_column(String(10))
+    filename: Mapped[str | None] = mapped_column(String(255))
+    source: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(String(255))
+    firmware: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[int | None] = mapped_column(Integer)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[str | None] = mapped_column(Text)
+
+    device: Mapped[Device] = relationship()

@@ -1,0 +1,115 @@
+"""Writes fetch events to device timelines in batches, off the request path.
+
+After a power cut thousands of phones fetch at once; one INSERT and COMMIT per fetch would
+make the database the bottleneck. Events are queued and written by one thread every few
+hundred milliseconds; ``flush()`` drains the queue (tests, shutdown).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import queue
+import threading
+from dataclasses import asdict, dataclass, field
+
+from sqlalchemy import insert, select, update
+
+from provisioner.db.models import Device, DeviceEvent, utcnow
+from provisioner.db.session import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Event:
+    mac: str
+    kind: str  # fetch, refused
+    protocol: str | None = None
+    filename: str | None = None
+    source: str | None = None
+    user_agent: str | None = None
+    firmware: str | None = None
+    status: int | None = None
+    sha256: str | None = None
+    detail: str | None = None
+    at: dt.datetime = field(default_factory=utcnow)
+
+
+class TimelineWriter:
+    def __init__(self, db: Database, interval: float = 0.25, batch: int = 2000) -> None:
+        self._db = db
+        self._interval = interval
+        self._batch = batch
+        self._queue: queue.SimpleQueue[Event] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def record(self, event: Event) -> None:
+        self._queue.put(event)
+
+    def start(self) -> TimelineWriter:
+        self._thread = threading.Thread(target=self._run, name="timeline-writer", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join()
+        self.flush()
+
+    def flush(self) -> int:
+        """Write everything queued so far; returns how many events were written."""
+        written = 0
+        with self._lock:
+            while True:
+                events = self._drain()
+                if not events:
+                    return written
+                self._write(events)
+                written += len(events)
+
+    def _run(self) -> None:
+        while not self._stopping.wait(self._interval):
+            try:
+                self.flush()
+            except Exception:
+                log.exception("a batch of timeline events was lost")
+
+    def _drain(self) -> list[Event]:
+        events: list[Event] = []
+        while len(events) < self._batch:
+            try:
+                events.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return events
+
+    def _write(self, events: list[Event]) -> None:
+        with self._db.session() as session:
+            macs = {event.mac for event in events}
+            found = session.execute(select(Device.mac, Device.id).where(Device.mac.in_(macs)))
+            ids = dict(found.tuples().all())
+            rows = []
+            firmware: dict[int, str] = {}
+            for event in events:
+                device_id = ids.get(event.mac)
+                if device_id is None:  # removed since the fetch
+                    continue
+                row = asdict(event)
+                del row["mac"]
+                rows.append({"device_id": device_id, **row})
+                if event.firmware and event.kind == "fetch":
+                    firmware[device_id] = event.firmware
+            if rows:
+                session.execute(insert(DeviceEvent), rows)
+            for device_id, version in firmware.items():
+                session.execute(
+                    update(Device)
+                    .where(
+                        Device.id == device_id, Device.firmware_version.is_distinct_from(version)
+                    )
+                    .values(firmware_version=version)
+                )

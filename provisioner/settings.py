@@ -1,0 +1,93 @@
+"""Service settings: ``PROVISIONER_*`` environment variables over an optional TOML file.
+
+Every setting has a default that makes ``provisioner serve`` work on loopback with a SQLite
+file in the working directory, which is what the demo and the tests start from.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+ENV_PREFIX = "PROVISIONER_"
+
+
+class SettingsError(ValueError):
+    """A setting has a value the service cannot use (names the variable)."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    db: str = "sqlite:///provisioner.db"
+    secret_key: str = ""  # urlsafe-base64 32-byte key; empty: a key file beside the database
+    secret_key_file: str = "secret.key"  # noqa: S105 - a file name, not a secret
+    staging_networks: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
+    pbx_core: str = "127.0.0.1:5060"
+    http_base: str = "http://127.0.0.1:8080"  # how devices reach our HTTP front door
+    tftp_host: str = "127.0.0.1"
+    ntp_server: str = "ntp.nict.jp"
+    registration_expiry: int = 3600
+    http_threads: int = 32
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def pbx_host(self) -> str:
+        return self.pbx_core.rsplit(":", 1)[0] if ":" in self.pbx_core else self.pbx_core
+
+    @property
+    def pbx_port(self) -> int:
+        if ":" not in self.pbx_core:
+            return 5060
+        return int(self.pbx_core.rsplit(":", 1)[1])
+
+    @classmethod
+    def load(cls, toml_path: Path | None = None, **overrides: object) -> Settings:
+        """Defaults, then the TOML file, then the environment, then explicit overrides."""
+        values: dict[str, object] = {}
+        if toml_path is not None:
+            with toml_path.open("rb") as handle:
+                values.update(tomllib.load(handle))
+        known = {f.name: f for f in fields(cls)}
+        for name in known:
+            raw = os.environ.get(ENV_PREFIX + name.upper())
+            if raw is not None:
+                values[name] = raw
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        unknown = set(values) - set(known)
+        if unknown:
+            raise SettingsError(f"unknown settings: {', '.join(sorted(unknown))}")
+        return cls(**{name: _coerce(name, value) for name, value in values.items()})
+
+    def validate(self) -> Settings:
+        for cidr in self.staging_networks:
+            try:
+                ipaddress.ip_network(cidr, strict=False)
+            except ValueError as exc:
+                raise SettingsError(
+                    f"{ENV_PREFIX}STAGING_NETWORKS: {cidr!r} is not a network ({exc})"
+                ) from exc
+        try:
+            port = self.pbx_port
+        except ValueError as exc:
+            raise SettingsError(f"{ENV_PREFIX}PBX_CORE: bad port in {self.pbx_core!r}") from exc
+        if not 0 < port < 65536:
+            raise SettingsError(f"{ENV_PREFIX}PBX_CORE: port {port} out of range")
+        if not self.http_base.startswith(("http://", "https://")):
+            raise SettingsError(f"{ENV_PREFIX}HTTP_BASE must start with http:// or https://")
+        return self
+
+
+def _coerce(name: str, value: object) -> object:
+    """Environment values are strings: turn them into the field's type."""
+    if name == "staging_networks":
+        items = value.split(",") if isinstance(value, str) else list(value)  # type: ignore[arg-type]
+        return tuple(item.strip() for item in items if item.strip())
+    if name in ("registration_expiry", "http_threads"):
+        try:
+            return int(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError) as exc:
+            raise SettingsError(f"{ENV_PREFIX}{name.upper()} must be a number") from exc
+    return value

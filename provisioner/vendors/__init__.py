@@ -1,0 +1,44 @@
+"""The vendor registry: which vendor module answers a file name, a User-Agent or a model."""
+
+from __future__ import annotations
+
+from provisioner.vendors import grandstream, panasonic
+from provisioner.vendors.base import FileRequest, ModelInfo, UserAgentInfo, VendorModule
+
+VENDORS: tuple[VendorModule, ...] = (grandstream.VENDOR, panasonic.VENDOR)
+_BY_NAME = {vendor.name: vendor for vendor in VENDORS}
+
+
+def vendor(name: str) -> VendorModule:
+    return _BY_NAME[name]
+
+
+def find_model(name: str) -> ModelInfo | None:
+    """A model by its name, case-insensitively (``gxp2170``, ``KX-HDV230``)."""
+    wanted = name.strip().upper()
+    for module in VENDORS:
+        for model_name, info in module.models.items():
+            if model_name.upper() == wanted:
+                return info
+    return None
+
+
+def all_models() -> list[ModelInfo]:
+    return [info for module in VENDORS for info in module.models.values()]
+
+
+def match_file(filename: str) -> FileRequest | None:
+    """The first vendor module that recognises the file name."""
+    for module in VENDORS:
+        request = module.match_file(filename)
+        if request is not None:
+            return request
+    return None
+
+
+def parse_user_agent(user_agent: str) -> UserAgentInfo | None:
+    for module in VENDORS:
+        info = module.parse_user_agent(user_agent)
+        if info is not None:
+            return info
+    return None

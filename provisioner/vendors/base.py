@@ -1,0 +1,159 @@
+"""Vendor-neutral types shared by the vendor modules, the renderer and the front doors.
+
+The domain hands a vendor module a :class:`DeviceView` (plain data, secrets already
+decrypted) and :class:`ProvisioningContext` (server-wide settings); the vendor module turns
+them into the ordered parameter list its template places. Nothing here knows of sockets,
+Flask or the database.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+class RenderError(ValueError):
+    """A value cannot be written into the vendor's file format (names what to fix)."""
+
+
+class DeviceKind(enum.StrEnum):
+    PHONE = "phone"
+    ATA = "ata"
+    GATEWAY = "gateway"
+
+
+class FaxMode(enum.StrEnum):
+    """FAX handling on an ATA port."""
+
+    T38 = "t38"
+    PASSTHROUGH = "passthrough"
+
+
+class FileKind(enum.StrEnum):
+    """What a requested file name asks for."""
+
+    DEVICE = "device"  # per-device config: carries secrets
+    BOOTSTRAP = "bootstrap"  # per-model file without secrets (Panasonic <MODEL>.cfg)
+    GENERIC = "generic"  # generic/common file without secrets (404 unless configured)
+    LEGACY_BINARY = "legacy_binary"  # Grandstream cfg<mac> binary (not served: 404)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """One row of a vendor's model table."""
+
+    vendor: str
+    model: str  # canonical name, e.g. "GXP2170", "KX-HDV230"
+    family: str  # e.g. "gxp16xx", "gxp21xx", "grp26xx", "ht80x", "ht81x", "kx-hdv"
+    kind: DeviceKind
+    lines: int  # SIP accounts (phones) or FXS ports (ATAs)
+    file_format: str  # e.g. "gs-xml-p", "gs-xml-alias", "pana-text"
+    japanese_display: bool = False
+
+
+@dataclass(frozen=True)
+class FileRequest:
+    """A file name recognised by a vendor module."""
+
+    vendor: str
+    kind: FileKind
+    filename: str  # the last path segment as requested
+    mac: str | None = None  # 12 lower-case hex digits, for per-device files
+    model: str | None = None  # canonical model name, for per-model files
+
+
+@dataclass(frozen=True)
+class UserAgentInfo:
+    """What a device says about itself in its User-Agent."""
+
+    vendor: str
+    model: str | None
+    firmware: str | None
+    mac: str | None  # 12 lower-case hex digits
+
+
+@dataclass(frozen=True)
+class LineView:
+    """One line key or FXS port and the SIP account on it."""
+
+    port: int  # 1-based
+    extension: str
+    direct_number: str | None
+    display_name: str
+    sip_username: str
+    sip_password: str
+    fax_mode: FaxMode | None = None  # ATA ports only
+
+
+@dataclass(frozen=True)
+class DeviceView:
+    """Everything a template needs to know about one device."""
+
+    mac: str  # 12 lower-case hex digits
+    model: ModelInfo
+    admin_password: str
+    lines: tuple[LineView, ...]
+    caller_id: str | None = None  # number presented on outgoing calls
+    tenant: str | None = None
+
+
+@dataclass(frozen=True)
+class ProvisioningContext:
+    """Server-wide settings a config points the device at."""
+
+    pbx_host: str  # registrar and proxy
+    pbx_port: int = 5060
+    http_base: str = "http://127.0.0.1:8080"  # scheme://host[:port][/path], no trailing slash
+    tftp_host: str = "127.0.0.1"
+    ntp_server: str = "ntp.nict.jp"
+    registration_expiry: int = 3600  # seconds
+    resync_window: tuple[int, int] = (1, 5)  # daily config check between these hours (local time)
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TemplatePlan:
+    """What the renderer needs: which template, with which (already vendor-shaped) values.
+
+    ``params`` is the ordered parameter list the template loops over; each name appears
+    once (checked by :func:`unique_params`).
+    """
+
+    template: str  # path under templates/, e.g. "grandstream/config.xml.j2"
+    params: tuple[tuple[str, str], ...]
+    content_type: str
+    variables: dict[str, str] = field(default_factory=dict)
+    crlf: bool = False  # Panasonic files end every line with CR LF
+
+
+def unique_params(pairs: list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """Freeze a parameter list, refusing a name set twice (vendors differ on which one wins)."""
+    seen: set[str] = set()
+    for name, _ in pairs:
+        if name in seen:
+            raise RenderError(f"parameter {name} would be written twice")
+        seen.add(name)
+    return tuple(pairs)
+
+
+class VendorModule(Protocol):
+    """All one vendor's knowledge: model table, file names, User-Agent, parameter mapping."""
+
+    name: str
+    models: Mapping[str, ModelInfo]
+
+    def match_file(self, filename: str) -> FileRequest | None:
+        """Recognise a requested file name (last path segment), or None if not ours."""
+
+    def parse_user_agent(self, user_agent: str) -> UserAgentInfo | None:
+        """Model, firmware and MAC from a fetch's User-Agent, or None if not ours."""
+
+    def device_filename(self, mac: str, model: ModelInfo) -> str:
+        """The canonical name of a device's own config file."""
+
+    def plan(
+        self, request: FileRequest, device: DeviceView | None, ctx: ProvisioningContext
+    ) -> TemplatePlan | None:
+        """The template and values for a file, or None when the file is not served (404)."""

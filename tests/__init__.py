@@ -1,0 +1,1 @@
+"""Tests: unit, golden-file and integration (real clients and servers)."""

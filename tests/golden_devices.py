@@ -1,0 +1,161 @@
+"""Fixed sample devices for the vendor golden-file and parse-back tests.
+
+Everything is fixed (MACs, usernames, passwords) so the rendered files are byte-stable. The
+Grandstream samples carry a password with every XML-special character; the display names
+are Japanese (UTF-8).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from provisioner.vendors import vendor
+from provisioner.vendors.base import (
+    DeviceView,
+    FaxMode,
+    FileRequest,
+    LineView,
+    ProvisioningContext,
+    VendorModule,
+)
+
+CONTEXT = ProvisioningContext(
+    pbx_host="pbx.example.jp",
+    pbx_port=5060,
+    http_base="https://prov.example.jp/zt",
+    ntp_server="ntp.nict.jp",
+    registration_expiry=3600,
+    resync_window=(1, 5),
+)
+XML_HOSTILE_PASSWORD = "a&b<c>d\"e'f"  # every character XML must escape
+XML_HOSTILE_ADMIN = "adm&<>\"'in"
+NAMES = (
+    "山田 太郎",
+    "佐藤 花子",
+    "鈴木 一郎",
+    "高橋 次郎",
+    "田中 三郎",
+    "伊藤 四郎",
+    "渡辺 五郎",
+    "FAX",
+)
+
+
+def line(
+    port: int,
+    *,
+    direct: str | None = None,
+    fax: FaxMode | None = None,
+    password: str | None = None,
+    extension: str | None = None,
+) -> LineView:
+    """Line ``port`` with a predictable account: extension 10nn, username u10nnxk7."""
+    ext = extension or f"{1000 + port}"
+    return LineView(
+        port=port,
+        extension=ext,
+        direct_number=direct,
+        display_name=NAMES[(port - 1) % len(NAMES)],
+        sip_username=f"u{ext}xk7",
+        sip_password=password or f"Pw{ext}qRt5ZmN8",
+        fax_mode=fax,
+    )
+
+
+ADMIN_PASSWORD = "Adm1nPassw0rdX"
+
+
+def device(
+    model: str, mac: str, lines: tuple[LineView, ...], *, caller_id: str | None = None,
+    admin_password: str = ADMIN_PASSWORD,
+) -> DeviceView:  # fmt: skip
+    vendor_name = "grandstream" if not model.startswith("KX-") else "panasonic"
+    return DeviceView(
+        mac=mac,
+        model=vendor(vendor_name).models[model],
+        admin_password=admin_password,
+        lines=lines,
+        caller_id=caller_id,
+        tenant="acme",
+    )
+
+
+GXP1628 = device(
+    "GXP1628",
+    "000b82162801",
+    (line(1, direct="0312345601", password=XML_HOSTILE_PASSWORD), line(2)),
+    caller_id="0312345601",
+    admin_password=XML_HOSTILE_ADMIN,
+)
+GXP2170 = device(
+    "GXP2170",
+    "c074ad217001",
+    tuple(line(n, direct=f"03123456{n:02d}") for n in range(1, 7)),
+    caller_id="0312340000",
+)
+GRP2614 = device(  # account 4 left empty: it must be switched off and cleared
+    "GRP2614",
+    "c074ad261401",
+    (line(1, password=XML_HOSTILE_PASSWORD), line(2), line(3)),
+    caller_id="0612345678",
+)
+HT802 = device(
+    "HT802",
+    "ec74d7080201",
+    (line(1, fax=FaxMode.T38), line(2, fax=FaxMode.PASSTHROUGH)),
+)
+HT814 = device(
+    "HT814",
+    "ec74d7081401",
+    (
+        line(1, fax=FaxMode.T38),
+        line(2, fax=FaxMode.PASSTHROUGH),
+        line(3),
+        line(4, fax=FaxMode.PASSTHROUGH),
+    ),
+)
+HT818 = device(
+    "HT818",
+    "ec74d7081801",
+    tuple(line(n, fax=FaxMode.PASSTHROUGH if n % 3 == 0 else FaxMode.T38) for n in range(1, 9)),
+)
+KX_HDV230 = device(
+    "KX-HDV230",
+    "0080f0023001",
+    (line(1, direct="0312345601"), line(2), line(3)),
+    caller_id="0312345601",
+)
+KX_TGP600 = device("KX-TGP600", "0080f0060001", (line(1), line(2)))
+KX_UT133 = device(  # line 4 left empty: written empty
+    "KX-UT133",
+    "0080f0013301",
+    (line(1, direct="0312345601"), line(2), line(3)),
+    caller_id="0312340000",
+)
+
+GRANDSTREAM_DEVICES = (GXP1628, GXP2170, GRP2614, HT802, HT814, HT818)
+PANASONIC_DEVICES = (KX_HDV230, KX_TGP600, KX_UT133)
+
+
+@dataclass(frozen=True)
+class GoldenCase:
+    """One golden file: the name a device asks for, and the device behind it (if any)."""
+
+    filename: str
+    module: VendorModule
+    device: DeviceView | None
+
+    @property
+    def request(self) -> FileRequest:
+        request = self.module.match_file(self.filename)
+        assert request is not None, self.filename
+        return request
+
+
+def golden_cases() -> list[GoldenCase]:
+    cases = []
+    for sample in GRANDSTREAM_DEVICES + PANASONIC_DEVICES:
+        module = vendor(sample.model.vendor)
+        cases.append(GoldenCase(module.device_filename(sample.mac, sample.model), module, sample))
+    cases.append(GoldenCase("KX-HDV230.cfg", vendor("panasonic"), None))
+    return cases
