@@ -139,8 +139,8 @@ def test_phones_set_config_and_firmware_protocols_and_daily_check(device: Device
     assert values["P194"] == "2"  # phones: daily at hour P285
     assert values["P237"] == "prov.example.jp/zt"
     assert values["P192"] == "prov.example.jp/firmware"
-    assert values["P26015"] == "1"  # allow the PBX's resync NOTIFY
-    assert values["P4428"] == "1"  # "Disable SIP NOTIFY Authentication": yes
+    assert "P26015" not in values  # "Allow SIP Reset" (factory reset by NOTIFY) stays off
+    assert values["P4428"] == "0"  # "Disable SIP NOTIFY Authentication": no
     assert values["P1362"] == "ja"
     assert values["P64"] == "TZZ-9"
     assert values["P145"] == "0"
@@ -156,7 +156,7 @@ def test_atas_use_ht_spelling(device: DeviceView) -> None:
     assert values["P22296"] == "2"  # newer HT firmware: 2 = daily
     assert "P1362" not in values  # no Japanese display
     assert "P26015" not in values
-    assert values["P4428"] == "1"
+    assert values["P4428"] == "0"
 
 
 def test_http_base_gives_http_protocol() -> None:
@@ -226,7 +226,7 @@ def test_grp2614_uses_aliases_and_their_vocabulary() -> None:
     _, values = parse(GRP2614)
     assert values["account.1.enable"] == "Yes"
     assert values["account.1.sip.registration"] == "Yes"
-    assert values["account.1.sip.allowSipReset"] == "Yes"
+    assert "account.1.sip.allowSipReset" not in values
     assert values["account.1.sip.registerExpiration"] == "60"
     assert values["account.2.sip.userid"] == GRP2614.lines[1].sip_username
     assert values["account.4.enable"] == "No"  # no line on account 4: off and cleared
@@ -234,7 +234,7 @@ def test_grp2614_uses_aliases_and_their_vocabulary() -> None:
     assert "account.5.enable" not in values
     assert values["provisioning.config.protocol"] == "HTTPS"
     assert values["provisioning.auto.mode"] == "YesUpgradeHourOfDay"
-    assert values["sip.notify.challenge"] == "No"
+    assert values["sip.notify.challenge"] == "Yes"
     assert values["users.admin.password"] == GRP2614.admin_password
     assert not any(name.startswith("P") and name[1:].isdigit() for name in values)
 

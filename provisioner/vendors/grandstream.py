@@ -10,11 +10,12 @@ Decisions taken where the sources disagree or say nothing:
 
 * Unregister on reboot (P81 and its per-account twins) is always 0: several endpoints may
   share an account, and one rebooting must not unregister the others.
-* SIP NOTIFY authentication: P4428 is "Disable SIP NOTIFY Authentication" (1 = do not
-  challenge) on GXP16xx, GXP21xx and the HT templates; the GRP26xx alias
-  ``sip.notify.challenge`` names the opposite ("challenge NOTIFY"), so it gets ``No``.
-  Either way the PBX's resync NOTIFY is accepted without a 401 round trip. (Unverified on
-  GRP hardware: the alias's polarity rests on its name and one template comment.)
+* SIP NOTIFY is authenticated: P4428 ("Disable SIP NOTIFY Authentication") is 0 on GXP16xx,
+  GXP21xx and HT; the GRP26xx alias ``sip.notify.challenge`` (the opposite wording) is
+  ``Yes``. Whoever sends the resync NOTIFY answers the 401 with the line's SIP credentials.
+  "Allow SIP Reset" (P26015) is left at its factory default, off: it lets a NOTIFY
+  factory-reset the device, which nobody outside the warehouse should be able to do.
+  (The GRP alias polarity rests on its name and one template comment: unverified.)
 * Periodic check: P194 means "2 = daily at hour P285" on phones but "1 = daily" on HT
   firmware (0 No, 1 daily, 2 weekly, 3 every P193 minutes); newer HT firmware reads the
   mode from P22296 (0 No, 1 every P193 minutes, 2 daily; [ATA-PHP], secondary), so ATAs
@@ -164,29 +165,25 @@ class AccountKeys:
     registration: str
     unregister: str
     expiry: str  # minutes
-    allow_reset: str | None  # "Allow SIP Reset": accept the PBX's resync NOTIFY (phones)
 
 
-def _p_block(base: int, allow_reset: int) -> AccountKeys:
+def _p_block(base: int) -> AccountKeys:
     """Accounts 2-6 share one layout: active x01, name x17, server x02 ... expiry x12."""
     return AccountKeys(
-        *(f"P{base + offset}" for offset in (1, 17, 2, 3, 4, 5, 6, 7, 10, 11, 12)),
-        allow_reset=f"P{allow_reset}",
+        *(f"P{base + offset}" for offset in (1, 17, 2, 3, 4, 5, 6, 7, 10, 11, 12))
     )
 
 
 # GXP16xx/GXP21xx accounts 1-6 (FusionPBX gxp16xx fw 1.0.4.33 and gxp21xx fw 1.0.5.32).
-# Allow SIP Reset is P26015 on account 1; accounts 2-6 follow the +100 step every other
-# 26xxx account setting takes in those templates (P26018/P26118/P26218...): INFERRED.
 PHONE_ACCOUNTS: tuple[AccountKeys, ...] = (
     AccountKeys(
-        "P271", "P270", "P47", "P48", "P35", "P36", "P34", "P3", "P31", "P81", "P32", "P26015"
+        "P271", "P270", "P47", "P48", "P35", "P36", "P34", "P3", "P31", "P81", "P32"
     ),
-    _p_block(400, 26115),
-    _p_block(500, 26215),
-    _p_block(600, 26315),
-    _p_block(1700, 26415),  # wazo's "line + 2" formula gives P7xx here: wrong
-    _p_block(1800, 26515),
+    _p_block(400),
+    _p_block(500),
+    _p_block(600),
+    _p_block(1700),  # wazo's "line + 2" formula gives P7xx here: wrong
+    _p_block(1800),
 )
 
 
@@ -207,7 +204,6 @@ def alias_account(n: int) -> AccountKeys:
                 "sip.registration",
                 "sip.unregisterOnReboot",
                 "sip.registerExpiration",
-                "sip.allowSipReset",
             )
         )
     )
@@ -232,14 +228,13 @@ PORT2_ANALOG = AnalogKeys("P710", "P4417", "P864", "P863")  # wazo emits these a
 # HT80x FXS ports: one full account each; port 2 is the +700 set.
 HT80X_PORTS: tuple[tuple[AccountKeys, str, AnalogKeys], ...] = (
     (
-        AccountKeys("P271", None, "P47", "P48", "P35", "P36", "P34", "P3", "P31", "P81", "P32",
-                    None),
+        AccountKeys("P271", None, "P47", "P48", "P35", "P36", "P34", "P3", "P31", "P81", "P32"),
         "P40",
         PORT1_ANALOG,
     ),
     (
         AccountKeys("P401", None, "P747", "P748", "P735", "P736", "P734", "P703", "P731",
-                    "P752", "P732", None),
+                    "P752", "P732"),
         "P740",
         PORT2_ANALOG,
     ),
@@ -334,8 +329,6 @@ def _account(
         (keys.unregister, spell.no),
         (keys.expiry, _expiry_minutes(ctx)),
     ]
-    if keys.allow_reset:
-        params.append((keys.allow_reset, spell.yes))
     return params
 
 
@@ -397,7 +390,7 @@ def _p_globals(device: DeviceView, ctx: ProvisioningContext) -> Params:
         ("P285", str(prov.hour)),
         ("P8459", str(prov.end_hour)),
         ("P8458", "1"),
-        ("P4428", "1"),  # Disable SIP NOTIFY Authentication: Yes
+        ("P4428", "0"),  # Disable SIP NOTIFY Authentication: No (NOTIFY is challenged)
         ("P145", "0"),  # DHCP option 43/66/160 must not override our server
         ("P1409", "0"),  # TR-069 off: GDMS must not take the device over
     ]
@@ -440,7 +433,7 @@ def _phone_alias(device: DeviceView, ctx: ProvisioningContext) -> Params:
         ("provisioning.auto.hour", str(prov.hour)),
         ("provisioning.auto.endHour", str(prov.end_hour)),
         ("provisioning.auto.randomTime.enable", "Yes"),
-        ("sip.notify.challenge", "No"),
+        ("sip.notify.challenge", "Yes"),
         ("provisioning.override.dhcp.allowCommonOptions", "No"),
         ("tr069.enable", "No"),
     ]
