@@ -169,16 +169,12 @@ class AccountKeys:
 
 def _p_block(base: int) -> AccountKeys:
     """Accounts 2-6 share one layout: active x01, name x17, server x02 ... expiry x12."""
-    return AccountKeys(
-        *(f"P{base + offset}" for offset in (1, 17, 2, 3, 4, 5, 6, 7, 10, 11, 12))
-    )
+    return AccountKeys(*(f"P{base + offset}" for offset in (1, 17, 2, 3, 4, 5, 6, 7, 10, 11, 12)))
 
 
 # GXP16xx/GXP21xx accounts 1-6 (FusionPBX gxp16xx fw 1.0.4.33 and gxp21xx fw 1.0.5.32).
 PHONE_ACCOUNTS: tuple[AccountKeys, ...] = (
-    AccountKeys(
-        "P271", "P270", "P47", "P48", "P35", "P36", "P34", "P3", "P31", "P81", "P32"
-    ),
+    AccountKeys("P271", "P270", "P47", "P48", "P35", "P36", "P34", "P3", "P31", "P81", "P32"),
     _p_block(400),
     _p_block(500),
     _p_block(600),
