@@ -43,7 +43,7 @@ def build_inventory(workdir: Path, devices: int) -> tuple[str, list[str]]:
                 "extension": f"{1000 + index % 50}",
                 "direct_number": "",
                 "display_name": f"Bench {index}",
-                "mac": f"{0x0B0000000000 + index:012x}",
+                "mac": f"{0x02B000000000 + index:012x}",  # locally administered, unicast
                 "model": model,
                 "port": "1",
             }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from provisioner.secretbox import SecretKeyError
 from provisioner.serve import serve as serve_forever
 from provisioner.serve import split_address
 from provisioner.service import Service, open_service
-from provisioner.settings import Settings, SettingsError
+from provisioner.settings import CONFIG_ENV, Settings, SettingsError
 from provisioner.vendors import all_models, vendor
 
 console = Console(stderr=True)
@@ -76,6 +77,8 @@ def serve(
         tftp = None if no_tftp else split_address(tftp_addr)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from exc
+    if config_file is not None:  # HTTP workers read the same file
+        os.environ[CONFIG_ENV] = str(config_file.resolve())
     service = _service(db_url, config_file)
     if demo:
         with service.db.session() as session:

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
 import signal
+import socket
+import threading
 from collections.abc import Callable
-from types import FrameType
 
-from waitress import create_server
+from granian import Granian
+from granian.constants import Interfaces
+from granian.log import LogLevels
 
 from provisioner.domain.delivery import Fetch, Outcome, Provisioner
 from provisioner.service import Service
 from provisioner.tftp.server import TftpAccessDenied, serve_in_thread
-from provisioner.web import create_app
 
 log = logging.getLogger(__name__)
 
@@ -47,45 +51,57 @@ def serve(
     tftp: tuple[str, int] | None,
     ready: Callable[[], None] = lambda: None,
 ) -> None:
-    """Run until SIGINT or SIGTERM; the timeline is flushed on the way out."""
+    """Run until SIGINT or SIGTERM; the timeline is flushed on the way out.
+
+    TFTP runs in this process; HTTP runs in granian worker processes (one per core) that
+    build their own service from the same settings, so a boot storm can use every core.
+    """
     service.timeline.start()
     tftp_thread = None
-    http_server = None
     try:
         if tftp is not None:
             tftp_thread = serve_in_thread(tftp_resolver(service.provisioner), *tftp)
             log.info("TFTP on %s:%d", *tftp_thread.address)
-        if http is not None:
-            app = create_app(service.provisioner)
-            http_server = create_server(
-                app,
-                host=http[0],
-                port=http[1],
-                threads=service.settings.http_threads,
-                connection_limit=2000,
-                backlog=2048,
-                ident="provisioner",
-            )
-            log.info("HTTP on %s:%d", *http)
-        ready()
-        _wait_for_stop(http_server)
+        if http is None:
+            ready()
+            _wait_for_signal()
+        else:
+            _check_free(http)
+            ready()
+            _http_server(service, http).serve()
     finally:
-        if http_server is not None:
-            http_server.close()
         if tftp_thread is not None:
             tftp_thread.stop()
         service.close()
 
 
-def _wait_for_stop(http_server: object | None) -> None:
-    def stop(signum: int, _frame: FrameType | None) -> None:
-        raise KeyboardInterrupt(signal.Signals(signum).name)
+def _check_free(address: tuple[str, int]) -> None:
+    """Refuse to start when another server holds the port (granian would only log it)."""
+    with socket.socket(socket.AF_INET6 if ":" in address[0] else socket.AF_INET) as probe:
+        probe.bind(address)
 
-    signal.signal(signal.SIGTERM, stop)
-    try:
-        if http_server is not None:
-            http_server.run()  # type: ignore[attr-defined]
-        else:
-            signal.pause()
-    except KeyboardInterrupt:
-        log.info("stopping")
+
+def _http_server(service: Service, http: tuple[str, int]) -> Granian:
+    # Workers start from a clean interpreter: a fork would copy the TFTP thread's locks.
+    multiprocessing.set_start_method("spawn", force=True)
+    os.environ["PROVISIONER_DB"] = service.settings.db
+    return Granian(
+        "provisioner.web.wsgi:app_from_environment",
+        factory=True,
+        address=http[0],
+        port=http[1],
+        interface=Interfaces.WSGI,
+        workers=service.settings.http_workers,
+        blocking_threads=service.settings.http_threads,
+        backlog=4096,
+        log_access=False,
+        log_level=LogLevels.warning,
+    )
+
+
+def _wait_for_signal() -> None:
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    stop.wait()
+    log.info("stopping")

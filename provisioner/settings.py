@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 ENV_PREFIX = "PROVISIONER_"
+CONFIG_ENV = "PROVISIONER_CONFIG"  # path of the TOML settings file, if any
 
 
 class SettingsError(ValueError):
@@ -30,7 +31,8 @@ class Settings:
     tftp_host: str = "127.0.0.1"
     ntp_server: str = "ntp.nict.jp"
     registration_expiry: int = 3600
-    http_threads: int = 32
+    http_workers: int = max(2, os.cpu_count() or 1)  # HTTP worker processes
+    http_threads: int = 8  # blocking threads per worker
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -47,6 +49,8 @@ class Settings:
     def load(cls, toml_path: Path | None = None, **overrides: object) -> Settings:
         """Defaults, then the TOML file, then the environment, then explicit overrides."""
         values: dict[str, object] = {}
+        if toml_path is None and os.environ.get(CONFIG_ENV):
+            toml_path = Path(os.environ[CONFIG_ENV])
         if toml_path is not None:
             with toml_path.open("rb") as handle:
                 values.update(tomllib.load(handle))
@@ -85,7 +89,7 @@ def _coerce(name: str, value: object) -> object:
     if name == "staging_networks":
         items = value.split(",") if isinstance(value, str) else list(value)  # type: ignore[arg-type]
         return tuple(item.strip() for item in items if item.strip())
-    if name in ("registration_expiry", "http_threads"):
+    if name in ("registration_expiry", "http_threads", "http_workers"):
         try:
             return int(value)  # type: ignore[arg-type]
         except (TypeError, ValueError) as exc:

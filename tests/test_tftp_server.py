@@ -375,8 +375,22 @@ def test_windowsize_sends_a_window_then_resumes_after_the_acked_block(
         assert client.silent_for(0.3)  # the window is full: wait for an ACK
         client.send(encode_ack(2), peer)  # RFC 7440: 3 and 4 were lost, resend from 3
         assert client.blocks(4) == [3, 4, 5, 6]
-        client.send(encode_ack(1), peer)  # stale: ignored, no Sorcerer's Apprentice
+        client.send(encode_ack(2), peer)  # duplicate and stale ACKs are ignored: no
+        client.send(encode_ack(1), peer)  # Sorcerer's Apprentice, only the timer resends
         assert client.silent_for(0.3)
+        client.abort(peer)
+
+
+def test_negotiated_timeout_drives_retransmission(store: Store, files: dict[str, bytes]) -> None:
+    with serve_in_thread(store, HOST, 0, timeout=10.0) as srv, RawClient(srv.address) as client:
+        client.rrq(SMALL, {"timeout": 1})
+        packet, peer = client.recv()
+        assert packet == OAck({"timeout": "1"})
+        client.send(encode_ack(0), peer)
+        started = time.monotonic()
+        assert client.recv() == (Data(1, files[SMALL]), peer)
+        assert client.recv(timeout=2.0) == (Data(1, files[SMALL]), peer)  # after 1 s, not 10
+        assert 0.8 < time.monotonic() - started < 1.8
         client.abort(peer)
 
 
@@ -527,7 +541,11 @@ def test_bad_option_values_are_left_out_of_the_oack(
     ("options", "answer"),
     [
         ({"blksize": "70000"}, {"blksize": "65464"}),
-        ({"blksize": "8", "windowsize": "65535"}, {"blksize": "8", "windowsize": "65535"}),
+        ({"blksize": "8", "windowsize": "8192"}, {"blksize": "8", "windowsize": "8192"}),
+        # a window is capped at 64 KiB: a spoofed RRQ must not blast a whole image
+        ({"windowsize": "65535"}, {"windowsize": "128"}),
+        ({"windowsize": "100", "blksize": "1468"}, {"windowsize": "44", "blksize": "1468"}),
+        ({"blksize": "65464", "windowsize": "16"}, {"blksize": "65464", "windowsize": "1"}),
         ({"BlkSize": "1468", "TSIZE": "0"}, {"blksize": "1468", "tsize": "3000000"}),
         ({"timeout": "255"}, {"timeout": "255"}),
         # what Grandstream firmware sends: the proprietary options are ignored
@@ -684,7 +702,7 @@ def test_thousands_of_stalled_clients_do_not_stop_new_fetches(
     files: dict[str, bytes], out: Path
 ) -> None:
     store = Store(files)
-    timeout, retries = 1.5, 1  # sessions live 3 s: longer than opening them all takes
+    timeout, retries = 2.0, 1  # sessions live 4 s: longer than opening them all takes
     with (
         serve_in_thread(store, HOST, 0, timeout=timeout, retries=retries) as srv,
         contextlib.ExitStack() as stack,

@@ -164,3 +164,26 @@ class DeviceEvent(Base):
     detail: Mapped[str | None] = mapped_column(Text)
 
     device: Mapped[Device] = relationship()
+
+
+class InventoryRevision(Base):
+    """A counter bumped by every change that can alter a rendered file.
+
+    Rendered files are cached per process; a cache is valid while this number stands still.
+    The bump happens in the same transaction as the change (see ``db.session``).
+    """
+
+    __tablename__ = "inventory_revision"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# Rows of these tables end up in rendered files.
+RENDERED_MODELS: tuple[type[Base], ...] = (
+    Tenant,
+    Account,
+    RepresentativeNumber,
+    Device,
+    DeviceLine,
+)

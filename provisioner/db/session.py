@@ -8,8 +8,10 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Engine, create_engine, event, select, update
+from sqlalchemy.orm import Session, UOWTransaction, sessionmaker
+
+from provisioner.db.models import RENDERED_MODELS, InventoryRevision
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -34,6 +36,21 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
 
 
+def _bump_revision(session: Session, _flush: UOWTransaction, _instances: object) -> None:
+    """Any flushed change to a row that ends up in a rendered file invalidates caches."""
+    touched = (*session.new, *session.dirty, *session.deleted)
+    if any(isinstance(obj, RENDERED_MODELS) for obj in touched) and not session.info.get(
+        "revision_bumped"
+    ):
+        table = InventoryRevision.__table__
+        session.connection().execute(update(table).values(value=table.c.value + 1))
+        session.info["revision_bumped"] = True
+
+
+def _reset_bump(session: Session, _transaction: object) -> None:
+    session.info.pop("revision_bumped", None)
+
+
 class Database:
     """One database: sessions for the domain, ``upgrade()`` for the schema."""
 
@@ -41,12 +58,19 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        event.listen(self._sessions, "before_flush", _bump_revision)
+        event.listen(self._sessions, "after_transaction_end", _reset_bump)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A unit of work: committed on success, rolled back whole on any error."""
         with self._sessions() as session, session.begin():
             yield session
+
+    def revision(self) -> int:
+        """The inventory revision (one indexed read; see ``InventoryRevision``)."""
+        with self.engine.connect() as connection:
+            return connection.execute(select(InventoryRevision.value)).scalar_one()
 
     def upgrade(self, revision: str = "head") -> None:
         command.upgrade(self.alembic_config(), revision)

@@ -15,7 +15,8 @@ import logging
 from dataclasses import dataclass
 
 from provisioner.db.session import Database
-from provisioner.domain.inventory import device_view, load_device, provisioning_context
+from provisioner.domain.inventory import find_device_view, provisioning_context
+from provisioner.domain.render_cache import RenderCache, RenderedFile
 from provisioner.domain.timeline import Event, TimelineWriter
 from provisioner.rendering import render_plan
 from provisioner.secretbox import SecretBox
@@ -67,6 +68,7 @@ class Provisioner:
         self.settings = settings
         self.context = provisioning_context(settings)
         self.timeline = timeline
+        self.cache = RenderCache(db.revision)
 
     def deliver(self, fetch: Fetch) -> Delivery:
         request = match_file(fetch.filename)
@@ -81,6 +83,33 @@ class Provisioner:
                 record_on=request.mac,
             )
         mac = request.mac or (agent.mac if agent else None)
+        key = (request.vendor, request.kind, request.mac, request.model)
+        rendered = self.cache.get(key)
+        if rendered is None:
+            revision = self.cache.revision
+            outcome = self._render(fetch, request)
+            if isinstance(outcome, Delivery):
+                return outcome
+            rendered = outcome
+            self.cache.put(key, rendered, revision)
+        if mac and self.timeline is not None:
+            self.timeline.record(
+                Event(
+                    mac=mac,
+                    kind="fetch",
+                    protocol=fetch.protocol,
+                    filename=fetch.filename,
+                    source=fetch.source,
+                    user_agent=fetch.user_agent,
+                    firmware=agent.firmware if agent else None,
+                    status=Outcome.SERVED.value,
+                    sha256=rendered.sha256,
+                )
+            )
+        return Delivery(Outcome.SERVED, rendered.body, rendered.content_type)
+
+    def _render(self, fetch: Fetch, request: FileRequest) -> RenderedFile | Delivery:
+        """The file, or the refusal that replaces it."""
         view = self._device(request)
         if request.kind is FileKind.DEVICE and view is None:
             return self._refuse(fetch, Outcome.NOT_FOUND, "unknown device")
@@ -96,30 +125,13 @@ class Provisioner:
         except RenderError as exc:
             log.error("cannot render %s: %s", fetch.filename, exc)
             return Delivery(Outcome.FAILED, reason=str(exc))
-        if mac and self.timeline is not None:
-            self.timeline.record(
-                Event(
-                    mac=mac,
-                    kind="fetch",
-                    protocol=fetch.protocol,
-                    filename=fetch.filename,
-                    source=fetch.source,
-                    user_agent=fetch.user_agent,
-                    firmware=agent.firmware if agent else None,
-                    status=Outcome.SERVED.value,
-                    sha256=hashlib.sha256(body).hexdigest(),
-                )
-            )
-        return Delivery(Outcome.SERVED, body, plan.content_type)
+        return RenderedFile(body, plan.content_type, hashlib.sha256(body).hexdigest())
 
     def _device(self, request: FileRequest) -> DeviceView | None:
         if request.mac is None:
             return None
-        with self.db.session() as session:
-            device = load_device(session, request.mac)
-            if device is None or device.vendor != request.vendor:
-                return None
-            return device_view(device, self.box)
+        with self.db.engine.connect() as connection:
+            return find_device_view(connection, self.box, request.mac, request.vendor)
 
     def _refuse(
         self,

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from provisioner.db.models import Account, Device, DeviceEvent, DeviceLine
+from provisioner.db.models import (
+    Account,
+    Device,
+    DeviceEvent,
+    DeviceLine,
+    RepresentativeNumber,
+    Tenant,
+)
 from provisioner.secretbox import SecretBox
 from provisioner.settings import Settings
 from provisioner.vendors import find_model
@@ -36,34 +43,67 @@ def load_device(session: Session, mac: str) -> Device | None:
     )
 
 
-def device_view(device: Device, box: SecretBox) -> DeviceView:
-    """Plain data for the renderer, secrets decrypted."""
-    model = find_model(device.model)
+# Device, tenant, caller ID and every line with its account: one round trip, built once.
+_DEVICE_ROWS = (
+    select(
+        Device.vendor,
+        Device.model,
+        Device.admin_password_encrypted,
+        Tenant.name.label("tenant"),
+        RepresentativeNumber.number.label("representative"),
+        DeviceLine.port,
+        DeviceLine.fax_mode,
+        Account.extension,
+        Account.direct_number,
+        Account.display_name,
+        Account.sip_username,
+        Account.sip_password_encrypted,
+    )
+    .select_from(Device)
+    .outerjoin(Tenant, Tenant.id == Device.tenant_id)
+    .outerjoin(RepresentativeNumber, RepresentativeNumber.id == Device.caller_id_number_id)
+    .outerjoin(DeviceLine, DeviceLine.device_id == Device.id)
+    .outerjoin(Account, Account.id == DeviceLine.account_id)
+    .where(Device.mac == bindparam("mac"))
+    .order_by(DeviceLine.port)
+)
+
+
+def find_device_view(
+    connection: Connection, box: SecretBox, mac: str, vendor: str
+) -> DeviceView | None:
+    """Plain data for the renderer, secrets decrypted; None for an unknown MAC or vendor.
+
+    This is the hot path of a boot storm: Core rows, not ORM objects.
+    """
+    rows = connection.execute(_DEVICE_ROWS, {"mac": mac}).all()
+    if not rows or rows[0].vendor != vendor:
+        return None
+    first = rows[0]
+    model = find_model(first.model)
     if model is None:
-        raise LookupError(f"device {device.mac} has model {device.model}, which is not supported")
+        raise LookupError(f"device {mac} has model {first.model}, which is not supported")
     lines = tuple(
         LineView(
-            port=line.port,
-            extension=line.account.extension,
-            direct_number=line.account.direct_number,
-            display_name=line.account.display_name,
-            sip_username=line.account.sip_username,
-            sip_password=box.decrypt(line.account.sip_password_encrypted),
-            fax_mode=FaxMode(line.fax_mode) if line.fax_mode else None,
+            port=row.port,
+            extension=row.extension,
+            direct_number=row.direct_number,
+            display_name=row.display_name,
+            sip_username=row.sip_username,
+            sip_password=box.decrypt(row.sip_password_encrypted),
+            fax_mode=FaxMode(row.fax_mode) if row.fax_mode else None,
         )
-        for line in device.lines
+        for row in rows
+        if row.port is not None
     )
-    if device.caller_id_number is not None:
-        caller_id = device.caller_id_number.number
-    else:
-        caller_id = lines[0].direct_number if lines else None
+    caller_id = first.representative or (lines[0].direct_number if lines else None)
     return DeviceView(
-        mac=device.mac,
+        mac=mac,
         model=model,
-        admin_password=box.decrypt(device.admin_password_encrypted),
+        admin_password=box.decrypt(first.admin_password_encrypted),
         lines=lines,
         caller_id=caller_id,
-        tenant=device.tenant.name if device.tenant else None,
+        tenant=first.tenant,
     )
 
 

@@ -17,6 +17,7 @@ What each refusal looks like on the wire, so device logs can be read against it:
 - An option with a bad value (`blksize disable`, `timeout 0`, ...) is left out of the OACK rather
   than refused with ERROR 8: the device falls back to RFC 1350 defaults and still gets its file.
   tsize in an RRQ is answered whatever value it carries (atftp 0.8 sends "enable").
+- blksize above 65464 is answered 65464; windowsize is answered at most 64 KiB / blksize blocks.
 """
 
 import asyncio
@@ -49,10 +50,13 @@ from provisioner.tftp.packets import (
 logger = logging.getLogger("provisioner.tftp")
 
 Resolver = Callable[[str, str], bytes | None]
-Address = tuple[Any, ...]
+Address = tuple[Any, ...]  # (host, port), or (host, port, flowinfo, scope_id) for IPv6
 
 DEFAULT_BLKSIZE = 512
 MAX_NAME_BYTES = 255
+# One window (and so one retransmission burst) stays under 64 KiB: a spoofed RRQ must not make
+# us blast a whole firmware image at someone. RFC 7440 lets the server answer a smaller value.
+MAX_WINDOW_BYTES = 65_536
 _RANGES = {"blksize": (8, 65464), "timeout": (1, 255), "windowsize": (1, 65535)}
 _NUMBER = re.compile(r"[0-9]{1,10}")
 _SEPARATOR = re.compile(r"[/\\]")
@@ -127,8 +131,11 @@ def _negotiate(requested: dict[str, str], size: int, timeout: float, client: Add
                 logger.warning("%s: ignoring option %s=%r", _peer(client), name, value)
             else:
                 accepted[name] = number
+    blksize = accepted.get("blksize", DEFAULT_BLKSIZE)
+    if "windowsize" in accepted:
+        accepted["windowsize"] = min(accepted["windowsize"], max(1, MAX_WINDOW_BYTES // blksize))
     return _Options(
-        blksize=accepted.get("blksize", DEFAULT_BLKSIZE),
+        blksize=blksize,
         windowsize=accepted.get("windowsize", 1),
         timeout=accepted.get("timeout", timeout),
         accepted=accepted,
@@ -250,6 +257,8 @@ class _Transfer(asyncio.DatagramProtocol):
 
 
 class _Listener(asyncio.DatagramProtocol):
+    """Hands datagrams to the server; socket errors (ICMP from gone clients) need no action."""
+
     def __init__(self, on_datagram: Callable[[bytes, Address], None]) -> None:
         self._on_datagram = on_datagram
 
@@ -306,6 +315,7 @@ class TftpServer:
         logger.info("TFTP listening on %s", _peer(self.address))
 
     async def stop(self) -> None:
+        """Close the listener and cancel every session (a running resolver call is abandoned)."""
         if self._listener is not None:
             self._listener.close()
         sessions = list(self._sessions.values())
