@@ -61,12 +61,12 @@ def serve(
     try:
         if tftp is not None:
             tftp_thread = serve_in_thread(tftp_resolver(service.provisioner), *tftp)
-            log.info("TFTP on %s:%d", *tftp_thread.address)
         if http is None:
             ready()
             _wait_for_signal()
         else:
             _check_free(http)
+            log.info("HTTP on %s:%d, %d workers", *http, service.settings.http_workers)
             ready()
             _http_server(service, http).serve()
     finally:

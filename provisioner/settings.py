@@ -32,7 +32,7 @@ class Settings:
     ntp_server: str = "ntp.nict.jp"
     registration_expiry: int = 3600
     http_workers: int = max(2, os.cpu_count() or 1)  # HTTP worker processes
-    http_threads: int = 8  # blocking threads per worker
+    http_threads: int = 4  # blocking threads per worker (granian warns past 2 x cores + 1)
     extra: dict[str, str] = field(default_factory=dict)
 
     @property

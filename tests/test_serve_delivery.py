@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from provisioner.domain.demo import demo_mac
+from provisioner.domain.sheet import sheet_rows
 from provisioner.vendors import all_models, vendor
 from tests.conftest import RunningServer
 
@@ -185,3 +186,23 @@ def test_hostile_tftp_packets_get_an_error_and_the_server_keeps_serving(
 def test_http_traversal_names_are_404(server: RunningServer) -> None:
     for path in ("/..%2f..%2fetc%2fpasswd", "/%2e%2e/%2e%2e/etc/passwd", "/cfg%00.xml"):
         assert curl(f"{server.http}{path}", "--path-as-is")[0] == 404
+
+
+def test_an_import_in_another_process_reaches_the_served_file(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    """Workers cache rendered files; the inventory revision tells them a sheet changed it."""
+    mac = "000b82cc0001"
+    sheet = tmp_path / "order.csv"
+    row = {"tenant": "late-co", "extension": "3001", "direct_number": "", "mac": mac,
+           "model": "GXP1610", "port": "1"}  # fmt: skip
+    sheet.write_bytes(sheet_rows([{**row, "display_name": "First"}]))
+    assert server.cli("import", str(sheet)).returncode == 0
+    assert b"First" in curl(f"{server.http}/cfg{mac}.xml")[1]
+    moved = tmp_path / "second.csv"
+    moved.write_bytes(sheet_rows([{**row, "extension": "3002", "display_name": "Second"}]))
+    assert server.cli("import", str(moved)).returncode == 0
+    deadline = time.monotonic() + 5
+    while b"Second" not in curl(f"{server.http}/cfg{mac}.xml")[1]:
+        assert time.monotonic() < deadline, "the served file did not follow the import"
+        time.sleep(0.2)

@@ -92,19 +92,10 @@ class Provisioner:
                 return outcome
             rendered = outcome
             self.cache.put(key, rendered, revision)
-        if mac and self.timeline is not None:
-            self.timeline.record(
-                Event(
-                    mac=mac,
-                    kind="fetch",
-                    protocol=fetch.protocol,
-                    filename=fetch.filename,
-                    source=fetch.source,
-                    user_agent=fetch.user_agent,
-                    firmware=agent.firmware if agent else None,
-                    status=Outcome.SERVED.value,
-                    sha256=rendered.sha256,
-                )
+        if mac:
+            firmware = agent.firmware if agent else None
+            self._record(
+                fetch, mac, "fetch", Outcome.SERVED, firmware=firmware, sha256=rendered.sha256
             )
         return Delivery(Outcome.SERVED, rendered.body, rendered.content_type)
 
@@ -133,6 +124,25 @@ class Provisioner:
         with self.db.engine.connect() as connection:
             return find_device_view(connection, self.box, request.mac, request.vendor)
 
+    def _record(
+        self, fetch: Fetch, mac: str, kind: str, outcome: Outcome, **details: str | None
+    ) -> None:
+        """Put the fetch on the device's timeline (written in batches, off this thread)."""
+        if self.timeline is None:
+            return
+        self.timeline.record(
+            Event(
+                mac=mac,
+                kind=kind,
+                protocol=fetch.protocol,
+                filename=fetch.filename,
+                source=fetch.source,
+                user_agent=fetch.user_agent,
+                status=outcome.value,
+                **details,
+            )
+        )
+
     def _refuse(
         self,
         fetch: Fetch,
@@ -150,17 +160,6 @@ class Provisioner:
             outcome.value,
             reason,
         )
-        if record_on and self.timeline is not None:
-            self.timeline.record(
-                Event(
-                    mac=record_on,
-                    kind="refused",
-                    protocol=fetch.protocol,
-                    filename=fetch.filename,
-                    source=fetch.source,
-                    user_agent=fetch.user_agent,
-                    status=outcome.value,
-                    detail=reason,
-                )
-            )
+        if record_on:
+            self._record(fetch, record_on, "refused", outcome, detail=reason)
         return Delivery(outcome, reason=reason)

@@ -91,7 +91,7 @@ class TimelineWriter:
         with self._db.session() as session:
             macs = {event.mac for event in events}
             found = session.execute(select(Device.mac, Device.id).where(Device.mac.in_(macs)))
-            ids = dict(found.tuples().all())
+            ids = dict(found.all())  # (mac, id) rows
             rows = []
             firmware: dict[int, str] = {}
             for event in events:
