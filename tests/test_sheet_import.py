@@ -57,7 +57,7 @@ def test_good_sheet_creates_tenants_accounts_devices(service: Service) -> None:
     report = run_import(service, rows)
     assert report.ok, report.errors
     assert (report.tenants_created, report.accounts_created, report.devices_created) == (2, 4, 3)
-    assert counts(service) == (2, 4, 3, 3)
+    assert counts(service) == (2, 4, 3, 6)  # per device: a bind and an import event
     with service.db.session() as session:
         ata = session.scalar(select(Device).where(Device.mac == "000b82aa0002"))
         assert ata is not None
@@ -160,7 +160,7 @@ def test_inventory_conflicts(service: Service) -> None:
     assert "in the inventory as a GXP2170" in report.errors[0].reason
     report = run_import(service, [row(display_name="改名")])
     assert "change it in the inventory" in report.errors[0].reason
-    assert counts(service) == (1, 1, 1, 1)
+    assert counts(service) == (1, 1, 1, 2)
 
 
 def test_reimport_is_idempotent_and_dry_run_writes_nothing(service: Service) -> None:

@@ -11,6 +11,7 @@ import enum
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     Enum,
     ForeignKey,
@@ -117,6 +118,13 @@ class Device(Base):
     tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id"))
     caller_id_number_id: Mapped[int | None] = mapped_column(ForeignKey("representative_numbers.id"))
     admin_password_encrypted: Mapped[str] = mapped_column(Text)
+    # Provisioning credentials, generated when the device is bound, rotated on a re-bind to
+    # another tenant; delivered only on the staging networks (issue 3).
+    http_user: Mapped[str | None] = mapped_column(String(40))
+    http_password_encrypted: Mapped[str | None] = mapped_column(Text)
+    config_key_encrypted: Mapped[str | None] = mapped_column(Text)  # Grandstream P1359
+    encrypt_config: Mapped[bool] = mapped_column(Boolean, default=False)
+    ring_representative: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -164,6 +172,39 @@ class DeviceEvent(Base):
     detail: Mapped[str | None] = mapped_column(Text)
 
     device: Mapped[Device] = relationship()
+
+
+class ApiRole(enum.StrEnum):
+    ADMIN = "admin"  # everything, SIP passwords included
+    WAREHOUSE = "warehouse"  # binds, stages and ships; never sees a SIP password
+    SUPPORT = "support"  # reads timelines, triggers resync
+    READONLY = "readonly"
+
+
+class ApiToken(Base):
+    """A bearer token of the admin API; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[ApiRole] = mapped_column(_enum(ApiRole, "api_role"))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class SpentNonce(Base):
+    """HTTP Digest (nonce, nc) pairs already used: a replayed request is refused.
+
+    Shared through the database so that every worker and instance refuses a replay.
+    """
+
+    __tablename__ = "spent_nonces"
+
+    nonce: Mapped[str] = mapped_column(String(100), primary_key=True)
+    nonce_count: Mapped[str] = mapped_column(String(8), primary_key=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)
 
 
 class InventoryRevision(Base):

@@ -30,6 +30,8 @@ from provisioner.db.models import (
     Tenant,
     TenantStatus,
 )
+from provisioner.domain import lifecycle
+from provisioner.domain.lifecycle import Action
 from provisioner.domain.macs import BadMac, normalize_mac
 from provisioner.secretbox import SecretBox, generate_secret
 from provisioner.vendors import find_model
@@ -444,11 +446,12 @@ class _Plan:
                 model=first.model.model,
                 kind=first.model.kind.value,
                 admin_password_encrypted=box.encrypt(generate_secret(16)),
+                state=DeviceState.IN_STOCK,
             )
             self.session.add(device)
-        device.tenant = self.tenants[first.tenant]
-        if device.state is None or device.state is DeviceState.IN_STOCK:
-            device.state = DeviceState.BOUND
+        tenant = self.tenants[first.tenant]
+        if device.state is DeviceState.IN_STOCK or device.tenant is not tenant:
+            lifecycle.apply(self.session, box, device, Action.BIND, actor, tenant)
         chosen = next((r for r in rows if r.caller_id == "representative"), None)
         device.caller_id_number = reps[chosen.representative_number] if chosen else None  # type: ignore[index]
         # Update lines in place: replacing the list would INSERT a port before the old
