@@ -9,19 +9,25 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
+from provisioner.cli_resync import notify
+from provisioner.cli_tokens import token
 from provisioner.domain.delivery import Fetch, Outcome
 from provisioner.domain.demo import DEMO_TENANT, demo_mac, seed_demo
 from provisioner.domain.inventory import load_device, timeline
 from provisioner.domain.macs import BadMac, normalize_mac
+from provisioner.domain.resync import timeline_text
 from provisioner.domain.sheet import ImportReport, SheetError, import_sheet
+from provisioner.metrics import prepare_multiprocess_dir
 from provisioner.secretbox import SecretKeyError
+from provisioner.serve import HttpListener, split_address
 from provisioner.serve import serve as serve_forever
-from provisioner.serve import split_address
 from provisioner.service import Service, open_service
 from provisioner.settings import CONFIG_ENV, Settings, SettingsError
+from provisioner.tls import self_signed_pair
 from provisioner.vendors import all_models, vendor
 
 console = Console(stderr=True)
@@ -56,14 +62,20 @@ def main(verbose: bool) -> None:
 
 @main.command()
 @click.option("--http", "http_addr", default="127.0.0.1:8080", show_default=True)
+@click.option("--https", "https_addr", metavar="HOST:PORT", help="Also serve HTTPS here.")
+@click.option("--cert", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--key", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--tftp", "tftp_addr", default="127.0.0.1:6969", show_default=True)
-@click.option("--no-http", is_flag=True, help="Serve TFTP only.")
-@click.option("--no-tftp", is_flag=True, help="Serve HTTP only.")
+@click.option("--no-http", is_flag=True, help="No plain HTTP listener.")
+@click.option("--no-tftp", is_flag=True, help="No TFTP listener.")
 @click.option("--demo", is_flag=True, help="Seed a demo tenant with one device of every model.")
 @db_option
 @config_option
 def serve(
     http_addr: str,
+    https_addr: str | None,
+    cert: Path | None,
+    key: Path | None,
     tftp_addr: str,
     no_http: bool,
     no_tftp: bool,
@@ -71,9 +83,13 @@ def serve(
     db_url: str | None,
     config_file: Path | None,
 ) -> None:
-    """Serve device configs over HTTP and TFTP until interrupted."""
+    """Serve device configs over HTTP(S) and TFTP until interrupted."""
+    # Before anything counts: every process (workers, TFTP) adds to the same metrics.
+    prepare_multiprocess_dir()
     try:
-        http = None if no_http else split_address(http_addr)
+        listeners = [] if no_http else [HttpListener(*split_address(http_addr))]
+        if https_addr:
+            listeners.append(_https_listener(https_addr, cert, key, demo))
         tftp = None if no_tftp else split_address(tftp_addr)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from exc
@@ -86,15 +102,26 @@ def serve(
 
     def ready() -> None:
         if demo:
-            _print_demo_help(http, tftp)
+            _print_demo_help(listeners, tftp)
 
     try:
-        serve_forever(service, http, tftp, ready=ready)
+        serve_forever(service, listeners, tftp, ready=ready)
     except OSError as exc:
         raise click.ClickException(f"cannot listen: {exc}") from exc
 
 
-def _print_demo_help(http: tuple[str, int] | None, tftp: tuple[str, int] | None) -> None:
+def _https_listener(address: str, cert: Path | None, key: Path | None, demo: bool) -> HttpListener:
+    host, port = split_address(address)
+    if cert is None or key is None:
+        if not demo:
+            raise click.UsageError(
+                "--https needs --cert and --key (or --demo for a self-signed pair)"
+            )
+        cert, key = self_signed_pair(Path("demo-tls"), host)
+    return HttpListener(host, port, cert.resolve(), key.resolve())
+
+
+def _print_demo_help(listeners: list[HttpListener], tftp: tuple[str, int] | None) -> None:
     models = all_models()
     out = Console()
     out.print(f"[bold]Demo tenant {DEMO_TENANT!r}: one device of each of {len(models)} models")
@@ -104,9 +131,11 @@ def _print_demo_help(http: tuple[str, int] | None, tftp: tuple[str, int] | None)
         out.print(f"  {model.model:10} {mac}  {name}")
     gs_index, gs = next((i, m) for i, m in enumerate(models, 1) if m.vendor == "grandstream")
     gs_file = vendor(gs.vendor).device_filename(demo_mac(gs_index, gs), gs)
-    if http:
-        out.print("Fetch over HTTP:", soft_wrap=True)
-        out.print(f"  curl -s http://{http[0]}:{http[1]}/{gs_file}", soft_wrap=True)
+    for listener in listeners:
+        insecure = " -k" if listener.cert else ""
+        out.print(f"Fetch over {listener.scheme.upper()}:")
+        url = f"{listener.scheme}://{listener.host}:{listener.port}/{gs_file}"
+        out.print(f"  curl -s{insecure} {url}", soft_wrap=True)
     if tftp:
         out.print("Fetch over TFTP:")
         out.print(f"  tftp {tftp[0]} {tftp[1]} -m binary -c get {gs_file}", soft_wrap=True)
@@ -243,7 +272,7 @@ def device_show(mac: str, limit: int, db_url: str | None, config_file: Path | No
                     event.at.strftime("%Y-%m-%d %H:%M:%S"),
                     event.kind,
                     event.protocol or "",
-                    event.filename or event.detail or "",
+                    escape(timeline_text(session, event)),
                     event.source or "",
                     str(event.status or ""),
                     event.firmware or "",
@@ -272,3 +301,7 @@ def _mac_argument(text: str) -> str:
         return normalize_mac(text)
     except BadMac as exc:
         raise click.BadParameter(str(exc)) from exc
+
+
+main.add_command(notify)
+main.add_command(token)

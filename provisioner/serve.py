@@ -1,4 +1,4 @@
-"""``provisioner serve``: the HTTP and TFTP front doors in one process, one renderer."""
+"""``provisioner serve``: the HTTP(S) and TFTP front doors, one renderer behind them."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ import signal
 import socket
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
 from granian import Granian
-from granian.constants import Interfaces
+from granian.constants import Interfaces, SSLProtocols
 from granian.log import LogLevels
 
 from provisioner.domain.delivery import Fetch, Outcome, Provisioner
@@ -45,31 +47,65 @@ def tftp_resolver(provisioner: Provisioner) -> Callable[[str, str], bytes | None
     return resolve
 
 
+@dataclass(frozen=True)
+class HttpListener:
+    host: str
+    port: int
+    cert: Path | None = None  # both set: HTTPS
+    key: Path | None = None
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.cert else "http"
+
+
 def serve(
     service: Service,
-    http: tuple[str, int] | None,
+    listeners: list[HttpListener],
     tftp: tuple[str, int] | None,
     ready: Callable[[], None] = lambda: None,
 ) -> None:
-    """Run until SIGINT or SIGTERM; the timeline is flushed on the way out.
+    """Run until SIGINT or SIGTERM (or a listener dies); the timeline is flushed on the way out.
 
-    TFTP runs in this process; HTTP runs in granian worker processes (one per core) that
-    build their own service from the same settings, so a boot storm can use every core.
+    TFTP runs in this process. Each HTTP(S) listener runs granian in a child process with
+    worker processes of its own (one per core) that build their own service from the same
+    settings, so a boot storm can use every core.
     """
+    for listener in listeners:
+        _check_free((listener.host, listener.port))
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
     service.timeline.start()
     tftp_thread = None
+    children: list[multiprocessing.process.BaseProcess] = []
     try:
         if tftp is not None:
             tftp_thread = serve_in_thread(tftp_resolver(service.provisioner), *tftp)
-        if http is None:
-            ready()
-            _wait_for_signal()
-        else:
-            _check_free(http)
-            log.info("HTTP on %s:%d, %d workers", *http, service.settings.http_workers)
-            ready()
-            _http_server(service, http).serve()
+        # Children start from a clean interpreter: a fork would copy the TFTP thread's locks.
+        spawn = multiprocessing.get_context("spawn")
+        os.environ["PROVISIONER_DB"] = service.settings.db
+        for listener in listeners:
+            child = spawn.Process(
+                target=_run_http, args=(listener, service.settings.http_workers,
+                                        service.settings.http_threads),
+                name=f"{listener.scheme}-{listener.port}",
+            )  # fmt: skip
+            child.start()
+            children.append(child)
+            log.info("%s on %s:%d", listener.scheme.upper(), listener.host, listener.port)
+        ready()
+        while not stop.wait(0.5):
+            if any(not child.is_alive() for child in children):
+                log.error("an HTTP listener stopped; shutting down")
+                break
+        log.info("stopping")
     finally:
+        for child in children:
+            if child.is_alive():
+                os.kill(child.pid, signal.SIGTERM)  # type: ignore[arg-type]
+        for child in children:
+            child.join(timeout=20)
         if tftp_thread is not None:
             tftp_thread.stop()
         service.close()
@@ -78,30 +114,24 @@ def serve(
 def _check_free(address: tuple[str, int]) -> None:
     """Refuse to start when another server holds the port (granian would only log it)."""
     with socket.socket(socket.AF_INET6 if ":" in address[0] else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as granian binds
         probe.bind(address)
 
 
-def _http_server(service: Service, http: tuple[str, int]) -> Granian:
-    # Workers start from a clean interpreter: a fork would copy the TFTP thread's locks.
-    multiprocessing.set_start_method("spawn", force=True)
-    os.environ["PROVISIONER_DB"] = service.settings.db
-    return Granian(
+def _run_http(listener: HttpListener, workers: int, threads: int) -> None:
+    """One listener's granian master (a child process of ``serve``)."""
+    Granian(
         "provisioner.web.wsgi:app_from_environment",
         factory=True,
-        address=http[0],
-        port=http[1],
+        address=listener.host,
+        port=listener.port,
         interface=Interfaces.WSGI,
-        workers=service.settings.http_workers,
-        blocking_threads=service.settings.http_threads,
+        workers=workers,
+        blocking_threads=threads,
         backlog=4096,
         log_access=False,
         log_level=LogLevels.warning,
-    )
-
-
-def _wait_for_signal() -> None:
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
-    stop.wait()
-    log.info("stopping")
+        ssl_cert=listener.cert,
+        ssl_key=listener.key,
+        ssl_protocol_min=SSLProtocols.tls12,  # phones of a few years ago stop at TLS 1.2
+    ).serve()

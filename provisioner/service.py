@@ -40,6 +40,8 @@ def open_service(settings: Settings, *, upgrade: bool = True) -> Service:
     db = Database(settings.db)
     if upgrade:
         db.upgrade()
-    box = SecretBox(load_key(settings.secret_key, key_file(settings)))
+    key = load_key(settings.secret_key, key_file(settings))
+    box = SecretBox(key)
     timeline = TimelineWriter(db)
-    return Service(settings, db, box, timeline, Provisioner(db, box, settings, timeline))
+    provisioner = Provisioner(db, box, settings, timeline, nonce_key=key.encode("ascii"))
+    return Service(settings, db, box, timeline, provisioner)

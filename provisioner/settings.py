@@ -31,6 +31,9 @@ class Settings:
     tftp_host: str = "127.0.0.1"
     ntp_server: str = "ntp.nict.jp"
     registration_expiry: int = 3600
+    rate_capacity: int = 300  # per source: what an office full of phones needs after a power cut
+    rate_refill: float = 1.0  # tokens per second
+    lockout_seconds: int = 600
     http_workers: int = max(2, os.cpu_count() or 1)  # HTTP worker processes
     http_threads: int = 4  # blocking threads per worker (granian warns past 2 x cores + 1)
     extra: dict[str, str] = field(default_factory=dict)
@@ -89,9 +92,15 @@ def _coerce(name: str, value: object) -> object:
     if name == "staging_networks":
         items = value.split(",") if isinstance(value, str) else list(value)  # type: ignore[arg-type]
         return tuple(item.strip() for item in items if item.strip())
-    if name in ("registration_expiry", "http_threads", "http_workers"):
+    if name in ("registration_expiry", "http_threads", "http_workers", "rate_capacity",
+                "lockout_seconds"):  # fmt: skip
         try:
             return int(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError) as exc:
+            raise SettingsError(f"{ENV_PREFIX}{name.upper()} must be a number") from exc
+    if name == "rate_refill":
+        try:
+            return float(value)  # type: ignore[arg-type]
         except (TypeError, ValueError) as exc:
             raise SettingsError(f"{ENV_PREFIX}{name.upper()} must be a number") from exc
     return value

@@ -65,11 +65,14 @@ class RunningServer:
         )
 
 
-def start_server(workdir: Path, db_url: str, *extra: str) -> RunningServer:
+def start_server(
+    workdir: Path, db_url: str, *extra: str, env_extra: dict[str, str] | None = None
+) -> RunningServer:
     """``provisioner serve --demo`` as a subprocess on free loopback ports."""
     http_port, tftp_port = free_port(), free_port(socket.SOCK_DGRAM)
     env = {
         **os.environ,
+        **(env_extra or {}),
         "PROVISIONER_DB": db_url,
         "PROVISIONER_SECRET_KEY": TEST_KEY,
         "PROVISIONER_HTTP_BASE": f"http://127.0.0.1:{http_port}",

@@ -16,6 +16,7 @@ from provisioner.vendors.base import (
     FileRequest,
     LineView,
     ProvisioningContext,
+    ProvisioningCredentials,
     VendorModule,
 )
 
@@ -65,9 +66,13 @@ def line(
 ADMIN_PASSWORD = "Adm1nPassw0rdX"
 
 
+# What a bench (staging) delivery adds; the other samples are field deliveries without it.
+BENCH_CREDENTIALS = ProvisioningCredentials("dc074ad217001", "HttpPw7kQ2mZ9xR4", "CfgKey3pL8vN6tW2")
+
+
 def device(
     model: str, mac: str, lines: tuple[LineView, ...], *, caller_id: str | None = None,
-    admin_password: str = ADMIN_PASSWORD,
+    admin_password: str = ADMIN_PASSWORD, credentials: ProvisioningCredentials | None = None,
 ) -> DeviceView:  # fmt: skip
     vendor_name = "grandstream" if not model.startswith("KX-") else "panasonic"
     return DeviceView(
@@ -77,6 +82,7 @@ def device(
         lines=lines,
         caller_id=caller_id,
         tenant="acme",
+        credentials=credentials,
     )
 
 
@@ -92,12 +98,14 @@ GXP2170 = device(
     "c074ad217001",
     tuple(line(n, direct=f"03123456{n:02d}") for n in range(1, 7)),
     caller_id="0312340000",
+    credentials=BENCH_CREDENTIALS,
 )
 GRP2614 = device(  # account 4 left empty: it must be switched off and cleared
     "GRP2614",
     "c074ad261401",
     (line(1, password=XML_HOSTILE_PASSWORD), line(2), line(3)),
     caller_id="0612345678",
+    credentials=BENCH_CREDENTIALS,
 )
 HT802 = device(
     "HT802",
@@ -113,6 +121,7 @@ HT814 = device(
         line(3),
         line(4, fax=FaxMode.PASSTHROUGH),
     ),
+    credentials=BENCH_CREDENTIALS,
 )
 HT818 = device(
     "HT818",
@@ -124,6 +133,7 @@ KX_HDV230 = device(
     "0080f0023001",
     (line(1, direct="0312345601"), line(2), line(3)),
     caller_id="0312345601",
+    credentials=BENCH_CREDENTIALS,
 )
 KX_TGP600 = device("KX-TGP600", "0080f0060001", (line(1), line(2)))
 KX_UT133 = device(  # line 4 left empty: written empty

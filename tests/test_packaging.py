@@ -25,6 +25,9 @@ def test_wheel_ships_templates_and_migrations(tmp_path: Path) -> None:
                    (ROOT / "templates" / vendor).glob("*.j2")}  # fmt: skip
         assert in_repo
         assert shipped == in_repo
+    packages = {p.parent.relative_to(ROOT) for p in (ROOT / "provisioner").rglob("__init__.py")}
+    missing = [str(p) for p in packages if f"{p}/__init__.py" not in names]
+    assert not missing, f"add to [tool.setuptools] packages: {missing}"
     assert "provisioner/db/migrations/env.py" in names
     assert any(n.startswith("provisioner/db/migrations/versions/0001") for n in names)
     assert any(n.endswith("entry_points.txt") for n in names)

@@ -207,6 +207,15 @@ class SpentNonce(Base):
     expires_at: Mapped[dt.datetime] = mapped_column(index=True)
 
 
+class Lockout(Base):
+    """A source address locked out by one worker, so that every worker refuses it."""
+
+    __tablename__ = "lockouts"
+
+    source: Mapped[str] = mapped_column(String(45), primary_key=True)
+    until: Mapped[dt.datetime] = mapped_column(index=True)
+
+
 class InventoryRevision(Base):
     """A counter bumped by every change that can alter a rendered file.
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
@@ -10,13 +12,20 @@ from provisioner.db.models import (
     Device,
     DeviceEvent,
     DeviceLine,
+    DeviceState,
     RepresentativeNumber,
     Tenant,
 )
 from provisioner.secretbox import SecretBox
 from provisioner.settings import Settings
 from provisioner.vendors import find_model
-from provisioner.vendors.base import DeviceView, FaxMode, LineView, ProvisioningContext
+from provisioner.vendors.base import (
+    DeviceView,
+    FaxMode,
+    LineView,
+    ProvisioningContext,
+    ProvisioningCredentials,
+)
 
 
 def provisioning_context(settings: Settings) -> ProvisioningContext:
@@ -48,8 +57,14 @@ _DEVICE_ROWS = (
     select(
         Device.vendor,
         Device.model,
+        Device.state,
         Device.admin_password_encrypted,
+        Device.http_user,
+        Device.http_password_encrypted,
+        Device.config_key_encrypted,
+        Device.encrypt_config,
         Tenant.name.label("tenant"),
+        Tenant.allowed_networks,
         RepresentativeNumber.number.label("representative"),
         DeviceLine.port,
         DeviceLine.fax_mode,
@@ -69,15 +84,43 @@ _DEVICE_ROWS = (
 )
 
 
-def find_device_view(
-    connection: Connection, box: SecretBox, mac: str, vendor: str
-) -> DeviceView | None:
-    """Plain data for the renderer, secrets decrypted; None for an unknown MAC or vendor.
+@dataclass(frozen=True)
+class DeviceAccess:
+    """What the access decision needs; secrets stay encrypted until they are needed."""
 
-    This is the hot path of a boot storm: Core rows, not ORM objects.
+    state: DeviceState
+    allowed_networks: tuple[str, ...]
+    http_user: str | None
+    http_password_encrypted: str | None
+    config_key_encrypted: str | None
+    encrypt_config: bool
+
+    def credentials(self, box: SecretBox) -> ProvisioningCredentials | None:
+        if not (self.http_user and self.http_password_encrypted and self.config_key_encrypted):
+            return None
+        return ProvisioningCredentials(
+            self.http_user,
+            box.decrypt(self.http_password_encrypted),
+            box.decrypt(self.config_key_encrypted),
+        )
+
+
+@dataclass(frozen=True)
+class FoundDevice:
+    view: DeviceView  # without credentials: the delivery adds them on a staging network
+    access: DeviceAccess
+
+
+def find_device(
+    connection: Connection, box: SecretBox, mac: str, vendor: str
+) -> FoundDevice | None:
+    """A device as the renderer and the access decision see it, secrets of its lines decrypted.
+
+    None for an unknown MAC, another vendor's device or a retired one. This is the hot path
+    of a boot storm: Core rows in one round trip, not ORM objects.
     """
     rows = connection.execute(_DEVICE_ROWS, {"mac": mac}).all()
-    if not rows or rows[0].vendor != vendor:
+    if not rows or rows[0].vendor != vendor or rows[0].state is DeviceState.RETIRED:
         return None
     first = rows[0]
     model = find_model(first.model)
@@ -97,7 +140,7 @@ def find_device_view(
         if row.port is not None
     )
     caller_id = first.representative or (lines[0].direct_number if lines else None)
-    return DeviceView(
+    view = DeviceView(
         mac=mac,
         model=model,
         admin_password=box.decrypt(first.admin_password_encrypted),
@@ -105,6 +148,15 @@ def find_device_view(
         caller_id=caller_id,
         tenant=first.tenant,
     )
+    access = DeviceAccess(
+        state=first.state,
+        allowed_networks=tuple(first.allowed_networks or ()),
+        http_user=first.http_user,
+        http_password_encrypted=first.http_password_encrypted,
+        config_key_encrypted=first.config_key_encrypted,
+        encrypt_config=first.encrypt_config,
+    )
+    return FoundDevice(view, access)
 
 
 def timeline(session: Session, device: Device, limit: int = 50) -> list[DeviceEvent]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -30,20 +29,24 @@ from provisioner.db.models import (
     Tenant,
     TenantStatus,
 )
-from provisioner.domain import lifecycle
+from provisioner.domain import lifecycle, tenants
+from provisioner.domain.accounts import (
+    check_display_name,
+    check_extension,
+    new_account,
+    new_sip_username,
+)
+from provisioner.domain.devices import check_port, fax_mode, new_device
 from provisioner.domain.lifecycle import Action
 from provisioner.domain.macs import BadMac, normalize_mac
-from provisioner.secretbox import SecretBox, generate_secret
+from provisioner.domain.representatives import over_limit
+from provisioner.domain.text import phone_number
+from provisioner.secretbox import SecretBox
 from provisioner.vendors import find_model
-from provisioner.vendors.base import DeviceKind, FaxMode, ModelInfo, RenderError
-from provisioner.vendors.panasonic import check_text_value
+from provisioner.vendors.base import FaxMode, ModelInfo
 
 REQUIRED_COLUMNS = ("tenant", "extension", "direct_number", "display_name", "mac", "model", "port")
 OPTIONAL_COLUMNS = ("representative_number", "caller_id", "fax")
-MAX_REPRESENTATIVE_NUMBERS = 3
-_EXTENSION = re.compile(r"[0-9]{4}")
-_PHONE_NUMBER = re.compile(r"0[0-9]{9,10}")
-_USERNAME_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
 
 Progress = Callable[[int], None]
 
@@ -130,17 +133,9 @@ def _parse_row(line: int, values: dict[str, str]) -> SheetRow:
     tenant = values["tenant"]
     if not tenant or len(tenant) > 100:
         raise ValueError("tenant must be 1 to 100 characters")
-    extension = values["extension"]
-    if not _EXTENSION.fullmatch(extension):
-        raise ValueError(f"extension {extension!r} must be 4 digits")
-    direct_number = _phone_number(values["direct_number"], "direct_number")
-    display_name = values["display_name"]
-    if not display_name or len(display_name) > 100:
-        raise ValueError("display_name must be 1 to 100 characters")
-    try:
-        check_text_value("display_name", display_name)
-    except RenderError as exc:
-        raise ValueError(str(exc)) from exc
+    extension = check_extension(values["extension"])
+    direct_number = phone_number(values["direct_number"], "direct_number")
+    display_name = check_display_name(values["display_name"])
     try:
         mac = normalize_mac(values["mac"])
     except BadMac as exc:
@@ -151,38 +146,18 @@ def _parse_row(line: int, values: dict[str, str]) -> SheetRow:
     port_text = values["port"]
     if not port_text.isdigit():
         raise ValueError(f"port {port_text!r} must be a whole number")
-    port = int(port_text)
-    unit = "FXS ports" if model.kind is DeviceKind.ATA else "lines"
-    if not 1 <= port <= model.lines:
-        raise ValueError(f"port {port} is beyond the {model.lines} {unit} of the {model.model}")
-    representative = _phone_number(values.get("representative_number", ""), "representative")
+    port = check_port(model, int(port_text))
+    representative = phone_number(values.get("representative_number", ""), "representative")
     caller_id = values.get("caller_id", "").lower() or "direct"
     if caller_id not in ("direct", "representative"):
         raise ValueError(f"caller_id {caller_id!r} must be 'direct' or 'representative'")
     if caller_id == "representative" and representative is None:
         raise ValueError("caller_id 'representative' needs a representative_number on the row")
-    fax_text = values.get("fax", "").lower()
-    fax: FaxMode | None = None
-    if fax_text:
-        if model.kind is not DeviceKind.ATA:
-            raise ValueError(f"fax is for ATA ports; the {model.model} is a {model.kind}")
-        try:
-            fax = FaxMode(fax_text)
-        except ValueError:
-            raise ValueError(f"fax {fax_text!r} must be 't38' or 'passthrough'") from None
+    fax = fax_mode(model, values.get("fax", "").lower())
     return SheetRow(
         line, tenant, extension, direct_number, display_name, mac, model, port,
         representative, caller_id, fax,
     )  # fmt: skip
-
-
-def _phone_number(text: str, column: str) -> str | None:
-    digits = text.replace("-", "").replace(" ", "")
-    if not digits:
-        return None
-    if not _PHONE_NUMBER.fullmatch(digits):
-        raise ValueError(f"{column} {text!r} is not a Japanese number (0 and 9-10 more digits)")
-    return digits
 
 
 def import_sheet(
@@ -332,11 +307,7 @@ class _Plan:
         tenant = self.tenants.get(row.tenant)
         if tenant is None:
             return None
-        if tenant.status in (TenantStatus.SUSPENDED, TenantStatus.CANCELLED):
-            return f"tenant {row.tenant} is {tenant.status}"
-        if tenant.status is TenantStatus.TRIAL and row.direct_number:
-            return f"tenant {row.tenant} is on trial: no direct numbers during a trial"
-        return None
+        return tenants.refusal(tenant, direct_number=row.direct_number)
 
     def _representative_errors(self) -> list[RowError]:
         errors: list[RowError] = []
@@ -359,11 +330,8 @@ class _Plan:
                 if number in held:
                     continue
                 held.add(number)
-                if len(held) > MAX_REPRESENTATIVE_NUMBERS:
-                    reason = f"{name} would hold more than {MAX_REPRESENTATIVE_NUMBERS}"
-                elif len(held) > len(extensions):
-                    reason = f"{name} would hold more than its {len(extensions)} account(s)"
-                else:
+                reason = over_limit(name, len(held), len(extensions))
+                if reason is None:
                     continue
                 errors.append(RowError(row.line, f"representative number {number}: {reason}"))
         return errors
@@ -409,13 +377,13 @@ class _Plan:
                 session.add(tenant)
             key = (row.tenant, row.extension)
             if key not in accounts:
-                accounts[key] = Account(
-                    tenant=tenant,
-                    extension=row.extension,
-                    direct_number=row.direct_number,
-                    display_name=row.display_name,
-                    sip_username=_new_username(usernames),
-                    sip_password_encrypted=box.encrypt(generate_secret(20)),
+                accounts[key] = new_account(
+                    box,
+                    tenant,
+                    row.extension,
+                    row.direct_number,
+                    row.display_name,
+                    new_sip_username(usernames),
                 )
                 session.add(accounts[key])
             number = row.representative_number
@@ -440,14 +408,7 @@ class _Plan:
         first = rows[0]
         device = self.devices.get(mac)
         if device is None:
-            device = Device(
-                mac=mac,
-                vendor=first.model.vendor,
-                model=first.model.model,
-                kind=first.model.kind.value,
-                admin_password_encrypted=box.encrypt(generate_secret(16)),
-                state=DeviceState.IN_STOCK,
-            )
+            device = new_device(box, mac, first.model)
             self.session.add(device)
         tenant = self.tenants[first.tenant]
         if device.state is DeviceState.IN_STOCK or device.tenant is not tenant:
@@ -477,15 +438,6 @@ class _Plan:
                 detail=f"bound to {first.tenant}; lines {extensions}",
             )
         )
-
-
-def _new_username(taken: set[str]) -> str:
-    """A SIP username that is never a phone number and says nothing about the tenant."""
-    while True:
-        name = "u" + generate_secret(11, _USERNAME_ALPHABET)
-        if name not in taken:
-            taken.add(name)
-            return name
 
 
 def sheet_rows(rows: Iterable[dict[str, str]]) -> bytes:

@@ -88,6 +88,18 @@ class LineView:
 
 
 @dataclass(frozen=True)
+class ProvisioningCredentials:
+    """The device's own way back in: HTTP auth for its fetches, the key of its config file.
+
+    Placed in a file only when it is fetched from a staging network (the warehouse bench).
+    """
+
+    http_user: str
+    http_password: str
+    config_key: str  # Grandstream P1359 (XML config file password)
+
+
+@dataclass(frozen=True)
 class DeviceView:
     """Everything a template needs to know about one device."""
 
@@ -97,6 +109,7 @@ class DeviceView:
     lines: tuple[LineView, ...]
     caller_id: str | None = None  # number presented on outgoing calls
     tenant: str | None = None
+    credentials: ProvisioningCredentials | None = None  # staging deliveries only
 
 
 @dataclass(frozen=True)
@@ -152,6 +165,12 @@ class VendorModule(Protocol):
 
     def device_filename(self, mac: str, model: ModelInfo) -> str:
         """The canonical name of a device's own config file."""
+
+    def resync_event(self, reboot: bool) -> str:
+        """The ``Event`` header of the SIP NOTIFY that makes a device fetch its file again."""
+
+    def seal(self, body: bytes, key: str) -> bytes | None:
+        """The file encrypted under the device's config key, or None if the vendor can't."""
 
     def plan(
         self, request: FileRequest, device: DeviceView | None, ctx: ProvisioningContext

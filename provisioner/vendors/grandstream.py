@@ -59,6 +59,7 @@ from provisioner.vendors.common import (
     resync_time,
     sip_server,
 )
+from provisioner.vendors.grandstream_crypto import encrypt_config
 
 NAME = "grandstream"
 P_FORMAT = "gs-xml-p"
@@ -390,6 +391,12 @@ def _p_globals(device: DeviceView, ctx: ProvisioningContext) -> Params:
         ("P145", "0"),  # DHCP option 43/66/160 must not override our server
         ("P1409", "0"),  # TR-069 off: GDMS must not take the device over
     ]
+    if device.credentials is not None:
+        params += [
+            ("P1360", device.credentials.http_user),
+            ("P1361", device.credentials.http_password),
+            ("P1359", device.credentials.config_key),
+        ]
     return params
 
 
@@ -433,6 +440,12 @@ def _phone_alias(device: DeviceView, ctx: ProvisioningContext) -> Params:
         ("provisioning.override.dhcp.allowCommonOptions", "No"),
         ("tr069.enable", "No"),
     ]
+    if device.credentials is not None:
+        params += [
+            ("provisioning.config.username", device.credentials.http_user),
+            ("provisioning.config.password", device.credentials.http_password),
+            ("provisioning.config.filePassword", device.credentials.config_key),
+        ]
     return params
 
 
@@ -520,6 +533,14 @@ class Grandstream:
 
     def device_filename(self, mac: str, model: ModelInfo) -> str:
         return f"cfg{canonical_mac(mac)}.xml"
+
+    def seal(self, body: bytes, key: str) -> bytes | None:
+        """AES-256-CBC under P1359, which the device got in clear on the bench (§1.8)."""
+        return encrypt_config(body, key)
+
+    def resync_event(self, reboot: bool) -> str:
+        """``check-sync`` (as Wazo sends); the reboot flag only when a reboot is wanted."""
+        return "check-sync;reboot=true" if reboot else "check-sync"
 
     def parse_user_agent(self, user_agent: str) -> UserAgentInfo | None:
         """Model (canonical when known, else as sent in upper case), firmware and MAC."""

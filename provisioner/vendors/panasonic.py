@@ -166,6 +166,11 @@ def _device(device: DeviceView, ctx: ProvisioningContext) -> Params:
         ("CFG_RESYNC_TIME", f"{hour:02d}:{minute:02d}"),
         ("CFG_RESYNC_FROM_SIP", "check-sync"),  # Event header of the PBX's resync NOTIFY
     ]
+    if device.credentials is not None:  # Panasonic has no config key we can use (§2.4)
+        params += [
+            ("HTTP_AUTH_ID", device.credentials.http_user),
+            ("HTTP_AUTH_PASSWORD", device.credentials.http_password),
+        ]
     by_port = lines_by_port(device.lines, device.model)
     for n in range(1, device.model.lines + 1):
         params += _line(n, by_port.get(n), device.caller_id, ctx)
@@ -219,6 +224,15 @@ class Panasonic:
 
     def device_filename(self, mac: str, model: ModelInfo) -> str:
         return f"Config{canonical_mac(mac).upper()}.cfg"
+
+    def seal(self, body: bytes, key: str) -> bytes | None:
+        """None: Panasonic's .e2c/.e3c cipher is not documented (§2.4); HTTPS protects it."""
+        del body, key
+        return None
+
+    def resync_event(self, reboot: bool) -> str:
+        """The ``CFG_RESYNC_FROM_SIP`` value the file sets; FusionPBX's flag for a reboot."""
+        return "check-sync;reboot=true" if reboot else "check-sync"
 
     def parse_user_agent(self, user_agent: str) -> UserAgentInfo | None:
         """Model (a known model without its regional suffix, else as sent), firmware, MAC."""

@@ -5,11 +5,14 @@ from __future__ import annotations
 from flask import Flask
 
 from provisioner.domain.delivery import Provisioner
+from provisioner.web.api import api_app
 from provisioner.web.device_files import device_files
+from provisioner.web.metrics import metrics
 
 
 def create_app(provisioner: Provisioner) -> Flask:
-    app = Flask(__name__)
+    app = api_app(__name__)  # the admin API's blueprints and error handling
     app.extensions["provisioner"] = provisioner
     app.register_blueprint(device_files)
+    app.register_blueprint(metrics)
     return app

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, request
+from werkzeug.datastructures import Authorization
 
-from provisioner.domain.delivery import Fetch, Outcome, Provisioner
+from provisioner.domain.delivery import Delivery, Fetch, Outcome, Provisioner
+from provisioner.domain.digest import DigestResponse
 
 device_files = Blueprint("device_files", __name__)
 
+# The same short body for every refusal: no hint of whether a MAC exists.
 _STATUS_TEXT = {
+    Outcome.UNAUTHORIZED: "authentication required\n",
     Outcome.FORBIDDEN: "forbidden\n",
     Outcome.NOT_FOUND: "not found\n",
+    Outcome.LOCKED: "",
     Outcome.FAILED: "internal error\n",
 }
 
@@ -24,19 +29,57 @@ def healthz() -> Response:
 @device_files.route("/<path:path>", methods=["GET", "HEAD"])
 def device_file(path: str) -> Response:
     provisioner: Provisioner = current_app.extensions["provisioner"]
+    digest, basic = _credentials(request.authorization)
     delivery = provisioner.deliver(
         Fetch(
             path=path,
             protocol=request.scheme,
             source=request.remote_addr or "",
             user_agent=request.headers.get("User-Agent"),
+            method=request.method,
+            digest=digest,
+            basic=basic,
         )
     )
-    if delivery.outcome is not Outcome.SERVED:
-        # The same body for every refusal: no hint of whether the MAC exists.
-        return Response(
-            _STATUS_TEXT[delivery.outcome], delivery.outcome.value, mimetype="text/plain"
-        )
-    response = Response(delivery.body, 200, content_type=delivery.content_type)
-    response.headers["Cache-Control"] = "no-store"
+    return _response(delivery)
+
+
+def _response(delivery: Delivery) -> Response:
+    if delivery.outcome is Outcome.SERVED:
+        response = Response(delivery.body, 200, content_type=delivery.content_type)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+    response = Response(
+        _STATUS_TEXT[delivery.outcome], delivery.outcome.value, mimetype="text/plain"
+    )
+    if delivery.challenge:
+        response.headers["WWW-Authenticate"] = delivery.challenge
     return response
+
+
+def _credentials(
+    auth: Authorization | None,
+) -> tuple[DigestResponse | None, tuple[str, str] | None]:
+    """Digest fields or a Basic pair from the Authorization header; anything else is none."""
+    if auth is None:
+        return None, None
+    if auth.type == "basic" and auth.username is not None and auth.password is not None:
+        return None, (auth.username, auth.password)
+    fields = auth.parameters
+    required = ("username", "realm", "nonce", "uri", "response")
+    if auth.type != "digest" or not all(fields.get(name) for name in required):
+        return None, None
+    return (
+        DigestResponse(
+            username=fields["username"],
+            realm=fields["realm"],
+            nonce=fields["nonce"],
+            uri=fields["uri"],
+            response=fields["response"],
+            qop=fields.get("qop"),
+            nc=fields.get("nc"),
+            cnonce=fields.get("cnonce"),
+            algorithm=fields.get("algorithm"),
+        ),
+        None,
+    )

@@ -1,0 +1,99 @@
+"""``provisioner token``: bearer tokens of the admin API, made and revoked on the server.
+
+A token is printed once, when it is made; the database keeps only its SHA-256.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.orm import Session
+
+from provisioner.db.models import ApiRole
+from provisioner.domain import tokens
+from provisioner.domain.errors import Conflict, Invalid, NotFound
+from provisioner.secretbox import SecretKeyError
+from provisioner.service import open_service
+from provisioner.settings import Settings, SettingsError
+
+_db_option = click.option(
+    "--db", "db_url", metavar="URL", help="SQLAlchemy URL (default: $PROVISIONER_DB or SQLite)."
+)
+_config_option = click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="TOML settings file (environment variables override it).",
+)
+
+
+@contextmanager
+def _session(db_url: str | None, config_file: Path | None) -> Iterator[Session]:
+    """One unit of work on the configured database; refusals become command-line errors."""
+    try:
+        service = open_service(Settings.load(config_file, db=db_url))
+    except (SettingsError, SecretKeyError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
+        with service.db.session() as session:
+            yield session
+    except (Conflict, Invalid, NotFound) as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        service.close()
+
+
+@click.group("token")
+def token() -> None:
+    """Bearer tokens of the admin REST API (/api/v1/)."""
+
+
+@token.command("create")
+@click.argument("name")
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice([role.value for role in ApiRole]),
+    help="admin: everything; warehouse: devices and imports; support, readonly: reading.",
+)
+@_db_option
+@_config_option
+def create(name: str, role: str, db_url: str | None, config_file: Path | None) -> None:
+    """Make a token and print it; it is shown this once."""
+    with _session(db_url, config_file) as session:
+        _, plain = tokens.create_token(session, name, ApiRole(role))
+    click.echo(plain)
+    Console(stderr=True).print(f"token {name!r} ({role}): keep it now, it is not shown again")
+
+
+@token.command("list")
+@_db_option
+@_config_option
+def list_command(db_url: str | None, config_file: Path | None) -> None:
+    """Every token by name, with its role and whether it is revoked (never the token)."""
+    table = Table("name", "role", "created (UTC)", "revoked (UTC)")
+    with _session(db_url, config_file) as session:
+        for row in tokens.list_tokens(session):
+            table.add_row(
+                row.name,
+                row.role.value,
+                row.created_at.strftime("%Y-%m-%d %H:%M"),
+                row.revoked_at.strftime("%Y-%m-%d %H:%M") if row.revoked_at else "-",
+            )
+    Console().print(table)
+
+
+@token.command("revoke")
+@click.argument("name")
+@_db_option
+@_config_option
+def revoke(name: str, db_url: str | None, config_file: Path | None) -> None:
+    """Revoke a token by name: it stops working at once."""
+    with _session(db_url, config_file) as session:
+        tokens.revoke_token(session, name)
+    Console(stderr=True).print(f"token {name!r} revoked")

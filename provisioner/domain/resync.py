@@ -1,0 +1,285 @@
+"""Resync: ask a device, by SIP NOTIFY, to fetch its file now, and tell whether it did.
+
+Without it a changed file reaches a device at its daily check. The NOTIFY goes to where the
+device is (its registered contact; until the PBX core shares its registrations, the address
+of its newest fetch) and is authenticated with the SIP credentials of its line 1, because
+the devices are configured to challenge it. Each attempt is a ``notify`` event on the
+device's timeline carrying the SHA-256 of the file the device should now fetch, so that a
+later ``fetch`` event shows whether it applied that very file.
+
+Sending SIP is not the domain's business: the caller passes a :data:`Notifier`
+(``provisioner.sip.notify.send_notify``). The SIP exchange is bounded by ``timeout`` and
+the rest is a few queries and one render, so an API request can call :func:`resync_device`
+directly (a ``--to`` host name adds its DNS lookup).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import hashlib
+import ipaddress
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from provisioner.db.models import Device, DeviceEvent, utcnow
+from provisioner.db.session import Database
+from provisioner.domain.delivery import in_networks, parse_networks
+from provisioner.domain.errors import Conflict, Invalid, NotFound
+from provisioner.domain.inventory import FoundDevice, find_device, provisioning_context
+from provisioner.rendering import render_plan
+from provisioner.secretbox import SecretBox
+from provisioner.settings import Settings
+from provisioner.vendors import vendor
+from provisioner.vendors.base import FileKind, FileRequest, RenderError
+
+SIP_PORT = 5060
+DEFAULT_TIMEOUT = 32.0  # RFC 3261 timer F (64 x T1); an API request passes less
+
+
+@dataclass(frozen=True)
+class Target:
+    host: str
+    port: int = SIP_PORT
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+
+def parse_target(text: str) -> Target:
+    """``HOST``, ``HOST:PORT`` or ``[IPv6]:PORT``; :class:`Invalid` says what is wrong."""
+    text = text.strip()
+    host, port = text, str(SIP_PORT)
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        if rest:
+            if not rest.startswith(":"):
+                raise Invalid(f"{text!r} is not HOST:PORT")
+            port = rest[1:]
+    elif text.count(":") == 1:
+        host, port = text.split(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise Invalid(f"{text!r} is not HOST:PORT (e.g. 192.0.2.10:5060)")
+    return Target(host, int(port))
+
+
+@dataclass(frozen=True)
+class NotifyRequest:
+    """One resync NOTIFY to send, and the credentials to answer the device's challenge."""
+
+    target: Target
+    user: str  # line 1's SIP username: Request-URI user and Digest username
+    password: str
+    event: str  # the Event header value, e.g. "check-sync" or "check-sync;reboot=true"
+    pbx_core: str  # host[:port] the NOTIFY comes from (From header)
+    timeout: float  # seconds for the whole exchange, challenge included
+
+
+@dataclass(frozen=True)
+class NotifyAnswer:
+    status: int | None  # the final SIP status; None when no final answer came
+    reason: str  # reason phrase, or why there was no answer
+    challenged: bool = False  # the device challenged and we answered with credentials
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+    def __str__(self) -> str:
+        text = f"{self.status} {self.reason}".strip() if self.status else self.reason
+        return text + (" (after a Digest challenge)" if self.challenged else "")
+
+
+Notifier = Callable[[NotifyRequest], NotifyAnswer]
+
+
+class Parts(Protocol):
+    """What a resync needs of the service: a ``Service`` and a ``Provisioner`` both are."""
+
+    db: Database
+    box: SecretBox
+    settings: Settings
+
+
+@dataclass(frozen=True)
+class ResyncResult:
+    mac: str
+    target: Target
+    event: str
+    filename: str
+    sha256: str  # the file the device should fetch now
+    answer: NotifyAnswer
+
+
+def resync_device(
+    parts: Parts,
+    mac: str,
+    notifier: Notifier,
+    *,
+    target: Target | None = None,
+    reboot: bool = False,
+    actor: str,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> ResyncResult:
+    """Send the vendor's resync NOTIFY to the device and put the attempt on its timeline.
+
+    Refuses (:class:`NotFound`, :class:`Conflict`) before sending anything when the device
+    is unknown, has no line to authenticate with, has no known address and no ``target``
+    was given, or its file cannot be rendered. A device that does not answer 2xx is not an
+    error here: the answer is in the result and on the timeline.
+    """
+    with parts.db.engine.connect() as connection:
+        row = connection.execute(select(Device.id, Device.vendor).where(Device.mac == mac)).first()
+        found = find_device(connection, parts.box, mac, row.vendor) if row else None
+    if row is None or found is None:
+        raise NotFound(f"no device {mac} in the inventory (or it is retired)")
+    if not found.view.lines:
+        raise Conflict(f"device {mac} has no line: no SIP credentials to answer its challenge")
+    module = vendor(found.view.model.vendor)
+    device_id = row.id
+    if target is None:
+        with parts.db.session() as session:
+            target = registered_contact(session, device_id)
+    if target is None:
+        raise Conflict(
+            f"device {mac} has no known address (it never fetched a file): "
+            "pass its SIP contact with --to HOST:PORT"
+        )
+    filename = module.device_filename(mac, found.view.model)
+    sha256 = expected_sha256(parts, found, filename, target.host)
+    event = module.resync_event(reboot)
+    line = found.view.lines[0]
+    started = utcnow()
+    answer = notifier(
+        NotifyRequest(
+            target, line.sip_username, line.sip_password, event, parts.settings.pbx_core, timeout
+        )
+    )
+    with parts.db.session() as session:
+        session.add(
+            DeviceEvent(
+                device_id=device_id,
+                at=started,
+                kind="notify",
+                actor=actor,
+                protocol="sip",
+                filename=filename,
+                status=answer.status,
+                sha256=sha256,
+                detail=f"NOTIFY to {target}, Event: {event}: {answer}",
+            )
+        )
+    return ResyncResult(mac, target, event, filename, sha256, answer)
+
+
+def registered_contact(session: Session, device_id: int) -> Target | None:
+    """Where the device listens for SIP: the source of its newest fetch, on port 5060.
+
+    There is no registrar in the product yet; when the PBX core shares its registrations,
+    their contact replaces this guess.
+    """
+    sources = session.scalars(
+        select(DeviceEvent.source)
+        .where(
+            DeviceEvent.device_id == device_id,
+            DeviceEvent.kind == "fetch",
+            DeviceEvent.source.is_not(None),
+        )
+        .order_by(DeviceEvent.at.desc(), DeviceEvent.id.desc())
+        .limit(20)
+    )
+    for source in sources:
+        try:
+            address = ipaddress.ip_address(source)
+        except ValueError:  # not an address (a CLI render): look further back
+            continue
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+            address = address.ipv4_mapped
+        return Target(str(address), SIP_PORT)
+    return None
+
+
+def expected_sha256(parts: Parts, found: FoundDevice, filename: str, host: str) -> str:
+    """The SHA-256 of the file the device gets when it fetches from ``host`` right now.
+
+    As the delivery decides (``Provisioner._rendered``): with its provisioning credentials
+    from a staging network, without them elsewhere. ``tests/test_resync.py`` fetches both
+    variants over HTTP and holds the two rules together.
+    """
+    view = found.view
+    if in_networks(host, parse_networks(parts.settings.staging_networks)):
+        view = dataclasses.replace(view, credentials=found.access.credentials(parts.box))
+    request = FileRequest(view.model.vendor, FileKind.DEVICE, filename, mac=view.mac)
+    try:
+        plan = vendor(view.model.vendor).plan(request, view, provisioning_context(parts.settings))
+        if plan is None:
+            raise RenderError(f"{filename} is not served")
+        body = render_plan(plan)
+    except RenderError as exc:
+        raise Conflict(f"cannot render {filename} for device {view.mac}: {exc}") from exc
+    return hashlib.sha256(body).hexdigest()
+
+
+class Applied(enum.StrEnum):
+    APPLIED = "applied"  # a later fetch got the very file
+    DIFFERENT = "different"  # fetched since, but another file (changed again? other variant?)
+    PENDING = "pending"  # no fetch of its file since
+
+
+@dataclass(frozen=True)
+class ResyncStatus:
+    state: Applied
+    fetch: DeviceEvent | None  # the fetch that applied it, else the newest later fetch
+
+    def __str__(self) -> str:
+        if self.fetch is None:
+            return "not fetched yet"
+        when = _time(self.fetch.at)
+        if self.state is Applied.APPLIED:
+            return f"applied (fetched at {when} from {self.fetch.source or '?'})"
+        digest = (self.fetch.sha256 or "?")[:12]
+        return f"fetched a different file at {when} (sha256 {digest}...)"
+
+
+def resync_status(session: Session, notify: DeviceEvent) -> ResyncStatus:
+    """Whether the device fetched its own file after this ``notify`` event, and which one."""
+    later = select(DeviceEvent).where(
+        DeviceEvent.device_id == notify.device_id,
+        DeviceEvent.kind == "fetch",
+        DeviceEvent.at > notify.at,
+        func.lower(DeviceEvent.filename) == (notify.filename or "").lower(),
+    )
+    applied = session.scalars(
+        later.where(DeviceEvent.sha256 == notify.sha256).order_by(DeviceEvent.at).limit(1)
+    ).first()
+    if applied is not None:
+        return ResyncStatus(Applied.APPLIED, applied)
+    newest = session.scalars(later.order_by(DeviceEvent.at.desc()).limit(1)).first()
+    return ResyncStatus(Applied.PENDING if newest is None else Applied.DIFFERENT, newest)
+
+
+def latest_notify(session: Session, mac: str) -> DeviceEvent | None:
+    return session.scalars(
+        select(DeviceEvent)
+        .join(Device, Device.id == DeviceEvent.device_id)
+        .where(Device.mac == mac, DeviceEvent.kind == "notify")
+        .order_by(DeviceEvent.at.desc(), DeviceEvent.id.desc())
+        .limit(1)
+    ).first()
+
+
+def timeline_text(session: Session, event: DeviceEvent) -> str:
+    """What ``device show`` prints for an event: a notify with whether it was applied."""
+    if event.kind == "notify":
+        return f"{event.detail}; {resync_status(session, event)}"
+    return event.filename or event.detail or ""
+
+
+def _time(at: dt.datetime) -> str:
+    return at.strftime("%Y-%m-%d %H:%M:%S UTC")

@@ -1,0 +1,148 @@
+"""Prometheus metrics for the front doors, added up across processes.
+
+``provisioner serve`` runs TFTP in the parent and HTTP in spawned granian workers; whichever of
+them scrapes must report all of them. prometheus_client's multiprocess mode does that through
+files in ``PROMETHEUS_MULTIPROC_DIR``, but it picks file or memory storage once, when it is first
+imported in a process. So this module imports it only inside functions, and ``serve`` calls
+``prepare_multiprocess_dir()`` before anything does; spawned workers inherit the variable.
+
+Labels come from fixed vocabularies, never from a request: a scrape must not tell which MACs
+or file names exist, and one label value per MAC would grow without bound.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import logging
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from prometheus_client import Counter, Histogram
+
+log = logging.getLogger(__name__)
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+PROTOCOLS = frozenset({"http", "https", "tftp", "cli"})
+OUTCOMES = frozenset({"served", "not_found", "forbidden", "unauthorized", "locked", "failed"})
+REASONS = frozenset(
+    {
+        "unknown_file",
+        "unknown_device",
+        "not_served",
+        "bad_credentials",
+        "no_credentials",
+        "locked_out",
+        "wrong_network",
+        "user_agent_mismatch",
+        "rate_limited",
+    }
+)
+OTHER = "other"
+# Renders take milliseconds; the default buckets start at 5 ms and would lump them together.
+RENDER_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+
+def prepare_multiprocess_dir(base: Path | None = None) -> Path:
+    """Point this process and the workers it spawns at an empty metrics directory.
+
+    `base`, else an operator's ``PROMETHEUS_MULTIPROC_DIR``, else a new temporary directory
+    (removed when this process exits: two servers on one machine must not share counts).
+    Files left by an earlier run are deleted: their counts would be added to this run's.
+    """
+    if base is None and os.environ.get(MULTIPROC_ENV):
+        base = Path(os.environ[MULTIPROC_ENV])
+    if base is None:
+        directory = Path(tempfile.mkdtemp(prefix="provisioner-metrics-"))
+        atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    else:
+        directory = base
+        directory.mkdir(parents=True, exist_ok=True)
+        for stale in directory.glob("*.db"):
+            stale.unlink()
+    if "prometheus_client" in sys.modules and os.environ.get(MULTIPROC_ENV) != str(directory):
+        log.warning(
+            "prometheus_client was imported before the metrics directory was set: "
+            "this process's counts will be missing from /metrics"
+        )
+    os.environ[MULTIPROC_ENV] = str(directory)
+    return directory
+
+
+@dataclass(frozen=True)
+class _Metrics:
+    fetches: Counter
+    refusals: Counter
+    lockouts: Counter
+    render_seconds: Histogram
+
+
+@functools.cache
+def _metrics() -> _Metrics:
+    """Created on first use, so that prometheus_client is imported after the env is set."""
+    from prometheus_client import Counter, Histogram
+
+    return _Metrics(
+        fetches=Counter(
+            "provisioner_fetches",
+            "Device file requests by protocol and outcome.",
+            ["protocol", "outcome"],
+        ),
+        refusals=Counter(
+            "provisioner_refusals",
+            "Refused device file requests by protocol and reason.",
+            ["protocol", "reason"],
+        ),
+        lockouts=Counter(
+            "provisioner_lockouts", "Sources locked out after failed logins.", ["protocol"]
+        ),
+        render_seconds=Histogram(
+            "provisioner_render_seconds",
+            "Time to render one config file (cache misses only).",
+            buckets=RENDER_BUCKETS,
+        ),
+    )
+
+
+def _label(value: str, allowed: frozenset[str]) -> str:
+    """A value outside the vocabulary becomes "other": a bug must not leak or explode labels."""
+    if value in allowed:
+        return value
+    log.warning("metrics label %r is not in the vocabulary; counted as %r", value[:40], OTHER)
+    return OTHER
+
+
+def count_fetch(protocol: str, outcome: str) -> None:
+    _metrics().fetches.labels(_label(protocol, PROTOCOLS), _label(outcome, OUTCOMES)).inc()
+
+
+def count_refusal(protocol: str, reason: str) -> None:
+    _metrics().refusals.labels(_label(protocol, PROTOCOLS), _label(reason, REASONS)).inc()
+
+
+def count_lockout(protocol: str) -> None:
+    _metrics().lockouts.labels(_label(protocol, PROTOCOLS)).inc()
+
+
+def observe_render(seconds: float) -> None:
+    _metrics().render_seconds.observe(seconds)
+
+
+def exposition() -> bytes:
+    """The text format for a scrape: every process's files in multiprocess mode, else ours."""
+    from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    _metrics()  # registers them: a scrape before the first request is not empty
+    if not os.environ.get(MULTIPROC_ENV):
+        return generate_latest(REGISTRY)
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry)
+    return generate_latest(registry)

@@ -1,0 +1,71 @@
+"""The admin REST API under ``/api/v1/``, its OpenAPI document at ``/api/v1/openapi.json``.
+
+Thin views: a schema checks the request's shape, one domain call does the work in one unit of
+work, and the result is presented as plain data. Device-file routes stay outside the document.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apiflask import APIFlask
+
+from provisioner.web.api import accounts, actions, devices, errors, imports, tenants, tokens
+from provisioner.web.api.context import API_PREFIX
+from provisioner.web.api.schemas import ERROR_SCHEMA
+
+MAX_BODY = 16 * 1024 * 1024  # a sheet of 100,000 rows is about 10 MB
+
+DESCRIPTION = """\
+Inventory administration for the provisioning server: tenants, SIP accounts, representative
+numbers, devices and their lines, lifecycle actions, sheet imports and device timelines.
+
+Authenticate with `Authorization: Bearer <token>`. Roles: **admin** (everything, the only role
+that reads SIP passwords and device credentials), **warehouse** (adds, binds, stages and ships
+devices, sets lines, imports sheets), **support** and **readonly** (read). Each operation lists
+the roles allowed to call it.
+
+Errors are `{"error": "..."}` with a 4xx status; the message says what to change.
+"""
+
+
+def api_app(import_name: str) -> APIFlask:
+    """A Flask application carrying the admin API; the caller adds its other blueprints."""
+    app = APIFlask(
+        import_name,
+        title="Provisioner admin API",
+        version="1",
+        spec_path=f"{API_PREFIX}/openapi.json",
+        docs_path=f"{API_PREFIX}/docs",
+        json_errors=False,  # device-file errors keep their plain bodies; errors.py does ours
+    )
+    app.config.update(
+        DESCRIPTION=DESCRIPTION,
+        HTTP_ERROR_SCHEMA=ERROR_SCHEMA,
+        VALIDATION_ERROR_SCHEMA=ERROR_SCHEMA,
+        MAX_CONTENT_LENGTH=MAX_BODY,
+    )
+    errors.register(app)
+    for module in (tenants, accounts, devices, actions, imports, tokens):
+        app.register_blueprint(module.bp)
+    app.spec_processor(_complete_document)
+    return app
+
+
+def _complete_document(spec: dict[str, Any]) -> dict[str, Any]:
+    """What APIFlask leaves out: the CSV body of an import, which JSON bodies are required,
+    and the 400 a body that is not JSON gets."""
+    spec["paths"][API_PREFIX + imports.IMPORT_PATH]["post"]["requestBody"] = imports.SHEET_BODY
+    schemas = spec["components"]["schemas"]
+    for item in spec["paths"].values():
+        for operation in item.values():
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            if body is None:
+                continue
+            name = body["schema"]["$ref"].rsplit("/", 1)[-1]
+            operation["requestBody"]["required"] = bool(schemas[name].get("required"))
+            operation["responses"]["400"] = {
+                "description": "The body is not JSON",
+                "content": {"application/json": {"schema": ERROR_SCHEMA}},
+            }
+    return spec

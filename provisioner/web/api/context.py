@@ -1,0 +1,24 @@
+"""What every API view needs: the prefix, the service it runs in, a unit of work."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from provisioner.domain.delivery import Provisioner
+
+API_PREFIX = "/api/v1"
+
+
+def provisioner() -> Provisioner:
+    return current_app.extensions["provisioner"]
+
+
+@contextmanager
+def unit_of_work() -> Iterator[Session]:
+    """One transaction per request: committed when the view's work succeeds, else undone."""
+    with provisioner().db.session() as session:
+        yield session

@@ -1,0 +1,24 @@
+"""``GET /metrics`` for Prometheus: counts by protocol, outcome and reason, never by device.
+
+A fixed route, so Flask matches it before the device files' ``/<path:path>`` catch-all.
+Served to the staging networks (where monitoring lives) only; elsewhere it does not exist.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, request
+
+from provisioner.domain.delivery import Provisioner, in_networks
+from provisioner.metrics import CONTENT_TYPE, exposition
+
+metrics = Blueprint("metrics", __name__)
+
+
+@metrics.route("/metrics", methods=["GET"])
+def scrape() -> Response:
+    provisioner: Provisioner = current_app.extensions["provisioner"]
+    if not in_networks(request.remote_addr or "", provisioner.staging):
+        return Response("not found\n", 404, mimetype="text/plain")
+    response = Response(exposition(), 200, content_type=CONTENT_TYPE)
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,153 @@
+"""Every operation in the API document, called with every non-admin role.
+
+The document's security requirement is the truth: a role it lists is served, any other gets 403.
+No response to a non-admin role carries a SIP password or a device credential present in the
+database (all decrypted with the box and searched for in the raw response bytes).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from provisioner.db.models import Account, Device, RepresentativeNumber, Tenant
+from provisioner.domain.demo import DEMO_TENANT, demo_rows, seed_demo
+from provisioner.domain.sheet import sheet_rows
+from provisioner.service import Service
+from tests.test_api import API, Api, make_api
+
+MUTATING = {"post", "put", "patch", "delete"}
+
+
+def secrets_in(service: Service) -> set[str]:
+    """Every SIP password and device credential in the database, in clear."""
+    box = service.box
+    found: set[str] = set()
+    with service.db.session() as session:
+        for account in session.scalars(select(Account)):
+            found.add(box.decrypt(account.sip_password_encrypted))
+        for device in session.scalars(select(Device)):
+            for token in (
+                device.admin_password_encrypted,
+                device.http_password_encrypted,
+                device.config_key_encrypted,
+            ):
+                if token:
+                    found.add(box.decrypt(token))
+    assert len(found) > 50
+    return found
+
+
+@pytest.fixture
+def demo_api(service: Service) -> Api:
+    with service.db.session() as session:
+        seed_demo(session, service.box)
+    return make_api(service)
+
+
+def plausible_requests(service: Service) -> dict[tuple[str, str], dict[str, Any]]:
+    """Path parameters and a valid body for each operation, against the demo inventory."""
+    with service.db.session() as session:
+        tenant = session.scalars(select(Tenant).where(Tenant.name == DEMO_TENANT)).one()
+        account = session.scalars(select(Account).order_by(Account.id)).first()
+        device = session.scalars(select(Device).order_by(Device.mac)).first()
+        rep = session.scalars(select(RepresentativeNumber)).first()
+        assert account is not None
+        assert device is not None
+        assert rep is not None
+        ids = {
+            "tenant_id": tenant.id,
+            "account_id": account.id,
+            "mac": device.mac.upper(),
+            "port": 1,
+            "number_id": rep.id,
+            "name": "readonly",
+        }
+    bodies: dict[tuple[str, str], dict[str, Any]] = {
+        ("post", "/tenants"): {"json": {"name": "role-test"}},
+        ("patch", "/tenants/{tenant_id}"): {"json": {"allowed_networks": ["192.0.2.0/24"]}},
+        ("post", "/tenants/{tenant_id}/representative-numbers"): {"json": {"number": "0399990001"}},
+        ("post", "/tenants/{tenant_id}/accounts"): {
+            "json": {"extension": "3001", "display_name": "x"}
+        },
+        ("patch", "/accounts/{account_id}"): {"json": {"display_name": "改名"}},
+        ("post", "/devices"): {"json": {"mac": "000b82ee0001", "model": "GXP1610"}},
+        ("patch", "/devices/{mac}"): {
+            "json": {"caller_id": "direct", "ring_representative": False}
+        },
+        ("put", "/devices/{mac}/lines/{port}"): {"json": {"account_id": ids["account_id"]}},
+        ("post", "/devices/{mac}/actions/bind"): {"json": {"tenant_id": ids["tenant_id"]}},
+        ("post", "/imports"): {"data": sheet_rows(demo_rows()), "content_type": "text/csv"},
+        ("post", "/tokens"): {"json": {"name": "made-by-role", "role": "readonly"}},
+    }
+    return {key: {"ids": ids, **value} for key, value in bodies.items()} | {
+        ("*", "*"): {"ids": ids}
+    }
+
+
+def operations(api: Api) -> list[tuple[str, str, list[str], bool]]:
+    """(method, path, roles allowed, takes a body) for every operation in the document."""
+    spec = api.client.get(f"{API}/openapi.json").get_json()
+    found = []
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            (requirement,) = operation["security"]
+            roles = requirement["BearerAuth"]
+            found.append((method, path.removeprefix(API), roles, "requestBody" in operation))
+    assert len(found) > 25
+    return sorted(found, key=lambda op: "/actions/" in op[1])  # state changes last
+
+
+@pytest.mark.parametrize("role", ["warehouse", "support", "readonly"])
+def test_roles_get_what_the_document_says_and_never_a_secret(demo_api: Api, role: str) -> None:
+    requests = plausible_requests(demo_api.service)
+    before = secrets_in(demo_api.service)
+    served = 0
+    responses: list[tuple[str, bytes]] = []
+    for method, path, roles, takes_body in operations(demo_api):
+        request = requests.get((method, path), requests[("*", "*")])
+        spec_path = path.format(**request["ids"])
+        kwargs = {k: v for k, v in request.items() if k != "ids"}
+        assert kwargs or not takes_body, f"add a plausible body for {method} {path}"
+        response = demo_api.call(method.upper(), spec_path, role=role, **kwargs)
+        label = f"{role} {method.upper()} {spec_path} -> {response.status_code}"
+        if role in roles:
+            assert response.status_code != 403, label
+            served += response.status_code < 300
+        else:
+            assert response.status_code == 403, label
+            assert role in response.get_json()["error"]
+        assert response.status_code < 500, label
+        responses.append((label, response.get_data()))
+    assert served >= 8
+    every_secret = before | secrets_in(demo_api.service)  # actions may have rotated some
+    for label, body in responses:
+        leaked = [secret for secret in every_secret if secret.encode() in body]
+        assert not leaked, f"{label} shows a secret"
+
+
+def test_the_role_rules_the_issue_names(demo_api: Api) -> None:
+    mac = plausible_requests(demo_api.service)[("*", "*")]["ids"]["mac"]
+    for method in ("POST", "PUT", "PATCH", "DELETE"):
+        assert demo_api.call(method, "/tenants/1", role="readonly").status_code in (403, 405)
+    assert demo_api.call("POST", "/devices", role="readonly", json={}).status_code == 403
+    assert demo_api.call("DELETE", "/tokens/admin", role="readonly").status_code == 403
+    assert demo_api.call("POST", "/tokens", role="warehouse", json={}).status_code == 403
+    assert demo_api.call("GET", "/accounts/1/secret", role="warehouse").status_code == 403
+    assert demo_api.call("GET", f"/devices/{mac}/credentials", role="warehouse").status_code == 403
+    bind = demo_api.call("POST", f"/devices/{mac}/actions/bind", role="support", json={})
+    assert bind.status_code == 403
+    assert demo_api.call("GET", f"/devices/{mac}/timeline", role="support").status_code == 200
+
+
+def test_admin_reads_secrets_through_their_own_operations(demo_api: Api) -> None:
+    ids = plausible_requests(demo_api.service)[("*", "*")]["ids"]
+    secrets = secrets_in(demo_api.service)
+    sip = demo_api.ok("GET", f"/accounts/{ids['account_id']}/secret")
+    assert sip["sip_password"] in secrets
+    device = demo_api.ok("GET", f"/devices/{ids['mac']}/credentials")
+    assert {device["admin_password"], device["http_password"], device["config_key"]} <= secrets
+    listed = demo_api.call("GET", "/devices?limit=500").get_data()
+    assert not [secret for secret in secrets if secret.encode() in listed]
