@@ -7,6 +7,7 @@ Flask's test client for the API's own logic; one test goes through ``provisioner
 from __future__ import annotations
 
 import json
+import re
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -18,11 +19,15 @@ from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
 from provisioner.db.models import Account, ApiRole, Device, DeviceEvent, Tenant
+from provisioner.domain.devices import MAC_PATTERN
+from provisioner.domain.macs import normalize_mac
 from provisioner.domain.sheet import sheet_rows
+from provisioner.domain.text import PHONE_NUMBER_PATTERN, phone_number
 from provisioner.domain.tokens import create_token
-from provisioner.service import Service
+from provisioner.service import Service, open_service
+from provisioner.settings import Settings
 from provisioner.web import create_app
-from tests.conftest import RunningServer
+from tests.conftest import TEST_KEY, RunningServer
 
 API = "/api/v1"
 
@@ -77,6 +82,26 @@ def new_account(api: Api, tenant_id: int, extension: str, **fields: Any) -> dict
 def count(service: Service, model: type) -> int:
     with service.db.session() as session:
         return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["0312345678", "03-1234-5678", " 050 1234 5678 ", "031234567", "0312345678901", "1312345678",
+     "03_1234_5678", "", "-", "000b82aabbcc", "00:0B:82:AA:BB:CC", "00-0b-82-aa-bb-cc",
+     "010b82aabbcc", "00:0b-82:aa:bb:cc", "000b82aabbc", "000b82aabbccdd"],
+)  # fmt: skip
+def test_published_patterns_agree_with_the_domain(text: str) -> None:
+    """What the document's patterns allow is what the domain takes, so clients can pre-check."""
+    try:
+        number = phone_number(text, "n")
+    except ValueError:
+        number = None
+    assert (re.fullmatch(PHONE_NUMBER_PATTERN, text) is not None) == (number is not None)
+    try:
+        mac: str | None = normalize_mac(text)
+    except ValueError:
+        mac = None
+    assert (re.fullmatch(MAC_PATTERN, text) is not None) == (mac is not None)
 
 
 def test_document_covers_the_api_and_not_the_device_files(api: Api) -> None:
@@ -434,3 +459,34 @@ def test_token_command_and_real_http(server: RunningServer) -> None:
     again = server.cli("token", "create", "bench-1", "--role", "admin")
     assert again.returncode != 0
     assert b"exists already" in again.stderr
+
+
+@pytest.mark.postgres
+def test_awkward_values_on_postgres(postgres_url: str) -> None:
+    """PostgreSQL refuses NUL characters and numbers past 64 bits that SQLite takes: 4xx still."""
+    service = open_service(Settings(db=postgres_url, secret_key=TEST_KEY))
+    try:
+        with service.db.session() as session:
+            token = create_token(session, "pg-api", ApiRole.ADMIN)[1]
+        api = Api(create_app(service.provisioner).test_client(), service, {"admin": token})
+        too_big = 2**31
+        assert api.call("POST", "/tenants", json={"name": "a\u0000b"}).status_code == 422
+        assert api.call("GET", "/tenants?name=%00").status_code == 422
+        assert api.call("GET", f"/tenants/{too_big}").status_code == 404
+        assert api.call("PATCH", f"/accounts/{too_big}", json={}).status_code == 404
+        assert api.call("GET", f"/devices?tenant_id={too_big - 1}").status_code == 200
+        assert api.call("DELETE", "/tokens/%00").status_code == 404
+        device = {"mac": "000b82fe0001", "model": "GXP1610"}
+        bad_revision = device | {"hardware_revision": "v\u00001"}
+        assert api.call("POST", "/devices", json=bad_revision).status_code == 422
+        nul_tenant = sheet({"tenant": "pg\u0000co", "mac": "000b82fe0002"})
+        refused = api.call("POST", "/imports", data=nul_tenant, content_type="text/csv")
+        assert refused.status_code == 422
+        tenant = new_tenant(api, "pg-api-co")
+        account = new_account(api, tenant["id"], "1001")
+        api.ok("POST", "/devices", 201, json=device)
+        api.ok("POST", "/devices/000b82fe0001/actions/bind", json={"tenant_id": tenant["id"]})
+        lines = api.ok("PUT", "/devices/000b82fe0001/lines/1", json={"account_id": account["id"]})
+        assert lines["lines"][0]["extension"] == "1001"
+    finally:
+        service.close()

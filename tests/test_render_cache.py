@@ -28,6 +28,7 @@ def test_a_change_to_a_rendered_row_bumps_the_revision_and_the_file_follows(
     with service.db.session() as session:
         assert import_sheet(session, service.box, sheet_rows([ROW])).ok
     service.provisioner.cache = RenderCache(service.db.revision, check_interval=0)
+    service.provisioner.devices = RenderCache(service.db.revision, check_interval=0)
     before = service.db.revision()
     assert b"Before" in fetch(service)
     with service.db.session() as session:

@@ -119,7 +119,8 @@ class Provisioner:
         self.settings = settings
         self.context = provisioning_context(settings)
         self.timeline = timeline
-        self.cache = RenderCache(db.revision)
+        self.cache: RenderCache[RenderedFile] = RenderCache(db.revision)
+        self.devices: RenderCache[FoundDevice] = RenderCache(db.revision)
         self.staging = parse_networks(settings.staging_networks)
         self.mint = NonceMint(nonce_key)
         self.lockouts = LockoutBoard(db)
@@ -290,10 +291,18 @@ class Provisioner:
         return vendor(request.vendor).seal(body, credentials.config_key)
 
     def _device(self, request: FileRequest) -> FoundDevice | None:
+        """The device behind a per-device name; cached like files (unknown MACs are not)."""
         if request.mac is None:
             return None
-        with self.db.engine.connect() as connection:
-            return find_device(connection, self.box, request.mac, request.vendor)
+        key = (request.vendor, request.mac)
+        found = self.devices.get(key)
+        if found is None:
+            revision = self.devices.revision
+            with self.db.engine.connect() as connection:
+                found = find_device(connection, self.box, request.mac, request.vendor)
+            if found is not None:
+                self.devices.put(key, found, revision)
+        return found
 
     def _record(
         self, fetch: Fetch, mac: str, kind: str, outcome: Outcome, **details: str | None

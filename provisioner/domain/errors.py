@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from provisioner.db.models import Base
 
-# Identifiers are 64-bit signed integers in every database we run on; a larger number names
-# nothing, and would make the driver raise instead of finding no row.
-MAX_ID = 2**63 - 1
+# Identifiers are INTEGER columns, 32-bit signed on PostgreSQL; a larger number names nothing,
+# and would make the database raise instead of finding no row.
+MAX_ID = 2**31 - 1
 
 T = TypeVar("T", bound=Base)
 

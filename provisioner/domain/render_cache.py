@@ -1,4 +1,4 @@
-"""Rendered files kept per process while the inventory stands still.
+"""Rendered files (and the devices behind them) kept per process while the inventory stands still.
 
 After a power cut every device fetches at once; rendering each file means several queries,
 decrypting secrets and a template. A file is the same until a row it is made of changes, and
@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,10 @@ class RenderedFile:
     sha256: str
 
 
-class RenderCache:
+V = TypeVar("V")
+
+
+class RenderCache(Generic[V]):
     def __init__(
         self,
         revision: Callable[[], int],
@@ -32,17 +36,17 @@ class RenderCache:
         self._revision = revision
         self._check_interval = check_interval
         self._max_entries = max_entries
-        self._files: dict[Hashable, RenderedFile] = {}
+        self._files: dict[Hashable, V] = {}
         self._seen_revision: int | None = None
         self._checked_at = float("-inf")
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable) -> RenderedFile | None:
+    def get(self, key: Hashable) -> V | None:
         self._check_revision()
         return self._files.get(key)
 
-    def put(self, key: Hashable, rendered: RenderedFile, revision: int | None) -> None:
-        """Keep a file rendered at ``revision`` (read before rendering), if still current."""
+    def put(self, key: Hashable, rendered: V, revision: int | None) -> None:
+        """Keep a value made at ``revision`` (read before making it), if still current."""
         with self._lock:
             if revision is None or revision != self._seen_revision:
                 return

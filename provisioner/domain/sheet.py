@@ -130,9 +130,7 @@ def read_sheet(data: bytes) -> tuple[list[SheetRow], list[RowError]]:
 
 
 def _parse_row(line: int, values: dict[str, str]) -> SheetRow:
-    tenant = values["tenant"]
-    if not tenant or len(tenant) > 100:
-        raise ValueError("tenant must be 1 to 100 characters")
+    tenant = tenants.check_name(values["tenant"])
     extension = check_extension(values["extension"])
     direct_number = phone_number(values["direct_number"], "direct_number")
     display_name = check_display_name(values["display_name"])
@@ -174,7 +172,10 @@ def import_sheet(
     On errors or ``dry_run`` nothing is added to the session; the caller's transaction stays
     clean. ``progress`` is called with the number of rows handled since the last call.
     """
-    rows, errors = read_sheet(data)
+    try:
+        rows, errors = read_sheet(data)
+    except csv.Error as exc:  # e.g. a field past the csv module's 128 KiB limit
+        raise SheetError(f"the file is not a readable CSV sheet ({exc})") from exc
     report = ImportReport(rows=len(rows) + len(errors), errors=errors)
     plan = _Plan(session, rows)
     report.errors.extend(plan.check(progress))

@@ -18,6 +18,10 @@ UNWRITABLE = r"\u0000-\u001f\u007f-\u009f\ufffe\uffff"
 # A name: writable characters, no space at either end (sheet cells are trimmed the same way).
 NAME_PATTERN = rf"[^\s{UNWRITABLE}](?:[^{UNWRITABLE}]*[^\s{UNWRITABLE}])?"
 
+# A Japanese number (0 and 9-10 more digits); people write hyphens and spaces in it.
+PHONE_NUMBER_PATTERN = r"[ -]*0(?:[ -]*[0-9]){9,10}[ -]*"
+_DIGITS = re.compile(r"0[0-9]{9,10}")
+
 
 def anchored(pattern: str) -> str:
     """The pattern as a whole-string match, for a JSON schema's ``pattern``."""
@@ -27,23 +31,18 @@ def anchored(pattern: str) -> str:
 def is_name(text: str, max_length: int = 100) -> bool:
     return (
         len(text) <= max_length
-        and is_unicode(text)
+        and _encodable(text)
         and re.fullmatch(NAME_PATTERN, text) is not None
     )
 
 
-def is_unicode(text: str) -> bool:
+def _encodable(text: str) -> bool:
     """False for a lone surrogate (JSON can carry one), which no database column takes."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
         return False
     return True
-
-
-# A Japanese number (0 and 9-10 more digits); people write hyphens and spaces in it.
-PHONE_NUMBER_PATTERN = r"[ -]*0(?:[ -]*[0-9]){9,10}[ -]*"
-_DIGITS = re.compile(r"0[0-9]{9,10}")
 
 
 def phone_number(text: str, label: str) -> str | None:

@@ -57,7 +57,7 @@ def list_tokens(session: Session) -> list[ApiToken]:
 
 def revoke_token(session: Session, name: str) -> ApiToken:
     """Revoke by name; revoking twice keeps the first time."""
-    token = session.scalar(select(ApiToken).where(ApiToken.name == name))
+    token = session.scalar(select(ApiToken).where(ApiToken.name == name)) if is_name(name) else None
     if token is None:
         raise NotFound(f"no token named {name!r}")
     if token.revoked_at is None:

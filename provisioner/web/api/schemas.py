@@ -112,7 +112,7 @@ class TenantPatch(Schema):
 
 class TenantQuery(Schema):
     status = Enum(TenantStatus, by_value=True)
-    name = String(validate=Length(1, 100))
+    name = _name()
 
 
 class TenantOut(Schema):
