@@ -13,41 +13,22 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
+from provisioner.cli_common import config_option, db_option, mac_argument, open_cli_service
 from provisioner.cli_resync import notify
 from provisioner.cli_tokens import token
 from provisioner.domain.delivery import Fetch, Outcome
 from provisioner.domain.demo import DEMO_TENANT, demo_mac, seed_demo
 from provisioner.domain.inventory import load_device, timeline
-from provisioner.domain.macs import BadMac, normalize_mac
 from provisioner.domain.resync import timeline_text
 from provisioner.domain.sheet import ImportReport, SheetError, import_sheet
 from provisioner.metrics import prepare_multiprocess_dir
-from provisioner.secretbox import SecretKeyError
 from provisioner.serve import HttpListener, split_address
 from provisioner.serve import serve as serve_forever
-from provisioner.service import Service, open_service
-from provisioner.settings import CONFIG_ENV, Settings, SettingsError
+from provisioner.settings import CONFIG_ENV
 from provisioner.tls import self_signed_pair
 from provisioner.vendors import all_models, vendor
 
 console = Console(stderr=True)
-
-db_option = click.option(
-    "--db", "db_url", metavar="URL", help="SQLAlchemy URL (default: $PROVISIONER_DB or SQLite)."
-)
-config_option = click.option(
-    "--config",
-    "config_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="TOML settings file (environment variables override it).",
-)
-
-
-def _service(db_url: str | None, config_file: Path | None, **overrides: object) -> Service:
-    try:
-        return open_service(Settings.load(config_file, db=db_url, **overrides))
-    except (SettingsError, SecretKeyError) as exc:
-        raise click.ClickException(str(exc)) from exc
 
 
 @click.group()
@@ -95,7 +76,7 @@ def serve(
         raise click.BadParameter(str(exc)) from exc
     if config_file is not None:  # HTTP workers read the same file
         os.environ[CONFIG_ENV] = str(config_file.resolve())
-    service = _service(db_url, config_file)
+    service = open_cli_service(db_url, config_file)
     if demo:
         with service.db.session() as session:
             seed_demo(session, service.box)
@@ -152,7 +133,7 @@ def import_command(
     sheet: Path, dry_run: bool, db_url: str | None, config_file: Path | None
 ) -> None:
     """Import a provisioning sheet (CSV): all rows or none."""
-    service = _service(db_url, config_file)
+    service = open_cli_service(db_url, config_file)
     data = sheet.read_bytes()
     total = max(data.count(b"\n") - 1, 1)
     try:
@@ -211,8 +192,8 @@ def _print_report(sheet: Path, report: ImportReport, dry_run: bool) -> None:
 @config_option
 def render(mac: str, filename: str | None, db_url: str | None, config_file: Path | None) -> None:
     """Print the file a device would get (its own config unless FILENAME says otherwise)."""
-    mac = _mac_argument(mac)
-    service = _service(db_url, config_file)
+    mac = mac_argument(mac)
+    service = open_cli_service(db_url, config_file)
     try:
         with service.db.session() as session:
             device = load_device(session, mac)
@@ -241,8 +222,8 @@ def device() -> None:
 @config_option
 def device_show(mac: str, limit: int, db_url: str | None, config_file: Path | None) -> None:
     """The device, its lines and its timeline (newest first)."""
-    mac = _mac_argument(mac)
-    service = _service(db_url, config_file)
+    mac = mac_argument(mac)
+    service = open_cli_service(db_url, config_file)
     out = Console()
     try:
         with service.db.session() as session:
@@ -292,15 +273,8 @@ def db() -> None:
 @config_option
 def db_upgrade(db_url: str | None, config_file: Path | None) -> None:
     """Bring the schema to the newest migration (every command also does this)."""
-    _service(db_url, config_file).close()
+    open_cli_service(db_url, config_file).close()
     console.print("schema is at the newest revision")
-
-
-def _mac_argument(text: str) -> str:
-    try:
-        return normalize_mac(text)
-    except BadMac as exc:
-        raise click.BadParameter(str(exc)) from exc
 
 
 main.add_command(notify)

@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from provisioner.cli_common import config_option, db_option, mac_argument, open_cli_service
 from provisioner.domain.errors import Conflict, Invalid, NotFound
-from provisioner.domain.macs import BadMac, normalize_mac
 from provisioner.domain.resync import (
     DEFAULT_TIMEOUT,
     ResyncResult,
@@ -18,9 +18,7 @@ from provisioner.domain.resync import (
     resync_device,
     resync_status,
 )
-from provisioner.secretbox import SecretKeyError
-from provisioner.service import Service, open_service
-from provisioner.settings import Settings, SettingsError
+from provisioner.service import Service
 from provisioner.sip.notify import send_notify
 
 
@@ -46,13 +44,8 @@ from provisioner.sip.notify import send_notify
     is_flag=True,
     help="Send nothing; tell whether the device fetched its file after the newest NOTIFY.",
 )
-@click.option("--db", "db_url", metavar="URL", help="SQLAlchemy URL (default: $PROVISIONER_DB).")
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="TOML settings file (environment variables override it).",
-)
+@db_option
+@config_option
 def notify(
     mac: str,
     to: str | None,
@@ -63,16 +56,10 @@ def notify(
     config_file: Path | None,
 ) -> None:
     """Ask a device by SIP NOTIFY to fetch its file now (exit 1 unless it answers 2xx)."""
-    try:
-        mac = normalize_mac(mac)
-    except BadMac as exc:
-        raise click.BadParameter(str(exc), param_hint="MAC") from exc
+    mac = mac_argument(mac)
     if show_status and (to or reboot):
         raise click.UsageError("--status sends nothing: it takes no --to or --reboot")
-    try:
-        service = open_service(Settings.load(config_file, db=db_url))
-    except (SettingsError, SecretKeyError) as exc:
-        raise click.ClickException(str(exc)) from exc
+    service = open_cli_service(db_url, config_file)
     try:
         if show_status:
             _print_status(service, mac)

@@ -14,31 +14,16 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from provisioner.cli_common import config_option, db_option, open_cli_service
 from provisioner.db.models import ApiRole
 from provisioner.domain import tokens
 from provisioner.domain.errors import Conflict, Invalid, NotFound
-from provisioner.secretbox import SecretKeyError
-from provisioner.service import open_service
-from provisioner.settings import Settings, SettingsError
-
-_db_option = click.option(
-    "--db", "db_url", metavar="URL", help="SQLAlchemy URL (default: $PROVISIONER_DB or SQLite)."
-)
-_config_option = click.option(
-    "--config",
-    "config_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="TOML settings file (environment variables override it).",
-)
 
 
 @contextmanager
 def _session(db_url: str | None, config_file: Path | None) -> Iterator[Session]:
     """One unit of work on the configured database; refusals become command-line errors."""
-    try:
-        service = open_service(Settings.load(config_file, db=db_url))
-    except (SettingsError, SecretKeyError) as exc:
-        raise click.ClickException(str(exc)) from exc
+    service = open_cli_service(db_url, config_file)
     try:
         with service.db.session() as session:
             yield session
@@ -61,8 +46,8 @@ def token() -> None:
     type=click.Choice([role.value for role in ApiRole]),
     help="admin: everything; warehouse: devices and imports; support, readonly: reading.",
 )
-@_db_option
-@_config_option
+@db_option
+@config_option
 def create(name: str, role: str, db_url: str | None, config_file: Path | None) -> None:
     """Make a token and print it; it is shown this once."""
     with _session(db_url, config_file) as session:
@@ -72,8 +57,8 @@ def create(name: str, role: str, db_url: str | None, config_file: Path | None) -
 
 
 @token.command("list")
-@_db_option
-@_config_option
+@db_option
+@config_option
 def list_command(db_url: str | None, config_file: Path | None) -> None:
     """Every token by name, with its role and whether it is revoked (never the token)."""
     table = Table("name", "role", "created (UTC)", "revoked (UTC)")
@@ -90,8 +75,8 @@ def list_command(db_url: str | None, config_file: Path | None) -> None:
 
 @token.command("revoke")
 @click.argument("name")
-@_db_option
-@_config_option
+@db_option
+@config_option
 def revoke(name: str, db_url: str | None, config_file: Path | None) -> None:
     """Revoke a token by name: it stops working at once."""
     with _session(db_url, config_file) as session:

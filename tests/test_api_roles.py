@@ -7,6 +7,9 @@ database (all decrypted with the box and searched for in the raw response bytes)
 
 from __future__ import annotations
 
+import socket
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -67,7 +70,38 @@ def demo_ids(service: Service) -> dict[str, Any]:
         }
 
 
-def plausible_bodies(ids: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+@pytest.fixture
+def answering_device() -> Iterator[str]:
+    """HOST:PORT of a UDP peer that answers any SIP request 200 OK (this file tests who may
+    ask for a resync; what the NOTIFY says is tested against SIPp in test_resync_sip.py)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(0.2)
+    stop = threading.Event()
+
+    def answer() -> None:
+        while not stop.is_set():
+            try:
+                data, peer = sock.recvfrom(65535)
+            except TimeoutError:
+                continue
+            keep = ("via:", "from:", "to:", "call-id:", "cseq:")
+            lines = data.decode("utf-8", "replace").split("\r\n")
+            headers = [line for line in lines if line.lower().startswith(keep)]
+            reply = "\r\n".join(["SIP/2.0 200 OK", *headers, "Content-Length: 0", "", ""])
+            sock.sendto(reply.encode(), peer)
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    yield f"127.0.0.1:{sock.getsockname()[1]}"
+    stop.set()
+    thread.join()
+    sock.close()
+
+
+def plausible_bodies(
+    ids: dict[str, Any], sip_device: str = "127.0.0.1:9"
+) -> dict[tuple[str, str], dict[str, Any]]:
     """A valid body for each operation that takes one."""
     return {
         ("post", "/tenants"): {"json": {"name": "role-test"}},
@@ -85,6 +119,7 @@ def plausible_bodies(ids: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any
         ("post", "/devices/{mac}/actions/bind"): {"json": {"tenant_id": ids["tenant_id"]}},
         ("post", "/imports"): {"data": sheet_rows(demo_rows()), "content_type": "text/csv"},
         ("post", "/tokens"): {"json": {"name": "made-by-role", "role": "readonly"}},
+        ("post", "/devices/{mac}/actions/resync"): {"json": {"to": sip_device}},
     }
 
 
@@ -102,9 +137,11 @@ def operations(api: Api) -> list[tuple[str, str, list[str], bool]]:
 
 
 @pytest.mark.parametrize("role", ["warehouse", "support", "readonly"])
-def test_roles_get_what_the_document_says_and_never_a_secret(demo_api: Api, role: str) -> None:
+def test_roles_get_what_the_document_says_and_never_a_secret(
+    demo_api: Api, role: str, answering_device: str
+) -> None:
     ids = demo_ids(demo_api.service)
-    bodies = plausible_bodies(ids)
+    bodies = plausible_bodies(ids, answering_device)
     before = secrets_in(demo_api.service)
     served = 0
     responses: list[tuple[str, bytes]] = []

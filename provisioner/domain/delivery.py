@@ -40,7 +40,7 @@ from provisioner.rendering import render_plan
 from provisioner.secretbox import SecretBox
 from provisioner.settings import Settings
 from provisioner.vendors import match_file, parse_user_agent, vendor
-from provisioner.vendors.base import FileKind, FileRequest, RenderError
+from provisioner.vendors.base import FileKind, FileRequest, ProvisioningContext, RenderError
 
 log = logging.getLogger(__name__)
 security_log = logging.getLogger("provisioner.security")
@@ -101,6 +101,28 @@ def in_networks(source: str, networks: Iterable[Network]) -> bool:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
         address = address.ipv4_mapped
     return any(address in network for network in networks)
+
+
+def render_file(
+    request: FileRequest,
+    found: FoundDevice | None,
+    box: SecretBox,
+    context: ProvisioningContext,
+    staging: bool,
+) -> RenderedFile | None:
+    """The file in clear, as a request from a staging network (or not) gets it; None: 404.
+
+    The one place that decides which variant a source gets: with the device's provisioning
+    credentials on a staging network, without them elsewhere.
+    """
+    view = found.view if found else None
+    if view is not None and staging and found is not None:
+        view = dataclasses.replace(view, credentials=found.access.credentials(box))
+    plan = vendor(request.vendor).plan(request, view, context)
+    if plan is None:
+        return None
+    body = render_plan(plan)
+    return RenderedFile(body, plan.content_type, hashlib.sha256(body).hexdigest())
 
 
 class Provisioner:
@@ -253,33 +275,27 @@ class Provisioner:
         if rendered is not None:
             return rendered
         revision = self.cache.revision
-        view = found.view if found else None
-        if view is not None and staging and found is not None:
-            view = dataclasses.replace(view, credentials=found.access.credentials(self.box))
         try:
-            plan = vendor(request.vendor).plan(request, view, self.context)
-            if plan is None:
-                # Devices walk a fallback chain (cfg<mac>, cfg<mac>.xml, cfg<model>.xml,
-                # cfg.xml): a 404 here is routine, not a security event.
-                reason = f"{request.kind} file not served"
-                return self._refuse(
-                    fetch, Outcome.NOT_FOUND, reason, Cost.ROUTINE, "not_served", level=logging.INFO
-                )
             started = time.perf_counter()
-            body = render_plan(plan)
+            plain = render_file(request, found, self.box, self.context, staging)
             metrics.observe_render(time.perf_counter() - started)
         except RenderError as exc:
             log.error("cannot render %s: %s", fetch.filename, exc)
             return Delivery(Outcome.FAILED, reason=str(exc))
-        # The hash names the configuration, not its encryption (a random salt each time), so
-        # the timeline can tell whether a device fetched the file it was told to.
-        digest = hashlib.sha256(body).hexdigest()
-        content_type = plan.content_type
+        if plain is None:
+            # Devices walk a fallback chain (cfg<mac>, cfg<mac>.xml, cfg<model>.xml,
+            # cfg.xml): a 404 here is routine, not a security event.
+            reason = f"{request.kind} file not served"
+            return self._refuse(
+                fetch, Outcome.NOT_FOUND, reason, Cost.ROUTINE, "not_served", level=logging.INFO
+            )
+        rendered = plain
         if not staging and found is not None and found.access.encrypt_config:
-            sealed = self._seal(request, found, body)
+            sealed = self._seal(request, found, plain.body)
             if sealed is not None:
-                body, content_type = sealed, "application/octet-stream"
-        rendered = RenderedFile(body, content_type, digest)
+                # The hash still names the configuration, not its encryption (a random salt
+                # each time), so the timeline tells whether the device got the file it was told.
+                rendered = RenderedFile(sealed, "application/octet-stream", plain.sha256)
         self.cache.put(key, rendered, revision)
         return rendered
 

@@ -63,7 +63,10 @@ def apply(
         if tenant is None:
             raise LifecycleError(f"bind needs a tenant for device {device.mac}")
         if device.tenant_id is not None and device.tenant_id != tenant.id:
+            # The lines hold the old tenant's SIP accounts: they do not move with the device.
             detail += f"; moved from {device.tenant.name if device.tenant else '?'}"
+            device.lines.clear()
+            device.caller_id_number = None
             issue_credentials(box, device)
         elif device.http_password_encrypted is None:
             issue_credentials(box, device)

@@ -15,10 +15,8 @@ directly (a ``--to`` host name adds its DNS lookup).
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import enum
-import hashlib
 import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,10 +27,9 @@ from sqlalchemy.orm import Session
 
 from provisioner.db.models import Device, DeviceEvent, utcnow
 from provisioner.db.session import Database
-from provisioner.domain.delivery import in_networks, parse_networks
+from provisioner.domain.delivery import in_networks, parse_networks, render_file
 from provisioner.domain.errors import Conflict, Invalid, NotFound
 from provisioner.domain.inventory import FoundDevice, find_device, provisioning_context
-from provisioner.rendering import render_plan
 from provisioner.secretbox import SecretBox
 from provisioner.settings import Settings
 from provisioner.vendors import vendor
@@ -206,24 +203,18 @@ def registered_contact(session: Session, device_id: int) -> Target | None:
 
 
 def expected_sha256(parts: Parts, found: FoundDevice, filename: str, host: str) -> str:
-    """The SHA-256 of the file the device gets when it fetches from ``host`` right now.
-
-    As the delivery decides (``Provisioner._rendered``): with its provisioning credentials
-    from a staging network, without them elsewhere. ``tests/test_resync.py`` fetches both
-    variants over HTTP and holds the two rules together.
-    """
+    """The SHA-256 of the file the device gets when it fetches from ``host`` right now."""
     view = found.view
-    if in_networks(host, parse_networks(parts.settings.staging_networks)):
-        view = dataclasses.replace(view, credentials=found.access.credentials(parts.box))
     request = FileRequest(view.model.vendor, FileKind.DEVICE, filename, mac=view.mac)
+    staging = in_networks(host, parse_networks(parts.settings.staging_networks))
+    context = provisioning_context(parts.settings)
     try:
-        plan = vendor(view.model.vendor).plan(request, view, provisioning_context(parts.settings))
-        if plan is None:
-            raise RenderError(f"{filename} is not served")
-        body = render_plan(plan)
+        rendered = render_file(request, found, parts.box, context, staging)
     except RenderError as exc:
         raise Conflict(f"cannot render {filename} for device {view.mac}: {exc}") from exc
-    return hashlib.sha256(body).hexdigest()
+    if rendered is None:
+        raise Conflict(f"{filename} is not served for device {view.mac}")
+    return rendered.sha256
 
 
 class Applied(enum.StrEnum):

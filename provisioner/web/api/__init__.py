@@ -10,7 +10,16 @@ from typing import Any
 
 from apiflask import APIFlask
 
-from provisioner.web.api import accounts, actions, devices, errors, imports, tenants, tokens
+from provisioner.web.api import (
+    accounts,
+    actions,
+    devices,
+    errors,
+    imports,
+    resync,
+    tenants,
+    tokens,
+)
 from provisioner.web.api.context import API_PREFIX
 from provisioner.web.api.schemas import ERROR_SCHEMA
 
@@ -46,7 +55,7 @@ def api_app(import_name: str) -> APIFlask:
         MAX_CONTENT_LENGTH=MAX_BODY,
     )
     errors.register(app)
-    for module in (tenants, accounts, devices, actions, imports, tokens):
+    for module in (tenants, accounts, devices, actions, resync, imports, tokens):
         app.register_blueprint(module.bp)
     app.spec_processor(_complete_document)
     return app

@@ -276,6 +276,26 @@ class BindIn(Schema):
     tenant_id = _id(required=True)
 
 
+class ResyncIn(Schema):
+    to = String(
+        load_default=None,
+        allow_none=True,
+        validate=Length(max=100),
+        metadata={"description": "The device's SIP contact HOST:PORT; default: its last address."},
+    )
+    reboot = Boolean(load_default=False)
+
+
+class ResyncOut(Schema):
+    mac = String(required=True)
+    target = String(required=True)
+    event = String(required=True)
+    sha256 = String(required=True, metadata={"description": "The file the device should fetch."})
+    status = Integer(required=True, allow_none=True, metadata={"description": "The SIP answer."})
+    answer = String(required=True)
+    accepted = Boolean(required=True)
+
+
 class CredentialsOut(Schema):
     mac = String(required=True)
     http_user = String(required=True, allow_none=True)

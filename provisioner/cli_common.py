@@ -1,0 +1,37 @@
+"""What every ``provisioner`` command shares: the database and settings options, the service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from provisioner.domain.macs import BadMac, normalize_mac
+from provisioner.secretbox import SecretKeyError
+from provisioner.service import Service, open_service
+from provisioner.settings import Settings, SettingsError
+
+db_option = click.option(
+    "--db", "db_url", metavar="URL", help="SQLAlchemy URL (default: $PROVISIONER_DB or SQLite)."
+)
+config_option = click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="TOML settings file (environment variables override it).",
+)
+
+
+def open_cli_service(db_url: str | None, config_file: Path | None) -> Service:
+    """The service, with a bad setting or key turned into a command-line error."""
+    try:
+        return open_service(Settings.load(config_file, db=db_url))
+    except (SettingsError, SecretKeyError) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def mac_argument(text: str) -> str:
+    try:
+        return normalize_mac(text)
+    except BadMac as exc:
+        raise click.BadParameter(str(exc), param_hint="MAC") from exc
