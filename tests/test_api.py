@@ -295,6 +295,9 @@ def test_devices_lines_caller_id_and_ringing(api: Api) -> None:
     assert changed["ring_representative"] is False
     back = api.ok("PATCH", "/devices/000b82aa0001", json={"caller_id": "direct"})
     assert back["caller_id"]["source"] == "direct"
+    assert back["encrypt_config"] is False
+    sealed = api.ok("PATCH", "/devices/000b82aa0001", json={"encrypt_config": True})
+    assert sealed["encrypt_config"] is True
     assert "true or false" not in api.refused(
         "PATCH", "/devices/000b82aa0001", 422, json={"ring_representative": "yes"}
     )

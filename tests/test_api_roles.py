@@ -113,7 +113,7 @@ def plausible_bodies(
         ("patch", "/accounts/{account_id}"): {"json": {"display_name": "改名"}},
         ("post", "/devices"): {"json": {"mac": "000b82ee0001", "model": "GXP1610"}},
         ("patch", "/devices/{mac}"): {
-            "json": {"caller_id": "direct", "ring_representative": False}
+            "json": {"caller_id": "direct", "ring_representative": False, "encrypt_config": True}
         },
         ("put", "/devices/{mac}/lines/{port}"): {"json": {"account_id": ids["account_id"]}},
         ("post", "/devices/{mac}/actions/bind"): {"json": {"tenant_id": ids["tenant_id"]}},

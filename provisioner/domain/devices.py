@@ -167,6 +167,7 @@ def update_device(
     *,
     caller_id: str | None = None,
     ring_representative: bool | None = None,
+    encrypt_config: bool | None = None,
     hardware_revision: str | None = None,
     ownership: str | None = None,
 ) -> Device:
@@ -179,6 +180,8 @@ def update_device(
         device.caller_id_number = _caller_id_number(device, caller_id)
     if ring_representative is not None:
         device.ring_representative = ring_representative
+    if encrypt_config is not None:
+        device.encrypt_config = encrypt_config
     if hardware_revision is not None:
         device.hardware_revision = _check_revision(hardware_revision)
     if ownership is not None:

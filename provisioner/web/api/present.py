@@ -72,6 +72,7 @@ def device(row: Device) -> Data:
         "tenant": row.tenant.name if row.tenant else None,
         "caller_id": {"source": source, "number": number},
         "ring_representative": row.ring_representative,
+        "encrypt_config": row.encrypt_config,
         "lines": [
             {
                 "port": line.port,

@@ -209,6 +209,12 @@ class DevicePatch(Schema):
             "tenant's representative numbers."
         },
     )
+    encrypt_config = JsonBoolean(
+        metadata={
+            "description": "Serve the file encrypted with the device's own key outside the "
+            "bench, where the vendor can (Grandstream)."
+        }
+    )
     ring_representative = JsonBoolean(
         metadata={"description": "Whether calls to the tenant's representative numbers ring."}
     )
@@ -252,6 +258,7 @@ class DeviceOut(Schema):
     tenant = String(required=True, allow_none=True)
     caller_id = Nested(CallerIdOut, required=True)
     ring_representative = Boolean(required=True)
+    encrypt_config = Boolean(required=True)
     lines = List(Nested(LineOut), required=True)
     created_at = DateTime(required=True)
     updated_at = DateTime(required=True)
