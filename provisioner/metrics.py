@@ -13,12 +13,12 @@ or file names exist, and one label value per MAC would grow without bound.
 from __future__ import annotations
 
 import atexit
-import functools
 import logging
 import os
 import shutil
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -84,9 +84,25 @@ class _Metrics:
     render_seconds: Histogram
 
 
-@functools.cache
+_made: list[_Metrics] = []
+_making = threading.Lock()
+
+
 def _metrics() -> _Metrics:
-    """Created on first use, so that prometheus_client is imported after the env is set."""
+    """Created on first use, so that prometheus_client is imported after the env is set.
+
+    Under a lock: the first requests arrive on several threads at once, and a metric
+    registered twice is an error.
+    """
+    if _made:
+        return _made[0]
+    with _making:
+        if not _made:
+            _made.append(_make_metrics())
+    return _made[0]
+
+
+def _make_metrics() -> _Metrics:
     from prometheus_client import Counter, Histogram
 
     return _Metrics(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -146,3 +148,29 @@ def test_scrape_is_parseable_text_and_names_no_device(service: Service) -> None:
     names = {family.name for family in text_string_to_metric_families(text)}
     assert {"provisioner_fetches", "provisioner_render_seconds"} <= names
     assert client.head("/metrics").status_code == 200
+
+
+def test_first_counts_from_many_threads_at_once_register_each_metric_once() -> None:
+    """The first requests after a start arrive together; none may fail on registration."""
+    script = """
+import threading
+from provisioner import metrics
+start = threading.Barrier(32)
+failed = []
+def hit():
+    start.wait()
+    try:
+        metrics.count_fetch("http", "served")
+        metrics.observe_render(0.001)
+    except Exception as exc:
+        failed.append(exc)
+threads = [threading.Thread(target=hit) for _ in range(32)]
+for t in threads: t.start()
+for t in threads: t.join()
+assert not failed, failed
+"""
+    for _ in range(3):
+        result = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+        )
+        assert result.returncode == 0, result.stderr
