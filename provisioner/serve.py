@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,6 +94,8 @@ def serve(
             )  # fmt: skip
             child.start()
             children.append(child)
+        for listener, child in zip(listeners, children, strict=True):
+            _wait_listening(listener, child)
             log.info("%s on %s:%d", listener.scheme.upper(), listener.host, listener.port)
         ready()
         while not stop.wait(0.5):
@@ -116,6 +119,18 @@ def _check_free(address: tuple[str, int]) -> None:
     with socket.socket(socket.AF_INET6 if ":" in address[0] else socket.AF_INET) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as granian binds
         probe.bind(address)
+
+
+def _wait_listening(listener: HttpListener, child: multiprocessing.process.BaseProcess) -> None:
+    """Until the listener accepts connections: "ready" must mean a device can fetch now."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and child.is_alive():
+        try:
+            socket.create_connection((listener.host, listener.port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise OSError(f"{listener.scheme} listener on {listener.host}:{listener.port} did not start")
 
 
 def _run_http(listener: HttpListener, workers: int, threads: int) -> None:
