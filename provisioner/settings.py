@@ -31,6 +31,7 @@ class Settings:
     tftp_host: str = "127.0.0.1"
     ntp_server: str = "ntp.nict.jp"
     registration_expiry: int = 3600
+    device_sip_port: int = 5060  # where devices listen for SIP (the resync NOTIFY goes there)
     rate_capacity: int = 300  # per source: what an office full of phones needs after a power cut
     rate_refill: float = 1.0  # tokens per second
     lockout_seconds: int = 600
@@ -93,7 +94,7 @@ def _coerce(name: str, value: object) -> object:
         items = value.split(",") if isinstance(value, str) else list(value)  # type: ignore[arg-type]
         return tuple(item.strip() for item in items if item.strip())
     if name in ("registration_expiry", "http_threads", "http_workers", "rate_capacity",
-                "lockout_seconds"):  # fmt: skip
+                "lockout_seconds", "device_sip_port"):  # fmt: skip
         try:
             return int(value)  # type: ignore[arg-type]
         except (TypeError, ValueError) as exc:

@@ -19,15 +19,20 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from provisioner.db.models import Device
+from provisioner.db.models import Device, DeviceEvent
 from provisioner.db.session import Database
+from provisioner.domain.delivery import Fetch
 from provisioner.domain.demo import demo_mac
 from provisioner.domain.inventory import load_device
 from provisioner.domain.resync import Target, registered_contact
+from provisioner.domain.sheet import import_sheet, sheet_rows
 from provisioner.secretbox import SecretBox
+from provisioner.service import open_service
+from provisioner.settings import Settings
 from provisioner.vendors import all_models, vendor
 from provisioner.vendors.grandstream_crypto import decrypt_config
 from tests.conftest import TEST_KEY, RunningServer, free_port, start_server, stop_server
+from tests.test_api import make_api
 
 SCENARIOS = Path(__file__).with_name("sipp")
 BENCH, FIELD = "127.0.0.2", "127.0.0.1"
@@ -301,3 +306,45 @@ def test_without_to_the_address_of_the_newest_fetch_is_used(server: RunningServe
         time.sleep(0.1)
     database.dispose()
     assert contact == Target(BENCH, 5060)
+
+
+def test_an_api_change_to_a_devices_file_sends_the_notify_by_itself(
+    tmp_path: Path, device_peer: Callable[..., Sipp]
+) -> None:
+    """Renaming an account alters the file of the device it is on: the device is told."""
+    db_url = f"sqlite:///{tmp_path / 'inventory.db'}"
+    mac = "000b82ab0001"
+    setup = open_service(Settings(db=db_url, secret_key=TEST_KEY))
+    with setup.db.session() as session:
+        row = {"tenant": "acme", "extension": "1001", "direct_number": "", "mac": mac,
+               "display_name": "Before", "model": "GXP1610", "port": "1"}  # fmt: skip
+        assert import_sheet(session, setup.box, sheet_rows([row])).ok
+        device = load_device(session, mac)
+        assert device is not None
+        account = device.lines[0].account
+        user, password = account.sip_username, setup.box.decrypt(account.sip_password_encrypted)
+        account_id = account.id
+    served = setup.provisioner.deliver(Fetch(f"cfg{mac}.xml", "http", FIELD))
+    assert served.body  # the device has its file (from loopback, a staging network here)
+    setup.close()
+
+    peer = device_peer("resync_device.xml", user=user, password=password)
+    port = int(peer.address.rsplit(":", 1)[1])
+    service = open_service(Settings(db=db_url, secret_key=TEST_KEY, device_sip_port=port))
+    try:
+        api = make_api(service)
+        queue = api.client.application.extensions["resync"]
+        api.ok("PATCH", f"/devices/{mac}", json={"ring_representative": False})
+        assert queue.wait() == []  # not in the file: nothing to tell
+        api.ok("PATCH", f"/accounts/{account_id}", json={"display_name": "After"})
+        (result,) = queue.wait()
+        assert result.answer.ok, result.answer
+        assert result.target == Target(FIELD, port)
+        assert peer.wait() == 0, peer.log()
+        with service.db.session() as session:
+            actors = session.scalars(
+                select(DeviceEvent.actor).where(DeviceEvent.kind == "notify")
+            ).all()
+        assert actors == ["automatic, after api admin"]
+    finally:
+        service.close()

@@ -11,7 +11,13 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, select, update
 from sqlalchemy.orm import Session, UOWTransaction, sessionmaker
 
-from provisioner.db.models import RENDERED_MODELS, InventoryRevision
+from provisioner.db.models import (
+    RENDERED_MODELS,
+    Account,
+    Device,
+    DeviceLine,
+    InventoryRevision,
+)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -47,6 +53,23 @@ def _bump_revision(session: Session, _flush: UOWTransaction, _instances: object)
         session.info["revision_bumped"] = True
 
 
+def _track_devices(session: Session, _flush: UOWTransaction, _instances: object) -> None:
+    """Which devices' files a unit of work may change, for whoever wants to tell them
+    (``session.info["touched_devices"]``, device ids; the caller reads it after commit)."""
+    touched: set[int] = session.info.setdefault("touched_devices", set())
+    accounts = []
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, Device) and obj.id is not None:
+            touched.add(obj.id)
+        elif isinstance(obj, DeviceLine) and obj.device_id is not None:
+            touched.add(obj.device_id)
+        elif isinstance(obj, Account) and obj.id is not None:
+            accounts.append(obj.id)
+    if accounts:
+        users = select(DeviceLine.device_id).where(DeviceLine.account_id.in_(accounts))
+        touched.update(session.connection().execute(users).scalars())
+
+
 def _reset_bump(session: Session, _transaction: object) -> None:
     session.info.pop("revision_bumped", None)
 
@@ -59,6 +82,7 @@ class Database:
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         event.listen(self._sessions, "before_flush", _bump_revision)
+        event.listen(self._sessions, "before_flush", _track_devices)
         event.listen(self._sessions, "after_transaction_end", _reset_bump)
 
     @contextmanager

@@ -18,7 +18,9 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import ipaddress
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -35,6 +37,7 @@ from provisioner.settings import Settings
 from provisioner.vendors import vendor
 from provisioner.vendors.base import FileKind, FileRequest, RenderError
 
+log = logging.getLogger(__name__)
 SIP_PORT = 5060
 DEFAULT_TIMEOUT = 32.0  # RFC 3261 timer F (64 x T1); an API request passes less
 
@@ -142,7 +145,7 @@ def resync_device(
     device_id = row.id
     if target is None:
         with parts.db.session() as session:
-            target = registered_contact(session, device_id)
+            target = registered_contact(session, device_id, parts.settings.device_sip_port)
     if target is None:
         raise Conflict(
             f"device {mac} has no known address (it never fetched a file): "
@@ -175,8 +178,8 @@ def resync_device(
     return ResyncResult(mac, target, event, filename, sha256, answer)
 
 
-def registered_contact(session: Session, device_id: int) -> Target | None:
-    """Where the device listens for SIP: the source of its newest fetch, on port 5060.
+def registered_contact(session: Session, device_id: int, port: int = SIP_PORT) -> Target | None:
+    """Where the device listens for SIP: the source of its newest fetch, on ``port``.
 
     There is no registrar in the product yet; when the PBX core shares its registrations,
     their contact replaces this guess.
@@ -198,7 +201,7 @@ def registered_contact(session: Session, device_id: int) -> Target | None:
             continue
         if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
             address = address.ipv4_mapped
-        return Target(str(address), SIP_PORT)
+        return Target(str(address), port)
     return None
 
 
@@ -274,3 +277,68 @@ def timeline_text(session: Session, event: DeviceEvent) -> str:
 
 def _time(at: dt.datetime) -> str:
     return at.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def resync_if_changed(
+    parts: Parts, device_id: int, notifier: Notifier, *, actor: str, timeout: float
+) -> ResyncResult | None:
+    """Resync a device whose file now differs from the one it last fetched; else nothing.
+
+    A device that never fetched has no known address and nothing to refresh: skipped.
+    """
+    with parts.db.session() as session:
+        last = session.execute(
+            select(Device.mac, Device.vendor, DeviceEvent.source, DeviceEvent.sha256)
+            .join(DeviceEvent, DeviceEvent.device_id == Device.id)
+            .where(Device.id == device_id, DeviceEvent.kind == "fetch")
+            .order_by(DeviceEvent.at.desc(), DeviceEvent.id.desc())
+            .limit(1)
+        ).first()
+    if last is None or not last.source:
+        return None
+    with parts.db.engine.connect() as connection:
+        found = find_device(connection, parts.box, last.mac, last.vendor)
+    if found is None or not found.view.lines:
+        return None
+    module = vendor(last.vendor)
+    filename = module.device_filename(last.mac, found.view.model)
+    try:
+        if expected_sha256(parts, found, filename, last.source) == last.sha256:
+            return None  # it already has this very file
+        return resync_device(parts, last.mac, notifier, actor=actor, timeout=timeout)
+    except (Conflict, NotFound) as exc:
+        log.info("no automatic resync of %s: %s", last.mac, exc)
+        return None
+
+
+class ResyncQueue:
+    """Resyncs after a change, off the request that made it (a NOTIFY can take seconds)."""
+
+    def __init__(self, parts: Parts, notifier: Notifier, timeout: float = 10.0) -> None:
+        self._parts = parts
+        self._notifier = notifier
+        self._timeout = timeout
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="resync")
+        self._pending: list[Future[ResyncResult | None]] = []
+
+    def submit(self, device_ids: Iterable[int], actor: str) -> None:
+        self._pending = [f for f in self._pending if not f.done()]
+        for device_id in sorted(device_ids):
+            self._pending.append(
+                self._pool.submit(self._one, device_id, f"automatic, after {actor}")
+            )
+
+    def wait(self, timeout: float = 60.0) -> list[ResyncResult]:
+        """The results of everything submitted so far (tests; shutdown)."""
+        done = [future.result(timeout=timeout) for future in self._pending]
+        self._pending = []
+        return [result for result in done if result is not None]
+
+    def _one(self, device_id: int, actor: str) -> ResyncResult | None:
+        try:
+            return resync_if_changed(
+                self._parts, device_id, self._notifier, actor=actor, timeout=self._timeout
+            )
+        except Exception:
+            log.exception("automatic resync of device %d failed", device_id)
+            return None

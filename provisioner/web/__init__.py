@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Flask
 
 from provisioner.domain.delivery import Provisioner
+from provisioner.domain.resync import ResyncQueue
+from provisioner.sip.notify import send_notify
 from provisioner.web.api import api_app
 from provisioner.web.device_files import device_files
 from provisioner.web.metrics import metrics
@@ -13,6 +15,7 @@ from provisioner.web.metrics import metrics
 def create_app(provisioner: Provisioner) -> Flask:
     app = api_app(__name__)  # the admin API's blueprints and error handling
     app.extensions["provisioner"] = provisioner
+    app.extensions["resync"] = ResyncQueue(provisioner, send_notify)
     app.register_blueprint(device_files)
     app.register_blueprint(metrics)
     return app

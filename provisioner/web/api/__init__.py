@@ -9,7 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from apiflask import APIFlask
+from flask import Response, current_app, g
 
+from provisioner.domain.resync import ResyncQueue
 from provisioner.web.api import (
     accounts,
     actions,
@@ -20,6 +22,7 @@ from provisioner.web.api import (
     tenants,
     tokens,
 )
+from provisioner.web.api.auth import caller
 from provisioner.web.api.context import API_PREFIX
 from provisioner.web.api.schemas import ERROR_SCHEMA
 
@@ -57,8 +60,18 @@ def api_app(import_name: str) -> APIFlask:
     errors.register(app)
     for module in (tenants, accounts, devices, actions, resync, imports, tokens):
         app.register_blueprint(module.bp)
+    app.after_request(_resync_touched)
     app.spec_processor(_complete_document)
     return app
+
+
+def _resync_touched(response: Response) -> Response:
+    """After a change went through, tell the devices whose file it altered (SIP NOTIFY)."""
+    touched = g.pop("touched_devices", None)
+    if touched and response.status_code < 400:
+        queue: ResyncQueue = current_app.extensions["resync"]
+        queue.submit(touched, actor=caller().actor)
+    return response
 
 
 def _complete_document(spec: dict[str, Any]) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from flask import current_app
+from flask import current_app, g
 from sqlalchemy.orm import Session
 
 from provisioner.domain.delivery import Provisioner
@@ -19,6 +19,12 @@ def provisioner() -> Provisioner:
 
 @contextmanager
 def unit_of_work() -> Iterator[Session]:
-    """One transaction per request: committed when the view's work succeeds, else undone."""
+    """One transaction per request: committed when the view's work succeeds, else undone.
+
+    The devices it touched are kept in ``g.touched_devices`` for the resync after the
+    response (``resync_touched``).
+    """
     with provisioner().db.session() as session:
         yield session
+    touched: set[int] = g.setdefault("touched_devices", set())
+    touched |= session.info.pop("touched_devices", set())
