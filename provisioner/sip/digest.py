@@ -7,10 +7,11 @@ any other challenge is refused with :class:`DigestError` rather than answered wr
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 from dataclasses import dataclass
+
+from provisioner.domain.digest import DigestResponse, expected_response
 
 _PARAM = re.compile(r'\s*([A-Za-z0-9_-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^\s,]*)\s*(?:,|$)')
 
@@ -71,29 +72,23 @@ def authorization(
     ``nonce`` comes before ``cnonce``: some parsers (SIPp 3.6's among them) find the first
     ``nonce=`` substring, which would otherwise be the cnonce.
     """
-    ha1 = _md5(f"{username}:{challenge.realm}:{password}")
-    ha2 = _md5(f"{method}:{uri}")
     fields = [
         f'username="{_quoted(username)}"',
         f'realm="{_quoted(challenge.realm)}"',
         f'nonce="{_quoted(challenge.nonce)}"',
         f'uri="{_quoted(uri)}"',
     ]
-    if "auth" in challenge.qop:
-        cnonce = cnonce or secrets.token_hex(8)
-        nc = f"{nonce_count:08x}"
-        response = _md5(f"{ha1}:{challenge.nonce}:{nc}:{cnonce}:auth:{ha2}")
-        fields += [f'response="{response}"', f'cnonce="{cnonce}"', f"nc={nc}", "qop=auth"]
-    else:
-        fields.append(f'response="{_md5(f"{ha1}:{challenge.nonce}:{ha2}")}"')
+    qop = "auth" if "auth" in challenge.qop else None
+    cnonce = (cnonce or secrets.token_hex(8)) if qop else None
+    nc = f"{nonce_count:08x}" if qop else None
+    answer = DigestResponse(username, challenge.realm, challenge.nonce, uri, "", qop, nc, cnonce)
+    fields.append(f'response="{expected_response(answer, password, method)}"')
+    if qop:
+        fields += [f'cnonce="{cnonce}"', f"nc={nc}", "qop=auth"]
     fields.append(f"algorithm={challenge.algorithm}")
     if challenge.opaque is not None:
         fields.append(f'opaque="{_quoted(challenge.opaque)}"')
     return "Digest " + ", ".join(fields)
-
-
-def _md5(text: str) -> str:
-    return hashlib.md5(text.encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
 def _quoted(text: str) -> str:
