@@ -26,6 +26,9 @@ class Settings:
     secret_key: str = ""  # urlsafe-base64 32-byte key; empty: a key file beside the database
     secret_key_file: str = "secret.key"  # noqa: S105 - a file name, not a secret
     staging_networks: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
+    # Load balancers whose X-Forwarded-For is believed (none by default: the peer address is
+    # the client). Behind one, every device would otherwise share the balancer's address.
+    trusted_proxies: tuple[str, ...] = ()
     pbx_core: str = "127.0.0.1:5060"
     http_base: str = "http://127.0.0.1:8080"  # how devices reach our HTTP front door
     tftp_host: str = "127.0.0.1"
@@ -70,12 +73,13 @@ class Settings:
         return cls(**{name: _coerce(name, value) for name, value in values.items()})
 
     def validate(self) -> Settings:
-        for cidr in self.staging_networks:
+        for cidr in (*self.staging_networks, *self.trusted_proxies):
             try:
                 ipaddress.ip_network(cidr, strict=False)
             except ValueError as exc:
                 raise SettingsError(
-                    f"{ENV_PREFIX}STAGING_NETWORKS: {cidr!r} is not a network ({exc})"
+                    f"{ENV_PREFIX}STAGING_NETWORKS or TRUSTED_PROXIES: {cidr!r} is not a "
+                    f"network ({exc})"
                 ) from exc
         try:
             port = self.pbx_port
@@ -90,7 +94,7 @@ class Settings:
 
 def _coerce(name: str, value: object) -> object:
     """Environment values are strings: turn them into the field's type."""
-    if name == "staging_networks":
+    if name in ("staging_networks", "trusted_proxies"):
         items = value.split(",") if isinstance(value, str) else list(value)  # type: ignore[arg-type]
         return tuple(item.strip() for item in items if item.strip())
     if name in ("registration_expiry", "http_threads", "http_workers", "rate_capacity",

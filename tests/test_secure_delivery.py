@@ -356,3 +356,34 @@ def test_grandstream_file_encrypted_with_the_bench_key_decrypts_with_openssl(
     bench = curl(url, source=BENCH)[1]
     assert bench.startswith(b"<?xml")  # the bench gets it in clear, P1359 inside
     assert f"<P1359>{key}</P1359>".encode() in bench
+
+
+def test_a_forwarded_for_header_does_not_make_an_outsider_the_bench(
+    secure: RunningServer,
+) -> None:
+    """No load balancer is trusted here: the header is only the client's own claim."""
+    status, body, _ = curl(f"{secure.http}/cfg{GS_MAC}.xml", "-H", f"X-Forwarded-For: {BENCH}")
+    assert status == 401
+    assert b"P1361" not in body
+    assert curl(f"{secure.http}/metrics", "-H", f"X-Forwarded-For: {BENCH}")[0] == 404
+
+
+def test_behind_a_trusted_balancer_the_forwarded_address_decides(tmp_path: Path) -> None:
+    balancer = "127.0.0.9"
+    server = start_server(
+        tmp_path,
+        f"sqlite:///{tmp_path / 'inventory.db'}",
+        env_extra={
+            "PROVISIONER_STAGING_NETWORKS": f"{BENCH}/32",
+            "PROVISIONER_TRUSTED_PROXIES": f"{balancer}/32",
+        },
+    )
+    try:
+        url = f"{server.http}/cfg{GS_MAC}.xml"
+        bench = curl(url, "-H", f"X-Forwarded-For: {BENCH}", source=balancer)
+        assert bench[0] == 200
+        assert b"<P1361>" in bench[1]
+        outside = curl(url, "-H", "X-Forwarded-For: 198.51.100.1", source=balancer)
+        assert outside[0] == 401
+    finally:
+        stop_server(server)

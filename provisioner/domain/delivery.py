@@ -125,6 +125,23 @@ def render_file(
     return RenderedFile(body, plan.content_type, hashlib.sha256(body).hexdigest())
 
 
+def client_address(peer: str, forwarded_for: str | None, proxies: Iterable[Network]) -> str:
+    """The device's address: the peer, or, when the peer is a trusted load balancer, the
+    nearest X-Forwarded-For hop that is not one of ours (hops further left are the client's
+    own claims and prove nothing)."""
+    proxies = tuple(proxies)
+    if not forwarded_for or not in_networks(peer, proxies):
+        return peer
+    for hop in reversed([part.strip() for part in forwarded_for.split(",")]):
+        try:
+            ipaddress.ip_address(hop)
+        except ValueError:
+            return peer  # a malformed chain proves nothing: trust none of it
+        if not in_networks(hop, proxies):
+            return hop
+    return peer
+
+
 class Provisioner:
     """The delivery service one process shares between its front doors."""
 
@@ -144,6 +161,7 @@ class Provisioner:
         self.cache: RenderCache[RenderedFile] = RenderCache(db.revision)
         self.devices: RenderCache[FoundDevice] = RenderCache(db.revision)
         self.staging = parse_networks(settings.staging_networks)
+        self.proxies = parse_networks(settings.trusted_proxies)
         self.mint = NonceMint(nonce_key)
         self.lockouts = LockoutBoard(db)
         self.limiter = SourceLimiter(

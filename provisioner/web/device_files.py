@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, request
 from werkzeug.datastructures import Authorization
 
-from provisioner.domain.delivery import Delivery, Fetch, Outcome, Provisioner
+from provisioner.domain.delivery import Delivery, Fetch, Outcome, Provisioner, client_address
 from provisioner.domain.digest import DigestResponse
 
 device_files = Blueprint("device_files", __name__)
@@ -34,7 +34,11 @@ def device_file(path: str) -> Response:
         Fetch(
             path=path,
             protocol=request.scheme,
-            source=request.remote_addr or "",
+            source=client_address(
+                request.remote_addr or "",
+                request.headers.get("X-Forwarded-For"),
+                provisioner.proxies,
+            ),
             user_agent=request.headers.get("User-Agent"),
             method=request.method,
             digest=digest,

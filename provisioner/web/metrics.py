@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, request
 
-from provisioner.domain.delivery import Provisioner, in_networks
+from provisioner.domain.delivery import Provisioner, client_address, in_networks
 from provisioner.metrics import CONTENT_TYPE, exposition
 
 metrics = Blueprint("metrics", __name__)
@@ -17,7 +17,10 @@ metrics = Blueprint("metrics", __name__)
 @metrics.route("/metrics", methods=["GET"])
 def scrape() -> Response:
     provisioner: Provisioner = current_app.extensions["provisioner"]
-    if not in_networks(request.remote_addr or "", provisioner.staging):
+    source = client_address(
+        request.remote_addr or "", request.headers.get("X-Forwarded-For"), provisioner.proxies
+    )
+    if not in_networks(source, provisioner.staging):
         return Response("not found\n", 404, mimetype="text/plain")
     response = Response(exposition(), 200, content_type=CONTENT_TYPE)
     response.headers["Cache-Control"] = "no-store"
