@@ -17,9 +17,10 @@ from granian import Granian
 from granian.constants import Interfaces, SSLProtocols
 from granian.log import LogLevels
 
+from firmware.catalog import Catalog
 from provisioner.domain.delivery import Fetch, Outcome, Provisioner
 from provisioner.service import Service
-from provisioner.tftp.server import TftpAccessDenied, serve_in_thread
+from provisioner.tftp.server import FilePayload, Payload, TftpAccessDenied, serve_in_thread
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +33,18 @@ def split_address(text: str) -> tuple[str, int]:
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
-def tftp_resolver(provisioner: Provisioner) -> Callable[[str, str], bytes | None]:
-    """TFTP has no User-Agent and no status codes: map the delivery onto its errors."""
+def tftp_resolver(provisioner: Provisioner) -> Callable[[str, str], bytes | Payload | None]:
+    """TFTP has no User-Agent and no status codes: map the delivery onto its errors.
 
-    def resolve(filename: str, client_ip: str) -> bytes | None:
+    Firmware images (``firmware/<name>`` or a bare catalog file name) are streamed from the
+    catalog's blobs before any config is looked up: they carry no secrets and no MAC.
+    """
+    catalog = Catalog(provisioner.settings.firmware_dir)
+
+    def resolve(filename: str, client_ip: str) -> bytes | Payload | None:
+        found = catalog.by_filename(filename.removeprefix("firmware/"))
+        if found is not None:
+            return FilePayload(found[1])
         delivery = provisioner.deliver(Fetch(path=filename, protocol="tftp", source=client_ip))
         if delivery.outcome is Outcome.SERVED:
             return delivery.body

@@ -40,6 +40,7 @@ class Settings:
     lockout_seconds: int = 600
     http_workers: int = max(2, os.cpu_count() or 1)  # HTTP worker processes
     http_threads: int = 4  # blocking threads per worker (granian warns past 2 x cores + 1)
+    firmware_dir: str = "firmware-store"  # the firmware catalog (blobs and index.json)
     extra: dict[str, str] = field(default_factory=dict)
 
     @property

@@ -7,8 +7,8 @@ What each refusal looks like on the wire, so device logs can be read against it:
 - WRQ: ERROR 2 "read-only server".
 - A name with a ".." segment, a leading "/" or "\\", a control character, invalid UTF-8 or more
   than 255 bytes: ERROR 2, and the resolver is never called. Nothing is stripped from names.
-- "octet" and "netascii" are both sent as the resolver's bytes, unconverted (the renderer already
-  writes the line ends a device wants); "mail" and unknown modes: ERROR 4.
+- "octet" and "netascii" are both sent as the resolver's bytes (or Payload), unconverted (the
+  renderer already writes the line ends a device wants); "mail" and unknown modes: ERROR 4.
 - Garbage at the listener (too short, no NUL terminator, unknown opcode, option without value,
   duplicate option, DATA, OACK): ERROR 4. An ACK or ERROR there is ignored.
 - More than `max_sessions`, or no socket left for a session: ERROR 0 "server busy".
@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import os
 import re
 import resource
 import socket
@@ -32,7 +33,7 @@ import unicodedata
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from provisioner.tftp.packets import (
     Ack,
@@ -49,7 +50,46 @@ from provisioner.tftp.packets import (
 
 logger = logging.getLogger("provisioner.tftp")
 
-Resolver = Callable[[str, str], bytes | None]
+
+class Payload(Protocol):
+    """A file served block by block, for images too large to hold in memory per session."""
+
+    @property
+    def size(self) -> int: ...
+
+    def read_block(self, offset: int, length: int) -> bytes: ...
+
+
+class BytesPayload:
+    """What a resolver's bytes become: rendered configs are small and already in memory."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = memoryview(data)
+        self.size = len(data)
+
+    def read_block(self, offset: int, length: int) -> bytes:
+        return bytes(self._data[offset : offset + length])
+
+
+class FilePayload:
+    """A file on disk, read with pread per block: no handle outlives a read, nothing is cached.
+
+    The file must not change while it is served (catalog blobs are immutable by content).
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = os.fspath(path)
+        self.size = os.stat(self.path).st_size
+
+    def read_block(self, offset: int, length: int) -> bytes:
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            return os.pread(fd, length, offset)
+        finally:
+            os.close(fd)
+
+
+Resolver = Callable[[str, str], bytes | Payload | None]
 Address = tuple[Any, ...]  # (host, port), or (host, port, flowinfo, scope_id) for IPv6
 
 DEFAULT_BLKSIZE = 512
@@ -159,7 +199,7 @@ class _Transfer(asyncio.DatagramProtocol):
         self._retries = retries
         self._tries = 0
         self._timer: asyncio.TimerHandle | None = None
-        self._data = memoryview(b"")
+        self._data: Payload = BytesPayload(b"")
         self._blksize = DEFAULT_BLKSIZE
         self._window = 1
         self._oack = b""
@@ -169,7 +209,7 @@ class _Transfer(asyncio.DatagramProtocol):
 
     @property
     def sent_bytes(self) -> int:
-        return min(max(self._acked, 0) * self._blksize, len(self._data))
+        return min(max(self._acked, 0) * self._blksize, self._data.size)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.DatagramTransport, transport)
@@ -177,14 +217,14 @@ class _Transfer(asyncio.DatagramProtocol):
     def error_received(self, exc: Exception) -> None:
         logger.debug("%s: socket error: %s", _peer(self.client), exc)
 
-    def start(self, data: bytes, options: _Options) -> None:
+    def start(self, data: Payload, options: _Options) -> None:
         if self.done.done():  # the client gave up while the resolver ran
             return
-        self._data = memoryview(data)
+        self._data = data
         self._blksize = options.blksize
         self._window = options.windowsize
         self._timeout = options.timeout
-        self._last = len(data) // options.blksize + 1
+        self._last = data.size // options.blksize + 1
         if options.accepted:
             self._oack = encode_oack(options.accepted)
             self._acked = self._sent = -1
@@ -236,7 +276,12 @@ class _Transfer(asyncio.DatagramProtocol):
             size = self._blksize
             self._sent = min(self._acked + self._window, self._last)
             for block in range(self._acked + 1, self._sent + 1):
-                payload = self._data[(block - 1) * size : block * size]
+                try:
+                    payload = self._data.read_block((block - 1) * size, size)
+                except OSError:
+                    logger.exception("%s: reading block %d failed", _peer(self.client), block)
+                    self.refuse(ErrorCode.NOT_DEFINED, "internal error", "read error")
+                    return
                 self._transport.sendto(encode_data(block, payload), self.client)
         if self._timer is not None:
             self._timer.cancel()
@@ -434,7 +479,8 @@ class TftpServer:
             if data is None:
                 transfer.refuse(ErrorCode.FILE_NOT_FOUND, "File not found", "not found")
             else:
-                transfer.start(data, _negotiate(options, len(data), self._timeout, client))
+                payload = BytesPayload(data) if isinstance(data, bytes) else data
+                transfer.start(payload, _negotiate(options, payload.size, self._timeout, client))
 
     def _session_done(self, client: Address, task: asyncio.Task[None]) -> None:
         self._sessions.pop(client, None)

@@ -9,6 +9,7 @@ from provisioner.domain.resync import ResyncQueue
 from provisioner.sip.notify import send_notify
 from provisioner.web.api import api_app
 from provisioner.web.device_files import device_files
+from provisioner.web.firmware import firmware
 from provisioner.web.metrics import metrics
 
 
@@ -16,6 +17,7 @@ def create_app(provisioner: Provisioner) -> Flask:
     app = api_app(__name__)  # the admin API's blueprints and error handling
     app.extensions["provisioner"] = provisioner
     app.extensions["resync"] = ResyncQueue(provisioner, send_notify)
+    app.register_blueprint(firmware)  # before the device files' catch-all route
     app.register_blueprint(device_files)
     app.register_blueprint(metrics)
     return app
