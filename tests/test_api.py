@@ -28,6 +28,7 @@ from provisioner.service import Service, open_service
 from provisioner.settings import Settings
 from provisioner.web import create_app
 from tests.conftest import TEST_KEY, RunningServer
+from tests.test_sheet_import import row as sheet_row
 
 API = "/api/v1"
 
@@ -364,16 +365,7 @@ def test_lifecycle_transitions_and_refusals(api: Api) -> None:
 
 
 def sheet(*rows: dict[str, str]) -> bytes:
-    base = {
-        "tenant": "acme",
-        "extension": "1001",
-        "direct_number": "0312345678",
-        "display_name": "山田 太郎",
-        "mac": "00:0B:82:AA:00:01",
-        "model": "GXP2170",
-        "port": "1",
-    }
-    return sheet_rows([base | row for row in rows])
+    return sheet_rows([sheet_row(**row) for row in rows])
 
 
 def test_import_all_or_nothing(api: Api) -> None:
