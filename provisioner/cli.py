@@ -225,7 +225,8 @@ def device_show(mac: str, limit: int, db_url: str | None, config_file: Path | No
     """The device, its lines and its timeline (newest first)."""
     mac = mac_argument(mac)
     service = open_cli_service(db_url, config_file)
-    out = Console()
+    # Piped to a file or grep, a table cut to 80 columns would hide the timeline.
+    out = Console(width=None if sys.stdout.isatty() else 240)
     try:
         with service.db.session() as session:
             found = load_device(session, mac)
@@ -248,11 +249,14 @@ def device_show(mac: str, limit: int, db_url: str | None, config_file: Path | No
                     line.fax_mode or "-",
                 )
             out.print(lines)
-            events = Table("time (UTC)", "kind", "proto", "file", "source", "status", "firmware")
+            events = Table(
+                "time (UTC)", "kind", "by", "proto", "file", "source", "status", "firmware"
+            )
             for event in timeline(session, found, limit):
                 events.add_row(
                     event.at.strftime("%Y-%m-%d %H:%M:%S"),
                     event.kind,
+                    escape(event.actor or ""),
                     event.protocol or "",
                     escape(timeline_text(session, event)),
                     event.source or "",

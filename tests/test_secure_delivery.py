@@ -244,7 +244,8 @@ def test_a_shipped_device_is_installed_by_its_first_fetch_from_its_customer(
         assert device.state.value == "installed"
     database.dispose()
     shown = secure.cli("device", "show", mac).stdout.decode()
-    assert "first fetch from 127.0.0.1" in shown or "installed" in shown
+    assert "shipped -> installed" in shown
+    assert "127.0.0.1" in shown  # who caused it: the first fetch from that address
 
 
 def test_attack_is_locked_out_and_real_devices_keep_working(secure: RunningServer) -> None:
