@@ -6,8 +6,11 @@ PY          := $(VENV)/bin/python
 STAMP       := $(VENV)/.installed
 # Debian packages the tests talk to: real clients and servers, never mocks.
 TEST_DEBS   := openssl curl tftp-hpa atftp postgresql nginx-light wrk iproute2 sip-tester
+# The staging pages' browser test: Debian's Chromium (Playwright drives it) and Japanese glyphs.
+TEST_DEBS   += chromium fonts-noto-cjk
 # The programs those packages provide, checked before anything is installed.
 TEST_BINS   := openssl curl tftp atftp wrk nginx ip sipp /usr/lib/postgresql/*/bin/initdb
+TEST_BINS   += chromium /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
 
 .PHONY: run test lint bench venv debs clean
 
@@ -36,7 +39,7 @@ $(STAMP): pyproject.toml
 	touch $@
 
 debs:
-	@missing=""; for b in $(TEST_BINS); do command -v $$b >/dev/null 2>&1 || [ -x "$$b" ] || missing=1; done; \
+	@missing=""; for b in $(TEST_BINS); do command -v $$b >/dev/null 2>&1 || [ -e "$$b" ] || missing=1; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages: $(TEST_DEBS)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(TEST_DEBS) >/dev/null; \

@@ -16,6 +16,7 @@ from rich.table import Table
 from provisioner.cli_common import config_option, db_option, mac_argument, open_cli_service
 from provisioner.cli_firmware import firmware
 from provisioner.cli_resync import notify
+from provisioner.cli_staff import staff
 from provisioner.cli_tokens import token
 from provisioner.domain.delivery import Fetch, Outcome
 from provisioner.domain.demo import DEMO_TENANT, demo_mac, seed_demo
@@ -285,3 +286,4 @@ def db_upgrade(db_url: str | None, config_file: Path | None) -> None:
 main.add_command(firmware)
 main.add_command(notify)
 main.add_command(token)
+main.add_command(staff)

@@ -7,6 +7,9 @@ production sets the variable so that the key never sits next to the data it prot
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import logging
 import os
 import secrets
@@ -33,12 +36,18 @@ class SecretBox:
     def __init__(self, key: str) -> None:
         try:
             self._fernet = Fernet(key.encode("ascii"))
+            self._key = base64.urlsafe_b64decode(key.encode("ascii"))
         except (ValueError, UnicodeEncodeError) as exc:
             raise SecretKeyError(
                 "PROVISIONER_SECRET_KEY must be urlsafe base64 of 32 bytes; "
                 "make one with: python -c 'from cryptography.fernet import Fernet; "
                 "print(Fernet.generate_key().decode())'"
             ) from exc
+
+    def derive_key(self, purpose: str) -> bytes:
+        """A key of its own for one purpose (signing session cookies, say), from the service key:
+        every worker derives the same one, and it opens no stored secret."""
+        return hmac.new(self._key, b"derive\0" + purpose.encode("utf-8"), hashlib.sha256).digest()
 
     def encrypt(self, plain: str) -> str:
         return self._fernet.encrypt(plain.encode("utf-8")).decode("ascii")

@@ -2,7 +2,8 @@
 
 After a power cut thousands of phones fetch at once; one INSERT and COMMIT per fetch would
 make the database the bottleneck. Events are queued and written by one thread every few
-hundred milliseconds; ``flush()`` drains the queue (tests, shutdown).
+hundred milliseconds; ``flush()`` drains the queue (tests, shutdown). An ``after_write`` hook
+sees each written batch after its commit (the bench stages devices there, off the fetch path).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import datetime as dt
 import logging
 import queue
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import select, update
@@ -36,9 +38,19 @@ class Event:
     at: dt.datetime = field(default_factory=utcnow)
 
 
+AfterWrite = Callable[[Sequence[tuple[int, Event]]], None]  # (device id, event) written
+
+
 class TimelineWriter:
-    def __init__(self, db: Database, interval: float = 0.25, batch: int = 2000) -> None:
+    def __init__(
+        self,
+        db: Database,
+        interval: float = 0.25,
+        batch: int = 2000,
+        after_write: AfterWrite | None = None,
+    ) -> None:
         self._db = db
+        self._after_write = after_write
         self._interval = interval
         self._batch = batch
         self._queue: queue.SimpleQueue[Event] = queue.SimpleQueue()
@@ -68,8 +80,9 @@ class TimelineWriter:
                 events = self._drain()
                 if not events:
                     return written
-                self._write(events)
+                stored = self._write(events)
                 written += len(events)
+                self._notify(stored)
 
     def _run(self) -> None:
         while not self._stopping.wait(self._interval):
@@ -87,7 +100,17 @@ class TimelineWriter:
                 break
         return events
 
-    def _write(self, events: list[Event]) -> None:
+    def _notify(self, stored: list[tuple[int, Event]]) -> None:
+        """The hook runs in its own transaction: its failure never loses the events."""
+        if self._after_write is None or not stored:
+            return
+        try:
+            self._after_write(stored)
+        except Exception:
+            log.exception("the after-write hook failed on a batch of timeline events")
+
+    def _write(self, events: list[Event]) -> list[tuple[int, Event]]:
+        stored: list[tuple[int, Event]] = []
         with self._db.session() as session:
             macs = {event.mac for event in events}
             found = session.execute(select(Device.mac, Device.id).where(Device.mac.in_(macs)))
@@ -101,6 +124,7 @@ class TimelineWriter:
                 row = {**vars(event), "device_id": device_id}  # shallow: no deep copy
                 del row["mac"]
                 rows.append(row)
+                stored.append((device_id, event))
                 if event.firmware and event.kind == "fetch":
                     firmware[device_id] = event.firmware
             if rows:  # Core insert: the ORM's bulk path costs more than the rows
@@ -113,3 +137,4 @@ class TimelineWriter:
                     )
                     .values(firmware_version=version)
                 )
+        return stored

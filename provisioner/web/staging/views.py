@@ -1,0 +1,270 @@
+"""The staging pages' routes: each checks its form, calls the domain once, and answers a page."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import segno
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from markupsafe import Markup
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from provisioner.db.models import Device, Tenant
+from provisioner.domain import accounts, bench, devices, staff, tenants
+from provisioner.domain.errors import Conflict, Invalid, NotFound
+from provisioner.domain.lifecycle import Action, LifecycleError
+from provisioner.domain.macs import BadMac, format_mac, normalize_mac
+from provisioner.domain.sheet import SheetError, import_sheet
+from provisioner.vendors import all_models, find_model
+from provisioner.web.api.context import provisioner
+from provisioner.web.staging.guard import actor, start_session, t
+
+REFUSALS = (Invalid, Conflict, NotFound, LifecycleError)
+
+
+def register(bp: Blueprint) -> None:
+    for rule, view, methods in (
+        ("/", index, ["GET"]),
+        ("/login", login, ["GET", "POST"]),
+        ("/logout", logout, ["POST"]),
+        ("/bench", bench_page, ["GET"]),
+        ("/bench/rows", bench_rows, ["GET"]),
+        ("/scan", scan, ["POST"]),
+        ("/devices", create_device, ["POST"]),
+        ("/devices/<mac>", device_page, ["GET"]),
+        ("/devices/<mac>/bind", bind, ["POST"]),
+        ("/devices/<mac>/ship", ship, ["POST"]),
+        ("/devices/<mac>/label", label, ["GET"]),
+        ("/sheet", sheet, ["GET", "POST"]),
+    ):
+        bp.add_url_rule(rule, view_func=view, methods=methods)
+
+
+def page(template: str, status: int = 200, **context: object) -> Response:
+    body = render_template(f"staging/{template}", **context)
+    return Response(body, status, content_type="text/html; charset=utf-8")
+
+
+def index() -> ResponseReturnValue:
+    return redirect(url_for("staging.bench_page"))
+
+
+def login() -> ResponseReturnValue:
+    if request.method == "GET":
+        return page("login.html")
+    username = request.form.get("username", "").strip()
+    password = request.form.get("password", "")
+    if not username or not password:
+        return page("login.html", 422, error=t("login_missing"), username=username)
+    service = provisioner()
+    with service.db.session() as db:
+        outcome = staff.log_in(db, username, password, service.settings.lockout_seconds)
+    if outcome.result is staff.LoginResult.OK:
+        start_session(username)
+        target = request.args.get("next", "")
+        # Only a path of ours: never an open redirect to another site.
+        if not target.startswith("/staging/") or target.startswith("//"):
+            target = url_for("staging.bench_page")
+        return redirect(target)
+    if outcome.result is staff.LoginResult.LOCKED and outcome.locked_until is not None:
+        left = outcome.locked_until - dt.datetime.now(dt.UTC)
+        minutes = max(1, int(left.total_seconds() + 59) // 60)
+        return page("login.html", 429, error=t("login_locked", minutes=minutes), username=username)
+    return page("login.html", 401, error=t("login_refused"), username=username)
+
+
+def logout() -> ResponseReturnValue:
+    session.clear()
+    return redirect(url_for("staging.login"))
+
+
+def _rows(db: Session) -> list[bench.BenchRow]:
+    """Stage what is ready (as the timeline writer does), then the bench as it stands."""
+    service = provisioner()
+    bench.promote_staged(db, service.box, service.staging)
+    return bench.bench_rows(db, service.staging, bench.bench_devices(db))
+
+
+def bench_page(error: str | None = None, status: int = 200, mac: str = "") -> Response:
+    with provisioner().db.session() as db:
+        rows = _rows(db)
+    return page("bench.html", status, rows=rows, error=error, mac=mac, now=_now())
+
+
+def bench_rows() -> Response:
+    with provisioner().db.session() as db:
+        rows = _rows(db)
+    return page("_rows.html", rows=rows, now=_now())
+
+
+def scan() -> ResponseReturnValue:
+    text = request.form.get("mac", "")
+    try:
+        mac = normalize_mac(text)
+    except BadMac:
+        return bench_page(error=t("bad_mac"), status=422, mac=text[:40])
+    with provisioner().db.session() as db:
+        known = db.scalar(select(Device.id).where(Device.mac == mac)) is not None
+    if known:
+        return redirect(url_for("staging.device_page", mac=mac))
+    return page("create.html", mac=mac, models=all_models())
+
+
+def create_device() -> ResponseReturnValue:
+    text = request.form.get("mac", "")
+    model = request.form.get("model", "")
+    try:
+        mac = normalize_mac(text)
+    except BadMac:
+        return bench_page(error=t("bad_mac"), status=422, mac=text[:40])
+    if find_model(model) is None:
+        return page("create.html", 422, mac=mac, models=all_models(), error=t("pick_model"))
+    service = provisioner()
+    try:
+        with service.db.session() as db:
+            devices.create_device(db, service.box, mac=mac, model=model)
+    except REFUSALS as exc:
+        return page("create.html", 409, mac=mac, models=all_models(),
+                    error=t("refused", reason=exc))  # fmt: skip
+    flash(t("device_created", mac=format_mac(mac)))
+    return redirect(url_for("staging.device_page", mac=mac))
+
+
+def device_page(mac: str, error: str | None = None, status: int = 200) -> Response:
+    with provisioner().db.session() as db:
+        try:
+            device = devices.get_device(db, mac)
+        except NotFound as exc:
+            return page("message.html", 404, message=t("not_found", what=exc))
+        tenant_list = tenants.list_tenants(db)
+        chosen = _chosen_tenant(db, device)
+        model = find_model(device.model)
+        ports = list(range(1, (model.lines if model else 0) + 1))
+        return page(
+            "device.html",
+            status,
+            device=device,
+            tenants=tenant_list,
+            chosen=chosen,
+            accounts=accounts.list_accounts(db, chosen) if chosen else [],
+            ports=ports,
+            picked={line.port: line.account_id for line in device.lines},
+            error=error,
+        )
+
+
+def _chosen_tenant(db: Session, device: Device) -> Tenant | None:
+    """The tenant picked in the form (``?tenant=``), else the one the device is bound to."""
+    picked = request.args.get("tenant", "")
+    if picked.isdigit():
+        try:
+            return tenants.get_tenant(db, int(picked))
+        except NotFound:
+            return None
+    return device.tenant
+
+
+def bind(mac: str) -> ResponseReturnValue:
+    form = request.form
+    tenant_text = form.get("tenant_id", "")
+    if not tenant_text.isdigit():
+        return device_page(mac, t("pick_tenant"), 422)
+    picks: dict[int, int] = {}
+    for key, value in form.items():
+        if key.startswith("line_") and value:
+            port, account = key.removeprefix("line_"), value
+            if not (port.isdigit() and account.isdigit()):
+                return device_page(mac, t("bad_choice"), 422)
+            picks[int(port)] = int(account)
+    if not picks:
+        return device_page(mac, t("pick_account"), 422)
+    service = provisioner()
+    try:
+        with service.db.session() as db:
+            device = devices.get_device(db, mac)
+            tenant = tenants.get_tenant(db, int(tenant_text))
+            devices.act(db, service.box, device, Action.BIND, actor(), tenant)
+            for line in list(device.lines):
+                if line.port not in picks:
+                    devices.clear_line(db, device, line.port)
+            for port, account_id in sorted(picks.items()):
+                account = accounts.get_account(db, account_id)
+                devices.set_line(db, device, port, account)
+            name = tenant.name
+    except REFUSALS as exc:
+        return device_page(mac, t("refused", reason=exc), 409)
+    flash(t("bound", mac=format_mac(device.mac), tenant=name))
+    return redirect(url_for("staging.bench_page"))
+
+
+def ship(mac: str) -> ResponseReturnValue:
+    service = provisioner()
+    try:
+        with service.db.session() as db:
+            device = devices.get_device(db, mac)
+            devices.act(db, service.box, device, Action.SHIP, actor())
+    except REFUSALS as exc:
+        return bench_page(error=t("refused", reason=exc), status=409)
+    flash(t("shipped", mac=format_mac(device.mac)))
+    return redirect(url_for("staging.bench_page"))
+
+
+def label(mac: str) -> Response:
+    with provisioner().db.session() as db:
+        try:
+            device = devices.get_device(db, mac)
+        except NotFound as exc:
+            return page("message.html", 404, message=t("not_found", what=exc))
+        payload = f"MAC:{device.mac.upper()};MODEL:{device.model}"
+        qr = segno.make(payload, error="m")
+        svg = Markup(qr.svg_inline(scale=3, omitsize=True))  # noqa: S704 - segno's own SVG
+        return page(
+            "label.html",
+            device=device,
+            mac=format_mac(device.mac).upper(),
+            qr=svg,
+            lines=[(line.port, line.account.extension) for line in device.lines],
+        )
+
+
+def sheet() -> ResponseReturnValue:
+    if request.method == "GET":
+        return page("sheet.html")
+    upload = request.files.get("sheet")
+    if upload is None or not upload.filename:
+        return page("sheet.html", 422, error=t("no_file"))
+    data = upload.read()
+    service = provisioner()
+    try:
+        with service.db.session() as db:
+            report = import_sheet(db, service.box, data, actor=actor())
+    except SheetError as exc:
+        return page("sheet.html", 422, error=t("sheet_unreadable", reason=exc))
+    if not report.ok:
+        return page("sheet.html", 422, report=report)
+    return page("sheet.html", report=report)
+
+
+_JST = dt.timezone(dt.timedelta(hours=9), "JST")  # the warehouse's clock
+
+
+def jst(moment: dt.datetime | None) -> str:
+    """A stored time (UTC; naive from SQLite) on the warehouse's clock."""
+    if moment is None:
+        return ""
+    return moment.replace(tzinfo=moment.tzinfo or dt.UTC).astimezone(_JST).strftime("%H:%M:%S")
+
+
+def _now() -> str:
+    return jst(dt.datetime.now(dt.UTC))
