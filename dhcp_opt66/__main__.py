@@ -1,0 +1,3 @@
+from dhcp_opt66.cli import main
+
+main()
