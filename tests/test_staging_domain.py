@@ -163,7 +163,13 @@ def test_a_bound_device_waits_for_its_lease_and_its_fetch(bound: Service) -> Non
         session.add(DeviceEvent(device=device, kind="dhcp", source="192.0.2.10", detail="old x"))
     leased = row(bound).lease
     assert leased is not None
-    assert (leased.address, leased.action) == ("192.0.2.10", "old")
+    assert (leased.address, leased.action, leased.held) == ("192.0.2.10", "old", True)
+    with bound.db.session() as session:
+        device = devices.get_device(session, MAC)
+        session.add(DeviceEvent(device=device, kind="dhcp", source="192.0.2.10", detail="del x"))
+    released = row(bound).lease
+    assert released is not None
+    assert not released.held
 
 
 def test_only_its_own_file_from_a_staging_network_stages_it(bound: Service) -> None:

@@ -60,6 +60,11 @@ class Lease:
     action: str  # dnsmasq's: add, old, del
     at: dt.datetime
 
+    @property
+    def held(self) -> bool:
+        """False once dnsmasq said the lease was released or expired."""
+        return self.action != "del"
+
 
 @dataclass(frozen=True)
 class BenchLine:
@@ -149,14 +154,27 @@ def promote_staged(
 ) -> list[str]:
     """Stage every bound device whose conditions hold; the MACs staged."""
     devices = [d for d in bench_devices(session, device_ids) if d.state is DeviceState.BOUND]
-    staged = []
-    for device, row in zip(devices, bench_rows(session, staging, devices), strict=True):
+    rows = _stage_ready(session, box, devices, bench_rows(session, staging, devices))
+    return [row.mac for row in rows if row.state is DeviceState.STAGED]
+
+
+def refresh_bench(session: Session, box: SecretBox, staging: Sequence[Network]) -> list[BenchRow]:
+    """The bench as the page shows it, after staging what is ready (one pass over the rows)."""
+    devices = bench_devices(session)
+    return _stage_ready(session, box, devices, bench_rows(session, staging, devices))
+
+
+def _stage_ready(
+    session: Session, box: SecretBox, devices: Sequence[Device], rows: list[BenchRow]
+) -> list[BenchRow]:
+    result = []
+    for device, row in zip(devices, rows, strict=True):
         if row.ready_to_stage:
             lifecycle.apply(session, box, device, lifecycle.Action.STAGE, STAGER_ACTOR)
-            staged.append(device.mac)
-    if staged:
-        session.flush()
-    return staged
+            row = replace(row, state=device.state)
+        result.append(row)
+    session.flush()
+    return result
 
 
 class BenchStager:

@@ -22,8 +22,9 @@ staging = APIBlueprint(
     enable_openapi=False,
 )
 staging.before_request(guard.check_request)
-staging.context_processor(lambda: {"t": guard.t, "csrf_token": guard.csrf_token,
-                                   "language": guard.language})  # fmt: skip
+staging.context_processor(
+    lambda: {"t": guard.t, "csrf_field": guard.csrf_field, "language": guard.language}
+)
 staging.add_app_template_filter(views.jst, "jst")
 views.register(staging)
 

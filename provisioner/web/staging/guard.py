@@ -13,6 +13,7 @@ import secrets
 
 from flask import Flask, Response, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
+from markupsafe import Markup
 
 from provisioner.domain import staff
 from provisioner.domain.delivery import Provisioner, client_address, in_networks
@@ -48,6 +49,11 @@ def csrf_token() -> str:
     if not token:
         token = session["csrf"] = secrets.token_urlsafe(32)
     return token
+
+
+def csrf_field() -> Markup:
+    """The hidden input every form of ours carries."""
+    return Markup('<input type="hidden" name="csrf" value="{}">').format(csrf_token())
 
 
 def start_session(username: str) -> None:

@@ -92,8 +92,7 @@ def logout() -> ResponseReturnValue:
 def _rows(db: Session) -> list[bench.BenchRow]:
     """Stage what is ready (as the timeline writer does), then the bench as it stands."""
     service = provisioner()
-    bench.promote_staged(db, service.box, service.staging)
-    return bench.bench_rows(db, service.staging, bench.bench_devices(db))
+    return bench.refresh_bench(db, service.box, service.staging)
 
 
 def bench_page(error: str | None = None, status: int = 200, mac: str = "") -> Response:

@@ -8,6 +8,7 @@
   function refresh() {
     fetch(url, { credentials: "same-origin", headers: { "Accept": "text/html" } })
       .then(function (response) {
+        if (response.redirected) { window.location.assign(response.url); }  // logged out
         if (response.redirected || !response.ok) { throw new Error("bench refresh: " + response.status); }
         return response.text();
       })
