@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from provisioner.cli_common import cli_session, config_option, db_option
+from provisioner.db.staging import StaffAccount
 from provisioner.domain import staff as staff_domain
 
 
@@ -43,14 +44,20 @@ def list_command(db_url: str | None, config_file: Path | None) -> None:
     table = Table("user", "created (UTC)", "last login (UTC)", "status")
     with cli_session(db_url, config_file) as session:
         for row in staff_domain.list_staff(session):
-            status = "disabled" if row.disabled_at else ("locked" if row.locked_until else "active")
             table.add_row(
                 row.username,
                 row.created_at.strftime("%Y-%m-%d %H:%M"),
                 row.last_login_at.strftime("%Y-%m-%d %H:%M") if row.last_login_at else "-",
-                status,
+                _status(row),
             )
     Console().print(table)
+
+
+def _status(account: StaffAccount) -> str:
+    if account.disabled_at is not None:
+        return "disabled"
+    locked = staff_domain.locked_until(account)
+    return f"locked until {locked:%H:%M} UTC" if locked else "active"
 
 
 @staff.command("disable")

@@ -12,9 +12,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
+from provisioner.cli import main
 from provisioner.db.models import Device, DeviceEvent, DeviceState, TenantStatus
 from provisioner.db.staging import StaffAccount
 from provisioner.domain import accounts, bench, devices, staff, tenants
@@ -22,6 +24,7 @@ from provisioner.domain.delivery import Fetch, Outcome
 from provisioner.domain.errors import Conflict, Invalid, NotFound
 from provisioner.domain.lifecycle import Action
 from provisioner.service import Service
+from provisioner.settings import Settings
 from provisioner.web.staging.messages import MESSAGES
 
 MAC = "000b82c0ffee"
@@ -250,3 +253,27 @@ def test_a_failing_hook_loses_no_timeline_event(bound: Service) -> None:
     assert state(bound) is DeviceState.BOUND
     with bound.db.session() as session:  # the bench view's refresh catches up
         assert bench.promote_staged(session, bound.box, bound.provisioner.staging) == [MAC]
+
+
+def test_staff_command_adds_lists_and_disables(settings: Settings) -> None:
+    env = {"PROVISIONER_SECRET_KEY": settings.secret_key}
+    db = ["--db", settings.db]
+
+    def run(*args: str, given: str | None = None) -> Result:
+        return CliRunner().invoke(main, ["staff", *args, *db], input=given, env=env)
+
+    assert run("add", "hanako", given="pass word 10\npass word 10\n").exit_code == 0
+    mismatch = run("add", "taro", given="pass word 10\npass word 11\n" * 3)
+    assert mismatch.exit_code != 0
+    short = run("add", "jiro", given="short\nshort\n")
+    assert short.exit_code == 1
+    assert "10 to 200" in short.output
+    listed = run("list")
+    assert "hanako" in listed.output
+    assert "active" in listed.output
+    assert "taro" not in listed.output
+    assert run("disable", "hanako").exit_code == 0
+    assert "disabled" in run("list").output
+    unknown = run("disable", "nobody")
+    assert unknown.exit_code == 1
+    assert "provisioner staff list" in unknown.output

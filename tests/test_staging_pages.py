@@ -235,3 +235,21 @@ def test_a_sheet_that_is_not_utf8_is_refused_clearly(logged_in: Browser) -> None
     nothing = logged_in.post("/staging/sheet")
     assert nothing.status_code == 422
     assert ja("no_file") in nothing.text
+
+
+def test_a_good_sheet_binds_its_devices_onto_the_bench(logged_in: Browser) -> None:
+    sheet = (
+        "tenant,extension,direct_number,display_name,mac,model,port\n"
+        "株式会社シート,2001,,受付,00-0B-82-BE-EF-01,GXP2170,1\n"
+        "株式会社シート,2002,,総務,00-0B-82-BE-EF-01,GXP2170,2\n"
+    ).encode()
+    response = logged_in.client.post(
+        "/staging/sheet",
+        data={"csrf": logged_in.csrf(), "sheet": (BytesIO(sheet), "order.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 200
+    assert ja("sheet_imported", rows=2, created=1, updated=0) in response.text
+    rows = logged_in.client.get("/staging/bench/rows").text
+    assert f'data-mac="{NEW_MAC}"' in rows
+    assert "1:2001 2:2002" in rows

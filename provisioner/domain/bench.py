@@ -106,11 +106,15 @@ class BenchRow:
         )
 
 
-def bench_devices(session: Session, device_ids: Iterable[int] | None = None) -> list[Device]:
-    """Bound and staged devices, newest change first (all of them, or those named)."""
+def bench_devices(
+    session: Session,
+    device_ids: Iterable[int] | None = None,
+    states: Sequence[DeviceState] = BENCH_STATES,
+) -> list[Device]:
+    """Bound and staged devices, newest change first (the newest, or those named)."""
     query = (
         select(Device)
-        .where(Device.state.in_(BENCH_STATES))
+        .where(Device.state.in_(states))
         .options(
             joinedload(Device.tenant),
             selectinload(Device.lines).joinedload(DeviceLine.account),
@@ -152,8 +156,12 @@ def promote_staged(
     staging: Sequence[Network],
     device_ids: Iterable[int] | None = None,
 ) -> list[str]:
-    """Stage every bound device whose conditions hold; the MACs staged."""
-    devices = [d for d in bench_devices(session, device_ids) if d.state is DeviceState.BOUND]
+    """Stage every bound device whose conditions hold; the MACs staged.
+
+    Devices staged already are not even loaded: a boot storm from a staging network (the
+    benchmark's loopback) costs one query per batch once its devices are staged.
+    """
+    devices = bench_devices(session, device_ids, states=(DeviceState.BOUND,))
     rows = _stage_ready(session, box, devices, bench_rows(session, staging, devices))
     return [row.mac for row in rows if row.state is DeviceState.STAGED]
 

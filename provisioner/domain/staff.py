@@ -119,6 +119,12 @@ def active_staff(session: Session, username: str) -> StaffAccount | None:
     return account if account is not None and account.disabled_at is None else None
 
 
+def locked_until(account: StaffAccount) -> dt.datetime | None:
+    """When the account's lockout ends, None when it is not locked now."""
+    until = _aware(account.locked_until)
+    return until if until is not None and until > utcnow() else None
+
+
 def log_in(session: Session, username: str, password: str, lockout_seconds: int) -> Login:
     """Check a login; count failures and lock the account after ``MAX_FAILURES``."""
     account = _find(session, username) if len(password) <= MAX_PASSWORD else None
@@ -126,9 +132,9 @@ def log_in(session: Session, username: str, password: str, lockout_seconds: int)
         check_password(password[:MAX_PASSWORD], _dummy_hash())
         return Login(LoginResult.REFUSED)
     now = utcnow()
-    locked_until = _aware(account.locked_until)
-    if locked_until is not None and locked_until > now:
-        return Login(LoginResult.LOCKED, account.username, locked_until)
+    until = locked_until(account)
+    if until is not None:
+        return Login(LoginResult.LOCKED, account.username, until)
     if not check_password(password, account.password_hash):
         account.failed_logins += 1
         if account.failed_logins >= MAX_FAILURES:
