@@ -31,6 +31,7 @@ lint: $(STAMP)
 
 bench: debs $(STAMP)
 	$(PY) -m bench.boot_storm
+	$(PY) -m bench.dhcp_burst
 
 venv: $(STAMP)
 

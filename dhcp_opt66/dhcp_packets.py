@@ -100,42 +100,57 @@ def _vendor_specific(value: bytes) -> dict[str, Any]:
     return decoded
 
 
+# Replies come back on the client port, from the server port.
+REPLY_FILTER = "udp and src port 67 and dst port 68"
+
+
+def client_packet(mac: str, xid: int, options: list[Any]) -> Any:
+    """A broadcast DHCP client message (broadcast flag set: the client has no address yet)."""
+    from scapy.layers.dhcp import BOOTP, DHCP
+    from scapy.layers.inet import IP, UDP
+    from scapy.layers.l2 import Ether
+
+    chaddr = bytes.fromhex(mac.replace(":", ""))
+    return (
+        Ether(src=mac, dst="ff:ff:ff:ff:ff:ff")
+        / IP(src="0.0.0.0", dst="255.255.255.255")  # noqa: S104 - DHCP client source
+        / UDP(sport=68, dport=67)
+        / BOOTP(chaddr=chaddr, xid=xid, flags=0x8000)
+        / DHCP(options=[*options, ("client_id", b"\x01" + chaddr), "end"])
+    )
+
+
+def discover_options(vendor_class: str | None = None) -> list[Any]:
+    options: list[Any] = [
+        ("message-type", "discover"),
+        ("param_req_list", PARAMETER_REQUEST_LIST),
+        ("max_dhcp_size", 1500),
+    ]
+    if vendor_class:
+        options.append(("vendor_class_id", vendor_class.encode()))
+    return options
+
+
 def discover(
     iface: str, timeout: float, mac: str | None = None, vendor_class: str | None = None
 ) -> list[Offer]:
     """Broadcast one DISCOVER on ``iface`` and collect every OFFER for ``timeout`` seconds."""
     from scapy.all import conf, get_if_hwaddr, srp
     from scapy.layers.dhcp import BOOTP, DHCP
-    from scapy.layers.inet import IP, UDP
+    from scapy.layers.inet import IP
     from scapy.layers.l2 import Ether
 
     conf.verb = 0
     conf.checkIPaddr = False  # offers come from the server's address, not the broadcast one
     mac = mac or get_if_hwaddr(iface)
-    chaddr = bytes.fromhex(mac.replace(":", ""))
     xid = random.getrandbits(32)
-    options: list[Any] = [
-        ("message-type", "discover"),
-        ("param_req_list", PARAMETER_REQUEST_LIST),
-        ("client_id", b"\x01" + chaddr),
-        ("max_dhcp_size", 1500),
-    ]
-    if vendor_class:
-        options.append(("vendor_class_id", vendor_class.encode()))
-    options.append("end")
-    packet = (
-        Ether(src=mac, dst="ff:ff:ff:ff:ff:ff")
-        / IP(src="0.0.0.0", dst="255.255.255.255")  # noqa: S104 - DHCP client source
-        / UDP(sport=68, dport=67)
-        / BOOTP(chaddr=chaddr, xid=xid, flags=0x8000)
-        / DHCP(options=options)
-    )
+    packet = client_packet(mac, xid, discover_options(vendor_class))
     answered, _ = srp(
         packet,
         iface=iface,
         multi=True,
         timeout=timeout,
-        filter="udp and src port 67 and dst port 68",
+        filter=REPLY_FILTER,
     )
     offers = []
     for sent, received in answered:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -350,3 +351,30 @@ def test_pnp_subscribe_gets_200_and_a_notify_with_the_url(bench: Bench) -> None:
     log = (bench.workdir / "bench.log").read_text()
     assert "dropped a malformed message" in log
     assert bench.process.poll() is None  # malformed SIP never stops the bench
+
+
+def _dnsmasq_pid(bench: Bench) -> int | None:
+    pid_file = bench.workdir / "state" / "dnsmasq.pid"
+    if not pid_file.exists() or not pid_file.read_text().strip():
+        return None
+    pid = int(pid_file.read_text())
+    return pid if Path(f"/proc/{pid}").exists() else None
+
+
+def test_a_dead_dnsmasq_is_restarted(bench: Bench) -> None:
+    first = _dnsmasq_pid(bench)
+    assert first is not None
+    os.kill(first, signal.SIGKILL)
+    _wait(lambda: _dnsmasq_pid(bench) not in (None, first), "dnsmasq restarted", 20)
+    assert _dig(bench.admin, f"@{BENCH}", "prov.bench.test", "+short").split() == [BENCH]
+    assert "restarting in" in (bench.workdir / "bench.log").read_text()
+
+
+def test_sigterm_stops_the_bench_and_its_dnsmasq(bench: Bench) -> None:
+    """Last in this module: the bench is gone afterwards."""
+    running = _dnsmasq_pid(bench)
+    assert running is not None
+    bench.process.send_signal(signal.SIGTERM)
+    assert bench.process.wait(15) == 0
+    assert not Path(f"/proc/{running}").exists()
+    assert "exiting on receipt of SIGTERM" in (bench.workdir / "bench.log").read_text()
