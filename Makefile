@@ -5,13 +5,13 @@ VENV        := .venv
 PY          := $(VENV)/bin/python
 STAMP       := $(VENV)/.installed
 # Debian packages the tests talk to: real clients and servers, never mocks.
-TEST_DEBS   := openssl curl tftp-hpa atftp postgresql nginx-light wrk iproute2 sip-tester
+TEST_DEBS   := openssl curl tftp-hpa atftp postgresql nginx-light wrk iproute2 sip-tester snmpd snmp
 # The bench LAN: dnsmasq-base (no service to grab port 53), DHCP clients, dig, syntax checkers.
 TEST_DEBS   += dnsmasq-base udhcpc isc-dhcp-client bind9-dnsutils kea-dhcp4-server isc-dhcp-server
 # The staging pages' browser test: Debian's Chromium (Playwright drives it) and Japanese glyphs.
 TEST_DEBS   += chromium fonts-noto-cjk
 # The programs those packages provide, checked before anything is installed.
-TEST_BINS   := openssl curl tftp atftp wrk nginx ip sipp /usr/lib/postgresql/*/bin/initdb
+TEST_BINS   := openssl curl tftp atftp wrk nginx ip sipp /usr/lib/postgresql/*/bin/initdb snmpd snmpbulkwalk snmpget
 TEST_BINS   += /usr/sbin/dnsmasq /usr/sbin/udhcpc /sbin/dhclient dig /usr/sbin/kea-dhcp4 /usr/sbin/dhcpd
 TEST_BINS   += chromium /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
 

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from provisioner.cli_common import config_option, db_option, mac_argument, open_cli_service
 from provisioner.cli_firmware import firmware
+from provisioner.cli_poe import poe
 from provisioner.cli_resync import notify
 from provisioner.cli_staff import staff
 from provisioner.cli_tokens import token
@@ -287,3 +288,4 @@ main.add_command(firmware)
 main.add_command(notify)
 main.add_command(token)
 main.add_command(staff)
+main.add_command(poe)

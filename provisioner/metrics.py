@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from prometheus_client import Counter, Histogram
+    from prometheus_client import Counter, Gauge, Histogram
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,9 @@ REASONS = frozenset(
 OTHER = "other"
 # Renders take milliseconds; the default buckets start at 5 ms and would lump them together.
 RENDER_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+# A switch poll takes 50-200 ms when it answers, the timeout and retries when it does not.
+POLL_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+POE_OUTCOMES = frozenset({"ok", "unreachable", "failed"})
 
 
 def prepare_multiprocess_dir(base: Path | None = None) -> Path:
@@ -82,6 +85,11 @@ class _Metrics:
     refusals: Counter
     lockouts: Counter
     render_seconds: Histogram
+    poe_poll_seconds: Histogram
+    poe_power_watts: Gauge
+    poe_budget_watts: Gauge
+    poe_ports: Gauge
+    poe_alerts: Gauge
 
 
 _made: list[_Metrics] = []
@@ -103,7 +111,7 @@ def _metrics() -> _Metrics:
 
 
 def _make_metrics() -> _Metrics:
-    from prometheus_client import Counter, Histogram
+    from prometheus_client import Counter, Gauge, Histogram
 
     return _Metrics(
         fetches=Counter(
@@ -123,6 +131,38 @@ def _make_metrics() -> _Metrics:
             "provisioner_render_seconds",
             "Time to render one config file (cache misses only).",
             buckets=RENDER_BUCKETS,
+        ),
+        # PoE (issue 5): labelled by switch name, which the inventory's admins choose (one per
+        # switch, never from a request); set by the poller, the most recent value wins.
+        poe_poll_seconds=Histogram(
+            "provisioner_poe_poll_seconds",
+            "Time to poll one PoE switch, by outcome.",
+            ["outcome"],
+            buckets=POLL_BUCKETS,
+        ),
+        poe_power_watts=Gauge(
+            "provisioner_poe_power_watts",
+            "Power drawn by a PoE switch's PSE (RFC 3621, whole watts).",
+            ["switch", "pse"],
+            multiprocess_mode="mostrecent",
+        ),
+        poe_budget_watts=Gauge(
+            "provisioner_poe_budget_watts",
+            "Nominal power of a PoE switch's PSE (whole watts).",
+            ["switch", "pse"],
+            multiprocess_mode="mostrecent",
+        ),
+        poe_ports=Gauge(
+            "provisioner_poe_ports",
+            "PoE ports by detection status (deliveringPower, searching, fault, ...).",
+            ["switch", "status"],
+            multiprocess_mode="mostrecent",
+        ),
+        poe_alerts=Gauge(
+            "provisioner_poe_alerts",
+            "Active PoE alerts by kind.",
+            ["kind"],
+            multiprocess_mode="mostrecent",
         ),
     )
 
@@ -149,6 +189,29 @@ def count_lockout(protocol: str) -> None:
 
 def observe_render(seconds: float) -> None:
     _metrics().render_seconds.observe(seconds)
+
+
+def observe_poe_poll(seconds: float, outcome: str) -> None:
+    _metrics().poe_poll_seconds.labels(_label(outcome, POE_OUTCOMES)).observe(seconds)
+
+
+def set_poe_switch(
+    switch: str, pse: dict[int, tuple[int | None, int | None]], ports: dict[str, int]
+) -> None:
+    """One switch's latest poll: per PSE (consumption W, budget W), port counts by status."""
+    metrics = _metrics()
+    for group, (used, budget) in pse.items():
+        if used is not None:
+            metrics.poe_power_watts.labels(switch, str(group)).set(used)
+        if budget is not None:
+            metrics.poe_budget_watts.labels(switch, str(group)).set(budget)
+    for status, count in ports.items():
+        metrics.poe_ports.labels(switch, status).set(count)
+
+
+def set_poe_alerts(counts: dict[str, int]) -> None:
+    for kind, count in counts.items():
+        _metrics().poe_alerts.labels(kind).set(count)
 
 
 def exposition() -> bytes:

@@ -79,7 +79,8 @@ def serve(
 
     TFTP runs in this process. Each HTTP(S) listener runs granian in a child process with
     worker processes of its own (one per core) that build their own service from the same
-    settings, so a boot storm can use every core.
+    settings, so a boot storm can use every core. The PoE poller runs in a thread of this
+    process: one poller per service, however many HTTP workers there are.
     """
     for listener in listeners:
         _check_free((listener.host, listener.port))
@@ -88,8 +89,15 @@ def serve(
         signal.signal(signum, lambda *_: stop.set())
     service.timeline.start()
     tftp_thread = None
+    poe = None
+    if service.settings.poe_poller:
+        from provisioner.snmp.poller import PoeThread  # pysnmp only where it is used
+
+        poe = PoeThread(service.db, service.box)
     children: list[multiprocessing.process.BaseProcess] = []
     try:
+        if poe is not None:
+            poe.start()
         if tftp is not None:
             tftp_thread = serve_in_thread(tftp_resolver(service.provisioner), *tftp)
         # Children start from a clean interpreter: a fork would copy the TFTP thread's locks.
@@ -120,6 +128,8 @@ def serve(
             child.join(timeout=20)
         if tftp_thread is not None:
             tftp_thread.stop()
+        if poe is not None:
+            poe.stop()
         service.close()
 
 

@@ -41,6 +41,9 @@ class Settings:
     http_workers: int = max(2, os.cpu_count() or 1)  # HTTP worker processes
     http_threads: int = 4  # blocking threads per worker (granian warns past 2 x cores + 1)
     firmware_dir: str = "firmware-store"  # the firmware catalog (blobs and index.json)
+    # serve polls PoE switches and finishes power-cycles; off on all but one instance when
+    # several share a database (a cycle is safe either way: it is leased).
+    poe_poller: bool = True
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -104,6 +107,14 @@ def _coerce(name: str, value: object) -> object:
             return int(value)  # type: ignore[arg-type]
         except (TypeError, ValueError) as exc:
             raise SettingsError(f"{ENV_PREFIX}{name.upper()} must be a number") from exc
+    if name == "poe_poller":
+        if isinstance(value, bool):
+            return value
+        if str(value).lower() in ("1", "true", "yes", "on"):
+            return True
+        if str(value).lower() in ("0", "false", "no", "off"):
+            return False
+        raise SettingsError(f"{ENV_PREFIX}POE_POLLER must be true or false")
     if name == "rate_refill":
         try:
             return float(value)  # type: ignore[arg-type]

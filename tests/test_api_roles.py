@@ -120,6 +120,11 @@ def plausible_bodies(
         ("post", "/imports"): {"data": sheet_rows(demo_rows()), "content_type": "text/csv"},
         ("post", "/tokens"): {"json": {"name": "made-by-role", "role": "readonly"}},
         ("post", "/devices/{mac}/actions/resync"): {"json": {"to": sip_device}},
+        ("post", "/poe/switches"): {
+            "json": {"name": "role-sw", "host": "192.0.2.9", "vendor": "hp", "community": "c"}
+        },
+        ("post", "/poe/switches/{name}/ports/{port}/actions/power-cycle"): {"json": {}},
+        ("post", "/devices/{mac}/actions/power-cycle"): {"json": {"off_seconds": 3}},
     }
 
 

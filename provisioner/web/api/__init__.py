@@ -19,6 +19,7 @@ from provisioner.web.api import (
     errors,
     imports,
     leases,
+    poe,
     resync,
     tenants,
     tokens,
@@ -59,7 +60,7 @@ def api_app(import_name: str) -> APIFlask:
         MAX_CONTENT_LENGTH=MAX_BODY,
     )
     errors.register(app)
-    for module in (tenants, accounts, devices, actions, resync, imports, tokens, leases):
+    for module in (tenants, accounts, devices, actions, resync, imports, tokens, leases, poe):
         app.register_blueprint(module.bp)
     app.after_request(_resync_touched)
     app.spec_processor(_complete_document)

@@ -1,0 +1,1 @@
+"""The SNMP front door (pysnmp 7, asyncio): the domain sees readings, never pysnmp objects."""

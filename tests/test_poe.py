@@ -1,0 +1,355 @@
+"""PoE monitoring against real SNMP agents on loopback: snmpsim and Net-SNMP snmpd.
+
+A generated 24-port (Cisco layout) and 48-port (HP layout) switch with phones in their
+forwarding and LLDP tables; the 48-port one also feeds a desk switch whose port carries the
+24-port switch's phones, which the join must not take for their port. v2c and v3 authPriv.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import subprocess
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from provisioner.db.models import Device, DeviceEvent
+from provisioner.db.poe import PoeCycle, PoeLocation, PoePort, PoeSwitch
+from provisioner.domain import poe_alerts, poe_cycles, poe_switches
+from provisioner.domain.devices import create_device
+from provisioner.domain.errors import Conflict, Invalid
+from provisioner.domain.poe_join import record_reading
+from provisioner.domain.poe_readings import PortReading, SwitchReading
+from provisioner.domain.poe_status import bench_poe
+from provisioner.metrics import exposition
+from provisioner.service import Service
+from provisioner.snmp.poller import PoePoller, PollResult
+from provisioner.snmp.profiles import PROFILES
+from tests.poe_sim import SimSwitch, build_switch
+from tests.snmp_agents import (
+    RW_COMMUNITY,
+    V3_AUTH,
+    V3_PRIV,
+    V3_USER,
+    RunningAgent,
+    free_udp_port,
+    snmpd_agent,
+    snmpsim_agent,
+)
+
+SW24 = build_switch("sw24", 1, 24, "cisco", phones=18, budget_w=370, faults=(22,), disabled=(24,))
+SW48 = build_switch(
+    "sw48", 2, 48, "hp", phones=40, budget_w=200, faults=(45,), downstream_port=47,
+    downstream_macs=tuple(SW24.phones),
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def snmpsim() -> Iterator[RunningAgent]:
+    with snmpsim_agent({"sw24": SW24, "sw48": SW48}) as agent:
+        yield agent
+
+
+@pytest.fixture(scope="module")
+def snmpd() -> Iterator[RunningAgent]:
+    with snmpd_agent(SW48) as agent:
+        yield agent
+
+
+def add_phones(service: Service, *sims: SimSwitch) -> None:
+    with service.db.session() as session:
+        for sim in sims:
+            for mac in sim.phones:
+                model = "KX-HDV230" if mac.startswith("0080f0") else "GXP2170"
+                create_device(session, service.box, mac=mac, model=model)
+
+
+def add_switch(service: Service, name: str, port: int, vendor: str, **access: Any) -> None:
+    with service.db.session() as session:
+        new = poe_switches.NewSwitch(name=name, host="127.0.0.1", port=port, vendor=vendor,
+                                     **access)  # fmt: skip
+        poe_switches.add_switch(session, service.box, new, tuple(PROFILES))
+
+
+V3 = {"version": "3", "user": V3_USER, "auth_key": V3_AUTH, "priv_key": V3_PRIV}
+
+
+def poll(service: Service, *names: str, **options: Any) -> list[PollResult]:
+    async def run() -> list[PollResult]:
+        poller = PoePoller(service.db, service.box, **options)
+        try:
+            return await poller.poll(list(names) or None)
+        finally:
+            poller.close()
+
+    return asyncio.run(run())
+
+
+def locations(service: Service) -> dict[str, tuple[str, int]]:
+    """Device MAC -> (switch, PSE port index) as the inventory has it."""
+    with service.db.session() as session:
+        rows = session.execute(
+            select(Device.mac, PoeSwitch.name, PoePort.index)
+            .join(PoeLocation, PoeLocation.device_id == Device.id)
+            .join(PoePort, PoePort.id == PoeLocation.port_id)
+            .join(PoeSwitch, PoeSwitch.id == PoePort.switch_id)
+            .where(PoeLocation.present.is_(True))
+        )
+        return {mac: (switch, index) for mac, switch, index in rows}
+
+
+def active_kinds(service: Service) -> set[tuple[str, str]]:
+    with service.db.session() as session:
+        return {(a.kind, a.subject) for a in poe_alerts.active_alerts(session)}
+
+
+def test_every_phone_is_on_its_port_and_uplinks_are_skipped(
+    service: Service, snmpsim: RunningAgent
+) -> None:
+    add_phones(service, SW24, SW48)
+    add_switch(service, "sw24", snmpsim.port, "cisco", community="sw24")
+    add_switch(service, "sw48", snmpsim.port, "hp", context="sw48", **V3)
+    results = poll(service)
+    assert [(r.switch, r.ok, r.ports) for r in results] == [("sw24", True, 24), ("sw48", True, 48)]
+    expected = {mac: ("sw24", n) for mac, n in SW24.phones.items()}
+    expected |= {mac: ("sw48", n) for mac, n in SW48.phones.items()}
+    assert locations(service) == expected  # 58 phones, none on sw48's port 47
+    with service.db.session() as session:
+        ports = {p.switch.name + " " + p.name: p for p in session.scalars(select(PoePort))}
+        assert ports["sw48 47"].uplink  # 38 MACs and a bridge neighbour
+        assert ports["sw48 47"].device_id is None
+        assert not ports["sw24 Gi1/0/1"].uplink  # a phone with a PC: two MACs, still a phone
+        assert ports["sw24 Gi1/0/5"].power_mw == SW24.ports[5].mw  # Cisco mW column
+        assert ports["sw48 7"].power_mw == SW48.ports[7].mw  # HP mW column, PSE index=ifIndex
+        assert ports["sw24 Gi1/0/5"].power_class == 2
+        assert ports["sw24 Gi1/0/24"].detection == "disabled"
+        first = session.scalar(select(Device).where(Device.mac == next(iter(SW24.phones))))
+        assert first is not None
+        seen = session.scalars(select(DeviceEvent.detail).where(
+            DeviceEvent.device_id == first.id, DeviceEvent.kind == "poe"))  # fmt: skip
+        assert list(seen) == ["seen on sw24 Gi1/0/1"]
+    # Polled again: nothing moved, so nothing new on the timelines.
+    assert all(not r.events for r in poll(service))
+
+
+def test_alerts_fire_on_the_fault_and_the_budget(service: Service, snmpsim: RunningAgent) -> None:
+    add_switch(service, "sw24", snmpsim.port, "cisco", community="sw24")
+    add_switch(service, "sw48", snmpsim.port, "hp", community="sw48")
+    poll(service)
+    assert SW48.consumption_w > 0.9 * SW48.budget_w > 0.9 * 0  # the simulated over-budget PSE
+    assert active_kinds(service) == {
+        ("port_fault", "sw24 Gi1/0/22"),
+        ("port_fault", "sw48 45"),
+        ("pse_budget", "sw48 PSE 1"),
+    }
+    scraped = exposition().decode()
+    assert 'provisioner_poe_power_watts{pse="1",switch="sw48"}' in scraped
+    assert f'provisioner_poe_budget_watts{{pse="1",switch="sw24"}} {SW24.budget_w}.0' in scraped
+    assert 'provisioner_poe_ports{status="fault",switch="sw24"} 1.0' in scraped
+    assert 'provisioner_poe_alerts{kind="pse_budget"} 1.0' in scraped
+
+
+@pytest.mark.parametrize("version", ["2c", "3"])
+def test_snmpd_agent_gives_the_same_join(
+    service: Service, snmpd: RunningAgent, version: str
+) -> None:
+    add_phones(service, SW48)
+    access = V3 if version == "3" else {"community": RW_COMMUNITY}
+    add_switch(service, "sw48", snmpd.port, "hp", **access)
+    (result,) = poll(service)
+    assert result.ok, result.error
+    assert result.varbinds > 600
+    assert locations(service) == {mac: ("sw48", n) for mac, n in SW48.phones.items()}
+    assert ("pse_budget", "sw48 PSE 1") in active_kinds(service)
+
+
+def test_a_switch_that_does_not_answer_is_an_alert_and_keeps_its_other_alerts(
+    service: Service, snmpsim: RunningAgent
+) -> None:
+    add_switch(service, "sw24", snmpsim.port, "cisco", community="sw24")
+    poll(service)
+    with service.db.session() as session:
+        poe_switches.get_switch(session, "sw24").port = free_udp_port()  # nobody there
+    (result,) = poll(service, timeout=0.3, retries=0)
+    assert not result.ok
+    assert "No SNMP response" in (result.error or "")
+    assert active_kinds(service) == {
+        ("port_fault", "sw24 Gi1/0/22"),  # not known to be fixed
+        ("switch_unreachable", "sw24"),
+    }
+    with service.db.session() as session:
+        poe_switches.get_switch(session, "sw24").port = snmpsim.port
+    poll(service)
+    assert active_kinds(service) == {("port_fault", "sw24 Gi1/0/22")}
+
+
+def agent_admin(agent: RunningAgent, community: str, index: int) -> int:
+    """pethPsePortAdminEnable.1.<index> as Net-SNMP's snmpget reads it."""
+    answer = subprocess.run(
+        ["snmpget", "-v2c", "-c", community, "-Oqv", f"127.0.0.1:{agent.port}",
+         f".1.3.6.1.2.1.105.1.1.1.3.1.{index}"],
+        capture_output=True, text=True, timeout=10, check=True,
+    )  # fmt: skip
+    return int(answer.stdout.strip())
+
+
+def test_power_cycle_off_wait_on_and_back_on_the_timeline(
+    service: Service, snmpsim: RunningAgent
+) -> None:
+    add_phones(service, SW24)
+    add_switch(service, "sw24", snmpsim.port, "cisco", community="sw24")
+    poll(service)
+    mac = next(m for m, n in SW24.phones.items() if n == 5)
+    with service.db.session() as session:
+        port = poe_cycles.port_of_device(session, mac)
+        cycle_id = poe_cycles.request_cycle(session, port, "test", off_seconds=2).id
+        with pytest.raises(Conflict, match="being power-cycled already"):
+            poe_cycles.request_cycle(session, port, "test")
+        with pytest.raises(Invalid, match="off time"):
+            poe_cycles.request_cycle(session, port, "test", off_seconds=1)
+
+    async def run() -> tuple[str, list[int]]:
+        poller = PoePoller(service.db, service.box, check_every=0.2)
+        seen: list[int] = []
+
+        async def watch() -> None:
+            while True:
+                seen.append(agent_admin(snmpsim, "sw24", 5))
+                await asyncio.sleep(0.3)
+
+        watcher = asyncio.create_task(watch())
+        try:
+            return await poller.run_cycle(cycle_id), seen
+        finally:
+            watcher.cancel()
+            poller.close()
+
+    state, seen = asyncio.run(run())
+    assert state == "done"
+    assert 2 in seen  # it really was off
+    assert agent_admin(snmpsim, "sw24", 5) == 1
+    with service.db.session() as session:
+        cycle = session.get(PoeCycle, cycle_id)
+        assert cycle is not None
+        assert cycle.off_at
+        assert cycle.on_at
+        assert cycle.finished_at
+        assert (cycle.on_at - cycle.off_at).total_seconds() >= 2
+        device = session.scalar(select(Device).where(Device.mac == mac))
+        assert device is not None
+        details = list(session.scalars(select(DeviceEvent.detail).where(
+            DeviceEvent.device_id == device.id, DeviceEvent.kind == "poe"
+        ).order_by(DeviceEvent.id)))  # fmt: skip
+    prefix = f"power-cycle {cycle_id} of sw24 Gi1/0/5"
+    assert details == [
+        "seen on sw24 Gi1/0/1".replace("1/0/1", "1/0/5"),
+        f"{prefix} requested",
+        f"{prefix}: power off",
+        f"{prefix}: power on",
+        f"{prefix}: delivering power again",
+    ]
+
+
+def reading(ports: list[PortReading]) -> SwitchReading:
+    return SwitchReading(tuple(ports), (), 0.01, 10)
+
+
+def port(index: int, macs: tuple[str, ...] = (), detection: str = "deliveringPower") -> PortReading:
+    return PortReading(1, index, index, f"Gi1/0/{index}", True, detection, 2, 4000, True, macs)
+
+
+def test_moves_dark_devices_and_poe_only_phones_without_power(service: Service) -> None:
+    """The join and the alerts on readings made by hand: what an agent cannot easily show."""
+    panasonic, grandstream = "0080f0000001", "000b82000002"
+    with service.db.session() as session:
+        create_device(session, service.box, mac=panasonic, model="KX-HDV230")
+        create_device(session, service.box, mac=grandstream, model="GXP2170")
+        new = poe_switches.NewSwitch(name="bench", host="127.0.0.1", vendor="cisco", community="c")
+        switch = poe_switches.add_switch(session, service.box, new, tuple(PROFILES))
+        switch_id = switch.id
+
+    def step(ports: list[PortReading]) -> tuple[list[str], set[tuple[str, str]]]:
+        with service.db.session() as session:
+            switch = session.get(PoeSwitch, switch_id)
+            assert switch is not None
+            moves = record_reading(session, switch, reading(ports))
+            poe_alerts.reconcile(session, switch, poe_alerts.findings(session, switch))
+            kinds = {(a.kind, a.subject) for a in poe_alerts.active_alerts(session)}
+            return [m.detail for m in moves], kinds
+
+    moves, alerts = step([port(1, (panasonic,)), port(2, (grandstream,)), port(3)])
+    assert moves == ["seen on bench Gi1/0/1", "seen on bench Gi1/0/2"]
+    assert alerts == set()
+    moves, _ = step([port(1), port(2), port(3, (grandstream,))])
+    assert moves == ["moved from bench Gi1/0/2 to bench Gi1/0/3",
+                     "no longer seen on bench Gi1/0/1"]  # fmt: skip
+    _, alerts = step([port(1, detection="searching"), port(2), port(3, (grandstream,))])
+    assert alerts == {
+        ("device_dark", f"{panasonic} on bench Gi1/0/1"),
+        ("poe_only_unpowered", f"{panasonic} on bench Gi1/0/1"),
+    }
+    with service.db.session() as session:
+        facts = bench_poe(session, [panasonic, grandstream, "000b82ffffff"])
+    assert set(facts) == {panasonic, grandstream}
+    assert facts[grandstream].label == "bench Gi1/0/3"
+    assert facts[grandstream].power_w == 4.0
+    assert facts[grandstream].alerts == ()
+    assert not facts[panasonic].present
+    assert facts[panasonic].detection == "searching"
+    assert sorted(a.split(":")[0] for a in facts[panasonic].alerts) == [
+        "device_dark", "poe_only_unpowered"]  # fmt: skip
+    many = tuple(f"02000000{i:04x}" for i in range(9))
+    moves, alerts = step([port(1, (panasonic,)), port(2, (grandstream, *many)), port(3)])
+    # The Grandstream is behind an uplink now: not on a port of its own any more.
+    assert moves == ["back on bench Gi1/0/1", "no longer seen on bench Gi1/0/3"]
+    assert alerts == {("device_dark", f"{grandstream} on bench Gi1/0/3")}
+
+
+def test_snmp_secrets_are_encrypted_at_rest(service: Service) -> None:
+    with service.db.session() as session:
+        poe_switches.add_switch(session, service.box, poe_switches.NewSwitch(
+            name="v3", host="192.0.2.1", vendor="hp", version="3", user="u",
+            auth_key="auth-secret-1", priv_key="priv-secret-2"), tuple(PROFILES))  # fmt: skip
+        poe_switches.add_switch(session, service.box, poe_switches.NewSwitch(
+            name="v2", host="192.0.2.2", vendor="hp", community="comm-secret-3"),
+            tuple(PROFILES))  # fmt: skip
+    raw = b"".join(path.read_bytes() for path in service_db_files(service))
+    for secret in (b"auth-secret-1", b"priv-secret-2", b"comm-secret-3"):
+        assert secret not in raw
+    with service.db.session() as session:
+        shown = repr(poe_switches.access(service.box, poe_switches.get_switch(session, "v3")))
+        assert "auth-secret-1" not in shown
+        assert poe_switches.access(service.box, poe_switches.get_switch(session, "v2")) == (
+            dataclasses.replace(poe_switches.SnmpAccess("192.0.2.2", 161, "2c"),
+                                community="comm-secret-3")
+        )  # fmt: skip
+
+
+def service_db_files(service: Service) -> list[Any]:
+    from pathlib import Path
+
+    database = Path(service.db.engine.url.database or "")
+    return [p for p in database.parent.glob(database.name + "*") if p.is_file()]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("host", "bad host!", "not a host name"),
+        ("vendor", "juniper", "vendor profile"),
+        ("community", "", "needs a community"),
+        ("poll_interval", 1, "poll interval"),
+        ("port_map", {"x": 1}, "port map entry"),
+    ],
+)
+def test_bad_switch_settings_are_refused(
+    service: Service, field: str, value: Any, message: str
+) -> None:
+    new = poe_switches.NewSwitch(name="s", host="127.0.0.1", vendor="hp", community="c")
+    with service.db.session() as session, pytest.raises(Invalid, match=message):
+        poe_switches.add_switch(
+            session, service.box, dataclasses.replace(new, **{field: value}), tuple(PROFILES)
+        )
