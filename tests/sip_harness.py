@@ -92,6 +92,7 @@ class SippRun:
     counters: dict[str, int] = field(default_factory=dict)  # "5_200_Recv" -> 32
     stats: dict[str, str] = field(default_factory=dict)  # last -trace_stat row
     max_concurrent: int = 0  # highest CurrentCall of the -trace_stat rows, written each second
+    creation_rate: float = 0.0  # calls created per second until the last one (1 s resolution)
     logged: list[str] = field(default_factory=list)
 
     def steps(self, message: str, kind: str = "Recv") -> list[int]:
@@ -155,6 +156,17 @@ def read_csv_rows(path: Path) -> list[list[str]]:
     return [line.rstrip("\n").split(";") for line in path.read_text().splitlines() if line.strip()]
 
 
+def creation_rate(header: list[str], rows: list[list[str]]) -> float:
+    """Calls created per second, from the start to the first row that shows them all."""
+    created, start, now = (header.index(name) for name in
+                           ("TotalCallCreated", "StartTime", "CurrentTime"))  # fmt: skip
+    total = int(rows[-1][created] or 0)
+    row = next(row for row in rows if int(row[created] or 0) == total)
+    # time columns read "2026-12-01<TAB>18:48:50.548649<TAB>1796150930.548649": the epoch is last
+    elapsed = float(row[now].split("\t")[-1]) - float(row[start].split("\t")[-1])
+    return total / elapsed if elapsed > 0 else 0.0
+
+
 def collect(scenario: str, returncode: int, workdir: Path) -> SippRun:
     run = SippRun(scenario, returncode, workdir)
     stem = Path(scenario).stem
@@ -175,6 +187,7 @@ def collect(scenario: str, returncode: int, workdir: Path) -> SippRun:
             if "CurrentCall" in header:
                 column = header.index("CurrentCall")
                 run.max_concurrent = max(int(row[column] or 0) for row in rows[1:])
+            run.creation_rate = creation_rate(header, rows[1:])
     for path in workdir.glob(f"{stem}_*_logs.log"):
         run.logged += [line for line in path.read_text(errors="replace").splitlines() if line]
     return run
@@ -376,6 +389,9 @@ class SipLab:
         self.proxies.append(proxy)
         wait_bound(process, ip, port, "kamailio", log)
         return proxy
+
+    def stop_proxy(self, proxy: BareProxy) -> None:
+        stop_group(proxy.process)
 
 
 BARE_PROXY = jinja2.Environment(autoescape=False, keep_trailing_newline=True).from_string(  # noqa: S701 - a Kamailio config, not HTML
