@@ -15,6 +15,9 @@ from rich.table import Table
 
 from provisioner.cli_common import config_option, db_option, mac_argument, open_cli_service
 from provisioner.cli_firmware import firmware
+from provisioner.cli_gateway import gateway
+from provisioner.cli_licence import licence
+from provisioner.cli_pbx import pbx
 from provisioner.cli_resync import notify
 from provisioner.cli_tokens import token
 from provisioner.domain.delivery import Fetch, Outcome
@@ -285,3 +288,6 @@ def db_upgrade(db_url: str | None, config_file: Path | None) -> None:
 main.add_command(firmware)
 main.add_command(notify)
 main.add_command(token)
+main.add_command(gateway)
+main.add_command(licence)
+main.add_command(pbx)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
+from sqlalchemy.orm import Session
 
+from provisioner.domain.errors import Conflict, Invalid, NotFound
+from provisioner.domain.lifecycle import LifecycleError
 from provisioner.domain.macs import BadMac, normalize_mac
 from provisioner.secretbox import SecretKeyError
 from provisioner.service import Service, open_service
@@ -35,3 +40,16 @@ def mac_argument(text: str) -> str:
         return normalize_mac(text)
     except BadMac as exc:
         raise click.BadParameter(str(exc), param_hint="MAC") from exc
+
+
+@contextmanager
+def cli_session(db_url: str | None, config_file: Path | None) -> Iterator[tuple[Service, Session]]:
+    """One unit of work on the configured database; refusals become command-line errors."""
+    service = open_cli_service(db_url, config_file)
+    try:
+        with service.db.session() as session:
+            yield service, session
+    except (Conflict, Invalid, NotFound, LifecycleError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        service.close()
