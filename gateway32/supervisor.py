@@ -27,6 +27,7 @@ from gateway32.cdr import CdrFile, record_from_line
 from gateway32.config import ConfigError, GatewayConfig, load_config
 from gateway32.kamailio import push_state, render, run_dir
 from gateway32.licence import LicenceError
+from gateway32.media import MediaRelayError, Rtpengine, end_calls_without_media
 from gateway32.rpc import KamailioRPC, RPCError
 from gateway32.settings import Settings
 
@@ -82,6 +83,7 @@ class Supervisor:
     _reader: threading.Thread | None = None
     _seq: int = 0
     _config_stamp: tuple[int, int, int] | None = None
+    _next_sweep: float = 0.0
 
     @property
     def rpc(self) -> KamailioRPC:
@@ -136,6 +138,10 @@ class Supervisor:
             command, stdout=log_file, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
         )
         log_file.close()
+        try:  # Kamailio gives up on a relay that does not answer its first ping
+            Rtpengine(self.settings.rtpengine_ng).wait_ready(10)
+        except MediaRelayError as exc:
+            raise StartError(f"rtpengine did not start: {exc}; see rtpengine.log") from exc
 
     def _start_kamailio(self, cfg: Path) -> None:
         command = [
@@ -200,6 +206,7 @@ class Supervisor:
                     log.error("Kamailio exited (code %s): restarting", self.kamailio.returncode)
                     assert self.config is not None
                     self._start_kamailio(render(self.settings, self.config))
+                self._sweep_media()
                 stamp = self._stamp()
                 if self.reload_requested.is_set() or stamp != self._config_stamp:
                     self.reload_requested.clear()
@@ -208,6 +215,16 @@ class Supervisor:
         finally:
             self.stop()
         return 0
+
+    def _sweep_media(self) -> None:
+        """Every few seconds: hang up answered calls whose media rtpengine timed out."""
+        if not self.settings.media_relay or time.monotonic() < self._next_sweep:
+            return
+        self._next_sweep = time.monotonic() + max(1.0, self.settings.media_timeout / 4)
+        try:
+            end_calls_without_media(self.rpc, Rtpengine(self.settings.rtpengine_ng), grace=5)
+        except (RPCError, MediaRelayError) as exc:
+            log.warning("media sweep skipped: %s", exc)
 
     def _stamp(self) -> tuple[int, int, int] | None:
         try:

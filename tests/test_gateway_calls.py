@@ -218,3 +218,20 @@ def test_strangers_and_unknown_numbers_get_no_channel(lab: SipLab, issuer: Issue
         records = gw.wait_cdrs(2)
         assert [(r["result"], r["sip_code"]) for r in records] == [("failed", 404)] * 2
         assert len(core.stop().events("invite")) == 0
+
+
+def test_media_is_relayed_through_rtpengine(lab: SipLab, issuer: Issuer) -> None:
+    core = lab.uas("uas_answer.xml")
+    trunk = free_udp_port()
+    config = gateway_config(issuer.licence(4), trunk_port=trunk, cores=[core.port])
+    relay = {"media_relay": "true", "rtpengine_ng": f"127.0.0.1:{free_udp_port()}",
+             "rtp_ports": "31000-31999"}  # fmt: skip
+    with running_gateway(issuer, config, **relay) as gw:
+        run = lab.uac(gw.address, "uac_limit.xml", calls=2, rate=10, hold_ms=500, port=trunk)
+        assert run.successful == 2, run.describe()
+        assert gw.wait_channels(0) == 0
+        seen = core.stop().events("invite")
+    assert len(seen) == 2
+    for event in seen:  # the core is offered the relay's address, never the carrier's
+        assert event["media"] == "c=IN IP4 127.0.0.1"
+        assert 31000 <= int(event["m"].split()[-1]) <= 31999
