@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import os
@@ -66,8 +67,10 @@ def status(settings: Settings, as_json: bool) -> None:
     except RPCError as exc:
         raise click.ClickException(f"Kamailio does not answer: {exc}") from exc
     licence = state["licence"]
+    expired = dt.datetime.fromisoformat(licence["expires"]) <= dt.datetime.now(dt.UTC)
     report = {
         "licence": licence,
+        "licence_expired": expired,
         "licence_refused": state["refused"],
         "channels_in_use": channels,
         "channels": licence["channels"],
@@ -79,7 +82,7 @@ def status(settings: Settings, as_json: bool) -> None:
         return
     click.echo(
         f"licence {licence['serial']} for {licence['tenant']}: {licence['channels']} channels, "
-        f"valid until {licence['expires']}"
+        f"{'EXPIRED at' if expired else 'valid until'} {licence['expires']}"
     )
     if state["refused"]:
         click.echo(f"last new configuration REFUSED: {state['refused']}")

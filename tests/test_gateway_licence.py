@@ -6,10 +6,12 @@ Real peers only: SIPp as the carrier and the PBX core, the real ``gateway32 run`
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -210,3 +212,24 @@ def test_a_second_gateway_on_a_taken_port_refuses_to_start(lab: SipLab, issuer: 
             for path in sorted(second.rglob("*"), reverse=True):
                 path.unlink() if path.is_file() else path.rmdir()
             second.rmdir()
+
+
+def test_a_licence_that_expires_while_running_stops_new_calls(lab: SipLab, issuer: Issuer) -> None:
+    core = lab.uas("uas_pbx_fast.xml")
+    trunk = free_udp_port()
+    licence = issuer.licence(4, days=8 / 86400)  # eight seconds from now
+    terms = licence["licence"]
+    assert isinstance(terms, dict)
+    expires = dt.datetime.fromisoformat(str(terms["expires"]))
+    config = gateway_config(licence, trunk_port=trunk, cores=[core.port])
+    with running_gateway(issuer, config) as gw:
+        assert gw.status()["licence_expired"] is False
+        time.sleep(max(0.0, (expires - dt.datetime.now(dt.UTC)).total_seconds()) + 0.5)
+        run = lab.uac(gw.address, "uac_expect_error.xml", calls=2, rate=10, port=trunk)
+        finals = run.events("final")
+        assert [f["code"] for f in finals] == ["503", "503"], run.describe()
+        assert not any(f["retry_after"] for f in finals)
+        assert gw.status()["licence_expired"] is True
+        assert "EXPIRED" in gw.cli("status").stdout
+        records = gw.wait_cdrs(2)
+    assert [(r["result"], r["sip_code"]) for r in records] == [("refused_licence", 503)] * 2
