@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import os
@@ -10,11 +9,12 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
+from gateway32.health import NotRunning, gather, prometheus_text
 from gateway32.licence import LicenceError, load_public_key, verify
-from gateway32.rpc import KamailioRPC, RPCError
 from gateway32.settings import Settings, SettingsError
 from gateway32.supervisor import StartError, Supervisor, pid_file, status_file
 
@@ -53,44 +53,36 @@ def run(settings: Settings) -> None:
 @click.pass_obj
 def status(settings: Settings, as_json: bool) -> None:
     """Licence, channels in use of the limit, PBX cores up and down (from the running Kamailio)."""
-    try:
-        state = json.loads(status_file(settings).read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise click.ClickException(f"gateway32 is not running in {settings.state_dir}") from exc
-    rpc = KamailioRPC(settings.rpc_socket)
-    try:
-        channels = rpc.channels_in_use()
-        cores = [
-            {"uri": core["uri"], "up": core["flags"].startswith("A"), "flags": core["flags"]}
-            for core in rpc.cores()
-        ]
-    except RPCError as exc:
-        raise click.ClickException(f"Kamailio does not answer: {exc}") from exc
-    licence = state["licence"]
-    expired = dt.datetime.fromisoformat(licence["expires"]) <= dt.datetime.now(dt.UTC)
-    report = {
-        "licence": licence,
-        "licence_expired": expired,
-        "licence_refused": state["refused"],
-        "channels_in_use": channels,
-        "channels": licence["channels"],
-        "cores": cores,
-        "cores_up": sum(core["up"] for core in cores),
-    }
+    report = _report(settings)
+    licence, cores = report["licence"], report["cores"]
     if as_json:
         click.echo(json.dumps(report))
         return
     click.echo(
         f"licence {licence['serial']} for {licence['tenant']}: {licence['channels']} channels, "
-        f"{'EXPIRED at' if expired else 'valid until'} {licence['expires']}"
+        f"{'EXPIRED at' if report['licence_expired'] else 'valid until'} {licence['expires']}"
     )
-    if state["refused"]:
-        click.echo(f"last new configuration REFUSED: {state['refused']}")
-    click.echo(f"channels in use: {channels} of {licence['channels']}")
+    if report["licence_refused"]:
+        click.echo(f"last new configuration REFUSED: {report['licence_refused']}")
+    click.echo(f"channels in use: {report['channels_in_use']} of {licence['channels']}")
     for core in cores:
         click.echo(f"core {core['uri']}: {'up' if core['up'] else 'DOWN'} ({core['flags']})")
     if not report["cores_up"]:
         click.echo("all PBX cores are down: inbound calls get 503 (Q.850 cause 41)")
+
+
+@main.command()
+@click.pass_obj
+def metrics(settings: Settings) -> None:
+    """The same state in Prometheus' text format (for node_exporter's textfile collector)."""
+    click.echo(prometheus_text(_report(settings)).decode(), nl=False)
+
+
+def _report(settings: Settings) -> dict[str, Any]:
+    try:
+        return gather(settings)
+    except NotRunning as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @main.command("check-licence")

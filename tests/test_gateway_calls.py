@@ -132,6 +132,9 @@ def test_failover_to_the_secondary_core_and_all_cores_down(lab: SipLab, issuer: 
         assert _cores_up(gw, 0)["cores_up"] == 0
         done = gw.cli("status")
         assert "all PBX cores are down" in done.stdout
+        metrics = gw.cli("metrics").stdout
+        assert f'gateway32_core_up{{uri="sip:127.0.0.1:{dead_primary}"}} 0.0' in metrics
+        assert "gateway32_channels_licensed 4.0" in metrics
         run = lab.uac(gw.address, "uac_expect_error.xml", calls=3, rate=10, port=trunk)
         finals = run.events("final")
         assert [f["code"] for f in finals] == ["503"] * 3, run.describe()
