@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -135,3 +136,18 @@ def test_cdr_events_become_complete_durable_records(tmp_path: Path) -> None:
     cdrs.close()
     lines = (tmp_path / "cdr.jsonl").read_text().splitlines()
     assert [json.loads(text)["call_id"] for text in lines] == ["c1", "c1"]
+
+
+@pytest.mark.parametrize("media_relay", [True, False])
+def test_kamailio_accepts_the_rendered_config(
+    issuer: Issuer, tmp_path: Path, media_relay: bool
+) -> None:
+    settings = Settings(state_dir=str(tmp_path), sip="127.0.0.1:15060", media_relay=media_relay)
+    config = _parse(issuer, gateway_config(issuer.licence(4), trunk_port=5070, cores=[5080]))
+    path = render(settings, config)  # type: ignore[arg-type]
+    checked = subprocess.run(
+        [settings.kamailio, "-c", "-f", str(path)], capture_output=True, text=True, timeout=60,
+        check=False,
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stderr
+    assert "config file ok" in checked.stdout + checked.stderr
