@@ -32,6 +32,14 @@ _REQUIRED = ("call_id", "direction", "tenant", "from", "to", "start", "end", "re
 _KNOWN = {*_REQUIRED, "did", "answer", "sip_code", "q850", "emergency"}
 
 
+class BadRecord(Invalid):
+    """One record of a batch is malformed; ``index`` says which (the gateway sets it aside)."""
+
+    def __init__(self, index: int, reason: str) -> None:
+        super().__init__(f"record {index}: {reason}; nothing of this batch was stored")
+        self.index = index
+
+
 @dataclass(frozen=True)
 class IngestReport:
     accepted: int
@@ -114,7 +122,7 @@ def check_batch(body: object, tenant: Tenant) -> list[dict[str, Any]]:
         try:
             records.append(_record(raw, tenant))
         except ValueError as exc:
-            raise Invalid(f"record {index}: {exc}; nothing of this batch was stored") from None
+            raise BadRecord(index, str(exc)) from None
     return records
 
 

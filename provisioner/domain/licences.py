@@ -88,7 +88,9 @@ def issue_licence(
     if not 1 <= days <= MAX_DAYS:
         raise Invalid(f"days must be 1 to {MAX_DAYS}, not {days}")
     now = utcnow()
-    start = (not_before or now).astimezone(dt.UTC).replace(microsecond=0)
+    start = not_before or now
+    start = start if start.tzinfo else start.replace(tzinfo=dt.UTC)  # a bare time is UTC
+    start = start.astimezone(dt.UTC).replace(microsecond=0)
     terms = Licence(
         serial=new_serial(now),
         tenant=tenant.name,

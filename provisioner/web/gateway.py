@@ -79,6 +79,10 @@ def post_cdrs(mac_text: str) -> Response:
     try:
         with provisioner.db.session() as session:
             report = cdrs.ingest(session, get_gateway(session, mac), body)
+    except cdrs.BadRecord as exc:
+        response = jsonify(error=str(exc), record=exc.index)
+        response.status_code = 422
+        return response
     except Invalid as exc:
         return _error(exc, 422)
     except (Conflict, NotFound) as exc:
