@@ -238,3 +238,24 @@ def test_media_is_relayed_through_rtpengine(lab: SipLab, issuer: Issuer) -> None
     for event in seen:  # the core is offered the relay's address, never the carrier's
         assert event["media"] == "c=IN IP4 127.0.0.1"
         assert 31000 <= int(event["m"].split()[-1]) <= 31999
+
+
+def test_a_core_failing_mid_call_gives_the_channel_back(lab: SipLab, issuer: Issuer) -> None:
+    core = lab.uas("uas_vanish.xml", auto_answer=False)  # answers, then is deaf to everything
+    trunk = free_udp_port()
+    config = gateway_config(issuer.licence(4), trunk_port=trunk, cores=[core.port])
+    # no OPTIONS probes in this test: the deaf core would be marked down before the second call
+    with running_gateway(issuer, config, core_ping_interval="600") as gw:
+        # the carrier hangs up towards a dead core: freed on the BYE, whatever the core says
+        lab.uac(gw.address, "uac_limit.xml", calls=1, hold_ms=500, port=trunk, seconds=15)
+        assert gw.wait_channels(0, timeout=5) == 0
+        # nobody hangs up: the in-dialog keep-alive to the core fails, both sides get a BYE
+        carrier = lab.start_uac(gw.address, "uac_wait_bye.xml", calls=1, port=trunk, seconds=90)
+        assert gw.wait_channels(1) == 1
+        started = time.monotonic()
+        assert gw.wait_channels(0, timeout=75) == 0, gw.log()
+        waited = time.monotonic() - started
+        assert carrier.wait(timeout=30).successful == 1  # the carrier got the gateway's BYE
+        records = gw.wait_cdrs(2)
+    assert [r["result"] for r in records] == ["answered", "answered"]
+    print(f"channel back {waited:.0f} s after the core went deaf")
