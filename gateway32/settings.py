@@ -43,6 +43,8 @@ class Settings:
     keepalive_interval: int = 30  # in-dialog OPTIONS to both sides (Kamailio's minimum is 30)
     failover_timeout_ms: int = 2000  # no reply from a core in this long: try the next one
     config_poll_seconds: float = 2.0  # how often `run` looks for a new config.json
+    provisioner_poll_seconds: float = 60.0  # how often `run` fetches config.json (provisioner_url)
+    cdr_upload_seconds: float = 30.0  # how often `run` uploads new CDRs (provisioner_url)
 
     @property
     def state_path(self) -> Path:

@@ -24,10 +24,12 @@ from pathlib import Path
 from typing import IO
 
 from gateway32.cdr import CdrFile, record_from_line
+from gateway32.cdr_upload import upload_cdrs
 from gateway32.config import ConfigError, GatewayConfig, load_config
 from gateway32.kamailio import push_state, render, run_dir
 from gateway32.licence import LicenceError
 from gateway32.media import MediaRelayError, Rtpengine, end_calls_without_media
+from gateway32.provisioning import fetch_config
 from gateway32.rpc import KamailioRPC, RPCError
 from gateway32.settings import Settings
 
@@ -94,6 +96,8 @@ class Supervisor:
         state.mkdir(parents=True, exist_ok=True)
         self._take_instance_lock()
         check_port_free(self.settings.sip_host, self.settings.sip_port)
+        if self.settings.provisioner_url:  # a fresh box boots from the provisioner
+            log.info("provisioner: %s", fetch_config(self.settings).message)
         self._config_stamp = self._stamp()
         self.config = load(self.settings)
         cfg = render(self.settings, self.config)
@@ -103,6 +107,10 @@ class Supervisor:
             self._start_rtpengine()
         self._start_kamailio(cfg)
         self._write_status(refused=None)
+        if self.settings.provisioner_url:
+            threading.Thread(
+                target=self._talk_to_provisioner, name="provisioner", daemon=True
+            ).start()
         log.info(
             "gateway32 serving on %s: licence %s, %d channels",
             self.settings.sip,
@@ -215,6 +223,26 @@ class Supervisor:
         finally:
             self.stop()
         return 0
+
+    def _talk_to_provisioner(self) -> None:
+        """Fetch config.json and upload new CDRs now and then; failures are logged, never fatal."""
+        next_fetch = time.monotonic() + self.settings.provisioner_poll_seconds
+        next_upload = time.monotonic()
+        while not self.stopping.wait(1.0):
+            now = time.monotonic()
+            try:
+                if now >= next_fetch:
+                    next_fetch = now + self.settings.provisioner_poll_seconds
+                    result = fetch_config(self.settings)
+                    if not result.ok or result.updated:
+                        log.info("provisioner: %s", result.message)
+                if now >= next_upload:
+                    next_upload = now + self.settings.cdr_upload_seconds
+                    uploaded = upload_cdrs(self.settings)
+                    if not uploaded.ok or uploaded.accepted:
+                        log.info("CDR upload: %s", uploaded.message)
+            except Exception:  # a bug here must not stop the calls: log it, try again later
+                log.exception("talking to the provisioner failed")
 
     def _sweep_media(self) -> None:
         """Every few seconds: hang up answered calls whose media rtpengine timed out."""

@@ -233,3 +233,25 @@ def test_a_licence_that_expires_while_running_stops_new_calls(lab: SipLab, issue
         assert "EXPIRED" in gw.cli("status").stdout
         records = gw.wait_cdrs(2)
     assert [(r["result"], r["sip_code"]) for r in records] == [("refused_licence", 503)] * 2
+
+
+def test_run_serves_the_last_good_config_when_the_provisioner_is_unreachable(
+    lab: SipLab, issuer: Issuer
+) -> None:
+    core = lab.uas("uas_pbx_fast.xml")
+    trunk = free_udp_port()
+    config = gateway_config(issuer.licence(4), trunk_port=trunk, cores=[core.port])
+    nowhere = {"provisioner_url": f"https://127.0.0.1:{free_udp_port()}", "http_user": "gw",
+               "http_password": "secret", "cdr_upload_seconds": "1"}  # fmt: skip
+    with running_gateway(issuer, config, **nowhere) as gw:
+        run = _burst(lab, gw.address, trunk, calls=2, hold_ms=200)
+        assert run.answered == 2, run.describe()
+        assert gw.wait_cdrs(2)
+        deadline = time.monotonic() + 10
+        while "CDR upload" not in gw.log() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        log = gw.log()
+    assert "provisioner: provisioner unreachable" in log
+    assert "keeping the last good configuration" in log
+    assert "CDR upload: " in log
+    assert "secret" not in log
