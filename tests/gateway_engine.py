@@ -174,16 +174,21 @@ def stop_gateway(process: subprocess.Popen[bytes]) -> None:
 @contextlib.contextmanager
 def running_gateway(
     issuer: Issuer,
-    config: dict[str, object],
+    config: dict[str, object] | None,
     *,
     sip_port: int | None = None,
     **settings: str,
 ) -> Iterator[RunningGateway]:
-    """A ready gateway32 serving ``config``; stopped (and its state removed) on exit."""
+    """A ready gateway32 serving ``config``; stopped (and its state removed) on exit.
+
+    With ``config=None`` no config.json is written: the gateway fetches its first one from the
+    provisioner (give provisioner_url, http_user, http_password, ca_file as settings).
+    """
     state_dir = Path(tempfile.mkdtemp(prefix="gw32-", dir="/tmp"))
     address = f"{LOOPBACK}:{sip_port or free_udp_port()}"
     env = gateway_env(state_dir, issuer, address, **settings)
-    write_config(state_dir, config)
+    if config is not None:
+        write_config(state_dir, config)
     process = start_gateway(state_dir, env)
     gateway = RunningGateway(process, state_dir, address, env)
     try:
