@@ -5,9 +5,9 @@ VENV        := .venv
 PY          := $(VENV)/bin/python
 STAMP       := $(VENV)/.installed
 # Debian packages the tests talk to: real clients and servers, never mocks.
-TEST_DEBS   := openssl curl tftp-hpa atftp postgresql nginx-light wrk iproute2 sip-tester kamailio kamailio-extra-modules rtpengine-daemon
+TEST_DEBS   := openssl curl tftp-hpa atftp postgresql nginx-light wrk iproute2 sip-tester kamailio kamailio-extra-modules rtpengine-daemon kamailio-sqlite-modules
 # The programs those packages provide, checked before anything is installed.
-TEST_BINS   := openssl curl tftp atftp wrk nginx ip sipp /usr/lib/postgresql/*/bin/initdb kamailio rtpengine
+TEST_BINS   := openssl curl tftp atftp wrk nginx ip sipp /usr/lib/postgresql/*/bin/initdb kamailio rtpengine /usr/lib/*/kamailio/modules/db_sqlite.so
 
 .PHONY: run test lint bench venv debs clean
 
@@ -36,7 +36,7 @@ $(STAMP): pyproject.toml
 	touch $@
 
 debs:
-	@missing=""; for b in $(TEST_BINS); do command -v $$b >/dev/null 2>&1 || [ -x "$$b" ] || missing=1; done; \
+	@missing=""; for b in $(TEST_BINS); do command -v $$b >/dev/null 2>&1 || [ -e "$$b" ] || missing=1; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages: $(TEST_DEBS)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(TEST_DEBS) >/dev/null; \

@@ -62,14 +62,18 @@ def _answers_options(port: int) -> bool:
             return False
 
 
-def start_core(workdir: Path, service: Service, gateways: tuple[Peer, ...] = ()) -> Core:
+def start_core(
+    workdir: Path,
+    db_path: Path,
+    gateways: tuple[Peer, ...] = (),
+    port: int | None = None,
+) -> Core:
+    """Kamailio on the PBX database ``db_path`` (already exported), answering OPTIONS."""
     if not Path(KAMAILIO).exists():
         pytest.fail("kamailio missing: `make test` installs Debian's kamailio")
-    port = free_port(socket.SOCK_DGRAM)
-    db_path = workdir / "pbx.sqlite"
+    port = port or free_port(socket.SOCK_DGRAM)
     run_dir = workdir / "pbx-run"
     run_dir.mkdir(exist_ok=True)
-    export(service, db_path)
     cfg = workdir / "pbx.cfg"
     cfg.write_text(
         render_core_config(

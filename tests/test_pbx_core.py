@@ -16,7 +16,7 @@ from provisioner.domain.sheet import import_sheet, sheet_rows
 from provisioner.pbx.directory import GLOBAL_DOMAIN, build_directory, tenant_domain
 from provisioner.service import Service
 from tests.conftest import TEST_KEY
-from tests.pbx_support import REALM, Core, register, start_core
+from tests.pbx_support import REALM, Core, export, register, start_core
 
 ROWS = [
     {"tenant": "acme", "extension": "2001", "direct_number": "0312345001",
@@ -98,7 +98,9 @@ def test_suspended_tenants_are_not_exported(inventory: Service) -> None:
 
 @pytest.fixture
 def core(inventory: Service, tmp_path: Path) -> Iterator[Core]:
-    running = start_core(tmp_path, inventory)
+    db_path = tmp_path / "pbx.sqlite"
+    export(inventory, db_path)
+    running = start_core(tmp_path, db_path)
     try:
         yield running
     finally:
