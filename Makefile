@@ -5,9 +5,9 @@ VENV        := .venv
 PY          := $(VENV)/bin/python
 STAMP       := $(VENV)/.installed
 # Debian packages the tests talk to: real clients and servers, never mocks.
-TEST_DEBS   := openssl curl tftp-hpa atftp postgresql nginx-light wrk iproute2 sip-tester kamailio kamailio-extra-modules rtpengine-daemon kamailio-sqlite-modules
+TEST_DEBS   := openssl curl tftp-hpa atftp postgresql nginx-light wrk iproute2 sip-tester kamailio kamailio-extra-modules rtpengine-daemon kamailio-sqlite-modules sipvicious
 # The programs those packages provide, checked before anything is installed.
-TEST_BINS   := openssl curl tftp atftp wrk nginx ip sipp /usr/lib/postgresql/*/bin/initdb kamailio rtpengine /usr/lib/*/kamailio/modules/db_sqlite.so
+TEST_BINS   := openssl curl tftp atftp wrk nginx ip sipp /usr/lib/postgresql/*/bin/initdb kamailio rtpengine /usr/lib/*/kamailio/modules/db_sqlite.so svmap
 
 .PHONY: run test lint bench venv debs clean
 
