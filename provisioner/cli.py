@@ -203,7 +203,11 @@ def render(mac: str, filename: str | None, db_url: str | None, config_file: Path
             device = load_device(session, mac)
             if device is None:
                 raise click.ClickException(f"no device {mac} in the inventory")
-            model = next(m for m in all_models() if m.model == device.model)
+            model = next((m for m in all_models() if m.model == device.model), None)
+            if model is None:  # a gateway fetches JSON, not a vendor file
+                raise click.ClickException(
+                    f"{mac} is a {device.model}: see 'provisioner gateway config {mac}'"
+                )
         name = filename or vendor(device.vendor).device_filename(mac, model)
         service.provisioner.timeline = None  # rendering for a person is not a device fetch
         delivery = service.provisioner.deliver(Fetch(path=name, protocol="cli", source="cli"))
