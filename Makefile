@@ -6,12 +6,15 @@ PY          := $(VENV)/bin/python
 STAMP       := $(VENV)/.installed
 # Debian packages the tests talk to: real clients and servers, never mocks.
 TEST_DEBS   := openssl curl tftp-hpa atftp postgresql nginx-light wrk iproute2 sip-tester snmpd snmp
+# gateway32 and the PBX core: Kamailio, rtpengine, and a SIP scanner for the hostile-input test.
+TEST_DEBS   += kamailio kamailio-extra-modules rtpengine-daemon kamailio-sqlite-modules sipvicious
 # The bench LAN: dnsmasq-base (no service to grab port 53), DHCP clients, dig, syntax checkers.
 TEST_DEBS   += dnsmasq-base udhcpc isc-dhcp-client bind9-dnsutils kea-dhcp4-server isc-dhcp-server
 # The staging pages' browser test: Debian's Chromium (Playwright drives it) and Japanese glyphs.
 TEST_DEBS   += chromium fonts-noto-cjk
 # The programs those packages provide, checked before anything is installed.
 TEST_BINS   := openssl curl tftp atftp wrk nginx ip sipp /usr/lib/postgresql/*/bin/initdb snmpd snmpbulkwalk snmpget
+TEST_BINS   += kamailio rtpengine /usr/lib/*/kamailio/modules/db_sqlite.so svmap
 TEST_BINS   += /usr/sbin/dnsmasq /usr/sbin/udhcpc /sbin/dhclient dig /usr/sbin/kea-dhcp4 /usr/sbin/dhcpd
 TEST_BINS   += chromium /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
 

@@ -16,6 +16,9 @@ from rich.table import Table
 from provisioner.cli_common import config_option, db_option, mac_argument, open_cli_service
 from provisioner.cli_firmware import firmware
 from provisioner.cli_poe import poe
+from provisioner.cli_gateway import gateway
+from provisioner.cli_licence import licence
+from provisioner.cli_pbx import pbx
 from provisioner.cli_resync import notify
 from provisioner.cli_staff import staff
 from provisioner.cli_tokens import token
@@ -202,7 +205,11 @@ def render(mac: str, filename: str | None, db_url: str | None, config_file: Path
             device = load_device(session, mac)
             if device is None:
                 raise click.ClickException(f"no device {mac} in the inventory")
-            model = next(m for m in all_models() if m.model == device.model)
+            model = next((m for m in all_models() if m.model == device.model), None)
+            if model is None:  # a gateway fetches JSON, not a vendor file
+                raise click.ClickException(
+                    f"{mac} is a {device.model}: see 'provisioner gateway config {mac}'"
+                )
         name = filename or vendor(device.vendor).device_filename(mac, model)
         service.provisioner.timeline = None  # rendering for a person is not a device fetch
         delivery = service.provisioner.deliver(Fetch(path=name, protocol="cli", source="cli"))
@@ -289,3 +296,6 @@ main.add_command(notify)
 main.add_command(token)
 main.add_command(staff)
 main.add_command(poe)
+main.add_command(gateway)
+main.add_command(licence)
+main.add_command(pbx)

@@ -10,6 +10,7 @@ import click
 from sqlalchemy.orm import Session
 
 from provisioner.domain.errors import Conflict, Invalid, NotFound
+from provisioner.domain.lifecycle import LifecycleError
 from provisioner.domain.macs import BadMac, normalize_mac
 from provisioner.secretbox import SecretKeyError
 from provisioner.service import Service, open_service
@@ -42,13 +43,13 @@ def mac_argument(text: str) -> str:
 
 
 @contextmanager
-def cli_session(db_url: str | None, config_file: Path | None) -> Iterator[Session]:
+def cli_session(db_url: str | None, config_file: Path | None) -> Iterator[tuple[Service, Session]]:
     """One unit of work on the configured database; refusals become command-line errors."""
     service = open_cli_service(db_url, config_file)
     try:
         with service.db.session() as session:
-            yield session
-    except (Conflict, Invalid, NotFound) as exc:
+            yield service, session
+    except (Conflict, Invalid, NotFound, LifecycleError) as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
         service.close()

@@ -31,7 +31,7 @@ def staff() -> None:
 @config_option
 def add(username: str, password: str, db_url: str | None, config_file: Path | None) -> None:
     """Add a staff account (user name: lower-case letters, digits, '.', '_', '-')."""
-    with cli_session(db_url, config_file) as session:
+    with cli_session(db_url, config_file) as (_, session):
         staff_domain.add_staff(session, username, password)
     Console(stderr=True).print(f"staff account {username!r} added; it logs in at /staging/")
 
@@ -42,7 +42,7 @@ def add(username: str, password: str, db_url: str | None, config_file: Path | No
 def list_command(db_url: str | None, config_file: Path | None) -> None:
     """Every staff account, whether it is disabled or locked, and its last login."""
     table = Table("user", "created (UTC)", "last login (UTC)", "status")
-    with cli_session(db_url, config_file) as session:
+    with cli_session(db_url, config_file) as (_, session):
         for row in staff_domain.list_staff(session):
             table.add_row(
                 row.username,
@@ -66,6 +66,6 @@ def _status(account: StaffAccount) -> str:
 @config_option
 def disable(username: str, db_url: str | None, config_file: Path | None) -> None:
     """Disable an account: its open sessions end at their next page."""
-    with cli_session(db_url, config_file) as session:
+    with cli_session(db_url, config_file) as (_, session):
         staff_domain.disable_staff(session, username)
     Console(stderr=True).print(f"staff account {username!r} disabled")

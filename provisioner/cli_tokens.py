@@ -33,7 +33,7 @@ def token() -> None:
 @config_option
 def create(name: str, role: str, db_url: str | None, config_file: Path | None) -> None:
     """Make a token and print it; it is shown this once."""
-    with cli_session(db_url, config_file) as session:
+    with cli_session(db_url, config_file) as (_, session):
         _, plain = tokens.create_token(session, name, ApiRole(role))
     click.echo(plain)
     Console(stderr=True).print(f"token {name!r} ({role}): keep it now, it is not shown again")
@@ -45,7 +45,7 @@ def create(name: str, role: str, db_url: str | None, config_file: Path | None) -
 def list_command(db_url: str | None, config_file: Path | None) -> None:
     """Every token by name, with its role and whether it is revoked (never the token)."""
     table = Table("name", "role", "created (UTC)", "revoked (UTC)")
-    with cli_session(db_url, config_file) as session:
+    with cli_session(db_url, config_file) as (_, session):
         for row in tokens.list_tokens(session):
             table.add_row(
                 row.name,
@@ -62,6 +62,6 @@ def list_command(db_url: str | None, config_file: Path | None) -> None:
 @config_option
 def revoke(name: str, db_url: str | None, config_file: Path | None) -> None:
     """Revoke a token by name: it stops working at once."""
-    with cli_session(db_url, config_file) as session:
+    with cli_session(db_url, config_file) as (_, session):
         tokens.revoke_token(session, name)
     Console(stderr=True).print(f"token {name!r} revoked")

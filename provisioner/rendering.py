@@ -40,3 +40,8 @@ def render_plan(plan: TemplatePlan) -> bytes:
     if plan.crlf:
         text = text.replace("\r\n", "\n").replace("\n", "\r\n")
     return text.encode("utf-8")
+
+
+def render_template(name: str, **variables: object) -> str:
+    """Any other file rendered from templates/ (e.g. the PBX core's kamailio.cfg)."""
+    return _environment().get_template(name).render(**variables)

@@ -229,11 +229,36 @@ class Provisioner:
             return self._refuse(
                 fetch, Outcome.NOT_FOUND, "not on a staging network", Cost.ROUTINE, "wrong_network"
             )
+        return self._challenge(fetch, found, first_contact=True)
+
+    def authenticate_device(self, fetch: Fetch, mac: str, vendor_name: str) -> Delivery | None:
+        """For device endpoints outside the file pipeline (a gateway's config and CDRs):
+        None when the request proves it is the device, from any network, else the refusal
+        (401 with a challenge, exactly as for an unknown MAC; 429 when locked out)."""
+        if self.limiter.locked(fetch.source) or self.lockouts.locked(fetch.source):
+            metrics.count_refusal(fetch.protocol, "locked_out")
+            return Delivery(Outcome.LOCKED, reason="locked out")
+        found = self._device(FileRequest(vendor_name, FileKind.DEVICE, fetch.filename, mac=mac))
+        return self._challenge(fetch, found, first_contact=False)
+
+    def record_fetch(self, fetch: Fetch, mac: str, sha256: str) -> None:
+        """A served device endpoint, on the device's timeline like a file fetch."""
+        self._record(fetch, mac, "fetch", Outcome.SERVED, sha256=sha256)
+
+    def _challenge(
+        self, fetch: Fetch, found: FoundDevice | None, first_contact: bool
+    ) -> Delivery | None:
+        """None when the request authenticates as the device (or installs it), else a 401."""
         verdict = self._authenticate(fetch, found)
         if verdict == DigestVerdict.OK:
             self.limiter.refund(fetch.source)
             return None
-        if verdict is None and found is not None and self._first_contact(fetch, found):
+        if (
+            first_contact
+            and verdict is None
+            and found is not None
+            and self._first_contact(fetch, found)
+        ):
             return None
         cost = (
             Cost.BAD_CREDENTIALS

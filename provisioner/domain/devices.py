@@ -27,7 +27,7 @@ from provisioner.domain.lifecycle import Action
 from provisioner.domain.macs import BadMac, normalize_mac
 from provisioner.domain.text import is_name, phone_number
 from provisioner.secretbox import SecretBox, generate_secret
-from provisioner.vendors import all_models, find_model
+from provisioner.vendors import device_models, find_model
 from provisioner.vendors.base import DeviceKind, FaxMode, ModelInfo
 
 OWNERSHIPS = ("rental", "purchase")
@@ -54,7 +54,7 @@ class Credentials:
 def check_model(name: str) -> ModelInfo:
     model = find_model(name)
     if model is None:
-        known = ", ".join(m.model for m in all_models())
+        known = ", ".join(m.model for m in device_models())
         raise Invalid(f"unknown model {name!r}; supported models: {known}")
     return model
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from provisioner.vendors import grandstream, panasonic
+from provisioner.vendors import gateway32, grandstream, panasonic
 from provisioner.vendors.base import FileRequest, ModelInfo, UserAgentInfo, VendorModule
 
 VENDORS: tuple[VendorModule, ...] = (grandstream.VENDOR, panasonic.VENDOR)
+# Models without a phone file (gateways): devices of the inventory, not of the file pipeline.
+FILELESS_MODELS: tuple[ModelInfo, ...] = tuple(gateway32.MODELS.values())
 _BY_NAME = {vendor.name: vendor for vendor in VENDORS}
 
 
@@ -16,15 +18,17 @@ def vendor(name: str) -> VendorModule:
 def find_model(name: str) -> ModelInfo | None:
     """A model by its name, case-insensitively (``gxp2170``, ``KX-HDV230``)."""
     wanted = name.strip().upper()
-    for module in VENDORS:
-        for model_name, info in module.models.items():
-            if model_name.upper() == wanted:
-                return info
-    return None
+    return next((info for info in device_models() if info.model.upper() == wanted), None)
 
 
 def all_models() -> list[ModelInfo]:
+    """Every model that fetches a vendor file (phones and ATAs)."""
     return [info for module in VENDORS for info in module.models.values()]
+
+
+def device_models() -> list[ModelInfo]:
+    """Every model the inventory takes: those of :func:`all_models` and the gateways."""
+    return [*all_models(), *FILELESS_MODELS]
 
 
 def match_file(filename: str) -> FileRequest | None:

@@ -10,6 +10,7 @@ from provisioner.sip.notify import send_notify
 from provisioner.web.api import api_app
 from provisioner.web.device_files import device_files
 from provisioner.web.firmware import firmware
+from provisioner.web.gateway import gateway
 from provisioner.web.metrics import metrics
 from provisioner.web.staging import staging
 
@@ -20,6 +21,7 @@ def create_app(provisioner: Provisioner) -> Flask:
     app.extensions["resync"] = ResyncQueue(provisioner, send_notify)
     app.register_blueprint(firmware)  # before the device files' catch-all route
     app.register_blueprint(staging)  # the warehouse pages under /staging/
+    app.register_blueprint(gateway)
     app.register_blueprint(device_files)
     app.register_blueprint(metrics)
     return app

@@ -29,26 +29,28 @@ def healthz() -> Response:
 @device_files.route("/<path:path>", methods=["GET", "HEAD"])
 def device_file(path: str) -> Response:
     provisioner: Provisioner = current_app.extensions["provisioner"]
+    return delivery_response(provisioner.deliver(request_fetch(provisioner, path)))
+
+
+def request_fetch(provisioner: Provisioner, path: str) -> Fetch:
+    """This request as the delivery pipeline sees it: who asks, for what, with which proof."""
     digest, basic = _credentials(request.authorization)
-    delivery = provisioner.deliver(
-        Fetch(
-            path=path,
-            protocol=request.scheme,
-            source=client_address(
-                request.remote_addr or "",
-                request.headers.get("X-Forwarded-For"),
-                provisioner.proxies,
-            ),
-            user_agent=request.headers.get("User-Agent"),
-            method=request.method,
-            digest=digest,
-            basic=basic,
-        )
+    return Fetch(
+        path=path,
+        protocol=request.scheme,
+        source=client_address(
+            request.remote_addr or "",
+            request.headers.get("X-Forwarded-For"),
+            provisioner.proxies,
+        ),
+        user_agent=request.headers.get("User-Agent"),
+        method=request.method,
+        digest=digest,
+        basic=basic,
     )
-    return _response(delivery)
 
 
-def _response(delivery: Delivery) -> Response:
+def delivery_response(delivery: Delivery) -> Response:
     if delivery.outcome is Outcome.SERVED:
         response = Response(delivery.body, 200, content_type=delivery.content_type)
         response.headers["Cache-Control"] = "no-store"

@@ -23,10 +23,10 @@ from provisioner.domain.errors import MAX_ID
 from provisioner.domain.tenants import MAX_NETWORKS
 from provisioner.domain.text import NAME_PATTERN, PHONE_NUMBER_PATTERN, anchored
 from provisioner.domain.tokens import TOKEN_NAME_LENGTH
-from provisioner.vendors import all_models
+from provisioner.vendors import device_models
 from provisioner.vendors.base import FaxMode
 
-MODELS = [model.model for model in all_models()]
+MODELS = [model.model for model in device_models()]
 _PHONE = anchored(PHONE_NUMBER_PATTERN)
 _PHONE_ERROR = "must be a Japanese number: 0 and 9-10 more digits (hyphens and spaces allowed)"
 

@@ -1,0 +1,74 @@
+"""What the running gateway reports about itself: licence, channels, cores (status and metrics).
+
+Read from the supervisor's status file (the licence in force, a refused new one) and from
+Kamailio over JSON-RPC (channels in use, dispatcher state of each core), so it shows what the
+engine really does, not what the configuration says it should.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from prometheus_client import CollectorRegistry, Gauge, generate_latest
+
+from gateway32.rpc import KamailioRPC, RPCError
+from gateway32.settings import Settings
+from gateway32.supervisor import status_file
+
+
+class NotRunning(RuntimeError):
+    """No gateway (or no Kamailio) answers for this state directory."""
+
+
+def gather(settings: Settings) -> dict[str, object]:
+    try:
+        state = json.loads(status_file(settings).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise NotRunning(f"gateway32 is not running in {settings.state_dir}") from exc
+    rpc = KamailioRPC(settings.rpc_socket)
+    try:
+        channels = rpc.channels_in_use()
+        cores = [
+            {"uri": core["uri"], "up": core["flags"].startswith("A"), "flags": core["flags"]}
+            for core in rpc.cores()
+        ]
+    except RPCError as exc:
+        raise NotRunning(f"Kamailio does not answer: {exc}") from exc
+    licence = state["licence"]
+    expires = dt.datetime.fromisoformat(licence["expires"])
+    return {
+        "licence": licence,
+        "licence_expired": expires <= dt.datetime.now(dt.UTC),
+        "licence_refused": state["refused"],
+        "channels_in_use": channels,
+        "channels": licence["channels"],
+        "cores": cores,
+        "cores_up": sum(core["up"] for core in cores),
+    }
+
+
+def prometheus_text(report: dict[str, object]) -> bytes:
+    """The report in Prometheus' text format (for a textfile collector or a scrape wrapper)."""
+    registry = CollectorRegistry()
+    licence = report["licence"]
+    assert isinstance(licence, dict)
+    Gauge("gateway32_channels_in_use", "Calls holding a licence channel", registry=registry).set(
+        float(str(report["channels_in_use"]))
+    )
+    Gauge("gateway32_channels_licensed", "Channels the licence allows", registry=registry).set(
+        float(str(report["channels"]))
+    )
+    Gauge(
+        "gateway32_licence_expiry_timestamp_seconds", "When the licence ends", registry=registry
+    ).set(dt.datetime.fromisoformat(str(licence["expires"])).timestamp())
+    Gauge(
+        "gateway32_licence_refused", "1 if the last new configuration was refused",
+        registry=registry,
+    ).set(1 if report["licence_refused"] else 0)  # fmt: skip
+    up = Gauge("gateway32_core_up", "PBX core health (OPTIONS)", ["uri"], registry=registry)
+    cores = report["cores"]
+    assert isinstance(cores, list)
+    for core in cores:
+        up.labels(uri=core["uri"]).set(1 if core["up"] else 0)
+    return generate_latest(registry)

@@ -1,0 +1,1 @@
+"""The shared PBX core (Kamailio registrar/proxy): its configuration and its tables."""

@@ -1,0 +1,82 @@
+"""The PBX core's ``kamailio.cfg``, rendered from ``templates/pbx/kamailio.cfg.j2``.
+
+Every value placed in the file is checked first: a quote or line break in a path or realm
+would otherwise rewrite the configuration.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from provisioner.pbx.directory import GLOBAL_DOMAIN
+from provisioner.rendering import render_template
+
+TEMPLATE = "pbx/kamailio.cfg.j2"
+_REALM = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252}[A-Za-z0-9])?")
+_PATH = re.compile(r"[A-Za-z0-9_./+-]{1,1024}")
+
+
+class CoreConfigError(ValueError):
+    """A value cannot be placed in the core's configuration (names it)."""
+
+
+@dataclass(frozen=True)
+class Peer:
+    host: str  # an IP address: Kamailio compares the source address with it
+    port: int
+
+
+@dataclass(frozen=True)
+class CoreSettings:
+    listen: Peer
+    realm: str
+    db_path: Path
+    run_dir: Path
+    gateways: tuple[Peer, ...] = field(default=())
+    children: int = 4
+    max_expires: int = 3600
+    debug: int = 1
+
+
+def peer(text: str, label: str) -> Peer:
+    """``IP:PORT`` (IPv6 in brackets) as a :class:`Peer`."""
+    host, _, port = text.rpartition(":")
+    host = host.strip("[]")
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        raise CoreConfigError(f"{label} {text!r} must be IP:PORT") from None
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise CoreConfigError(f"{label} {text!r} needs a port 1-65535")
+    return Peer(str(address), int(port))
+
+
+def _path(path: Path, label: str) -> str:
+    text = str(path.resolve())
+    if not _PATH.fullmatch(text):
+        raise CoreConfigError(f"{label} {text!r}: use letters, digits and _ . / + - only")
+    return text
+
+
+def render_core_config(settings: CoreSettings) -> str:
+    if not _REALM.fullmatch(settings.realm):
+        raise CoreConfigError(f"realm {settings.realm!r} must be a host name or address")
+    listen_host = (
+        f"[{settings.listen.host}]" if ":" in settings.listen.host else settings.listen.host
+    )
+    return render_template(
+        TEMPLATE,
+        listen_host=listen_host,
+        listen_port=settings.listen.port,
+        realm=settings.realm,
+        db_path=_path(settings.db_path, "database"),
+        run_dir=_path(settings.run_dir, "run directory"),
+        gateways=settings.gateways,
+        global_domain=GLOBAL_DOMAIN,
+        children=settings.children,
+        max_expires=settings.max_expires,
+        debug=settings.debug,
+    )

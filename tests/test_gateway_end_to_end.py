@@ -1,0 +1,200 @@
+"""End to end: a phone provisioned by the provisioner is called through gateway32.
+
+The provisioner renders the GXP2170's file; the SIP credentials are parsed from that file; a SIPp
+phone registers with them on the Kamailio PBX core whose tables ``provisioner pbx export`` wrote;
+the gateway fetches its config.json from ``provisioner serve --https``; a carrier-side SIPp UAC
+calls the ported number through gateway32, the phone rings and answers; the gateway's CDR is
+uploaded and read back from the provisioner's API.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+import urllib.request
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gateway32.cdr_upload import upload_cdrs
+from gateway32.provisioning import fetch_config
+from gateway32.settings import Settings as GatewaySettings
+from provisioner.db.models import ApiRole
+from provisioner.db.session import Database
+from provisioner.domain import licences
+from provisioner.domain.demo import DEMO_TENANT, demo_mac
+from provisioner.domain.tokens import create_token
+from provisioner.pbx.core_config import Peer
+from provisioner.secretbox import SecretBox
+from provisioner.vendors import all_models
+from tests.conftest import TEST_KEY, RunningServer, free_port, start_server, stop_server
+from tests.gateway_engine import Issuer, running_gateway
+from tests.gateway_inventory import add_gateway, tenant_named
+from tests.pbx_support import REALM, SCENARIOS, Core, register, start_core
+from tests.sip_harness import SipLab, free_udp_port
+
+GATEWAY = "0011223344ab"
+DID = "0398760001"
+PHONE_MODEL = "GXP2170"
+
+
+def _phone_mac() -> str:
+    index, model = next((i, m) for i, m in enumerate(all_models(), 1) if m.model == PHONE_MODEL)
+    return demo_mac(index, model)
+
+
+def _wait_for_tcp(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+class Site:
+    """Ports chosen up front: the core must trust the gateway's address before either runs."""
+
+    def __init__(self) -> None:
+        self.core = free_udp_port()
+        self.gateway = free_udp_port()
+        self.carrier = free_udp_port()
+        self.phone = free_udp_port()
+        self.https = free_port()
+
+
+@pytest.fixture
+def site() -> Site:
+    return Site()
+
+
+@pytest.fixture
+def provisioner_server(tmp_path: Path, site: Site) -> Iterator[RunningServer]:
+    workdir = tmp_path / "provisioner"
+    workdir.mkdir()
+    server = start_server(
+        workdir, f"sqlite:///{workdir / 'inventory.db'}", "--https", f"127.0.0.1:{site.https}",
+        env_extra={"PROVISIONER_PBX_CORE": f"127.0.0.1:{site.core}"},
+    )  # fmt: skip
+    try:
+        _wait_for_tcp(site.https)
+        yield server
+    finally:
+        stop_server(server)
+
+
+@pytest.fixture
+def core(tmp_path: Path, provisioner_server: RunningServer, site: Site) -> Iterator[Core]:
+    db_path = tmp_path / "pbx.sqlite"
+    with _database(provisioner_server) as (db, box), db.session() as session:
+        tenant = tenant_named(session, DEMO_TENANT)
+        trunk, cores = f"127.0.0.1:{site.carrier}", (f"127.0.0.1:{site.core}",)
+        add_gateway(session, box, GATEWAY, tenant, {DID: "1001"}, trunk=trunk, cores=cores)
+    done = provisioner_server.cli("pbx", "export", "--to", str(db_path), "--realm", REALM)
+    assert done.returncode == 0, done.stderr
+    running = start_core(tmp_path, db_path, gateways=(Peer("127.0.0.1", site.gateway),),
+                         port=site.core)  # fmt: skip
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+class _database:
+    """The server's inventory, opened beside it (as an operator's script would)."""
+
+    def __init__(self, server: RunningServer) -> None:
+        self.db = Database(f"sqlite:///{server.workdir / 'inventory.db'}")
+
+    def __enter__(self) -> tuple[Database, SecretBox]:
+        return self.db, SecretBox(TEST_KEY)
+
+    def __exit__(self, *exc: object) -> None:
+        self.db.dispose()
+
+
+def _account_from_file(server: RunningServer) -> dict[str, str]:
+    """Line 1 of the phone's own file, as the phone reads it: user, auth ID, password, server."""
+    url = f"{server.http}/cfg{_phone_mac()}.xml"
+    with urllib.request.urlopen(url, timeout=10) as answer:  # noqa: S310 - loopback
+        root = ET.fromstring(answer.read())
+    values = {element.tag: element.text or "" for element in root.iter()}
+    return {"user": values["P35"], "auth": values["P36"], "password": values["P34"],
+            "server": values["P47"]}  # fmt: skip
+
+
+def test_a_carrier_call_rings_the_provisioned_phone_through_the_gateway(
+    tmp_path: Path, provisioner_server: RunningServer, core: Core, site: Site
+) -> None:
+    account = _account_from_file(provisioner_server)
+    assert account["server"] == f"127.0.0.1:{site.core}"
+    with SipLab(tmp_path / "sip") as lab:
+        phone = lab.uas(str(SCENARIOS / "uas_phone.xml"), port=site.phone)
+        status = register(tmp_path, site.core, account["auth"], account["password"], site.phone)
+        assert status == "200"
+
+        state = tmp_path / "gateway-state"
+        state.mkdir()
+        with _database(provisioner_server) as (db, box), db.session() as session:
+            issuer_pem = state / "issuer.pem"
+            issuer_pem.write_text(licences.public_key(session, box))
+            issuer = Issuer(licences.issuer_key(session, box), issuer_pem)
+            token = create_token(session, "e2e", ApiRole.SUPPORT)[1]
+            tenant_id = tenant_named(session, DEMO_TENANT).id
+        settings = _gateway_settings(provisioner_server, state, issuer_pem, site)
+        fetched = fetch_config(settings)
+        assert fetched.ok, fetched.message
+        config = json.loads(settings.config_file.read_text())
+
+        with running_gateway(issuer, config, sip_port=site.gateway) as gateway:
+            carrier = lab.uac(gateway.address, "uac_limit.xml", calls=1, hold_ms=500,
+                              service=DID, port=site.carrier)  # fmt: skip
+            assert carrier.answered == 1, carrier.describe() + gateway.log()
+            phone_log = "".join(p.read_text() for p in phone.workdir.glob("*_logs.log"))
+            assert f"INVITE for {account['user']} " in phone_log
+            assert "ANSWERED" in phone_log
+            records = gateway.wait_cdrs(1)
+            assert [r["result"] for r in records] == ["answered"]
+            uploaded = upload_cdrs(
+                GatewaySettings(**(vars(settings) | {"state_dir": str(gateway.state_dir)}))
+            )
+            assert uploaded.accepted == 1, uploaded.message
+
+    request = urllib.request.Request(  # noqa: S310 - loopback
+        f"{provisioner_server.http}/api/v1/tenants/{tenant_id}/cdrs",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
+        page = json.loads(answer.read())
+    assert page["total"] == 1
+    (cdr,) = page["items"]
+    assert cdr["gateway"] == GATEWAY
+    assert cdr["did"] == DID
+    assert cdr["direction"] == "inbound"
+    assert cdr["result"] == "answered"
+    assert cdr["answer"] is not None
+
+
+def _gateway_settings(
+    server: RunningServer, state: Path, issuer_pem: Path, site: Site
+) -> GatewaySettings:
+    """What ``provisioner gateway credentials`` prints, plus the local paths."""
+    done = server.cli("gateway", "credentials", GATEWAY)
+    assert done.returncode == 0, done.stderr
+    pairs = (line.split("=", 1) for line in done.stdout.decode().splitlines())
+    values = {key.strip(): value.strip().strip('"') for key, value in pairs}
+    return GatewaySettings(
+        state_dir=str(state),
+        issuer_key=str(issuer_pem),
+        mac=values["mac"],
+        provisioner_url=f"https://127.0.0.1:{site.https}",
+        http_user=values["http_user"],
+        http_password=values["http_password"],
+        ca_file=str(server.workdir / "demo-tls" / "cert.pem"),
+    )

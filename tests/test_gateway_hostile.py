@@ -1,0 +1,177 @@
+"""Hostile input leaves gateway32 serving with no channel lost: garbage datagrams, oversized
+headers and a sipvicious scan, from strangers and from the trunk's own address. After each, the
+gateway still runs, a normal call still connects, and channels in use are back to 0."""
+
+from __future__ import annotations
+
+import random
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.gateway_engine import Issuer, RunningGateway, gateway_config, running_gateway
+from tests.sip_harness import DID, LOOPBACK, SipLab, Sipp, free_udp_port
+
+CHANNELS = 4
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Iterator[SipLab]:
+    with SipLab(tmp_path) as running:
+        yield running
+
+
+@pytest.fixture
+def issuer(tmp_path: Path) -> Issuer:
+    return Issuer.create(tmp_path)
+
+
+@pytest.fixture
+def gateway(lab: SipLab, issuer: Issuer) -> Iterator[tuple[RunningGateway, Sipp, int]]:
+    """A 4-channel gateway with one PBX core; yields it, the core and the trunk's port."""
+    core = lab.uas("uas_pbx.xml")
+    trunk = free_udp_port()
+    config = gateway_config(issuer.licence(CHANNELS), trunk_port=trunk, cores=[core.port])
+    with running_gateway(issuer, config) as running:
+        yield running, core, trunk
+
+
+def assert_still_serving(lab: SipLab, gw: RunningGateway, trunk: int) -> None:
+    """The gateway process runs, answers status, connects a normal call and frees its channel."""
+    assert gw.process.poll() is None, gw.log()
+    assert gw.wait_channels(0) == 0, gw.log()
+    run = lab.uac(gw.address, "uac_limit.xml", calls=2, rate=10, hold_ms=200, port=trunk)
+    assert run.answered == 2, run.describe()
+    assert run.successful == 2, run.describe()
+    assert gw.wait_channels(0) == 0, gw.log()
+
+
+def invite(source_port: int, gateway_port: int, *, did: str = DID, extra: str = "") -> bytes:
+    """A well-formed INVITE without SDP, to be mangled."""
+    tag = random.getrandbits(48)
+    return (
+        f"INVITE sip:{did}@{LOOPBACK}:{gateway_port} SIP/2.0\r\n"
+        f"Via: SIP/2.0/UDP {LOOPBACK}:{source_port};branch=z9hG4bK{tag}\r\n"
+        f"From: <sip:0901112222@{LOOPBACK}:{source_port}>;tag={tag}\r\n"
+        f"To: <sip:{did}@{LOOPBACK}:{gateway_port}>\r\n"
+        f"Call-ID: {tag}@hostile\r\nCSeq: 1 INVITE\r\n"
+        f"Contact: <sip:0901112222@{LOOPBACK}:{source_port}>\r\nMax-Forwards: 70\r\n"
+        f"{extra}Content-Length: 0\r\n\r\n"
+    ).encode()
+
+
+def garbage(source_port: int, gateway_port: int) -> list[bytes]:
+    """Datagrams no SIP stack should act on, except by refusing them."""
+    rng = random.Random(6)  # the same corpus every run
+    valid = invite(source_port, gateway_port, did="0399999999")
+    cut = valid.index(b"Call-ID")
+    return [
+        b"",
+        b"\r\n\r\n",  # a keep-alive, the only harmless one
+        b"\x00" * 512,
+        b"INVITE\r\n\r\n",
+        b"INVITE sip:%s@127.0.0.1 SIP/2.0\r\n\r\n" % DID.encode(),  # no headers at all
+        b"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:1;branch=z9hG4bKx\r\n\r\n",  # stray reply
+        valid[:cut],  # cut in the middle of the headers
+        valid.replace(b"Call-ID", b"X-Call-ID"),  # no Call-ID
+        valid.replace(b"CSeq: 1 INVITE", b"CSeq: one INVITE"),
+        valid.replace(b"Content-Length: 0", b"Content-Length: 99999"),
+        valid.replace(b"Via: SIP/2.0/UDP", b"Via: SIP/9.9/XYZ"),
+        valid.replace(b"From: <sip:", b"From: <\xff\xfe\xfd:"),  # not UTF-8, not a URI
+        invite(source_port, gateway_port, did="9" * 30_000),  # 30 kB Request-URI and To
+        *(rng.randbytes(rng.choice([1, 17, 300, 1400, 9000, 65_000])) for _ in range(40)),
+        *(rng.randbytes(200) + valid for _ in range(5)),
+    ]
+
+
+def send_all(datagrams: list[bytes], source_port: int, gateway_port: int) -> list[bytes]:
+    """Sends each datagram from ``source_port``; returns the status lines the gateway sent back."""
+    replies: list[bytes] = []
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((LOOPBACK, source_port))
+        for datagram in datagrams:
+            sock.sendto(datagram, (LOOPBACK, gateway_port))
+        sock.settimeout(1.0)
+        try:
+            while True:
+                replies.append(sock.recv(65_535).split(b"\r\n", 1)[0])
+        except TimeoutError:
+            pass
+    return replies
+
+
+@pytest.mark.parametrize("source", ["stranger", "trunk"])
+def test_garbage_datagrams_change_nothing(
+    lab: SipLab, gateway: tuple[RunningGateway, Sipp, int], source: str
+) -> None:
+    gw, _core, trunk = gateway
+    port = trunk if source == "trunk" else free_udp_port()
+    replies = send_all(garbage(port, gw.port), port, gw.port)
+    # refusals at most: nothing was tried, answered or rung
+    assert all(reply.startswith((b"SIP/2.0 4", b"SIP/2.0 5")) for reply in replies), replies
+    assert gw.channels_in_use() == 0
+    assert [r for r in gw.cdrs() if r["result"] not in ("failed",)] == []
+    assert_still_serving(lab, gw, trunk)
+
+
+def via_lines(count: int) -> str:
+    return "".join(
+        f"\r\nVia: SIP/2.0/UDP 10.{i // 250}.{i % 250}.1:5060;branch=z9hG4bK{i}"
+        for i in range(count)
+    )
+
+
+@pytest.mark.parametrize(
+    ("pad", "vias"),
+    [("A" * 30_000, 0), ("", 300), ("B" * 8_000, 100)],
+    ids=["30kB-header", "300-vias", "8kB-and-100-vias"],
+)
+def test_oversized_headers_end_cleanly(
+    lab: SipLab, gateway: tuple[RunningGateway, Sipp, int], pad: str, vias: int
+) -> None:
+    gw, _core, trunk = gateway
+    run = lab.uac(
+        gw.address, "uac_oversized.xml", calls=3, rate=10, hold_ms=200, port=trunk,
+        keys={"pad": pad, "via_lines": via_lines(vias)}, recv_timeout_ms=10_000, seconds=40,
+    )  # fmt: skip
+    # relayed (answered, hung up) or refused: either way the call ended, no channel held
+    assert run.successful == 3, run.describe()
+    assert run.answered + len(run.events("final")) == 3, run.describe()
+    assert gw.wait_channels(0) == 0, gw.log()
+    assert_still_serving(lab, gw, trunk)
+
+
+def sipvicious(*args: str) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(
+        [*args], capture_output=True, text=True, timeout=120, check=False, stdin=subprocess.DEVNULL
+    )
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+def test_a_sipvicious_scan_takes_no_channel(
+    lab: SipLab, gateway: tuple[RunningGateway, Sipp, int]
+) -> None:
+    gw, core, trunk = gateway
+    port = str(gw.port)
+    # OPTIONS sweep of the ports around the gateway: it must be found (the scan reached it)
+    found = sipvicious("svmap", LOOPBACK, "-p", f"{gw.port - 2}-{gw.port + 2}", "-t", "0.05")
+    assert f"{LOOPBACK}:{port}" in found.stdout, found.stdout
+    assert "gateway32" in found.stdout, found.stdout
+    # extension enumeration from a stranger: REGISTER, OPTIONS and INVITE sweeps
+    for method in ("REGISTER", "OPTIONS", "INVITE"):
+        sipvicious("svwar", "-m", method, "-e", "100-199,2000-2010", "-p", port, "--force",
+                   "-t", "0.05", LOOPBACK)  # fmt: skip
+    # a number sweep that comes from the trunk's own address: every number is not ported here
+    sipvicious("svwar", "-m", "INVITE", "-e", "0312345600-0312345649", "-P", str(trunk),
+               "-p", port, "--force", "-t", "0.05", LOOPBACK)  # fmt: skip
+    assert gw.channels_in_use() == 0
+    assert core.result().count("INVITE") == 0  # no scan INVITE reached the PBX core
+    time.sleep(1)
+    records = gw.cdrs()
+    assert {(r["result"], r["sip_code"]) for r in records} <= {("failed", 404)}, records
+    assert_still_serving(lab, gw, trunk)
