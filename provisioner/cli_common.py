@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
+from sqlalchemy.orm import Session
 
+from provisioner.domain.errors import Conflict, Invalid, NotFound
 from provisioner.domain.macs import BadMac, normalize_mac
 from provisioner.secretbox import SecretKeyError
 from provisioner.service import Service, open_service
@@ -28,6 +32,19 @@ def open_cli_service(db_url: str | None, config_file: Path | None) -> Service:
         return open_service(Settings.load(config_file, db=db_url))
     except (SettingsError, SecretKeyError) as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+@contextmanager
+def cli_session(db_url: str | None, config_file: Path | None) -> Iterator[Session]:
+    """One unit of work on the configured database; refusals become command-line errors."""
+    service = open_cli_service(db_url, config_file)
+    try:
+        with service.db.session() as session:
+            yield session
+    except (Conflict, Invalid, NotFound) as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        service.close()
 
 
 def mac_argument(text: str) -> str:

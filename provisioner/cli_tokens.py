@@ -5,32 +5,15 @@ A token is printed once, when it is made; the database keeps only its SHA-256.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import click
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.orm import Session
 
-from provisioner.cli_common import config_option, db_option, open_cli_service
+from provisioner.cli_common import cli_session, config_option, db_option
 from provisioner.db.models import ApiRole
 from provisioner.domain import tokens
-from provisioner.domain.errors import Conflict, Invalid, NotFound
-
-
-@contextmanager
-def _session(db_url: str | None, config_file: Path | None) -> Iterator[Session]:
-    """One unit of work on the configured database; refusals become command-line errors."""
-    service = open_cli_service(db_url, config_file)
-    try:
-        with service.db.session() as session:
-            yield session
-    except (Conflict, Invalid, NotFound) as exc:
-        raise click.ClickException(str(exc)) from exc
-    finally:
-        service.close()
 
 
 @click.group("token")
@@ -50,7 +33,7 @@ def token() -> None:
 @config_option
 def create(name: str, role: str, db_url: str | None, config_file: Path | None) -> None:
     """Make a token and print it; it is shown this once."""
-    with _session(db_url, config_file) as session:
+    with cli_session(db_url, config_file) as session:
         _, plain = tokens.create_token(session, name, ApiRole(role))
     click.echo(plain)
     Console(stderr=True).print(f"token {name!r} ({role}): keep it now, it is not shown again")
@@ -62,7 +45,7 @@ def create(name: str, role: str, db_url: str | None, config_file: Path | None) -
 def list_command(db_url: str | None, config_file: Path | None) -> None:
     """Every token by name, with its role and whether it is revoked (never the token)."""
     table = Table("name", "role", "created (UTC)", "revoked (UTC)")
-    with _session(db_url, config_file) as session:
+    with cli_session(db_url, config_file) as session:
         for row in tokens.list_tokens(session):
             table.add_row(
                 row.name,
@@ -79,6 +62,6 @@ def list_command(db_url: str | None, config_file: Path | None) -> None:
 @config_option
 def revoke(name: str, db_url: str | None, config_file: Path | None) -> None:
     """Revoke a token by name: it stops working at once."""
-    with _session(db_url, config_file) as session:
+    with cli_session(db_url, config_file) as session:
         tokens.revoke_token(session, name)
     Console(stderr=True).print(f"token {name!r} revoked")

@@ -9,6 +9,7 @@ from sqlalchemy.engine import make_url
 
 from provisioner.db.session import Database
 from provisioner.domain.delivery import Provisioner
+from provisioner.domain.firmware import FirmwareWatcher
 from provisioner.domain.timeline import TimelineWriter
 from provisioner.secretbox import SecretBox, load_key
 from provisioner.settings import Settings
@@ -42,6 +43,6 @@ def open_service(settings: Settings, *, upgrade: bool = True) -> Service:
         db.upgrade()
     key = load_key(settings.secret_key, key_file(settings))
     box = SecretBox(key)
-    timeline = TimelineWriter(db)
+    timeline = TimelineWriter(db, observers=(FirmwareWatcher(db),))
     provisioner = Provisioner(db, box, settings, timeline, nonce_key=key.encode("ascii"))
     return Service(settings, db, box, timeline, provisioner)

@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 import queue
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import select, update
@@ -36,9 +37,21 @@ class Event:
     at: dt.datetime = field(default_factory=utcnow)
 
 
+Observer = Callable[[Sequence[Event]], None]
+
+
 class TimelineWriter:
-    def __init__(self, db: Database, interval: float = 0.25, batch: int = 2000) -> None:
+    def __init__(
+        self,
+        db: Database,
+        interval: float = 0.25,
+        batch: int = 2000,
+        observers: Sequence[Observer] = (),
+    ) -> None:
+        """``observers`` get each batch once it is written, on the writer's thread: what
+        follows events (firmware loop detection) stays off the request path."""
         self._db = db
+        self._observers = tuple(observers)
         self._interval = interval
         self._batch = batch
         self._queue: queue.SimpleQueue[Event] = queue.SimpleQueue()
@@ -70,6 +83,14 @@ class TimelineWriter:
                     return written
                 self._write(events)
                 written += len(events)
+                self._observe(events)
+
+    def _observe(self, events: list[Event]) -> None:
+        for observer in self._observers:
+            try:
+                observer(events)
+            except Exception:
+                log.exception("an observer of the timeline failed on a batch")
 
     def _run(self) -> None:
         while not self._stopping.wait(self._interval):
@@ -93,7 +114,7 @@ class TimelineWriter:
             found = session.execute(select(Device.mac, Device.id).where(Device.mac.in_(macs)))
             ids = dict(found.all())  # (mac, id) rows
             rows = []
-            firmware: dict[int, str] = {}
+            firmware: dict[int, Event] = {}
             for event in events:
                 device_id = ids.get(event.mac)
                 if device_id is None:  # removed since the fetch
@@ -102,14 +123,24 @@ class TimelineWriter:
                 del row["mac"]
                 rows.append(row)
                 if event.firmware and event.kind == "fetch":
-                    firmware[device_id] = event.firmware
+                    firmware[device_id] = event
             if rows:  # Core insert: the ORM's bulk path costs more than the rows
                 session.execute(DeviceEvent.__table__.insert(), rows)
-            for device_id, version in firmware.items():
+            for device_id, event in firmware.items():
+                # Each HTTP worker writes its own batches: a fetch another worker already
+                # wrote may be newer than this one, and the newest report must win.
+                newer = select(DeviceEvent.id).where(
+                    DeviceEvent.device_id == device_id,
+                    DeviceEvent.kind == "fetch",
+                    DeviceEvent.firmware.is_not(None),
+                    DeviceEvent.at > event.at,
+                )
                 session.execute(
                     update(Device)
                     .where(
-                        Device.id == device_id, Device.firmware_version.is_distinct_from(version)
+                        Device.id == device_id,
+                        Device.firmware_version.is_distinct_from(event.firmware),
+                        ~newer.exists(),
                     )
-                    .values(firmware_version=version)
+                    .values(firmware_version=event.firmware)
                 )
