@@ -5,9 +5,9 @@ VENV        := .venv
 PY          := $(VENV)/bin/python
 STAMP       := $(VENV)/.installed
 # Debian packages the tests talk to: real clients and servers, never mocks.
-TEST_DEBS   := openssl curl tftp-hpa atftp postgresql nginx-light wrk iproute2 sip-tester
+TEST_DEBS   := openssl curl tftp-hpa tftpd-hpa atftp postgresql nginx-light wrk iproute2 sip-tester
 # The programs those packages provide, checked before anything is installed.
-TEST_BINS   := openssl curl tftp atftp wrk nginx ip sipp /usr/lib/postgresql/*/bin/initdb
+TEST_BINS   := openssl curl tftp /usr/sbin/in.tftpd atftp wrk nginx ip sipp /usr/lib/postgresql/*/bin/initdb
 
 .PHONY: run test lint bench venv debs clean
 
@@ -40,6 +40,7 @@ debs:
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages: $(TEST_DEBS)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(TEST_DEBS) >/dev/null; \
+		{ systemctl disable --now tftpd-hpa || service tftpd-hpa stop; } >/dev/null 2>&1 || true; \
 	fi
 
 clean:

@@ -6,9 +6,12 @@ catalog lives; the API follows them and steers the waves.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from apiflask import APIBlueprint, Schema
 from apiflask.fields import Boolean, Dict, Integer, List, Nested, String
 from apiflask.validators import OneOf
+from sqlalchemy.orm import Session
 
 from provisioner.domain import firmware
 from provisioner.domain.devices import get_device
@@ -17,12 +20,6 @@ from provisioner.web.api.context import API_PREFIX, unit_of_work
 from provisioner.web.api.present import Data
 
 bp = APIBlueprint("firmware_api", __name__, url_prefix=API_PREFIX)
-
-ACTIONS = {
-    "pause": firmware.pause_rollout,
-    "resume": firmware.resume_rollout,
-    "release": firmware.release_rest,
-}
 
 
 class RolloutDeviceOut(Schema):
@@ -104,16 +101,38 @@ def rollout_progress(name: str) -> Data:
         return _progress(firmware.rollout_progress(session, name))
 
 
-@bp.post("/firmware/rollouts/<name>/actions/<any(pause, resume, release):action>")
+def _steer(name: str, action: Callable[[Session, str], None]) -> Data:
+    with unit_of_work() as session:
+        action(session, name)
+    with unit_of_work() as session:
+        return _progress(firmware.rollout_progress(session, name))
+
+
+@bp.post("/firmware/rollouts/<name>/actions/pause")
 @bp.auth_required(auth, roles=WAREHOUSE)
 @bp.output(RolloutProgressOut)
 @bp.doc(responses=[403, 404])
-def steer_rollout(name: str, action: str) -> Data:
-    """Pause (no device is offered an upgrade), resume, or release the rest now."""
-    with unit_of_work() as session:
-        ACTIONS[action](session, name)
-    with unit_of_work() as session:
-        return _progress(firmware.rollout_progress(session, name))
+def pause_rollout(name: str) -> Data:
+    """Stop offering upgrades: every device of the rollout is told not to upgrade."""
+    return _steer(name, firmware.pause_rollout)
+
+
+@bp.post("/firmware/rollouts/<name>/actions/resume")
+@bp.auth_required(auth, roles=WAREHOUSE)
+@bp.output(RolloutProgressOut)
+@bp.doc(responses=[403, 404])
+def resume_rollout(name: str) -> Data:
+    """Offer upgrades again (after a pause by hand or by a failing wave)."""
+    return _steer(name, firmware.resume_rollout)
+
+
+@bp.post("/firmware/rollouts/<name>/actions/release")
+@bp.auth_required(auth, roles=WAREHOUSE)
+@bp.output(RolloutProgressOut)
+@bp.doc(responses=[403, 404])
+def release_rollout(name: str) -> Data:
+    """Open the second wave now, whatever the pause."""
+    return _steer(name, firmware.release_rest)
 
 
 @bp.get("/devices/<mac>/firmware")
