@@ -5,7 +5,7 @@ VENV        := .venv
 PY          := $(VENV)/bin/python
 STAMP       := $(VENV)/.installed
 # Debian packages the tests talk to: real clients and servers, never mocks.
-TEST_DEBS   := openssl curl tftp-hpa atftp postgresql nginx-light wrk iproute2 sip-tester snmpd snmp
+TEST_DEBS   := openssl curl tftp-hpa tftpd-hpa atftp postgresql nginx-light wrk iproute2 sip-tester snmpd snmp
 # gateway32 and the PBX core: Kamailio, rtpengine, and a SIP scanner for the hostile-input test.
 TEST_DEBS   += kamailio kamailio-extra-modules rtpengine-daemon kamailio-sqlite-modules sipvicious
 # The bench LAN: dnsmasq-base (no service to grab port 53), DHCP clients, dig, syntax checkers.
@@ -13,7 +13,7 @@ TEST_DEBS   += dnsmasq-base udhcpc isc-dhcp-client bind9-dnsutils kea-dhcp4-serv
 # The staging pages' browser test: Debian's Chromium (Playwright drives it) and Japanese glyphs.
 TEST_DEBS   += chromium fonts-noto-cjk
 # The programs those packages provide, checked before anything is installed.
-TEST_BINS   := openssl curl tftp atftp wrk nginx ip sipp /usr/lib/postgresql/*/bin/initdb snmpd snmpbulkwalk snmpget
+TEST_BINS   := openssl curl tftp /usr/sbin/in.tftpd atftp wrk nginx ip sipp /usr/lib/postgresql/*/bin/initdb snmpd snmpbulkwalk snmpget
 TEST_BINS   += kamailio rtpengine /usr/lib/*/kamailio/modules/db_sqlite.so svmap
 TEST_BINS   += /usr/sbin/dnsmasq /usr/sbin/udhcpc /sbin/dhclient dig /usr/sbin/kea-dhcp4 /usr/sbin/dhcpd
 TEST_BINS   += chromium /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
@@ -50,6 +50,7 @@ debs:
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages: $(TEST_DEBS)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(TEST_DEBS) >/dev/null; \
+		{ systemctl disable --now tftpd-hpa || service tftpd-hpa stop; } >/dev/null 2>&1 || true; \
 	fi
 
 clean:

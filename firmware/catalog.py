@@ -109,6 +109,16 @@ class Catalog:
         image = cache[1].get(name)
         return None if image is None else (image, self.blob_path(image))
 
+    def by_path(self, path: str) -> tuple[Image, Path] | None:
+        """``<file name>`` or ``<file name without .bin>/<any name>``: a device that appends
+        its own image name to a server path (Grandstream) gets a directory per image."""
+        directory, slash, _ = path.partition("/")
+        if not slash:
+            return self.by_filename(path)
+        if "/" in path[len(directory) + 1 :]:
+            return None
+        return self.by_filename(f"{directory}.bin")
+
     def import_image(
         self,
         path: str | os.PathLike[str],

@@ -42,7 +42,7 @@ def tftp_resolver(provisioner: Provisioner) -> Callable[[str, str], bytes | Payl
     catalog = Catalog(provisioner.settings.firmware_dir)
 
     def resolve(filename: str, client_ip: str) -> bytes | Payload | None:
-        found = catalog.by_filename(filename.removeprefix("firmware/"))
+        found = catalog.by_path(filename.removeprefix("firmware/"))
         if found is not None:
             return FilePayload(found[1])
         delivery = provisioner.deliver(Fetch(path=filename, protocol="tftp", source=client_ip))

@@ -10,6 +10,7 @@ from sqlalchemy.engine import make_url
 from provisioner.db.session import Database
 from provisioner.domain.bench import BenchStager
 from provisioner.domain.delivery import Provisioner, parse_networks
+from provisioner.domain.firmware import FirmwareWatcher
 from provisioner.domain.timeline import TimelineWriter
 from provisioner.secretbox import SecretBox, load_key
 from provisioner.settings import Settings
@@ -43,8 +44,9 @@ def open_service(settings: Settings, *, upgrade: bool = True) -> Service:
         db.upgrade()
     key = load_key(settings.secret_key, key_file(settings))
     box = SecretBox(key)
-    # Devices that fetched their config on the bench are staged as their fetches are written.
+    # Devices that fetched their config on the bench are staged as their fetches are written;
+    # firmware downloads move devices along their upgrade path.
     stager = BenchStager(db, box, parse_networks(settings.staging_networks))
-    timeline = TimelineWriter(db, after_write=stager)
+    timeline = TimelineWriter(db, observers=(stager, FirmwareWatcher(db)))
     provisioner = Provisioner(db, box, settings, timeline, nonce_key=key.encode("ascii"))
     return Service(settings, db, box, timeline, provisioner)

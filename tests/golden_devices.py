@@ -7,13 +7,14 @@ are Japanese (UTF-8).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from provisioner.vendors import vendor
 from provisioner.vendors.base import (
     DeviceView,
     FaxMode,
     FileRequest,
+    FirmwareOffer,
     LineView,
     ProvisioningContext,
     ProvisioningCredentials,
@@ -147,6 +148,21 @@ GRANDSTREAM_DEVICES = (GXP1628, GXP2170, GRP2614, HT802, HT814, HT818)
 PANASONIC_DEVICES = (KX_HDV230, KX_TGP600, KX_UT133)
 
 
+def upgrading(sample: DeviceView, mac: str, version: str) -> DeviceView:
+    """The sample under another MAC, told by a rollout to install ``version`` next."""
+    name = f"{sample.model.vendor}-{version}-0123456789ab.bin"
+    return replace(sample, mac=mac, firmware=FirmwareOffer(version, name))
+
+
+# One per file format and family: the firmware fields of a device's next step.
+FIRMWARE_DEVICES = (
+    upgrading(GXP1628, "000b82162802", "1.0.7.64"),
+    upgrading(GRP2614, "c074ad261402", "1.0.9.103"),
+    upgrading(HT802, "ec74d7080202", "1.0.43.11"),
+    upgrading(KX_HDV230, "0080f0023002", "01.133"),
+)
+
+
 @dataclass(frozen=True)
 class GoldenCase:
     """One golden file: the name a device asks for, and the device behind it (if any)."""
@@ -164,7 +180,7 @@ class GoldenCase:
 
 def golden_cases() -> list[GoldenCase]:
     cases = []
-    for sample in GRANDSTREAM_DEVICES + PANASONIC_DEVICES:
+    for sample in GRANDSTREAM_DEVICES + PANASONIC_DEVICES + FIRMWARE_DEVICES:
         module = vendor(sample.model.vendor)
         cases.append(GoldenCase(module.device_filename(sample.mac, sample.model), module, sample))
     cases.append(GoldenCase("KX-HDV230.cfg", vendor("panasonic"), None))

@@ -245,7 +245,7 @@ def test_a_failing_hook_loses_no_timeline_event(bound: Service) -> None:
     def broken(_written: object) -> None:
         raise RuntimeError("provider down")
 
-    bound.timeline._after_write = broken  # the writer's hook, as service.py wires it
+    bound.timeline._observers = (broken,)  # the writer's observers, as service.py wires them
     assert fetch(bound, OWN_FILE, "127.0.0.1") is Outcome.SERVED
     with bound.db.session() as session:
         fetches = session.scalars(select(DeviceEvent).where(DeviceEvent.kind == "fetch")).all()

@@ -229,11 +229,16 @@ class InventoryRevision(Base):
     value: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class Rendered:
+    """Mixed into models of other modules whose rows end up in rendered files."""
+
+
 # Rows of these tables end up in rendered files.
-RENDERED_MODELS: tuple[type[Base], ...] = (
+RENDERED_MODELS: tuple[type, ...] = (
     Tenant,
     Account,
     RepresentativeNumber,
     Device,
     DeviceLine,
+    Rendered,
 )

@@ -31,6 +31,7 @@ from provisioner.db.models import DeviceState
 from provisioner.db.session import Database
 from provisioner.domain import lifecycle
 from provisioner.domain.digest import DigestResponse, DigestVerdict, NonceMint, verify
+from provisioner.domain.firmware import FirmwareDirector
 from provisioner.domain.inventory import FoundDevice, find_device, load_device, provisioning_context
 from provisioner.domain.lockouts import LockoutBoard
 from provisioner.domain.ratelimit import Cost, SourceLimiter
@@ -40,7 +41,13 @@ from provisioner.rendering import render_plan
 from provisioner.secretbox import SecretBox
 from provisioner.settings import Settings
 from provisioner.vendors import match_file, parse_user_agent, vendor
-from provisioner.vendors.base import FileKind, FileRequest, ProvisioningContext, RenderError
+from provisioner.vendors.base import (
+    FileKind,
+    FileRequest,
+    FirmwareOffer,
+    ProvisioningContext,
+    RenderError,
+)
 
 log = logging.getLogger(__name__)
 security_log = logging.getLogger("provisioner.security")
@@ -109,15 +116,19 @@ def render_file(
     box: SecretBox,
     context: ProvisioningContext,
     staging: bool,
+    firmware: FirmwareOffer | None = None,
 ) -> RenderedFile | None:
     """The file in clear, as a request from a staging network (or not) gets it; None: 404.
 
     The one place that decides which variant a source gets: with the device's provisioning
-    credentials on a staging network, without them elsewhere.
+    credentials on a staging network, without them elsewhere; with the firmware step its
+    rollout names, if any.
     """
     view = found.view if found else None
     if view is not None and staging and found is not None:
         view = dataclasses.replace(view, credentials=found.access.credentials(box))
+    if view is not None and firmware is not None:
+        view = dataclasses.replace(view, firmware=firmware)
     plan = vendor(request.vendor).plan(request, view, context)
     if plan is None:
         return None
@@ -160,6 +171,7 @@ class Provisioner:
         self.timeline = timeline
         self.cache: RenderCache[RenderedFile] = RenderCache(db.revision)
         self.devices: RenderCache[FoundDevice] = RenderCache(db.revision)
+        self.firmware = FirmwareDirector(db, timeline)
         self.staging = parse_networks(settings.staging_networks)
         self.proxies = parse_networks(settings.trusted_proxies)
         self.mint = NonceMint(nonce_key)
@@ -204,12 +216,12 @@ class Provisioner:
             verdict = self._admit(fetch, request, found, staging)
             if isinstance(verdict, Delivery):
                 return verdict
-        outcome = self._rendered(fetch, request, found, staging)
+        firmware = agent.firmware if agent else None
+        outcome = self._rendered(fetch, request, found, staging, firmware)
         if isinstance(outcome, Delivery):
             return outcome
         mac = request.mac or (agent.mac if agent else None)
         if mac:
-            firmware = agent.firmware if agent else None
             self._record(
                 fetch, mac, "fetch", Outcome.SERVED, firmware=firmware, sha256=outcome.sha256
             )
@@ -310,17 +322,28 @@ class Provisioner:
         return True
 
     def _rendered(
-        self, fetch: Fetch, request: FileRequest, found: FoundDevice | None, staging: bool
+        self,
+        fetch: Fetch,
+        request: FileRequest,
+        found: FoundDevice | None,
+        staging: bool,
+        reported: str | None,
     ) -> RenderedFile | Delivery:
-        """The file (cached per variant), or the refusal that replaces it."""
-        key = (request.vendor, request.kind, request.mac, request.model, staging)
+        """The file (cached per variant), or the refusal that replaces it.
+
+        The firmware step is part of the variant: it follows the version this fetch reports
+        and the clock (a wave opens after its pause) without a revision bump."""
+        offer = None
+        if found is not None and request.kind is FileKind.DEVICE:
+            offer = self.firmware.offer(found, reported)
+        key = (request.vendor, request.kind, request.mac, request.model, staging, offer)
         rendered = self.cache.get(key)
         if rendered is not None:
             return rendered
         revision = self.cache.revision
         try:
             started = time.perf_counter()
-            plain = render_file(request, found, self.box, self.context, staging)
+            plain = render_file(request, found, self.box, self.context, staging, offer)
             metrics.observe_render(time.perf_counter() - started)
         except RenderError as exc:
             log.error("cannot render %s: %s", fetch.filename, exc)

@@ -63,6 +63,8 @@ _DEVICE_ROWS = (
         Device.http_password_encrypted,
         Device.config_key_encrypted,
         Device.encrypt_config,
+        Device.hardware_revision,
+        Device.firmware_version,
         Tenant.name.label("tenant"),
         Tenant.allowed_networks,
         RepresentativeNumber.number.label("representative"),
@@ -109,6 +111,8 @@ class DeviceAccess:
 class FoundDevice:
     view: DeviceView  # without credentials: the delivery adds them on a staging network
     access: DeviceAccess
+    hardware_revision: str | None = None
+    firmware_version: str | None = None  # last reported (as of this cache entry)
 
 
 def find_device(
@@ -156,7 +160,7 @@ def find_device(
         config_key_encrypted=first.config_key_encrypted,
         encrypt_config=first.encrypt_config,
     )
-    return FoundDevice(view, access)
+    return FoundDevice(view, access, first.hardware_revision, first.firmware_version)
 
 
 def timeline(session: Session, device: Device, limit: int = 50) -> list[DeviceEvent]:

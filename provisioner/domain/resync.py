@@ -31,6 +31,7 @@ from provisioner.db.models import Device, DeviceEvent, utcnow
 from provisioner.db.session import Database
 from provisioner.domain.delivery import in_networks, parse_networks, render_file
 from provisioner.domain.errors import Conflict, Invalid, NotFound
+from provisioner.domain.firmware import FirmwareDirector
 from provisioner.domain.inventory import FoundDevice, find_device, provisioning_context
 from provisioner.secretbox import SecretBox
 from provisioner.settings import Settings
@@ -212,7 +213,8 @@ def expected_sha256(parts: Parts, found: FoundDevice, filename: str, host: str) 
     staging = in_networks(host, parse_networks(parts.settings.staging_networks))
     context = provisioning_context(parts.settings)
     try:
-        rendered = render_file(request, found, parts.box, context, staging)
+        offer = FirmwareDirector(parts.db, None).offer(found, None)
+        rendered = render_file(request, found, parts.box, context, staging, offer)
     except RenderError as exc:
         raise Conflict(f"cannot render {filename} for device {view.mac}: {exc}") from exc
     if rendered is None:

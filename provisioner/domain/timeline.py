@@ -2,8 +2,8 @@
 
 After a power cut thousands of phones fetch at once; one INSERT and COMMIT per fetch would
 make the database the bottleneck. Events are queued and written by one thread every few
-hundred milliseconds; ``flush()`` drains the queue (tests, shutdown). An ``after_write`` hook
-sees each written batch after its commit (the bench stages devices there, off the fetch path).
+hundred milliseconds; ``flush()`` drains the queue (tests, shutdown). Observers see each written
+batch after its commit (the bench stages devices, firmware follows downloads: off the fetch path).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ class Event:
     at: dt.datetime = field(default_factory=utcnow)
 
 
-AfterWrite = Callable[[Sequence[tuple[int, Event]]], None]  # (device id, event) written
+Observer = Callable[[Sequence[tuple[int, Event]]], None]  # (device id, event) written
 
 
 class TimelineWriter:
@@ -47,10 +47,12 @@ class TimelineWriter:
         db: Database,
         interval: float = 0.25,
         batch: int = 2000,
-        after_write: AfterWrite | None = None,
+        observers: Sequence[Observer] = (),
     ) -> None:
+        """``observers`` get each written batch on the writer's thread: what follows
+        events (bench staging, firmware loop detection) stays off the request path."""
         self._db = db
-        self._after_write = after_write
+        self._observers = tuple(observers)
         self._interval = interval
         self._batch = batch
         self._queue: queue.SimpleQueue[Event] = queue.SimpleQueue()
@@ -101,13 +103,14 @@ class TimelineWriter:
         return events
 
     def _notify(self, stored: list[tuple[int, Event]]) -> None:
-        """The hook runs in its own transaction: its failure never loses the events."""
-        if self._after_write is None or not stored:
+        """Each observer runs in its own transaction: its failure never loses the events."""
+        if not stored:
             return
-        try:
-            self._after_write(stored)
-        except Exception:
-            log.exception("the after-write hook failed on a batch of timeline events")
+        for observer in self._observers:
+            try:
+                observer(stored)
+            except Exception:
+                log.exception("an observer of the timeline failed on a batch")
 
     def _write(self, events: list[Event]) -> list[tuple[int, Event]]:
         stored: list[tuple[int, Event]] = []
@@ -116,7 +119,7 @@ class TimelineWriter:
             found = session.execute(select(Device.mac, Device.id).where(Device.mac.in_(macs)))
             ids = dict(found.all())  # (mac, id) rows
             rows = []
-            firmware: dict[int, str] = {}
+            firmware: dict[int, Event] = {}
             for event in events:
                 device_id = ids.get(event.mac)
                 if device_id is None:  # removed since the fetch
@@ -126,15 +129,25 @@ class TimelineWriter:
                 rows.append(row)
                 stored.append((device_id, event))
                 if event.firmware and event.kind == "fetch":
-                    firmware[device_id] = event.firmware
+                    firmware[device_id] = event
             if rows:  # Core insert: the ORM's bulk path costs more than the rows
                 session.execute(DeviceEvent.__table__.insert(), rows)
-            for device_id, version in firmware.items():
+            for device_id, event in firmware.items():
+                # Each HTTP worker writes its own batches: a fetch another worker already
+                # wrote may be newer than this one, and the newest report must win.
+                newer = select(DeviceEvent.id).where(
+                    DeviceEvent.device_id == device_id,
+                    DeviceEvent.kind == "fetch",
+                    DeviceEvent.firmware.is_not(None),
+                    DeviceEvent.at > event.at,
+                )
                 session.execute(
                     update(Device)
                     .where(
-                        Device.id == device_id, Device.firmware_version.is_distinct_from(version)
+                        Device.id == device_id,
+                        Device.firmware_version.is_distinct_from(event.firmware),
+                        ~newer.exists(),
                     )
-                    .values(firmware_version=version)
+                    .values(firmware_version=event.firmware)
                 )
         return stored

@@ -59,6 +59,9 @@ class Payload(Protocol):
 
     def read_block(self, offset: int, length: int) -> bytes: ...
 
+    def close(self) -> None:
+        """The transfer is over: release what reading needed."""
+
 
 class BytesPayload:
     """What a resolver's bytes become: rendered configs are small and already in memory."""
@@ -70,9 +73,14 @@ class BytesPayload:
     def read_block(self, offset: int, length: int) -> bytes:
         return bytes(self._data[offset : offset + length])
 
+    def close(self) -> None:
+        """Nothing to release: the bytes go with the session."""
+
 
 class FilePayload:
-    """A file on disk, read with pread per block: no handle outlives a read, nothing is cached.
+    """A file on disk, read with pread per block: nothing is cached, so memory stays flat
+    whatever the image size; the handle is opened at the first block and closed when the
+    transfer ends (``close``), not per block (two system calls of ~21,000 at blksize 1468).
 
     The file must not change while it is served (catalog blobs are immutable by content).
     """
@@ -80,13 +88,17 @@ class FilePayload:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
         self.size = os.stat(self.path).st_size
+        self._fd: int | None = None
 
     def read_block(self, offset: int, length: int) -> bytes:
-        fd = os.open(self.path, os.O_RDONLY)
-        try:
-            return os.pread(fd, length, offset)
-        finally:
-            os.close(fd)
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_RDONLY)
+        return os.pread(self._fd, length, offset)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 Resolver = Callable[[str, str], bytes | Payload | None]
@@ -199,6 +211,7 @@ class _Transfer(asyncio.DatagramProtocol):
         self._retries = retries
         self._tries = 0
         self._timer: asyncio.TimerHandle | None = None
+        self._deadline = 0.0
         self._data: Payload = BytesPayload(b"")
         self._blksize = DEFAULT_BLKSIZE
         self._window = 1
@@ -213,6 +226,10 @@ class _Transfer(asyncio.DatagramProtocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.DatagramTransport, transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """The session's socket is closed (done, failed or cancelled): so is its file."""
+        self._data.close()
 
     def error_received(self, exc: Exception) -> None:
         logger.debug("%s: socket error: %s", _peer(self.client), exc)
@@ -240,6 +257,9 @@ class _Transfer(asyncio.DatagramProtocol):
             self._transport.sendto(encode_error(ErrorCode.UNKNOWN_TID, "Unknown transfer ID"), addr)
             return
         if self.done.done():
+            return
+        if len(data) >= 4 and data[0] == 0 and data[1] == Opcode.ACK:  # the hot path
+            self._on_ack(int.from_bytes(data[2:4], "big"))
             return
         try:
             packet = decode(data)
@@ -283,11 +303,19 @@ class _Transfer(asyncio.DatagramProtocol):
                     self.refuse(ErrorCode.NOT_DEFINED, "internal error", "read error")
                     return
                 self._transport.sendto(encode_data(block, payload), self.client)
-        if self._timer is not None:
-            self._timer.cancel()
-        self._timer = self._loop.call_later(self._timeout, self._on_timeout)
+        # One timer per transfer, moved lazily: a TimerHandle per block cost more than the
+        # block's system calls.
+        self._deadline = self._loop.time() + self._timeout
+        if self._timer is None:
+            self._timer = self._loop.call_at(self._deadline, self._on_timeout)
 
     def _on_timeout(self) -> None:
+        self._timer = None
+        if self.done.done():
+            return
+        if self._loop.time() < self._deadline:
+            self._timer = self._loop.call_at(self._deadline, self._on_timeout)
+            return
         if self._tries >= self._retries:
             self._finish("timeout")
             return

@@ -100,6 +100,20 @@ class ProvisioningCredentials:
 
 
 @dataclass(frozen=True)
+class FirmwareOffer:
+    """The one image a device is told to install next; no offer means "do not upgrade"."""
+
+    version: str
+    filename: str  # catalog file name, served at /firmware/<filename>
+
+    @property
+    def directory(self) -> str:
+        """For devices that append their own file name to a server path (Grandstream):
+        /firmware/<directory>/<any name> serves the same image."""
+        return self.filename.removesuffix(".bin")
+
+
+@dataclass(frozen=True)
 class DeviceView:
     """Everything a template needs to know about one device."""
 
@@ -110,6 +124,7 @@ class DeviceView:
     caller_id: str | None = None  # number presented on outgoing calls
     tenant: str | None = None
     credentials: ProvisioningCredentials | None = None  # staging deliveries only
+    firmware: FirmwareOffer | None = None  # the rollout's next step for it, if any
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,13 @@ def provisioning_paths(ctx: ProvisioningContext) -> tuple[str, str, str]:
     return parts.scheme, config, f"{parts.netloc}/firmware"
 
 
+def firmware_url(ctx: ProvisioningContext, filename: str) -> str:
+    """Where a device that takes a whole URL (Panasonic FIRM_FILE_PATH) downloads an image:
+    the same place Grandstream's firmware server path points at."""
+    scheme, _, firmware_path = provisioning_paths(ctx)
+    return f"{scheme}://{firmware_path}/{filename}"
+
+
 def resync_time(mac: str, window: tuple[int, int]) -> tuple[int, int]:
     """(hour, minute) of a device's daily config check, spread over the window by its MAC.
 

@@ -40,6 +40,7 @@ from provisioner.vendors.base import (
     FaxMode,
     FileKind,
     FileRequest,
+    FirmwareOffer,
     LineView,
     ModelInfo,
     ProvisioningContext,
@@ -361,6 +362,35 @@ class Provisioning:
         return "2" if self.protocol == "https" else "1"
 
 
+def _firmware_path(prov: Provisioning, offer: FirmwareOffer | None) -> str:
+    """The device appends its own image name (e.g. gxp2170fw.bin) to this path, so each
+    step gets a directory of its own that serves exactly that image."""
+    return f"{prov.firmware_path}/{offer.directory}" if offer else prov.firmware_path
+
+
+def _p_firmware(offer: FirmwareOffer | None, phone: bool) -> Params:
+    """P238 0 = check at every provisioning, 2 = never; no prefix or postfix around the
+    image name; phones install without asking the user (P8375, absent on HT)."""
+    if offer is None:
+        return [("P238", "2")]
+    params: Params = [("P232", ""), ("P233", ""), ("P238", "0")]
+    if phone:
+        params.append(("P8375", "0"))
+    return params
+
+
+def _alias_firmware(offer: FirmwareOffer | None) -> Params:
+    """The same on GRP26xx; checkCondition has no alias vocabulary: its numbers (unverified)."""
+    if offer is None:
+        return [("provisioning.firmware.checkCondition", "2")]
+    return [
+        ("provisioning.firmware.filePrefix", ""),
+        ("provisioning.firmware.filePostfix", ""),
+        ("provisioning.firmware.checkCondition", "0"),
+        ("provisioning.firmware.confirm.enable", "No"),
+    ]
+
+
 def _p_globals(device: DeviceView, ctx: ProvisioningContext) -> Params:
     """System settings in P-value form; phones and ATAs differ as the module docstring says."""
     prov = Provisioning.of(device, ctx)
@@ -377,7 +407,8 @@ def _p_globals(device: DeviceView, ctx: ProvisioningContext) -> Params:
         params.append(("P6767", prov.protocol_number))
     params += [
         ("P237", prov.config_path),
-        ("P192", prov.firmware_path),
+        ("P192", _firmware_path(prov, device.firmware)),
+        *_p_firmware(device.firmware, phone),
         ("P194", "2" if phone else "1"),
     ]
     if not phone:
@@ -430,7 +461,8 @@ def _phone_alias(device: DeviceView, ctx: ProvisioningContext) -> Params:
         ("provisioning.config.protocol", protocol),
         ("provisioning.firmware.protocol", protocol),
         ("provisioning.config.serverPath", prov.config_path),
-        ("provisioning.firmware.serverPath", prov.firmware_path),
+        ("provisioning.firmware.serverPath", _firmware_path(prov, device.firmware)),
+        *_alias_firmware(device.firmware),
         ("provisioning.auto.mode", "YesUpgradeHourOfDay"),
         ("provisioning.auto.minute", CHECK_INTERVAL_MINUTES),
         ("provisioning.auto.hour", str(prov.hour)),

@@ -34,6 +34,7 @@ from provisioner.vendors.base import (
     DeviceView,
     FileKind,
     FileRequest,
+    FirmwareOffer,
     LineView,
     ModelInfo,
     ProvisioningContext,
@@ -45,6 +46,7 @@ from provisioner.vendors.base import (
 from provisioner.vendors.common import (
     MAC_HEX,
     canonical_mac,
+    firmware_url,
     line_label,
     lines_by_port,
     longest_model_prefix,
@@ -151,6 +153,19 @@ def _line(n: int, line: LineView | None, caller_id: str | None, ctx: Provisionin
     ]
 
 
+def _firmware(offer: FirmwareOffer | None, ctx: ProvisioningContext) -> Params:
+    """The device upgrades when FIRM_VERSION differs from what it runs (§2.3): it is only
+    written with the one step it should install now, else upgrades are off."""
+    if offer is None:
+        return [("FIRM_UPGRADE_ENABLE", "N")]
+    return [
+        ("FIRM_UPGRADE_ENABLE", "Y"),
+        ("FIRM_UPGRADE_AUTO", "Y"),
+        ("FIRM_VERSION", offer.version),
+        ("FIRM_FILE_PATH", firmware_url(ctx, offer.filename)),
+    ]
+
+
 def _device(device: DeviceView, ctx: ProvisioningContext) -> Params:
     hour, minute = resync_time(device.mac, ctx.resync_window)
     params: Params = [
@@ -165,6 +180,7 @@ def _device(device: DeviceView, ctx: ProvisioningContext) -> Params:
         # Daily at a time of its own in the window (overrides the interval when set).
         ("CFG_RESYNC_TIME", f"{hour:02d}:{minute:02d}"),
         ("CFG_RESYNC_FROM_SIP", "check-sync"),  # Event header of the PBX's resync NOTIFY
+        *_firmware(device.firmware, ctx),
     ]
     if device.credentials is not None:  # Panasonic has no config key we can use (§2.4)
         params += [

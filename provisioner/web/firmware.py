@@ -1,15 +1,23 @@
-"""Firmware images over HTTP: ``/firmware/<name>``, exactly a catalog file name, no auth.
+"""Firmware images over HTTP: ``/firmware/<name>`` (a catalog file name) or
+``/firmware/<name without .bin>/<any name>`` (for devices that append their own), no auth.
 
 Phones resume interrupted downloads and re-check images they already hold, so Range,
-If-Range and ETag (the sha256) matter; ``send_file`` streams the blob from disk.
+If-Range and ETag (the sha256) matter; ``send_file`` streams the blob from disk. A whole
+download (not a resume) is put on the device's timeline for loop detection.
+
+Images carry no secrets and their names are public, so the per-source limiter (which guards
+secrets against guessing) neither charges nor refuses them: an office of phones fetching
+the same image after a release must not lock itself out. Bandwidth belongs to the load
+balancer in front.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, send_file
+from flask import Blueprint, Response, current_app, request, send_file
 
 from firmware.catalog import Catalog
-from provisioner.domain.delivery import Provisioner
+from firmware.watch import whole_download
+from provisioner.domain.delivery import Provisioner, client_address
 
 firmware = Blueprint("firmware", __name__)
 
@@ -18,24 +26,39 @@ firmware = Blueprint("firmware", __name__)
 MAX_AGE = 86_400
 
 
+def _provisioner() -> Provisioner:
+    return current_app.extensions["provisioner"]
+
+
 def _catalog() -> Catalog:
     catalog = current_app.extensions.get("firmware")
     if catalog is None:
-        provisioner: Provisioner = current_app.extensions["provisioner"]
-        catalog = current_app.extensions["firmware"] = Catalog(provisioner.settings.firmware_dir)
+        catalog = current_app.extensions["firmware"] = Catalog(_provisioner().settings.firmware_dir)
     return catalog
 
 
-@firmware.route("/firmware/<name>", methods=["GET", "HEAD"])
+@firmware.route("/firmware/<path:name>", methods=["GET", "HEAD"])
 def firmware_image(name: str) -> Response:
-    found = _catalog().by_filename(name)
+    found = _catalog().by_path(name)
     if found is None:
         return Response("not found\n", 404, mimetype="text/plain")
     image, path = found
-    return send_file(
+    response = send_file(
         path,
         mimetype="application/octet-stream",
         conditional=True,
         etag=image.sha256,
         max_age=MAX_AGE,
     )
+    # A 304 (the device re-checked an image it holds) or a resume is not a new attempt.
+    if response.status_code in (200, 206) and whole_download(
+        request.method, request.headers.get("Range")
+    ):
+        provisioner = _provisioner()
+        source = client_address(
+            request.remote_addr or "", request.headers.get("X-Forwarded-For"), provisioner.proxies
+        )
+        provisioner.firmware.downloaded(
+            image.filename, request.scheme, source, request.headers.get("User-Agent")
+        )
+    return response

@@ -17,6 +17,7 @@ from provisioner.web.api import (
     actions,
     devices,
     errors,
+    firmware,
     gateways,
     imports,
     leases,
@@ -61,7 +62,7 @@ def api_app(import_name: str) -> APIFlask:
         MAX_CONTENT_LENGTH=MAX_BODY,
     )
     errors.register(app)
-    for module in (tenants, accounts, devices, actions, resync, imports, tokens, leases, poe, gateways):
+    for module in (tenants, accounts, devices, actions, resync, imports, tokens, leases, poe, gateways, firmware):
         app.register_blueprint(module.bp)
     app.after_request(_resync_touched)
     app.spec_processor(_complete_document)
