@@ -15,10 +15,10 @@ from rich.table import Table
 
 from provisioner.cli_common import config_option, db_option, mac_argument, open_cli_service
 from provisioner.cli_firmware import firmware
-from provisioner.cli_poe import poe
 from provisioner.cli_gateway import gateway
 from provisioner.cli_licence import licence
 from provisioner.cli_pbx import pbx
+from provisioner.cli_poe import poe
 from provisioner.cli_resync import notify
 from provisioner.cli_staff import staff
 from provisioner.cli_tokens import token

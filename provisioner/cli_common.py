@@ -35,19 +35,6 @@ def open_cli_service(db_url: str | None, config_file: Path | None) -> Service:
         raise click.ClickException(str(exc)) from exc
 
 
-@contextmanager
-def cli_session(db_url: str | None, config_file: Path | None) -> Iterator[Session]:
-    """One unit of work on the configured database; refusals become command-line errors."""
-    service = open_cli_service(db_url, config_file)
-    try:
-        with service.db.session() as session:
-            yield session
-    except (Conflict, Invalid, NotFound) as exc:
-        raise click.ClickException(str(exc)) from exc
-    finally:
-        service.close()
-
-
 def mac_argument(text: str) -> str:
     try:
         return normalize_mac(text)

@@ -62,7 +62,19 @@ def api_app(import_name: str) -> APIFlask:
         MAX_CONTENT_LENGTH=MAX_BODY,
     )
     errors.register(app)
-    for module in (tenants, accounts, devices, actions, resync, imports, tokens, leases, poe, gateways, firmware):
+    for module in (
+        tenants,
+        accounts,
+        devices,
+        actions,
+        resync,
+        imports,
+        tokens,
+        leases,
+        poe,
+        gateways,
+        firmware,
+    ):
         app.register_blueprint(module.bp)
     app.after_request(_resync_touched)
     app.spec_processor(_complete_document)
