@@ -79,6 +79,8 @@ def bench(config_path: Path | None, probe_timeout: float, **options: Any) -> Non
         serving.refuse_other_servers(discover(config.iface, probe_timeout), config.iface)
     except (settings.BenchConfigError, serving.BenchError) as exc:
         raise click.ClickException(str(exc)) from exc
+    except OSError as exc:
+        raise click.ClickException(f"cannot look for other DHCP servers: {exc} (root?)") from exc
     stop = threading.Event()
     serving.stop_on_signals(stop)
     responder = None
@@ -110,10 +112,9 @@ def bench(config_path: Path | None, probe_timeout: float, **options: Any) -> Non
 @click.option("--expect", help="The provisioning URL or host option 66 should name.")
 @click.option("--vendor-class", help="Option 60 to send, to see a vendor's answer.")
 @click.option("--mac", help="Client MAC to send (default: the interface's).")
-@click.option("--dns-port", type=int, default=53, show_default=True, hidden=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def probe(iface: str, timeout: float, expect: str | None, vendor_class: str | None,
-          mac: str | None, dns_port: int, as_json: bool) -> None:  # fmt: skip
+          mac: str | None, as_json: bool) -> None:  # fmt: skip
     """One DISCOVER, every OFFER, a verdict; never takes a lease. Exit code = verdict."""
     from dhcp_opt66.dhcp_packets import discover
     from dhcp_opt66.dns_check import resolve
@@ -122,8 +123,8 @@ def probe(iface: str, timeout: float, expect: str | None, vendor_class: str | No
     try:
         offers = discover(iface, timeout, mac=mac, vendor_class=vendor_class)
     except (OSError, ValueError) as exc:
-        raise click.ClickException(f"cannot send on {iface}: {exc} (root or CAP_NET_RAW?)") from exc
-    result = diagnose(offers, expect, lambda host, server: resolve(host, server, dns_port))
+        raise click.ClickException(f"cannot send on {iface}: {exc}") from exc
+    result = diagnose(offers, expect, resolve)
     if as_json:
         click.echo(json.dumps({"iface": iface, **result.as_json()}, indent=2))
     else:

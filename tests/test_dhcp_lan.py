@@ -234,7 +234,7 @@ def test_probe_verdicts_against_the_bench(bench: Bench) -> None:
         return done.returncode, json.loads(done.stdout)
 
     code, report = probe()
-    assert (code, report["verdict"]) == (3, "option66_missing")
+    assert (code, report["verdict"]) == (5, "option66_missing")
     code, report = probe("--vendor-class", "Grandstream GXP2170 dslforum.org", "--expect", URL)
     assert (code, report["verdict"]) == (0, "ok"), report
     assert report["dns"]["addresses"] == [BENCH]
@@ -245,7 +245,7 @@ def test_probe_verdicts_against_the_bench(bench: Bench) -> None:
     code, report = probe(
         "--vendor-class", "Grandstream GXP2170", "--expect", "http://elsewhere.jp/"
     )
-    assert (code, report["verdict"]) == (4, "option66_elsewhere")
+    assert (code, report["verdict"]) == (6, "option66_elsewhere")
     assert "elsewhere.jp" in str(report["message"])
 
 
@@ -270,7 +270,7 @@ def test_probe_sees_two_servers(bench: Bench, tmp_path: Path) -> None:
         time.sleep(0.5)
         probe = ("probe", "--iface", "eth0", "--timeout", "3", "--vendor-class", "Grandstream")
         done = bench.admin.run(*_dhcp_opt66(*probe), timeout=60)
-        assert done.returncode == 2, done.stdout + done.stderr
+        assert done.returncode == 4, done.stdout + done.stderr
         assert "2 DHCP servers answered (10.204.1.1, 10.204.1.2)" in done.stdout
         assert "the offer from 10.204.1.2 carries no option 66 or 160" in done.stdout
     finally:
@@ -282,7 +282,7 @@ def test_probe_without_a_server_and_with_a_dns_that_fails(tmp_path: Path) -> Non
         admin = net.add("admin", "10.204.2.50/24")
         probe = [*_dhcp_opt66(), "probe", "--iface", "eth0", "--timeout", "2", "--json"]
         done = admin.run(*probe, timeout=60)
-        assert done.returncode == 1
+        assert done.returncode == 3
         assert json.loads(done.stdout)["verdict"] == "no_server"
         server = net.add("dhcp", "10.204.2.1/24")
         dnsmasq = server.popen(
@@ -296,7 +296,7 @@ def test_probe_without_a_server_and_with_a_dns_that_fails(tmp_path: Path) -> Non
             time.sleep(0.5)
             done = admin.run(*probe, timeout=60)
             report = json.loads(done.stdout)
-            assert (done.returncode, report["verdict"]) == (5, "dns_fails"), report
+            assert (done.returncode, report["verdict"]) == (7, "dns_fails"), report
             assert "10.204.2.1 does not resolve prov.nowhere.test" in report["message"]
         finally:
             stop(dnsmasq)
