@@ -259,13 +259,18 @@ def test_a_second_bench_refuses_to_start_naming_the_server(bench: Bench, tmp_pat
     assert not (tmp_path / "leases").exists()
 
 
-def test_probe_sees_two_servers(bench: Bench, tmp_path: Path) -> None:
-    rogue = bench.rogue.popen(
-        "dnsmasq", "--keep-in-foreground", "--port=0", "--no-ping", "--interface=eth0",
-        "--bind-interfaces", "--dhcp-range=10.204.1.200,10.204.1.220,1h",
-        f"--dhcp-leasefile={tmp_path / 'leases'}", f"--pid-file={tmp_path / 'pid'}",
-        "--conf-file=/dev/null", stderr=subprocess.DEVNULL,
+def _plain_dnsmasq(host: Host, tmp: Path, dhcp_range: str, *options: str) -> subprocess.Popen[str]:
+    """Another DHCP server, DNS off: what a customer's router might be."""
+    return host.popen(
+        "dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--port=0",
+        f"--interface={host.iface}", "--bind-interfaces", f"--dhcp-range={dhcp_range}",
+        f"--dhcp-leasefile={tmp / 'leases'}", f"--pid-file={tmp / 'pid'}", *options,
+        stderr=subprocess.DEVNULL,
     )  # fmt: skip
+
+
+def test_probe_sees_two_servers(bench: Bench, tmp_path: Path) -> None:
+    rogue = _plain_dnsmasq(bench.rogue, tmp_path, "10.204.1.200,10.204.1.220,1h", "--no-ping")
     try:
         time.sleep(0.5)
         probe = ("probe", "--iface", "eth0", "--timeout", "3", "--vendor-class", "Grandstream")
@@ -285,15 +290,14 @@ def test_probe_without_a_server_and_with_a_dns_that_fails(tmp_path: Path) -> Non
         assert done.returncode == 3
         assert json.loads(done.stdout)["verdict"] == "no_server"
         server = net.add("dhcp", "10.204.2.1/24")
-        dnsmasq = server.popen(
-            "dnsmasq", "--keep-in-foreground", "--port=0", "--no-ping", "--interface=eth0",
-            "--bind-interfaces", "--dhcp-range=10.204.2.100,10.204.2.120,1h",
+        # With its ping check: the first offer comes after about 3 s, and the probe waits 5.
+        dnsmasq = _plain_dnsmasq(
+            server, tmp_path, "10.204.2.100,10.204.2.120,1h",
             "--dhcp-option=66,http://prov.nowhere.test/", "--dhcp-option=6,10.204.2.1",
-            f"--dhcp-leasefile={tmp_path / 'leases'}", f"--pid-file={tmp_path / 'pid'}",
-            "--conf-file=/dev/null", stderr=subprocess.DEVNULL,
         )  # fmt: skip
         try:
             time.sleep(0.5)
+            probe[probe.index("--timeout") + 1] = "5"
             done = admin.run(*probe, timeout=60)
             report = json.loads(done.stdout)
             assert (done.returncode, report["verdict"]) == (7, "dns_fails"), report
