@@ -33,8 +33,8 @@ def main() -> None:
     help="TOML file with a [bench] table; options override it.",
 )
 @click.option("--address", help="The bench's address/prefix on IFACE, e.g. 10.204.1.1/24.")
-@click.option("--range-start", help="First leased address (default .100).")
-@click.option("--range-end", help="Last leased address (default .199).")
+@click.option("--range-start", help="First leased address (default: network + 20).")
+@click.option("--range-end", help="Last leased address (default: broadcast - 5).")
 @click.option("--lease-time", help="dnsmasq lease time: 3600, 45m, 1h, 1d (default 1h).")
 @click.option("--provisioning-url", help="Base URL phones fetch from (options 66/160).")
 @click.option("--provisioning-ip", help="A record of the URL's host (default: the bench).")

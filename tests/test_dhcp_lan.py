@@ -90,7 +90,7 @@ def bench(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bench]:
            "PROVISIONER_SECRET_KEY": TEST_KEY, "PYTHONUNBUFFERED": "1"}  # fmt: skip
     with lan() as net:
         srv = net.add("srv", f"{BENCH}/24")
-        admin = net.add("admin", "10.204.1.50/24")
+        admin = net.add("admin", "10.204.1.10/24")  # below the leased range
         rogue = net.add("rogue", "10.204.1.2/24")
         log = (workdir / "serve.log").open("w")
         serve = srv.popen(sys.executable, "-m", "provisioner", "serve", "--demo", "--http", HTTP,
@@ -247,6 +247,9 @@ def test_probe_verdicts_against_the_bench(bench: Bench) -> None:
     )
     assert (code, report["verdict"]) == (6, "option66_elsewhere")
     assert "elsewhere.jp" in str(report["message"])
+    leases = (bench.workdir / "state" / "leases").read_text()
+    assert leases  # the phones' leases are there
+    assert bench.admin.mac() not in leases  # three probes, no lease taken
 
 
 def test_a_second_bench_refuses_to_start_naming_the_server(bench: Bench, tmp_path: Path) -> None:
