@@ -120,6 +120,9 @@ def plausible_bodies(
         ("post", "/imports"): {"data": sheet_rows(demo_rows()), "content_type": "text/csv"},
         ("post", "/tokens"): {"json": {"name": "made-by-role", "role": "readonly"}},
         ("post", "/devices/{mac}/actions/resync"): {"json": {"to": sip_device}},
+        ("post", "/dhcp/leases"): {
+            "json": {"action": "add", "mac": ids["mac"], "ip": "10.204.1.150"}
+        },
     }
 
 
