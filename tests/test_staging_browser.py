@@ -214,3 +214,33 @@ def test_wrong_password_is_refused(staging_server: RunningServer, page: Page) ->
     page.goto(f"{staging_server.http}/staging/bench")
     expect(page).to_have_url(re.compile(r"/staging/login"))
     expect(page.locator("#bench-rows")).to_have_count(0)
+
+
+def test_an_order_sheet_binds_a_scanned_device_to_its_slot(
+    staging_server: RunningServer, page: Page, tmp_path: Path
+) -> None:
+    order = tmp_path / "order-7.csv"
+    order.write_text(
+        "tenant,extension,direct_number,display_name,mac,model,port\n"
+        "株式会社オーダー,3001,,受付,,HT802,1\n"
+        "株式会社オーダー,3002,,FAX,,HT802,2\n",
+        encoding="utf-8",
+    )
+    log_in(page, staging_server)
+    page.click("text=" + ja("nav_sheet"))
+    page.set_input_files("#sheet", str(order))
+    page.click("#upload")
+    expect(page.locator("#sheet-done")).to_have_text(ja("order_saved", count=1))
+
+    page.click("text=" + ja("nav_bench"))
+    page.locator("#mac").press_sequentially("00-0B-82-5A-77-01")
+    page.locator("#mac").press("Enter")
+    page.select_option("#model", "HT802")
+    page.click("button[type=submit] >> text=" + ja("create_device"))
+    expect(page.locator("#slot")).to_contain_text("order-7.csv #1")
+    page.click("#fill-slot")
+    expect(page).to_have_url(re.compile(r"/staging/bench$"))
+    row = page.locator("tr[data-mac='000b825a7701']")
+    expect(row).to_contain_text("株式会社オーダー")
+    expect(row).to_contain_text("1:3001 2:3002")
+    expect(row.locator(".state")).to_have_text(ja("state_bound"))
