@@ -1,14 +1,17 @@
 """The staging pages in headless Chromium (Debian's) against a real ``provisioner serve``.
 
 One warehouse shift: log in, scan a MAC that is not in stock (typed, then Enter, as a barcode
-scanner does), add it, bind it, watch it on the bench progress by itself after a real fetch of
-its config by curl from loopback (a staging network), see it staged, ship it, print its label.
-Also: a sheet with bad rows shows each error with its line number and writes nothing, and a
-wrong password is refused. With ``STAGING_SCREENSHOTS=DIR`` the run saves the README's PNGs.
+scanner does), add it, bind it, watch it on the bench progress by itself after its lease
+(posted by curl to /api/v1/dhcp/leases, as the bench DHCP's hook does) and a real fetch of its
+config by curl from loopback (a staging network), see it staged, ship it, print its label.
+Also: a sheet with bad rows shows each error with its line number and writes nothing, an order
+sheet without MACs binds a scanned device to its slot, and a wrong password is refused.
+With ``STAGING_SCREENSHOTS=DIR`` the run saves the README's PNGs.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -19,13 +22,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
 
-from provisioner.db.models import DeviceEvent
 from provisioner.domain.demo import DEMO_TENANT
-from provisioner.domain.devices import get_device
-from provisioner.service import open_service
-from provisioner.settings import Settings
 from provisioner.web.staging.messages import translate
-from tests.conftest import TEST_KEY, RunningServer, start_server, stop_server
+from tests.conftest import RunningServer, start_server, stop_server
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -107,16 +106,18 @@ def curl_config(server: RunningServer, name: str) -> int:
 
 
 def add_lease(server: RunningServer, mac: str, address: str) -> None:
-    """A lease event as the bench DHCP's hook records it (timeline kind ``dhcp``)."""
-    service = open_service(Settings(db=server.env["PROVISIONER_DB"], secret_key=TEST_KEY))
-    try:
-        with service.db.session() as session:
-            device = get_device(session, mac)
-            session.add(
-                DeviceEvent(device=device, kind="dhcp", source=address, detail=f"add {mac}")
-            )
-    finally:
-        service.close()
+    """A lease as the bench DHCP's hook reports it: POST /api/v1/dhcp/leases, by curl."""
+    made = server.cli("token", "create", f"lease-hook-{mac}", "--role", "warehouse")
+    assert made.returncode == 0, made.stderr.decode()
+    token = made.stdout.decode().strip()
+    result = subprocess.run(
+        ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST",
+         "-H", f"Authorization: Bearer {token}", "-H", "Content-Type: application/json",
+         "--data", json.dumps({"action": "add", "mac": mac, "ip": address}),
+         f"{server.http}/api/v1/dhcp/leases"],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert result.stdout == "201"
 
 
 def test_scan_bind_stage_ship_and_print(
