@@ -97,6 +97,22 @@ def log_in(page: Page, server: RunningServer, password: str = PASSWORD) -> None:
     page.click("button[type=submit]")
 
 
+def scan(page: Page, typed: str) -> None:
+    """As a barcode scanner does: the characters one by one, then Enter."""
+    page.locator("#mac").press_sequentially(typed)
+    page.locator("#mac").press("Enter")
+
+
+def upload_sheet(page: Page, server: RunningServer, sheet: Path, *rows: str) -> None:
+    """Log in and upload a sheet of these rows under the standard header."""
+    header = "tenant,extension,direct_number,display_name,mac,model,port\n"
+    sheet.write_text(header + "".join(f"{row}\n" for row in rows), encoding="utf-8")
+    log_in(page, server)
+    page.click("text=" + ja("nav_sheet"))
+    page.set_input_files("#sheet", str(sheet))
+    page.click("#upload")
+
+
 def curl_config(server: RunningServer, name: str) -> int:
     result = subprocess.run(
         ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", f"{server.http}/{name}"],
@@ -127,9 +143,7 @@ def test_scan_bind_stage_ship_and_print(
     expect(page).to_have_url(re.compile(r"/staging/bench$"))
     expect(page.locator("h1")).to_have_text(ja("bench_title"))
 
-    # A barcode scanner types the MAC and presses Enter.
-    page.locator("#mac").press_sequentially(MAC_TYPED)
-    page.locator("#mac").press("Enter")
+    scan(page, MAC_TYPED)
     expect(page.locator(".notice")).to_contain_text(ja("unknown_device", mac=MAC.upper()))
     page.select_option("#model", "GXP2170")
     page.click("button[type=submit] >> text=" + ja("create_device"))
@@ -184,18 +198,12 @@ def test_scan_bind_stage_ship_and_print(
 def test_sheet_with_bad_rows_shows_each_line_and_writes_nothing(
     staging_server: RunningServer, page: Page, tmp_path: Path
 ) -> None:
-    sheet = tmp_path / "order.csv"
-    sheet.write_text(
-        "tenant,extension,direct_number,display_name,mac,model,port\n"
-        "株式会社テスト,2001,,受付,000b82aa0001,GXP2170,1\n"
-        "株式会社テスト,2002,,総務,not-a-mac,GXP2170,1\n"
-        "株式会社テスト,2003,,経理,000b82aa0003,NOPE-1,1\n",
-        encoding="utf-8",
-    )
-    log_in(page, staging_server)
-    page.click("text=" + ja("nav_sheet"))
-    page.set_input_files("#sheet", str(sheet))
-    page.click("#upload")
+    upload_sheet(
+        page, staging_server, tmp_path / "order.csv",
+        "株式会社テスト,2001,,受付,000b82aa0001,GXP2170,1",
+        "株式会社テスト,2002,,総務,not-a-mac,GXP2170,1",
+        "株式会社テスト,2003,,経理,000b82aa0003,NOPE-1,1",
+    )  # fmt: skip
     errors = page.locator("#sheet-errors")
     expect(errors).to_contain_text(ja("sheet_errors", count=2))
     expect(errors.locator("li")).to_have_count(2)
@@ -204,8 +212,7 @@ def test_sheet_with_bad_rows_shows_each_line_and_writes_nothing(
     screenshot(page, "sheet-errors", tmp_path)
     # All rows or none: the good row's device was not added either.
     page.goto(f"{staging_server.http}/staging/bench")
-    page.locator("#mac").press_sequentially("000B82AA0001")
-    page.locator("#mac").press("Enter")
+    scan(page, "000B82AA0001")
     expect(page.locator(".notice")).to_contain_text(ja("unknown_device", mac="000B82AA0001"))
 
 
@@ -220,22 +227,15 @@ def test_wrong_password_is_refused(staging_server: RunningServer, page: Page) ->
 def test_an_order_sheet_binds_a_scanned_device_to_its_slot(
     staging_server: RunningServer, page: Page, tmp_path: Path
 ) -> None:
-    order = tmp_path / "order-7.csv"
-    order.write_text(
-        "tenant,extension,direct_number,display_name,mac,model,port\n"
-        "株式会社オーダー,3001,,受付,,HT802,1\n"
-        "株式会社オーダー,3002,,FAX,,HT802,2\n",
-        encoding="utf-8",
-    )
-    log_in(page, staging_server)
-    page.click("text=" + ja("nav_sheet"))
-    page.set_input_files("#sheet", str(order))
-    page.click("#upload")
+    upload_sheet(
+        page, staging_server, tmp_path / "order-7.csv",
+        "株式会社オーダー,3001,,受付,,HT802,1",
+        "株式会社オーダー,3002,,FAX,,HT802,2",
+    )  # fmt: skip
     expect(page.locator("#sheet-done")).to_have_text(ja("order_saved", count=1))
 
     page.click("text=" + ja("nav_bench"))
-    page.locator("#mac").press_sequentially("00-0B-82-5A-77-01")
-    page.locator("#mac").press("Enter")
+    scan(page, "00-0B-82-5A-77-01")
     page.select_option("#model", "HT802")
     page.click("button[type=submit] >> text=" + ja("create_device"))
     expect(page.locator("#slot")).to_contain_text("order-7.csv #1")
