@@ -74,9 +74,10 @@ def bench(config_path: Path | None, probe_timeout: float, **options: Any) -> Non
     try:
         config = settings.load(config_path, options)
         serving.check_interface(config)
-        prepared = serving.prepare(config, os.environ.get(TOKEN_ENV))
+        # Before anything is written (the token file among it): is the bench alone?
         click.echo(f"looking for another DHCP server on {config.iface} ({probe_timeout:g} s)")
         serving.refuse_other_servers(discover(config.iface, probe_timeout), config.iface)
+        prepared = serving.prepare(config, os.environ.get(TOKEN_ENV))
     except (settings.BenchConfigError, serving.BenchError) as exc:
         raise click.ClickException(str(exc)) from exc
     except OSError as exc:

@@ -256,10 +256,12 @@ def test_a_second_bench_refuses_to_start_naming_the_server(bench: Bench, tmp_pat
     done = bench.rogue.run(*_dhcp_opt66(), "bench", "--iface", "eth0",
                            "--address", "10.204.1.2/24", "--provisioning-url", URL,
                            "--state-dir", str(tmp_path), "--probe-timeout", "3", "--no-pnp",
-                           timeout=60)  # fmt: skip
+                           "--api-url", "http://127.0.0.1:9", timeout=60,
+                           env={**bench.env, "DHCP_OPT66_API_TOKEN": "secret-token"})  # fmt: skip
     assert done.returncode != 0
     assert f"another DHCP server answers on eth0: {BENCH}" in done.stderr
-    assert not (tmp_path / "leases").exists()
+    assert not list(tmp_path.iterdir())  # nothing written, no token file left behind
+    assert "secret-token" not in done.stdout + done.stderr
 
 
 def _plain_dnsmasq(host: Host, tmp: Path, dhcp_range: str, *options: str) -> subprocess.Popen[str]:
