@@ -33,8 +33,8 @@ def main() -> None:
     help="TOML file with a [bench] table; options override it.",
 )
 @click.option("--address", help="The bench's address/prefix on IFACE, e.g. 10.204.1.1/24.")
-@click.option("--range-start", help="First leased address (default .100).")
-@click.option("--range-end", help="Last leased address (default .199).")
+@click.option("--range-start", help="First leased address (default: network + 20).")
+@click.option("--range-end", help="Last leased address (default: broadcast - 5).")
 @click.option("--lease-time", help="dnsmasq lease time: 3600, 45m, 1h, 1d (default 1h).")
 @click.option("--provisioning-url", help="Base URL phones fetch from (options 66/160).")
 @click.option("--provisioning-ip", help="A record of the URL's host (default: the bench).")
@@ -74,11 +74,14 @@ def bench(config_path: Path | None, probe_timeout: float, **options: Any) -> Non
     try:
         config = settings.load(config_path, options)
         serving.check_interface(config)
-        prepared = serving.prepare(config, os.environ.get(TOKEN_ENV))
+        # Before anything is written (the token file among it): is the bench alone?
         click.echo(f"looking for another DHCP server on {config.iface} ({probe_timeout:g} s)")
         serving.refuse_other_servers(discover(config.iface, probe_timeout), config.iface)
+        prepared = serving.prepare(config, os.environ.get(TOKEN_ENV))
     except (settings.BenchConfigError, serving.BenchError) as exc:
         raise click.ClickException(str(exc)) from exc
+    except OSError as exc:
+        raise click.ClickException(f"cannot look for other DHCP servers: {exc} (root?)") from exc
     stop = threading.Event()
     serving.stop_on_signals(stop)
     responder = None
@@ -110,10 +113,9 @@ def bench(config_path: Path | None, probe_timeout: float, **options: Any) -> Non
 @click.option("--expect", help="The provisioning URL or host option 66 should name.")
 @click.option("--vendor-class", help="Option 60 to send, to see a vendor's answer.")
 @click.option("--mac", help="Client MAC to send (default: the interface's).")
-@click.option("--dns-port", type=int, default=53, show_default=True, hidden=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def probe(iface: str, timeout: float, expect: str | None, vendor_class: str | None,
-          mac: str | None, dns_port: int, as_json: bool) -> None:  # fmt: skip
+          mac: str | None, as_json: bool) -> None:  # fmt: skip
     """One DISCOVER, every OFFER, a verdict; never takes a lease. Exit code = verdict."""
     from dhcp_opt66.dhcp_packets import discover
     from dhcp_opt66.dns_check import resolve
@@ -122,8 +124,8 @@ def probe(iface: str, timeout: float, expect: str | None, vendor_class: str | No
     try:
         offers = discover(iface, timeout, mac=mac, vendor_class=vendor_class)
     except (OSError, ValueError) as exc:
-        raise click.ClickException(f"cannot send on {iface}: {exc} (root or CAP_NET_RAW?)") from exc
-    result = diagnose(offers, expect, lambda host, server: resolve(host, server, dns_port))
+        raise click.ClickException(f"cannot send on {iface}: {exc}") from exc
+    result = diagnose(offers, expect, resolve)
     if as_json:
         click.echo(json.dumps({"iface": iface, **result.as_json()}, indent=2))
     else:

@@ -146,8 +146,11 @@ class PnpResponder:
         while not self._stop.is_set():
             readable, _, _ = select.select([self._group, self._unicast], [], [], 0.2)
             for sock in readable:
-                data, source = sock.recvfrom(MAX_MESSAGE)
-                self._handle(data, source)
+                try:
+                    data, source = sock.recvfrom(MAX_MESSAGE)
+                    self._handle(data, source)
+                except Exception:  # one bad datagram never ends plug-and-play for the bench
+                    log.exception("SIP PnP: a datagram could not be handled")
             self._retransmit()
 
     def _handle(self, data: bytes, source: tuple[str, int]) -> None:

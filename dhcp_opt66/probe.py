@@ -24,14 +24,14 @@ DEFAULT_LISTEN = 6.0
 
 
 class Verdict(enum.IntEnum):
-    """Exit codes of ``dhcp-opt66 probe``."""
+    """Exit codes of ``dhcp-opt66 probe`` (1 and 2 stay click's: an error, a bad command line)."""
 
     OK = 0
-    NO_SERVER = 1
-    TWO_SERVERS = 2
-    OPTION66_MISSING = 3
-    OPTION66_ELSEWHERE = 4
-    DNS_FAILS = 5
+    NO_SERVER = 3
+    TWO_SERVERS = 4
+    OPTION66_MISSING = 5
+    OPTION66_ELSEWHERE = 6
+    DNS_FAILS = 7
 
 
 @dataclass(frozen=True)

@@ -90,8 +90,11 @@ def check(raw: dict[str, Any]) -> Bench:
         raise BenchConfigError(f"bad interface name {iface!r}")
     address = _interface(raw["address"])
     network = address.network
-    start = _address(raw.get("range_start") or network.network_address + 100, "range_start")
-    end = _address(raw.get("range_end") or network.network_address + 199, "range_end")
+    # dnsmasq does not hold an offered address for its client: in a burst, clients whose MACs
+    # hash near each other are offered one address and all but one are NAKed. A wide range
+    # keeps those collisions rare (default: .20 to .250 of a /24).
+    start = _address(raw.get("range_start") or network.network_address + 20, "range_start")
+    end = _address(raw.get("range_end") or network.broadcast_address - 5, "range_end")
     for name, value in (("range_start", start), ("range_end", end)):
         if value not in network or value in (network.network_address, network.broadcast_address):
             raise BenchConfigError(f"{name} {value} is not a host of the bench network {network}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -53,3 +54,8 @@ def cli_session(db_url: str | None, config_file: Path | None) -> Iterator[tuple[
         raise click.ClickException(str(exc)) from exc
     finally:
         service.close()
+
+
+def minute(moment: dt.datetime | None) -> str:
+    """A stored time (UTC) as listings show it; a dash for none."""
+    return moment.strftime("%Y-%m-%d %H:%M") if moment is not None else "-"

@@ -12,7 +12,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from provisioner.cli_common import cli_session, config_option, db_option
+from provisioner.cli_common import cli_session, config_option, db_option, minute
 from provisioner.db.staging import StaffAccount
 from provisioner.domain import staff as staff_domain
 
@@ -46,8 +46,8 @@ def list_command(db_url: str | None, config_file: Path | None) -> None:
         for row in staff_domain.list_staff(session):
             table.add_row(
                 row.username,
-                row.created_at.strftime("%Y-%m-%d %H:%M"),
-                row.last_login_at.strftime("%Y-%m-%d %H:%M") if row.last_login_at else "-",
+                minute(row.created_at),
+                minute(row.last_login_at),
                 _status(row),
             )
     Console().print(table)

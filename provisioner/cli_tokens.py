@@ -11,7 +11,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from provisioner.cli_common import cli_session, config_option, db_option
+from provisioner.cli_common import cli_session, config_option, db_option, minute
 from provisioner.db.models import ApiRole
 from provisioner.domain import tokens
 
@@ -50,8 +50,8 @@ def list_command(db_url: str | None, config_file: Path | None) -> None:
             table.add_row(
                 row.name,
                 row.role.value,
-                row.created_at.strftime("%Y-%m-%d %H:%M"),
-                row.revoked_at.strftime("%Y-%m-%d %H:%M") if row.revoked_at else "-",
+                minute(row.created_at),
+                minute(row.revoked_at),
             )
     Console().print(table)
 

@@ -125,6 +125,9 @@ def plausible_bodies(
         },
         ("post", "/poe/switches/{name}/ports/{port}/actions/power-cycle"): {"json": {}},
         ("post", "/devices/{mac}/actions/power-cycle"): {"json": {"off_seconds": 3}},
+        ("post", "/dhcp/leases"): {
+            "json": {"action": "add", "mac": ids["mac"], "ip": "10.204.1.150"}
+        },
     }
 
 

@@ -34,8 +34,8 @@ def test_toml_settings_with_options_on_top(tmp_path: Path) -> None:
     )
     bench = load(toml, {"iface": "eth2", "lease_time": None})
     assert bench.iface == "eth2"
-    assert str(bench.range_start) == "10.204.7.100"
-    assert str(bench.range_end) == "10.204.7.199"
+    assert str(bench.range_start) == "10.204.7.20"
+    assert str(bench.range_end) == "10.204.7.250"
     assert [str(n) for n in bench.ntp] == ["10.204.7.5"]
     assert bench.pbx_port == 5070
     assert str(bench.provisioning_ip) == "10.204.7.1"

@@ -90,7 +90,7 @@ def bench(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bench]:
            "PROVISIONER_SECRET_KEY": TEST_KEY, "PYTHONUNBUFFERED": "1"}  # fmt: skip
     with lan() as net:
         srv = net.add("srv", f"{BENCH}/24")
-        admin = net.add("admin", "10.204.1.50/24")
+        admin = net.add("admin", "10.204.1.10/24")  # below the leased range
         rogue = net.add("rogue", "10.204.1.2/24")
         log = (workdir / "serve.log").open("w")
         serve = srv.popen(sys.executable, "-m", "provisioner", "serve", "--demo", "--http", HTTP,
@@ -234,7 +234,7 @@ def test_probe_verdicts_against_the_bench(bench: Bench) -> None:
         return done.returncode, json.loads(done.stdout)
 
     code, report = probe()
-    assert (code, report["verdict"]) == (3, "option66_missing")
+    assert (code, report["verdict"]) == (5, "option66_missing")
     code, report = probe("--vendor-class", "Grandstream GXP2170 dslforum.org", "--expect", URL)
     assert (code, report["verdict"]) == (0, "ok"), report
     assert report["dns"]["addresses"] == [BENCH]
@@ -245,32 +245,42 @@ def test_probe_verdicts_against_the_bench(bench: Bench) -> None:
     code, report = probe(
         "--vendor-class", "Grandstream GXP2170", "--expect", "http://elsewhere.jp/"
     )
-    assert (code, report["verdict"]) == (4, "option66_elsewhere")
+    assert (code, report["verdict"]) == (6, "option66_elsewhere")
     assert "elsewhere.jp" in str(report["message"])
+    leases = (bench.workdir / "state" / "leases").read_text()
+    assert leases  # the phones' leases are there
+    assert bench.admin.mac() not in leases  # three probes, no lease taken
 
 
 def test_a_second_bench_refuses_to_start_naming_the_server(bench: Bench, tmp_path: Path) -> None:
     done = bench.rogue.run(*_dhcp_opt66(), "bench", "--iface", "eth0",
                            "--address", "10.204.1.2/24", "--provisioning-url", URL,
                            "--state-dir", str(tmp_path), "--probe-timeout", "3", "--no-pnp",
-                           timeout=60)  # fmt: skip
+                           "--api-url", "http://127.0.0.1:9", timeout=60,
+                           env={**bench.env, "DHCP_OPT66_API_TOKEN": "secret-token"})  # fmt: skip
     assert done.returncode != 0
     assert f"another DHCP server answers on eth0: {BENCH}" in done.stderr
-    assert not (tmp_path / "leases").exists()
+    assert not list(tmp_path.iterdir())  # nothing written, no token file left behind
+    assert "secret-token" not in done.stdout + done.stderr
+
+
+def _plain_dnsmasq(host: Host, tmp: Path, dhcp_range: str, *options: str) -> subprocess.Popen[str]:
+    """Another DHCP server, DNS off: what a customer's router might be."""
+    return host.popen(
+        "dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--port=0",
+        f"--interface={host.iface}", "--bind-interfaces", f"--dhcp-range={dhcp_range}",
+        f"--dhcp-leasefile={tmp / 'leases'}", f"--pid-file={tmp / 'pid'}", *options,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
 
 
 def test_probe_sees_two_servers(bench: Bench, tmp_path: Path) -> None:
-    rogue = bench.rogue.popen(
-        "dnsmasq", "--keep-in-foreground", "--port=0", "--no-ping", "--interface=eth0",
-        "--bind-interfaces", "--dhcp-range=10.204.1.200,10.204.1.220,1h",
-        f"--dhcp-leasefile={tmp_path / 'leases'}", f"--pid-file={tmp_path / 'pid'}",
-        "--conf-file=/dev/null", stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    rogue = _plain_dnsmasq(bench.rogue, tmp_path, "10.204.1.200,10.204.1.220,1h", "--no-ping")
     try:
         time.sleep(0.5)
         probe = ("probe", "--iface", "eth0", "--timeout", "3", "--vendor-class", "Grandstream")
         done = bench.admin.run(*_dhcp_opt66(*probe), timeout=60)
-        assert done.returncode == 2, done.stdout + done.stderr
+        assert done.returncode == 4, done.stdout + done.stderr
         assert "2 DHCP servers answered (10.204.1.1, 10.204.1.2)" in done.stdout
         assert "the offer from 10.204.1.2 carries no option 66 or 160" in done.stdout
     finally:
@@ -282,21 +292,20 @@ def test_probe_without_a_server_and_with_a_dns_that_fails(tmp_path: Path) -> Non
         admin = net.add("admin", "10.204.2.50/24")
         probe = [*_dhcp_opt66(), "probe", "--iface", "eth0", "--timeout", "2", "--json"]
         done = admin.run(*probe, timeout=60)
-        assert done.returncode == 1
+        assert done.returncode == 3
         assert json.loads(done.stdout)["verdict"] == "no_server"
         server = net.add("dhcp", "10.204.2.1/24")
-        dnsmasq = server.popen(
-            "dnsmasq", "--keep-in-foreground", "--port=0", "--no-ping", "--interface=eth0",
-            "--bind-interfaces", "--dhcp-range=10.204.2.100,10.204.2.120,1h",
+        # With its ping check: the first offer comes after about 3 s, and the probe waits 5.
+        dnsmasq = _plain_dnsmasq(
+            server, tmp_path, "10.204.2.100,10.204.2.120,1h",
             "--dhcp-option=66,http://prov.nowhere.test/", "--dhcp-option=6,10.204.2.1",
-            f"--dhcp-leasefile={tmp_path / 'leases'}", f"--pid-file={tmp_path / 'pid'}",
-            "--conf-file=/dev/null", stderr=subprocess.DEVNULL,
         )  # fmt: skip
         try:
             time.sleep(0.5)
+            probe[probe.index("--timeout") + 1] = "5"
             done = admin.run(*probe, timeout=60)
             report = json.loads(done.stdout)
-            assert (done.returncode, report["verdict"]) == (5, "dns_fails"), report
+            assert (done.returncode, report["verdict"]) == (7, "dns_fails"), report
             assert "10.204.2.1 does not resolve prov.nowhere.test" in report["message"]
         finally:
             stop(dnsmasq)

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from dhcp_opt66.cli import main
 from dhcp_opt66.snippets import snippet
 
-GOLDEN = Path(__file__).parent / "golden" / "dhcp"
+GOLDEN = Path(__file__).parent / "golden_dhcp"
 URL = "http://prov.example.jp/zt"
 VENDORS = ("grandstream", "panasonic")
 

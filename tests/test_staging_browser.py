@@ -1,14 +1,17 @@
 """The staging pages in headless Chromium (Debian's) against a real ``provisioner serve``.
 
 One warehouse shift: log in, scan a MAC that is not in stock (typed, then Enter, as a barcode
-scanner does), add it, bind it, watch it on the bench progress by itself after a real fetch of
-its config by curl from loopback (a staging network), see it staged, ship it, print its label.
-Also: a sheet with bad rows shows each error with its line number and writes nothing, and a
-wrong password is refused. With ``STAGING_SCREENSHOTS=DIR`` the run saves the README's PNGs.
+scanner does), add it, bind it, watch it on the bench progress by itself after its lease
+(posted by curl to /api/v1/dhcp/leases, as the bench DHCP's hook does) and a real fetch of its
+config by curl from loopback (a staging network), see it staged, ship it, print its label.
+Also: a sheet with bad rows shows each error with its line number and writes nothing, an order
+sheet without MACs binds a scanned device to its slot, and a wrong password is refused.
+With ``STAGING_SCREENSHOTS=DIR`` the run saves the README's PNGs.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -19,13 +22,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
 
-from provisioner.db.models import DeviceEvent
 from provisioner.domain.demo import DEMO_TENANT
-from provisioner.domain.devices import get_device
-from provisioner.service import open_service
-from provisioner.settings import Settings
 from provisioner.web.staging.messages import translate
-from tests.conftest import TEST_KEY, RunningServer, start_server, stop_server
+from tests.conftest import RunningServer, start_server, stop_server
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -98,6 +97,22 @@ def log_in(page: Page, server: RunningServer, password: str = PASSWORD) -> None:
     page.click("button[type=submit]")
 
 
+def scan(page: Page, typed: str) -> None:
+    """As a barcode scanner does: the characters one by one, then Enter."""
+    page.locator("#mac").press_sequentially(typed)
+    page.locator("#mac").press("Enter")
+
+
+def upload_sheet(page: Page, server: RunningServer, sheet: Path, *rows: str) -> None:
+    """Log in and upload a sheet of these rows under the standard header."""
+    header = "tenant,extension,direct_number,display_name,mac,model,port\n"
+    sheet.write_text(header + "".join(f"{row}\n" for row in rows), encoding="utf-8")
+    log_in(page, server)
+    page.click("text=" + ja("nav_sheet"))
+    page.set_input_files("#sheet", str(sheet))
+    page.click("#upload")
+
+
 def curl_config(server: RunningServer, name: str) -> int:
     result = subprocess.run(
         ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", f"{server.http}/{name}"],
@@ -107,16 +122,18 @@ def curl_config(server: RunningServer, name: str) -> int:
 
 
 def add_lease(server: RunningServer, mac: str, address: str) -> None:
-    """A lease event as the bench DHCP's hook records it (timeline kind ``dhcp``)."""
-    service = open_service(Settings(db=server.env["PROVISIONER_DB"], secret_key=TEST_KEY))
-    try:
-        with service.db.session() as session:
-            device = get_device(session, mac)
-            session.add(
-                DeviceEvent(device=device, kind="dhcp", source=address, detail=f"add {mac}")
-            )
-    finally:
-        service.close()
+    """A lease as the bench DHCP's hook reports it: POST /api/v1/dhcp/leases, by curl."""
+    made = server.cli("token", "create", f"lease-hook-{mac}", "--role", "warehouse")
+    assert made.returncode == 0, made.stderr.decode()
+    token = made.stdout.decode().strip()
+    result = subprocess.run(
+        ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST",
+         "-H", f"Authorization: Bearer {token}", "-H", "Content-Type: application/json",
+         "--data", json.dumps({"action": "add", "mac": mac, "ip": address}),
+         f"{server.http}/api/v1/dhcp/leases"],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert result.stdout == "201"
 
 
 def test_scan_bind_stage_ship_and_print(
@@ -126,9 +143,7 @@ def test_scan_bind_stage_ship_and_print(
     expect(page).to_have_url(re.compile(r"/staging/bench$"))
     expect(page.locator("h1")).to_have_text(ja("bench_title"))
 
-    # A barcode scanner types the MAC and presses Enter.
-    page.locator("#mac").press_sequentially(MAC_TYPED)
-    page.locator("#mac").press("Enter")
+    scan(page, MAC_TYPED)
     expect(page.locator(".notice")).to_contain_text(ja("unknown_device", mac=MAC.upper()))
     page.select_option("#model", "GXP2170")
     page.click("button[type=submit] >> text=" + ja("create_device"))
@@ -183,18 +198,12 @@ def test_scan_bind_stage_ship_and_print(
 def test_sheet_with_bad_rows_shows_each_line_and_writes_nothing(
     staging_server: RunningServer, page: Page, tmp_path: Path
 ) -> None:
-    sheet = tmp_path / "order.csv"
-    sheet.write_text(
-        "tenant,extension,direct_number,display_name,mac,model,port\n"
-        "株式会社テスト,2001,,受付,000b82aa0001,GXP2170,1\n"
-        "株式会社テスト,2002,,総務,not-a-mac,GXP2170,1\n"
-        "株式会社テスト,2003,,経理,000b82aa0003,NOPE-1,1\n",
-        encoding="utf-8",
-    )
-    log_in(page, staging_server)
-    page.click("text=" + ja("nav_sheet"))
-    page.set_input_files("#sheet", str(sheet))
-    page.click("#upload")
+    upload_sheet(
+        page, staging_server, tmp_path / "order.csv",
+        "株式会社テスト,2001,,受付,000b82aa0001,GXP2170,1",
+        "株式会社テスト,2002,,総務,not-a-mac,GXP2170,1",
+        "株式会社テスト,2003,,経理,000b82aa0003,NOPE-1,1",
+    )  # fmt: skip
     errors = page.locator("#sheet-errors")
     expect(errors).to_contain_text(ja("sheet_errors", count=2))
     expect(errors.locator("li")).to_have_count(2)
@@ -203,8 +212,7 @@ def test_sheet_with_bad_rows_shows_each_line_and_writes_nothing(
     screenshot(page, "sheet-errors", tmp_path)
     # All rows or none: the good row's device was not added either.
     page.goto(f"{staging_server.http}/staging/bench")
-    page.locator("#mac").press_sequentially("000B82AA0001")
-    page.locator("#mac").press("Enter")
+    scan(page, "000B82AA0001")
     expect(page.locator(".notice")).to_contain_text(ja("unknown_device", mac="000B82AA0001"))
 
 
@@ -214,3 +222,26 @@ def test_wrong_password_is_refused(staging_server: RunningServer, page: Page) ->
     page.goto(f"{staging_server.http}/staging/bench")
     expect(page).to_have_url(re.compile(r"/staging/login"))
     expect(page.locator("#bench-rows")).to_have_count(0)
+
+
+def test_an_order_sheet_binds_a_scanned_device_to_its_slot(
+    staging_server: RunningServer, page: Page, tmp_path: Path
+) -> None:
+    upload_sheet(
+        page, staging_server, tmp_path / "order-7.csv",
+        "株式会社オーダー,3001,,受付,,HT802,1",
+        "株式会社オーダー,3002,,FAX,,HT802,2",
+    )  # fmt: skip
+    expect(page.locator("#sheet-done")).to_have_text(ja("order_saved", count=1))
+
+    page.click("text=" + ja("nav_bench"))
+    scan(page, "00-0B-82-5A-77-01")
+    page.select_option("#model", "HT802")
+    page.click("button[type=submit] >> text=" + ja("create_device"))
+    expect(page.locator("#slot")).to_contain_text("order-7.csv #1")
+    page.click("#fill-slot")
+    expect(page).to_have_url(re.compile(r"/staging/bench$"))
+    row = page.locator("tr[data-mac='000b825a7701']")
+    expect(row).to_contain_text("株式会社オーダー")
+    expect(row).to_contain_text("1:3001 2:3002")
+    expect(row.locator(".state")).to_have_text(ja("state_bound"))

@@ -103,6 +103,8 @@ def test_both_languages_have_every_text_the_pages_ask_for() -> None:
     for path in [*TEMPLATES.rglob("*.html"), *SOURCES.glob("*.py")]:
         asked |= set(re.findall(r"""\bt\(\s*["']([a-z_]+)["']\s*[,)]""", path.read_text("utf-8")))
     asked |= {f"state_{state.value}" for state in DeviceState}  # built as "state_" ~ value
+    asked |= {f"tenant_{status.value}" for status in TenantStatus}
+    asked |= {f"lease_{action}" for action in ("add", "old", "del")}
     assert len(asked) > 40
     assert asked <= set(MESSAGES["ja"]), asked - set(MESSAGES["ja"])
 

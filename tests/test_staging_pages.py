@@ -16,6 +16,7 @@ from sqlalchemy import select
 from werkzeug.test import TestResponse
 
 from provisioner.db.models import Account, Device, DeviceState, TenantStatus
+from provisioner.db.staging import OrderSlot
 from provisioner.domain import accounts, devices, staff, tenants
 from provisioner.domain.demo import seed_demo
 from provisioner.service import Service
@@ -253,3 +254,76 @@ def test_a_good_sheet_binds_its_devices_onto_the_bench(logged_in: Browser) -> No
     rows = logged_in.client.get("/staging/bench/rows").text
     assert f'data-mac="{NEW_MAC}"' in rows
     assert "1:2001 2:2002" in rows
+
+
+ORDER = (
+    "tenant,extension,direct_number,display_name,mac,model,port\n"
+    "株式会社注文,2001,,受付,,GXP2170,1\n"
+    "株式会社注文,2002,,総務,,GXP2170,2\n"
+    "\n"
+    "株式会社注文,2003,,経理,,GXP2170,1\n"
+)
+
+
+def upload(browser: Browser, text: str) -> TestResponse:
+    return browser.client.post(
+        "/staging/sheet",
+        data={"csrf": browser.csrf(), "sheet": (BytesIO(text.encode()), "order-42.csv")},
+        content_type="multipart/form-data",
+    )
+
+
+def test_an_order_sheet_without_macs_binds_one_scanned_device_at_a_time(
+    logged_in: Browser,
+) -> None:
+    kept = upload(logged_in, ORDER)
+    assert kept.status_code == 200
+    assert ja("order_saved", count=2) in kept.text
+    logged_in.post("/staging/devices", mac=NEW_MAC, model="GXP2170")
+    page = logged_in.client.get(f"/staging/devices/{NEW_MAC}").text
+    slots = re.findall(r'<option value="(\d+)">order-42\.csv #(\d)', page)
+    assert [position for _, position in slots] == ["1", "2"]
+    assert "1:2001 受付 2:2002 総務" in page
+
+    filled = logged_in.post(f"/staging/devices/{NEW_MAC}/fill", slot_id=slots[0][0])
+    assert filled.status_code == 302
+    with logged_in.service.db.session() as session:
+        device = devices.get_device(session, NEW_MAC)
+        assert device.state is DeviceState.BOUND
+        assert device.tenant.name == "株式会社注文"
+        assert [(ln.port, ln.account.extension) for ln in device.lines] == [
+            (1, "2001"),
+            (2, "2002"),
+        ]
+    page = logged_in.client.get(f"/staging/devices/{NEW_MAC}").text
+    assert "order-42.csv #1" not in page  # filled: offered no more
+    assert "order-42.csv #2" in page
+    again = logged_in.post(f"/staging/devices/{NEW_MAC}/fill", slot_id=slots[0][0])
+    assert again.status_code == 409
+    assert "filled by device 000b82beef01 already" in again.text
+
+
+def test_an_order_is_checked_whole_with_its_own_line_numbers(logged_in: Browser) -> None:
+    bad = ORDER.replace("2003,,経理,,GXP2170,1", "203,,経理,,GXP2170,1").replace(
+        "2002,,総務,,GXP2170,2", "2002,,総務,,GXP2170,9"
+    )
+    refused = upload(logged_in, bad)
+    assert refused.status_code == 422
+    assert ja("sheet_errors", count=2) in refused.text
+    assert f"<strong>{ja('sheet_line', line=3)}</strong>: port 9 is beyond" in refused.text
+    assert f"<strong>{ja('sheet_line', line=5)}</strong>: extension &#39;203&#39;" in refused.text
+    logged_in.post("/staging/devices", mac=NEW_MAC, model="GXP2170")
+    assert "order-42.csv" not in logged_in.client.get(f"/staging/devices/{NEW_MAC}").text
+
+
+def test_an_order_device_must_be_of_its_model(logged_in: Browser) -> None:
+    upload(logged_in, ORDER)
+    logged_in.post("/staging/devices", mac="0080f0beef02", model="KX-HDV230")
+    page = logged_in.client.get("/staging/devices/0080f0beef02").text
+    assert "order-42.csv" not in page
+    with logged_in.service.db.session() as session:
+        slot_id = session.scalar(select(OrderSlot.id))
+    refused = logged_in.post("/staging/devices/0080f0beef02/fill", slot_id=str(slot_id))
+    assert refused.status_code == 409
+    assert "wants a GXP2170" in refused.text
+    assert ja("pick_slot") in logged_in.post("/staging/devices/0080f0beef02/fill").text

@@ -110,6 +110,7 @@ def bench_devices(
     session: Session,
     device_ids: Iterable[int] | None = None,
     states: Sequence[DeviceState] = BENCH_STATES,
+    lock: bool = False,
 ) -> list[Device]:
     """Bound and staged devices, newest change first (the newest, or those named)."""
     query = (
@@ -125,6 +126,9 @@ def bench_devices(
         query = query.where(Device.id.in_(list(device_ids)))
     else:
         query = query.limit(BENCH_LIMIT)
+    if lock:
+        # Two workers staging the same device: the second waits and then finds it staged.
+        query = query.with_for_update(of=Device)
     return list(session.scalars(query).unique())
 
 
@@ -161,7 +165,7 @@ def promote_staged(
     Devices staged already are not even loaded: a boot storm from a staging network (the
     benchmark's loopback) costs one query per batch once its devices are staged.
     """
-    devices = bench_devices(session, device_ids, states=(DeviceState.BOUND,))
+    devices = bench_devices(session, device_ids, states=(DeviceState.BOUND,), lock=True)
     rows = _stage_ready(session, box, devices, bench_rows(session, staging, devices))
     return [row.mac for row in rows if row.state is DeviceState.STAGED]
 

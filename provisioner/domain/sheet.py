@@ -95,15 +95,18 @@ class ImportReport:
         return not self.errors
 
 
-def read_sheet(data: bytes) -> tuple[list[SheetRow], list[RowError]]:
-    """Parse and check each row on its own (formats, model, port range)."""
+def decode_sheet(data: bytes) -> str:
     try:
-        text = data.decode("utf-8-sig")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise SheetError(
             f"the file is not UTF-8 (byte {exc.start}); in Excel save it as 'CSV UTF-8'"
         ) from exc
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+
+
+def read_sheet(data: bytes) -> tuple[list[SheetRow], list[RowError]]:
+    """Parse and check each row on its own (formats, model, port range)."""
+    reader = csv.DictReader(io.StringIO(decode_sheet(data), newline=""))
     header = [name.strip() for name in reader.fieldnames or []]
     missing = [name for name in REQUIRED_COLUMNS if name not in header]
     if missing:

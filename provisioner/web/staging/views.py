@@ -21,11 +21,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from provisioner.db.models import Device, Tenant
-from provisioner.domain import accounts, bench, devices, staff, tenants
+from provisioner.domain import accounts, bench, devices, orders, staff, tenants
 from provisioner.domain.errors import Conflict, Invalid, NotFound
 from provisioner.domain.lifecycle import Action, LifecycleError
 from provisioner.domain.macs import BadMac, format_mac, normalize_mac
-from provisioner.domain.sheet import SheetError, import_sheet
+from provisioner.domain.sheet import RowError, SheetError, import_sheet
 from provisioner.vendors import all_models, find_model
 from provisioner.web.api.context import provisioner
 from provisioner.web.staging.guard import actor, start_session, t
@@ -44,6 +44,7 @@ def register(bp: Blueprint) -> None:
         ("/devices", create_device, ["POST"]),
         ("/devices/<mac>", device_page, ["GET"]),
         ("/devices/<mac>/bind", bind, ["POST"]),
+        ("/devices/<mac>/fill", fill_slot, ["POST"]),
         ("/devices/<mac>/ship", ship, ["POST"]),
         ("/devices/<mac>/label", label, ["GET"]),
         ("/sheet", sheet, ["GET", "POST"]),
@@ -140,7 +141,12 @@ def create_device() -> ResponseReturnValue:
     return redirect(url_for("staging.device_page", mac=mac))
 
 
-def device_page(mac: str, error: str | None = None, status: int = 200) -> Response:
+def device_page(
+    mac: str,
+    error: str | None = None,
+    status: int = 200,
+    row_errors: list[RowError] | None = None,
+) -> Response:
     with provisioner().db.session() as db:
         try:
             device = devices.get_device(db, mac)
@@ -159,7 +165,9 @@ def device_page(mac: str, error: str | None = None, status: int = 200) -> Respon
             accounts=accounts.list_accounts(db, chosen) if chosen else [],
             ports=ports,
             picked={line.port: line.account_id for line in device.lines},
+            slots=orders.open_slots(db, device.model),
             error=error,
+            row_errors=row_errors,
         )
 
 
@@ -207,6 +215,27 @@ def bind(mac: str) -> ResponseReturnValue:
     return redirect(url_for("staging.bench_page"))
 
 
+def fill_slot(mac: str) -> ResponseReturnValue:
+    """Bind the device as one device of an order sheet: the slot's rows, imported with its MAC."""
+    slot_text = request.form.get("slot_id", "")
+    if not slot_text.isdigit():
+        return device_page(mac, t("pick_slot"), 422)
+    service = provisioner()
+    try:
+        with service.db.session() as db:
+            device = devices.get_device(db, mac)
+            slot, report = orders.fill_slot(
+                db, service.box, int(slot_text), device.mac, device.model, actor()
+            )
+            tenant = slot.tenant  # on errors the import wrote nothing
+    except REFUSALS as exc:
+        return device_page(mac, t("refused", reason=exc), 409)
+    if not report.ok:
+        return device_page(mac, t("sheet_errors", count=len(report.errors)), 409, report.errors)
+    flash(t("bound", mac=format_mac(mac), tenant=tenant))
+    return redirect(url_for("staging.bench_page"))
+
+
 def ship(mac: str) -> ResponseReturnValue:
     service = provisioner()
     try:
@@ -238,6 +267,7 @@ def label(mac: str) -> Response:
 
 
 def sheet() -> ResponseReturnValue:
+    """A sheet naming its MACs is imported; one with the MAC column empty is kept as an order."""
     if request.method == "GET":
         return page("sheet.html")
     upload = request.files.get("sheet")
@@ -247,12 +277,27 @@ def sheet() -> ResponseReturnValue:
     service = provisioner()
     try:
         with service.db.session() as db:
-            report = import_sheet(db, service.box, data, actor=actor())
+            if orders.is_order(data):
+                kept = orders.upload_order(db, service.box, data, upload.filename, actor())
+                errors, done = kept.errors, None
+                if kept.order is not None:
+                    done = t("order_saved", count=len(kept.order.slots))
+            else:
+                report = import_sheet(db, service.box, data, actor=actor())
+                errors, done = (
+                    report.errors,
+                    t(
+                        "sheet_imported",
+                        rows=report.rows,
+                        created=report.devices_created,
+                        updated=report.devices_updated,
+                    ),
+                )
     except SheetError as exc:
         return page("sheet.html", 422, error=t("sheet_unreadable", reason=exc))
-    if not report.ok:
-        return page("sheet.html", 422, report=report)
-    return page("sheet.html", report=report)
+    if errors:
+        return page("sheet.html", 422, row_errors=errors)
+    return page("sheet.html", done=done)
 
 
 _JST = dt.timezone(dt.timedelta(hours=9), "JST")  # the warehouse's clock
