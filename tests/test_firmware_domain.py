@@ -9,15 +9,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from firmware.catalog import Catalog
+from provisioner.db.firmware import FirmwareDevice
+from provisioner.db.models import DeviceEvent
 from provisioner.domain import firmware
 from provisioner.domain.delivery import Fetch, Outcome
 from provisioner.domain.devices import get_device
 from provisioner.domain.errors import Invalid, NotFound
 from provisioner.domain.render_cache import RenderCache
 from provisioner.domain.sheet import import_sheet, sheet_rows
-from provisioner.service import Service
+from provisioner.domain.timeline import Event
+from provisioner.service import Service, open_service
+from provisioner.settings import Settings
+from tests.conftest import TEST_KEY
 
 MACS = ("0080f0aa0001", "0080f0aa0002")
 VERSIONS = ("01.100", "01.133")
@@ -118,3 +124,41 @@ def test_refusals_name_what_to_fix(service: Service, fleet: Catalog) -> None:
             firmware.hold(session, "0080f0ffffff")
         with pytest.raises(Invalid, match="no panasonic image"):
             firmware.pin(session, fleet, MACS[0], "02.000")
+
+
+def three_downloads_hold(service: Service, mac: str) -> None:
+    """Three whole downloads of one image at one version: held, with an alert."""
+    row = {"tenant": "loop-co", "extension": "1001", "direct_number": "", "display_name": "L",
+           "mac": mac, "model": "KX-HDV230", "port": "1"}  # fmt: skip
+    with service.db.session() as session:
+        assert import_sheet(session, service.box, sheet_rows([row])).ok
+    watcher = firmware.FirmwareWatcher(service.db)
+    download = Event(mac=mac, kind="download", filename="panasonic-01.100-x.bin", firmware="01.000")
+    watcher([download, download])
+    with service.db.session() as session:
+        assert firmware.firmware_progress(session, get_device(session, mac)).status != "held"
+    watcher([download])
+    with service.db.session() as session:
+        device = get_device(session, mac)
+        state = session.get(FirmwareDevice, device.id)
+        assert state is not None
+        assert state.held
+        assert "downloaded panasonic-01.100-x.bin 3 times" in str(state.hold_reason)
+        alerts = session.scalars(
+            select(DeviceEvent).where(DeviceEvent.device_id == device.id,
+                                      DeviceEvent.kind == "alert")
+        ).all()  # fmt: skip
+        assert len(alerts) == 1
+
+
+def test_loop_detection_holds_on_sqlite(service: Service) -> None:
+    three_downloads_hold(service, "0080f0bb0001")
+
+
+@pytest.mark.postgres
+def test_loop_detection_holds_on_postgres(postgres_url: str) -> None:
+    service = open_service(Settings(db=postgres_url, secret_key=TEST_KEY))
+    try:
+        three_downloads_hold(service, "0080f0bb0002")
+    finally:
+        service.close()
