@@ -44,8 +44,7 @@ def fleet(service: Service, tmp_path: Path) -> Catalog:
     provisioner = service.provisioner
     provisioner.cache = RenderCache(service.db.revision, check_interval=0)
     provisioner.devices = RenderCache(service.db.revision, check_interval=0)
-    provisioner.firmware = firmware.FirmwareDirector(service.db, None)
-    provisioner.firmware._policy = RenderCache(service.db.revision, check_interval=0)
+    provisioner.firmware = firmware.FirmwareDirector(service.db, None, check_interval=0)
     catalog = Catalog(tmp_path / "store")
     floor = None
     for version in VERSIONS:

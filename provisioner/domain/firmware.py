@@ -370,10 +370,12 @@ def _facts(device: Device, tenant: str | None, policy: PolicySnapshot) -> Device
 class FirmwareDirector:
     """What a fetching device is told, and the record of its image downloads."""
 
-    def __init__(self, db: Database, timeline: TimelineWriter | None) -> None:
+    def __init__(
+        self, db: Database, timeline: TimelineWriter | None, check_interval: float = 1.0
+    ) -> None:
         self._db = db
         self._timeline = timeline
-        self._policy: RenderCache[PolicySnapshot] = RenderCache(db.revision)
+        self._policy: RenderCache[PolicySnapshot] = RenderCache(db.revision, check_interval)
 
     def snapshot(self) -> PolicySnapshot:
         policy = self._policy.get("policy")
