@@ -48,7 +48,7 @@ def _describe(image: Image) -> str:
 
 @click.group("firmware")
 def firmware() -> None:
-    """Firmware images: import, list, show, remove."""
+    """Firmware images (import, list, show, remove), rollouts, and holds and pins per device."""
 
 
 @firmware.command("import")
