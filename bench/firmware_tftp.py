@@ -2,8 +2,8 @@
 
 Runs ``provisioner serve --demo`` (TFTP only) and Debian's tftpd-hpa in the foreground on a
 free loopback port with its own root, each serving the same bytes, and prints:
-- curl's time for the image at blksize 1468 (median of ``--runs``), MB/s and our share of
-  tftpd-hpa's throughput (target: at least 50%);
+- curl's time for the image at blksize 1468 (median of ``--runs``, the servers taking
+  turns), MB/s and our share of tftpd-hpa's throughput (target: at least 50%);
 - ``--fetches`` concurrent config fetches (one asyncio client, lock-step at 512), with
   failures, p50, p95 and wall time, against our server and tftpd-hpa serving copies.
 
@@ -52,14 +52,16 @@ def curl_seconds(port: int, name: str, out: Path) -> float:
     return time.perf_counter() - started
 
 
-def throughput(port: int, name: str, sha256: str, runs: int, out: Path) -> float:
-    """Median seconds over ``runs``; every download is checked byte for byte."""
-    times = []
+def throughput(servers: list[tuple[int, str]], sha256: str, runs: int, out: Path) -> list[float]:
+    """Median seconds per (port, name) over ``runs``, the servers taking turns so that a
+    busy moment of the machine hits both; every download is checked byte for byte."""
+    times: list[list[float]] = [[] for _ in servers]
     for _ in range(runs):
-        times.append(curl_seconds(port, name, out))
-        assert hashlib.sha256(out.read_bytes()).hexdigest() == sha256, f"{name}: wrong bytes"
-        out.unlink()
-    return statistics.median(times)
+        for (port, name), taken in zip(servers, times, strict=True):
+            taken.append(curl_seconds(port, name, out))
+            assert hashlib.sha256(out.read_bytes()).hexdigest() == sha256, f"{name}: wrong bytes"
+            out.unlink()
+    return [statistics.median(taken) for taken in times]
 
 
 async def _timed(port: int, name: str, expected: bytes) -> float | None:
@@ -161,8 +163,8 @@ def main() -> int:
 
         print(f"{args.size_mb} MB image, curl --tftp-blksize 1468, median of {args.runs}:")
         out = workdir / "out.bin"
-        our_s = throughput(ours, f"firmware/{image.filename}", sha256, args.runs, out)
-        their_s = throughput(theirs, image.filename, sha256, args.runs, out)
+        servers = [(ours, f"firmware/{image.filename}"), (theirs, image.filename)]
+        our_s, their_s = throughput(servers, sha256, args.runs, out)
         size_mb = len(data) / 1e6
         print(f"  ours       {our_s:6.2f} s  {size_mb / our_s:6.1f} MB/s")
         print(f"  tftpd-hpa  {their_s:6.2f} s  {size_mb / their_s:6.1f} MB/s")

@@ -18,6 +18,7 @@ import enum
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from firmware.versions import Version, parse_version
 
@@ -33,12 +34,17 @@ class Step:
     min_version: str | None = None
     hardware_revisions: tuple[str, ...] = ()
 
-    @property
+    @cached_property
     def parsed(self) -> Version:
+        """Parsed once per step: a decision runs on every config fetch of a rollout's model."""
         return parse_version(self.vendor, self.version)
 
+    @cached_property
+    def floor(self) -> Version | None:
+        return None if self.min_version is None else parse_version(self.vendor, self.min_version)
+
     def installs_over(self, current: Version) -> bool:
-        return self.min_version is None or parse_version(self.vendor, self.min_version) <= current
+        return self.floor is None or self.floor <= current
 
     def fits(self, hardware_revision: str | None) -> bool:
         return not self.hardware_revisions or hardware_revision in self.hardware_revisions
@@ -106,7 +112,7 @@ class Rollout:
         return "canary" if self.in_canary(mac) else "rest"
 
     def wave_open(self, mac: str, now: dt.datetime) -> bool:
-        return self.in_canary(mac) or self.rest_open(now)
+        return self.rest_open(now) or self.in_canary(mac)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from firmware.catalog import Catalog, CatalogError, Image
 from firmware.versions import VENDORS
 from firmware.watch import DEFAULT_FAILURE_PERCENT, DEFAULT_LOOP_LIMIT
 from provisioner.cli_common import cli_session, config_option, db_option
+from provisioner.db.models import Device
 from provisioner.domain import firmware as firmware_domain
 from provisioner.domain.devices import get_device
 from provisioner.settings import Settings, SettingsError
@@ -47,7 +48,7 @@ def _describe(image: Image) -> str:
 
 @click.group("firmware")
 def firmware() -> None:
-    """Firmware images: import, list, show, remove."""
+    """Firmware images (import, list, show, remove), rollouts, and holds and pins per device."""
 
 
 @firmware.command("import")
@@ -261,17 +262,6 @@ def hold(mac: str, reason: str, db_url: str | None, config_file: Path | None) ->
     click.echo(f"{device.mac}: held")
 
 
-@firmware.command("unhold")
-@click.argument("mac")
-@db_option
-@config_option
-def unhold(mac: str, db_url: str | None, config_file: Path | None) -> None:
-    """Release a hold (an operator's or the loop detector's)."""
-    with cli_session(db_url, config_file) as (_, session):
-        device = firmware_domain.unhold(session, mac)
-    click.echo(f"{device.mac}: released")
-
-
 @firmware.command("pin")
 @click.argument("mac")
 @click.argument("version")
@@ -284,15 +274,22 @@ def pin(mac: str, version: str, db_url: str | None, config_file: Path | None) ->
     click.echo(f"{device.mac}: pinned to {version}")
 
 
-@firmware.command("unpin")
-@click.argument("mac")
-@db_option
-@config_option
-def unpin(mac: str, db_url: str | None, config_file: Path | None) -> None:
-    """Let the device's rollout decide again."""
-    with cli_session(db_url, config_file) as (_, session):
-        device = firmware_domain.unpin(session, mac)
-    click.echo(f"{device.mac}: unpinned")
+def _device_action(
+    verb: str, done: str, action: Callable[[Session, str], Device], doc: str
+) -> None:
+    @firmware.command(verb, help=doc)
+    @click.argument("mac")
+    @db_option
+    @config_option
+    def command(mac: str, db_url: str | None, config_file: Path | None) -> None:
+        with cli_session(db_url, config_file) as (_, session):
+            device = action(session, mac)
+        click.echo(f"{device.mac}: {done}")
+
+
+_device_action("unhold", "released", firmware_domain.unhold,
+               "Release a hold (an operator's or the loop detector's).")  # fmt: skip
+_device_action("unpin", "unpinned", firmware_domain.unpin, "Let the device's rollout decide again.")
 
 
 @firmware.command("status")

@@ -98,6 +98,15 @@ def start_server(
     raise RuntimeError("provisioner serve did not come up in 60 s")
 
 
+def start_firmware_server(workdir: Path) -> RunningServer:
+    """``start_server`` with a SQLite inventory and the firmware catalog in ``workdir``."""
+    return start_server(
+        workdir,
+        f"sqlite:///{workdir / 'inventory.db'}",
+        env_extra={"PROVISIONER_FIRMWARE_DIR": str(workdir / "store")},
+    )
+
+
 def stop_server(server: RunningServer) -> None:
     server.process.terminate()
     try:

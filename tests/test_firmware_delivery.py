@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import RunningServer, start_server, stop_server
+from tests.conftest import RunningServer, start_firmware_server, stop_server
 
 SIZE = 30 * 1024 * 1024
 
@@ -40,11 +40,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     workdir = tmp_path_factory.mktemp("firmware-serve")
     data = random.Random(2170).randbytes(SIZE)
     (workdir / "gxp2170.bin").write_bytes(data)
-    server = start_server(
-        workdir,
-        f"sqlite:///{workdir / 'inventory.db'}",
-        env_extra={"PROVISIONER_FIRMWARE_DIR": str(workdir / "store")},
-    )
+    server = start_firmware_server(workdir)
     try:
         fields = _import(
             server, workdir / "gxp2170.bin", "--vendor", "grandstream", "--model", "GXP2170",

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import RunningServer, start_server, stop_server
+from tests.conftest import RunningServer, start_firmware_server, stop_server
 
 SIZE = 60 * 1024 * 1024
 CLIENTS = 20
@@ -55,11 +55,7 @@ def tree_rss(root: int) -> int:
 def big_image(tmp_path_factory: pytest.TempPathFactory) -> tuple[RunningServer, str]:
     workdir = tmp_path_factory.mktemp("firmware-memory")
     (workdir / "big.bin").write_bytes(random.Random(60).randbytes(SIZE))
-    server = start_server(
-        workdir,
-        f"sqlite:///{workdir / 'inventory.db'}",
-        env_extra={"PROVISIONER_FIRMWARE_DIR": str(workdir / "store")},
-    )
+    server = start_firmware_server(workdir)
     try:
         args = ["--vendor", "grandstream", "--model", "GXP2170", "--version", "1.0.11.79"]
         result = server.cli("firmware", "import", str(workdir / "big.bin"), *args)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.conftest import RunningServer, start_server, stop_server
+from tests.conftest import RunningServer, start_firmware_server, stop_server
 
 PATH = ("1.0.5.32", "1.0.9.103", "1.0.11.79")
 START = "1.0.3.1"
@@ -42,11 +42,7 @@ def _cli(server: RunningServer, *args: str) -> str:
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
     workdir = tmp_path_factory.mktemp("firmware-fleet")
-    server = start_server(
-        workdir,
-        f"sqlite:///{workdir / 'inventory.db'}",
-        env_extra={"PROVISIONER_FIRMWARE_DIR": str(workdir / "store")},
-    )
+    server = start_firmware_server(workdir)
     try:
         rows = ["tenant,extension,direct_number,display_name,mac,model,port"]
         rows += [f"fleet,{2000 + n},,Phone {n},{mac},GXP2170,1" for n, mac in enumerate(MACS)]

@@ -19,7 +19,9 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from firmware.catalog import Catalog, Image
@@ -368,10 +370,12 @@ def _facts(device: Device, tenant: str | None, policy: PolicySnapshot) -> Device
 class FirmwareDirector:
     """What a fetching device is told, and the record of its image downloads."""
 
-    def __init__(self, db: Database, timeline: TimelineWriter | None) -> None:
+    def __init__(
+        self, db: Database, timeline: TimelineWriter | None, check_interval: float = 1.0
+    ) -> None:
         self._db = db
         self._timeline = timeline
-        self._policy: RenderCache[PolicySnapshot] = RenderCache(db.revision)
+        self._policy: RenderCache[PolicySnapshot] = RenderCache(db.revision, check_interval)
 
     def snapshot(self) -> PolicySnapshot:
         policy = self._policy.get("policy")
@@ -426,29 +430,26 @@ class FirmwareWatcher:
         self._db = db
 
     def __call__(self, written: Sequence[tuple[int, Event]]) -> None:
-        downloads = [event for _, event in written if event.kind == "download"]
-        if not downloads:
-            return
-        with self._db.session() as session:
-            policy = load_policy(session)
-            for event in downloads:
-                self._one(session, policy, event)
+        for _, event in written:
+            if event.kind == "download" and event.filename is not None:
+                with self._db.session() as session:  # one short write transaction each
+                    self._one(session, event, event.filename)
 
-    def _one(self, session: Session, policy: PolicySnapshot, event: Event) -> None:
+    def _one(self, session: Session, event: Event, image: str) -> None:
         device = session.scalar(select(Device).where(Device.mac == event.mac))
-        if device is None or event.filename is None:
+        if device is None:
             return
+        # Every HTTP worker watches its own downloads: the count row is locked (on SQLite,
+        # the write lock is taken) before it is read, so two workers never both count from
+        # the same value.
+        stored = _locked_count(session, device.id)
+        policy = load_policy(session)
         tenant = device.tenant.name if device.tenant else None
-        facts = _facts(device, tenant, policy)
-        rollout = applicable(policy.rollouts, facts)
+        rollout = applicable(policy.rollouts, _facts(device, tenant, policy))
         row = get_rollout(session, rollout.name) if rollout else None
         limit = row.loop_limit if row else DEFAULT_LOOP_LIMIT
-        stored = session.get(FirmwareDownloadCount, device.id)
-        previous = DownloadCount(stored.image, stored.version, stored.downloads) if stored else None
-        count, looping = count_download(previous, event.filename, event.firmware, limit)
-        if stored is None:
-            stored = FirmwareDownloadCount(device_id=device.id)
-            session.add(stored)
+        previous = DownloadCount(stored.image, stored.version, stored.downloads)
+        count, looping = count_download(previous, image, event.firmware, limit)
         stored.image, stored.version, stored.downloads = count.image, count.version, count.downloads
         if looping is None or device.mac in policy.held:
             return
@@ -481,6 +482,23 @@ class FirmwareWatcher:
             )
             row.state, row.paused_reason = RolloutState.PAUSED.value, reason
             log.warning("rollout %s paused itself: %s", row.name, reason)
+
+
+def _locked_count(session: Session, device_id: int) -> FirmwareDownloadCount:
+    """The device's count row, created empty if missing, locked until the commit."""
+    table = FirmwareDownloadCount.__table__
+    dialect_insert = (
+        postgresql_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    )
+    session.execute(
+        dialect_insert(table)
+        .values(device_id=device_id, image="", version=None, downloads=0, updated_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["device_id"])
+    )
+    session.execute(update(table).where(table.c.device_id == device_id).values(updated_at=utcnow()))
+    stored = session.get(FirmwareDownloadCount, device_id, populate_existing=True)
+    assert stored is not None  # inserted above, and locked
+    return stored
 
 
 def _alert(session: Session, device: Device, reason: str) -> None:

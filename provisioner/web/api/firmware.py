@@ -101,38 +101,33 @@ def rollout_progress(name: str) -> Data:
         return _progress(firmware.rollout_progress(session, name))
 
 
-def _steer(name: str, action: Callable[[Session, str], None]) -> Data:
-    with unit_of_work() as session:
-        action(session, name)
-    with unit_of_work() as session:
-        return _progress(firmware.rollout_progress(session, name))
+def _steering(verb: str, action: Callable[[Session, str], None], doc: str) -> None:
+    """``POST /firmware/rollouts/<name>/actions/<verb>``, answered with the new progress."""
+
+    def view(name: str) -> Data:
+        with unit_of_work() as session:
+            action(session, name)
+        with unit_of_work() as session:
+            return _progress(firmware.rollout_progress(session, name))
+
+    view.__name__ = view.__qualname__ = f"{verb}_rollout"
+    view.__doc__ = doc
+    route = bp.post(f"/firmware/rollouts/<name>/actions/{verb}")
+    guarded = bp.auth_required(auth, roles=WAREHOUSE)
+    route(guarded(bp.output(RolloutProgressOut)(bp.doc(responses=[403, 404])(view))))
 
 
-@bp.post("/firmware/rollouts/<name>/actions/pause")
-@bp.auth_required(auth, roles=WAREHOUSE)
-@bp.output(RolloutProgressOut)
-@bp.doc(responses=[403, 404])
-def pause_rollout(name: str) -> Data:
-    """Stop offering upgrades: every device of the rollout is told not to upgrade."""
-    return _steer(name, firmware.pause_rollout)
-
-
-@bp.post("/firmware/rollouts/<name>/actions/resume")
-@bp.auth_required(auth, roles=WAREHOUSE)
-@bp.output(RolloutProgressOut)
-@bp.doc(responses=[403, 404])
-def resume_rollout(name: str) -> Data:
-    """Offer upgrades again (after a pause by hand or by a failing wave)."""
-    return _steer(name, firmware.resume_rollout)
-
-
-@bp.post("/firmware/rollouts/<name>/actions/release")
-@bp.auth_required(auth, roles=WAREHOUSE)
-@bp.output(RolloutProgressOut)
-@bp.doc(responses=[403, 404])
-def release_rollout(name: str) -> Data:
-    """Open the second wave now, whatever the pause."""
-    return _steer(name, firmware.release_rest)
+_steering(
+    "pause",
+    firmware.pause_rollout,
+    "Stop offering upgrades: every device of the rollout is told not to upgrade.",
+)
+_steering(
+    "resume",
+    firmware.resume_rollout,
+    "Offer upgrades again (after a pause by hand or by a failing wave).",
+)
+_steering("release", firmware.release_rest, "Open the second wave now, whatever the pause.")
 
 
 @bp.get("/devices/<mac>/firmware")
