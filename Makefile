@@ -25,6 +25,7 @@ lint: $(STAMP)
 
 bench: debs $(STAMP)
 	$(PY) -m bench.boot_storm
+	$(PY) -m bench.snmp_sweep
 
 venv: $(STAMP)
 

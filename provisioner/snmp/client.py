@@ -4,7 +4,10 @@ Three things pysnmp leaves to its caller (``reference/snmp-poe.md`` §0, §7.6):
 ``bulk_walk_cmd`` never stops on a timeout (lextudio/pysnmp#66), so walks here are our own
 GETBULK loop that stops at the end of each column and on the first error; one engine's single
 UDP socket overflows past about 100 requests in flight, so a semaphore bounds them; and MIB
-lookups double the cost, so OIDs are numeric and values plain ``int``/``bytes``/``str``.
+lookups double the cost, so OIDs are numeric and values plain ``int``/``bytes``/``str``. The
+hlapi's ``bulk_cmd`` resolves every requested OID through a MIB view even with
+``lookupMib=False`` (a sixth of a walk's CPU), so walks send through pysnmp's native command
+generator with the same local configuration the hlapi uses.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pyasn1.type import univ
+from pysnmp.entity.rfc3413 import cmdgen
 from pysnmp.hlapi.v3arch.asyncio import (
     CommunityData,
     ContextData,
@@ -23,12 +27,12 @@ from pysnmp.hlapi.v3arch.asyncio import (
     SnmpEngine,
     UdpTransportTarget,
     UsmUserData,
-    bulk_cmd,
     get_cmd,
     set_cmd,
     usmAesCfb128Protocol,
     usmHMACSHAAuthProtocol,
 )
+from pysnmp.hlapi.v3arch.asyncio.lcd import CommandGeneratorLcdConfigurator
 from pysnmp.proto import rfc1902, rfc1905
 
 from provisioner.snmp.errors import SnmpError, SnmpTimeout
@@ -38,6 +42,8 @@ Table = dict[tuple[int, ...], Value]  # index after the column's OID -> value
 
 MAX_VARBINDS = 60  # per request: snmpsim answers at most 64, small switches less
 MAX_IN_FLIGHT = 64  # per engine, below the ~100 where its socket starts dropping answers
+_LCD = CommandGeneratorLcdConfigurator()
+_BULK = cmdgen.BulkCommandGenerator()
 
 
 @dataclass(frozen=True)
@@ -116,7 +122,7 @@ class SnmpClient:
         transport = await self._transport(agent)
         context = ContextData(contextName=agent.credentials.context)
         async with self._slots:
-            err_ind, err_stat, err_idx, varbinds = await command(
+            answer = await command(
                 self._engine,
                 self._auth(agent.credentials),
                 transport,
@@ -124,11 +130,30 @@ class SnmpClient:
                 *args,
                 lookupMib=False,
             )
-        if err_ind:
-            raise SnmpTimeout(f"{agent}: {err_ind}")
-        if err_stat:
-            raise SnmpError(f"{agent}: {err_stat.prettyPrint()} at varbind {int(err_idx)}")
-        return varbinds
+        return _checked(agent, *answer)
+
+    async def _bulk(
+        self, agent: Agent, names: Sequence[rfc1902.ObjectName], repetitions: int
+    ) -> Sequence[Any]:
+        """One GETBULK of raw OIDs (no MIB resolution), as ``bulk_cmd`` sends it."""
+        transport = await self._transport(agent)
+        future: asyncio.Future[tuple[Any, ...]] = asyncio.get_running_loop().create_future()
+
+        def answered(_engine: Any, _handle: Any, *answer: Any) -> None:
+            if not future.cancelled():
+                future.set_result(answer[:4])  # indication, status, index, varbinds
+
+        context = agent.credentials.context
+        async with self._slots:
+            target, _ = _LCD.configure(
+                self._engine, self._auth(agent.credentials), transport, context
+            )
+            request = [(name, rfc1902.Null("")) for name in names]
+            _BULK.send_varbinds(
+                self._engine, target, None, context, 0, repetitions, request, answered
+            )
+            answer = await future
+        return _checked(agent, *answer)
 
     async def get(self, agent: Agent, oids: Iterable[str]) -> list[Value]:
         request = [ObjectType(ObjectIdentity(oid)) for oid in oids]
@@ -154,8 +179,7 @@ class SnmpClient:
         while cursor:
             active = list(cursor)
             repetitions = max(1, self._max_varbinds // len(active))
-            request = [ObjectType(ObjectIdentity(cursor[column])) for column in active]
-            varbinds = await self._request(agent, bulk_cmd, 0, repetitions, *request)
+            varbinds = await self._bulk(agent, [cursor[c] for c in active], repetitions)
             if not varbinds:
                 raise SnmpError(f"{agent}: an empty GETBULK answer")
             moved: set[str] = set()
@@ -174,3 +198,11 @@ class SnmpClient:
             for column in set(cursor) - moved:  # answered nothing new: treat as the end
                 del cursor[column]
         return found
+
+
+def _checked(agent: Agent, indication: Any, status: Any, index: Any, varbinds: Any) -> Any:
+    if indication:
+        raise SnmpTimeout(f"{agent}: {indication}")
+    if status:
+        raise SnmpError(f"{agent}: {status.prettyPrint()} at varbind {int(index)}")
+    return varbinds

@@ -50,21 +50,22 @@ CHASSIS_MAC = 4  # lldpRemChassisIdSubtype macAddress(4)
 CAP_BRIDGE, CAP_ROUTER, CAP_TELEPHONE = 2, 4, 5
 
 
-async def read_switch(
-    client: SnmpClient, agent: Agent, profile: Profile, port_map: Mapping[str, int]
-) -> SwitchReading:
-    started = time.perf_counter()
+def column_groups(profile: Profile) -> list[list[str]]:
+    """The columns one poll walks, as the streams walked side by side."""
     poe = [PETH_ADMIN, PETH_DETECTION, PETH_CLASS, PSE_POWER, PSE_STATUS, PSE_CONSUMPTION]
     if profile.power_column:
         poe.append(profile.power_column)
     lldp = [LLDP_LOC_PORT_ID, LLDP_CHASSIS_SUBTYPE, LLDP_CHASSIS, LLDP_SYSNAME, LLDP_CAPS]
     lldp += [MED_SERIAL, MED_MANUFACTURER, MED_MODEL]
-    streams = await asyncio.gather(
-        client.walk(agent, poe),
-        client.walk(agent, [IF_NAME, IF_OPER]),
-        client.walk(agent, [BASE_PORT_IFINDEX, DOT1Q_FDB_PORT]),
-        client.walk(agent, lldp),
-    )
+    return [poe, [IF_NAME, IF_OPER], [BASE_PORT_IFINDEX, DOT1Q_FDB_PORT], lldp]
+
+
+async def read_switch(
+    client: SnmpClient, agent: Agent, profile: Profile, port_map: Mapping[str, int]
+) -> SwitchReading:
+    started = time.perf_counter()
+    groups = column_groups(profile)
+    streams = await asyncio.gather(*(client.walk(agent, columns) for columns in groups))
     tables: dict[str, Table] = {k: v for stream in streams for k, v in stream.items()}
     if not tables[DOT1Q_FDB_PORT]:
         tables.update(await client.walk(agent, [DOT1D_FDB_PORT]))
