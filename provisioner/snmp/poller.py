@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import os
-import socket
 import threading
 import time
 from collections import Counter
@@ -57,10 +55,6 @@ def agent_for(snmp: SnmpAccess, timeout: float, retries: int) -> Agent:
     return Agent(snmp.host, snmp.port, credentials, timeout, retries)
 
 
-def lease_owner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"[:64]
-
-
 class PoePoller:
     """Create and use inside one event loop (the SNMP engine binds to it)."""
 
@@ -78,7 +72,7 @@ class PoePoller:
         self.db, self.box = db, box
         self.timeout, self.retries = timeout, retries
         self.watch_seconds, self.check_every = watch_seconds, check_every
-        self.owner = lease_owner()
+        self.owner = poe_cycles.lease_owner()
         self.client = SnmpClient()
         self._switches = asyncio.Semaphore(concurrency)
 
