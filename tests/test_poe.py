@@ -353,3 +353,21 @@ def test_bad_switch_settings_are_refused(
         poe_switches.add_switch(
             session, service.box, dataclasses.replace(new, **{field: value}), tuple(PROFILES)
         )
+
+
+def test_tplink_units_and_index_and_a_bridge_mib_only_switch(service: Service) -> None:
+    """TP-Link: watts in 0.1 W indexed by port number, ports found by name (ifIndex 49152+n);
+    forwarding entries only in BRIDGE-MIB (no Q-BRIDGE table)."""
+    sim = build_switch("tp16", 5, 16, "tplink", phones=10, budget_w=150, bridge_mib=True)
+    add_phones(service, sim)
+    with snmpd_agent(sim) as agent:
+        add_switch(service, "tp16", agent.port, "tplink", community=RW_COMMUNITY)
+        (result,) = poll(service)
+    assert result.ok, result.error
+    assert locations(service) == {mac: ("tp16", n) for mac, n in sim.phones.items()}
+    with service.db.session() as session:
+        ports = {p.index: p for p in poe_switches.get_switch(session, "tp16").ports}
+    assert ports[3].ifindex == 49155
+    assert ports[3].name == "gigabitEthernet 1/0/3"
+    assert ports[3].power_mw == sim.ports[3].mw // 100 * 100
+    assert ports[12].power_mw == 0

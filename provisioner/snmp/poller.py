@@ -86,9 +86,7 @@ class PoePoller:
             if names:
                 query = query.where(PoeSwitch.name.in_(names))
             ids = list(session.scalars(query))
-        results = await asyncio.gather(*(self.poll_switch(i) for i in ids))
-        self._count_alerts()
-        return list(results)
+        return list(await asyncio.gather(*(self.poll_switch(i) for i in ids)))
 
     async def poll_switch(self, switch_id: int) -> PollResult:
         with self.db.session() as session:
@@ -110,6 +108,7 @@ class PoePoller:
             moves = record_reading(session, switch, reading)
             raised, _ = poe_alerts.reconcile(session, switch, poe_alerts.findings(session, switch))
             statuses = Counter(port.detection for port in reading.ports)
+        self._count_alerts()
         metrics.observe_poe_poll(reading.seconds, "ok")
         metrics.set_poe_switch(
             name, {p.group: (p.consumption_w, p.budget_w) for p in reading.pse}, dict(statuses)
@@ -131,12 +130,14 @@ class PoePoller:
                 if isinstance(exc, SnmpTimeout):
                     finding = [poe_alerts.unreachable(switch, error)]
                     poe_alerts.reconcile(session, switch, finding, (poe_alerts.UNREACHABLE,))
+        self._count_alerts()
         outcome = "unreachable" if isinstance(exc, SnmpTimeout) else "failed"
         metrics.observe_poe_poll(seconds, outcome)
         log.warning("%s: poll failed: %s", name, error)
         return PollResult(name, False, seconds, error=error)
 
     def _count_alerts(self) -> None:
+        """After every poll: one small query, and the gauge is never behind the alerts."""
         with self.db.session() as session:
             counts = Counter(alert.kind for alert in poe_alerts.active_alerts(session))
         metrics.set_poe_alerts({kind: counts.get(kind, 0) for kind in poe_alerts.KINDS})
@@ -239,8 +240,6 @@ class PoePoller:
                 due = [i for i in self.due() if ("poll", i) not in tasks]
                 for switch_id in due:
                     tasks[("poll", switch_id)] = asyncio.create_task(self.poll_switch(switch_id))
-                if due:
-                    self._count_alerts()
                 await asyncio.sleep(tick)
         finally:
             for task in tasks.values():

@@ -25,6 +25,7 @@ from provisioner.domain.poe_readings import (
     SwitchReading,
 )
 from provisioner.snmp.client import Agent, SnmpClient, Table, Value
+from provisioner.snmp.errors import SnmpError
 from provisioner.snmp.profiles import Profile
 
 PETH_PORT = "1.3.6.1.2.1.105.1.1.1"
@@ -70,7 +71,10 @@ async def read_switch(
     if not tables[DOT1Q_FDB_PORT]:
         tables.update(await client.walk(agent, [DOT1D_FDB_PORT]))
     varbinds = sum(len(table) for table in tables.values())
-    return assemble(tables, profile, port_map, time.perf_counter() - started, varbinds)
+    try:
+        return assemble(tables, profile, port_map, time.perf_counter() - started, varbinds)
+    except (TypeError, ValueError, KeyError) as exc:  # an agent's tables are outside input
+        raise SnmpError(f"{agent}: tables that do not fit together ({exc!r})") from exc
 
 
 def assemble(
@@ -88,7 +92,8 @@ def assemble(
     neighbours = _neighbours_by_ifindex(tables, names, base_ports)
     power = tables.get(profile.power_column or "", {})
     ports = []
-    for (group, index), admin in sorted(tables[PETH_ADMIN].items()):
+    entries = sorted((key, admin) for key, admin in tables[PETH_ADMIN].items() if len(key) == 2)
+    for (group, index), admin in entries:
         ifindex = profile.ifindex(group, index, names, port_map)
         detection = tables[PETH_DETECTION].get((group, index))
         power_class = tables[PETH_CLASS].get((group, index))
@@ -117,7 +122,9 @@ def assemble(
             consumption_w=_int(tables[PSE_CONSUMPTION].get((group,))),
             status=PSE_STATUSES.get(_int(tables[PSE_STATUS].get((group,))) or 0, "unknown"),
         )
-        for (group,), budget in sorted(tables[PSE_POWER].items())
+        for (group,), budget in sorted(
+            (key, value) for key, value in tables[PSE_POWER].items() if len(key) == 1
+        )
     ]
     return SwitchReading(tuple(ports), tuple(pse), seconds, varbinds)
 
