@@ -71,7 +71,13 @@ def test_switches_ports_alerts_and_power_cycles_over_the_api(api: Api, agent: Ru
     assert created["version"] == "3"
     assert created["site"] == "warehouse bench"
     api.refused("POST", "/poe/switches", 409, json=body)
-    assert api.ok("GET", "/poe/switches")[0]["last_ok_at"] is None
+    tenant = api.ok("POST", "/tenants", 201, json={"name": "acme"})
+    at_customer = {**body, "name": "acme-hub", "tenant_id": tenant["id"], "poll_interval": 3600}
+    assert api.ok("POST", "/poe/switches", 201, json=at_customer)["site"] == "acme"
+    api.refused("POST", "/poe/switches", 404, json={**at_customer, "tenant_id": 999})
+    with api.service.db.session() as session:  # not polled in this test
+        session.delete(session.scalars(select(PoeSwitch).where(PoeSwitch.name == "acme-hub")).one())
+    assert [s["last_ok_at"] for s in api.ok("GET", "/poe/switches")] == [None]
     assert api.ok("POST", "/poe/switches/bench24/actions/poll", 202, role="support")["queued"]
     run_poller(api.service)
     status = api.ok("GET", "/poe/switches/bench24", role="readonly")
@@ -111,7 +117,7 @@ def test_switches_ports_alerts_and_power_cycles_over_the_api(api: Api, agent: Ru
     assert by_port["port"] == "Gi1/0/3"
 
     with api.service.db.session() as session:
-        switch = session.scalars(select(PoeSwitch)).one()
+        switch = session.scalars(select(PoeSwitch).where(PoeSwitch.name == "bench24")).one()
         assert V3_AUTH not in (switch.v3_auth_key_encrypted or "")
     for path in ("/poe/switches", "/poe/switches/bench24", "/poe/cycles", "/openapi.json"):
         shown = api.call("GET", path).get_data(as_text=True)

@@ -14,7 +14,7 @@ from marshmallow import RAISE
 
 from provisioner.db.models import ApiRole
 from provisioner.db.poe import PoeAlert, PoeCycle, PoePort, PoeSwitch
-from provisioner.domain import poe_alerts, poe_cycles, poe_switches
+from provisioner.domain import poe_alerts, poe_cycles, poe_switches, tenants
 from provisioner.domain.errors import NotFound
 from provisioner.domain.macs import BadMac, normalize_mac
 from provisioner.domain.poe_status import switch_ports
@@ -107,8 +107,12 @@ def _cycle(session: Any, row: PoeCycle) -> Data:
 def add_switch(json_data: dict[str, Any]) -> Data:
     """Add a PoE switch (v2c community or v3 authPriv SHA/AES); secrets are stored encrypted
     and never shown again."""
-    new = poe_switches.NewSwitch(**{**json_data, "uplinks": tuple(json_data["uplinks"])})
+    fields = {**json_data, "uplinks": tuple(json_data["uplinks"])}
+    tenant_id = fields.pop("tenant_id")
     with unit_of_work() as session:
+        if tenant_id is not None:
+            fields["tenant"] = tenants.get_tenant(session, tenant_id).name
+        new = poe_switches.NewSwitch(**fields)
         row = poe_switches.add_switch(session, provisioner().box, new, tuple(PROFILES))
         return _switch(row, [])
 
