@@ -5,9 +5,9 @@ Three things pysnmp leaves to its caller (``reference/snmp-poe.md`` §0, §7.6):
 GETBULK loop that stops at the end of each column and on the first error; one engine's single
 UDP socket overflows past about 100 requests in flight, so a semaphore bounds them; and MIB
 lookups double the cost, so OIDs are numeric and values plain ``int``/``bytes``/``str``. The
-hlapi's ``bulk_cmd`` resolves every requested OID through a MIB view even with
-``lookupMib=False`` (a sixth of a walk's CPU), so walks send through pysnmp's native command
-generator with the same local configuration the hlapi uses.
+hlapi's commands resolve every requested OID through a MIB view even with ``lookupMib=False``
+(a sixth of a walk's CPU, and a MIB compiler set up on first use), so requests go through
+pysnmp's native command generators with the local configuration the hlapi would make.
 """
 
 from __future__ import annotations
@@ -21,14 +21,9 @@ from pyasn1.type import univ
 from pysnmp.entity.rfc3413 import cmdgen
 from pysnmp.hlapi.v3arch.asyncio import (
     CommunityData,
-    ContextData,
-    ObjectIdentity,
-    ObjectType,
     SnmpEngine,
     UdpTransportTarget,
     UsmUserData,
-    get_cmd,
-    set_cmd,
     usmAesCfb128Protocol,
     usmHMACSHAAuthProtocol,
 )
@@ -43,7 +38,11 @@ Table = dict[tuple[int, ...], Value]  # index after the column's OID -> value
 MAX_VARBINDS = 60  # per request: snmpsim answers at most 64, small switches less
 MAX_IN_FLIGHT = 64  # per engine, below the ~100 where its socket starts dropping answers
 _LCD = CommandGeneratorLcdConfigurator()
-_BULK = cmdgen.BulkCommandGenerator()
+_GET, _SET, _BULK = (
+    cmdgen.GetCommandGenerator(),
+    cmdgen.SetCommandGenerator(),
+    cmdgen.BulkCommandGenerator(),
+)
 
 
 @dataclass(frozen=True)
@@ -118,24 +117,10 @@ class SnmpClient:
         # v2c where a switch has nothing better; the community is encrypted at rest.
         return CommunityData(credentials.community, mpModel=1)  # noqa: S508
 
-    async def _request(self, agent: Agent, command: Any, *args: Any) -> Sequence[Any]:
-        transport = await self._transport(agent)
-        context = ContextData(contextName=agent.credentials.context)
-        async with self._slots:
-            answer = await command(
-                self._engine,
-                self._auth(agent.credentials),
-                transport,
-                context,
-                *args,
-                lookupMib=False,
-            )
-        return _checked(agent, *answer)
-
-    async def _bulk(
-        self, agent: Agent, names: Sequence[rfc1902.ObjectName], repetitions: int
+    async def _request(
+        self, agent: Agent, generator: Any, varbinds: list[tuple[Any, Any]], *bulk: int
     ) -> Sequence[Any]:
-        """One GETBULK of raw OIDs (no MIB resolution), as ``bulk_cmd`` sends it."""
+        """Send one request (``bulk``: non-repeaters and max-repetitions) and wait for it."""
         transport = await self._transport(agent)
         future: asyncio.Future[tuple[Any, ...]] = asyncio.get_running_loop().create_future()
 
@@ -148,22 +133,19 @@ class SnmpClient:
             target, _ = _LCD.configure(
                 self._engine, self._auth(agent.credentials), transport, context
             )
-            request = [(name, rfc1902.Null("")) for name in names]
-            _BULK.send_varbinds(
-                self._engine, target, None, context, 0, repetitions, request, answered
-            )
+            generator.send_varbinds(self._engine, target, None, context, *bulk, varbinds, answered)
             answer = await future
         return _checked(agent, *answer)
 
     async def get(self, agent: Agent, oids: Iterable[str]) -> list[Value]:
-        request = [ObjectType(ObjectIdentity(oid)) for oid in oids]
-        return [plain(value) for _, value in await self._request(agent, get_cmd, *request)]
+        request = [(rfc1902.ObjectName(oid), rfc1902.Null("")) for oid in oids]
+        return [plain(value) for _, value in await self._request(agent, _GET, request)]
 
     async def set_int(self, agent: Agent, oid: str, value: int) -> None:
         """SET an INTEGER and check what came back (snmpsim answers a refused SET with a
         noSuchInstance varbind rather than an error status)."""
-        request = ObjectType(ObjectIdentity(oid), rfc1902.Integer32(value))
-        ((_, answer),) = await self._request(agent, set_cmd, request)
+        request = [(rfc1902.ObjectName(oid), rfc1902.Integer32(value))]
+        ((_, answer),) = await self._request(agent, _SET, request)
         if plain(answer) != value:
             raise SnmpError(f"{agent}: SET {oid} = {value} was not taken (answer {answer!r})")
 
@@ -179,7 +161,8 @@ class SnmpClient:
         while cursor:
             active = list(cursor)
             repetitions = max(1, self._max_varbinds // len(active))
-            varbinds = await self._bulk(agent, [cursor[c] for c in active], repetitions)
+            request = [(cursor[column], rfc1902.Null("")) for column in active]
+            varbinds = await self._request(agent, _BULK, request, 0, repetitions)
             if not varbinds:
                 raise SnmpError(f"{agent}: an empty GETBULK answer")
             moved: set[str] = set()

@@ -28,7 +28,7 @@ from provisioner.secretbox import SecretBox
 from provisioner.snmp.client import Agent, Credentials, SnmpClient
 from provisioner.snmp.errors import SnmpError, SnmpTimeout
 from provisioner.snmp.profiles import profile
-from provisioner.snmp.snapshot import PETH_DETECTION, read_switch
+from provisioner.snmp.snapshot import DELIVERING_POWER, PETH_DETECTION, read_switch
 
 log = logging.getLogger(__name__)
 
@@ -185,7 +185,7 @@ class PoePoller:
                     self._advance(cycle_id, poe_cycles.ON, "power on")
                 elif state == poe_cycles.ON:
                     (detection,) = await self.client.get(agent, [detection_oid])
-                    if detection == 3:
+                    if detection == DELIVERING_POWER:
                         self._advance(cycle_id, poe_cycles.DONE, "delivering power again")
                     elif utcnow() > watch_until:
                         detail = f"power is on; nothing drew power in {self.watch_seconds:.0f} s"

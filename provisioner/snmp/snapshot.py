@@ -46,6 +46,7 @@ MED_INVENTORY = "1.0.8802.1.1.2.1.5.4795.1.3.3.1"
 MED_SERIAL, MED_MANUFACTURER, MED_MODEL = (f"{MED_INVENTORY}.{c}" for c in (4, 5, 6))
 
 PSE_STATUSES = {1: "on", 2: "off", 3: "faulty"}
+DELIVERING_POWER = 3  # pethPsePortDetectionStatus deliveringPower(3)
 CHASSIS_MAC = 4  # lldpRemChassisIdSubtype macAddress(4)
 # LldpSystemCapabilitiesMap BITS, bit 0 the first octet's high bit.
 CAP_BRIDGE, CAP_ROUTER, CAP_TELEPHONE = 2, 4, 5
@@ -97,7 +98,7 @@ def assemble(
         ifindex = profile.ifindex(group, index, names, port_map)
         detection = tables[PETH_DETECTION].get((group, index))
         power_class = tables[PETH_CLASS].get((group, index))
-        if detection != 3 or not isinstance(power_class, int):
+        if detection != DELIVERING_POWER or not isinstance(power_class, int):
             power_class = None  # the class is valid only while delivering (RFC 3621)
         raw_power = power.get(profile.power_index(group, index))
         ports.append(
