@@ -371,3 +371,45 @@ def test_tplink_units_and_index_and_a_bridge_mib_only_switch(service: Service) -
     assert ports[3].name == "gigabitEthernet 1/0/3"
     assert ports[3].power_mw == sim.ports[3].mw // 100 * 100
     assert ports[12].power_mw == 0
+
+
+class CountingBulk:
+    """pysnmp's GETBULK generator, counting requests sent and not yet answered."""
+
+    def __init__(self, real: Any) -> None:
+        self.real, self.outstanding, self.most = real, 0, 0
+
+    def send_varbinds(self, *args: Any) -> Any:
+        *head, callback = args
+
+        def answered(*answer: Any) -> None:
+            self.outstanding -= 1
+            callback(*answer)
+
+        self.outstanding += 1
+        self.most = max(self.most, self.outstanding)
+        return self.real.send_varbinds(*head, answered)
+
+
+def test_requests_in_flight_are_bounded(
+    snmpsim: RunningAgent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from provisioner.snmp import client as client_module
+    from provisioner.snmp.snapshot import IF_NAME
+
+    counting = CountingBulk(client_module._BULK)
+    monkeypatch.setattr(client_module, "_BULK", counting)
+
+    async def run() -> list[dict[str, Any]]:
+        client = client_module.SnmpClient(max_in_flight=4, max_varbinds=5)
+        agent = client_module.Agent(
+            "127.0.0.1", snmpsim.port, client_module.Credentials("2c", community="sw48")
+        )
+        try:
+            return await asyncio.gather(*(client.walk(agent, [IF_NAME]) for _ in range(30)))
+        finally:
+            client.close()
+
+    walks = asyncio.run(run())
+    assert counting.most == 4  # 30 walks of 10 requests each, never more than 4 at once
+    assert all(len(walk[IF_NAME]) == 49 for walk in walks)  # 48 ports and the uplink
