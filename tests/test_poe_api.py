@@ -92,6 +92,10 @@ def test_switches_ports_alerts_and_power_cycles_over_the_api(api: Api, agent: Ru
         ("port_fault", "bench24 Gi1/0/20")
     ]
     assert api.ok("GET", "/poe/alerts")[0]["kind"] == "port_fault"
+    facts = api.ok("GET", f"/devices/{PHONE}/poe", role="readonly")
+    assert (facts["label"], facts["present"], facts["alerts"]) == ("bench24 Gi1/0/2", True, [])
+    assert facts["power_w"] == round(SW.ports[2].mw / 1000, 1)
+    api.refused("GET", "/devices/000b82ffffff/poe", 404)
 
     path = f"/devices/{PHONE.upper()}/actions/power-cycle"
     for role in ("warehouse", "readonly"):
@@ -144,6 +148,7 @@ def test_the_cli_adds_polls_shows_and_cycles(service: Service, agent: RunningAge
     assert "bench24: 24 ports" in polled
     assert f"{PHONE}: seen on bench24 Gi1/0/2" in polled
     assert "alert port_fault: bench24 Gi1/0/20: PoE fault" in polled
+    assert "PoE: bench24 Gi1/0/2, deliveringPower" in cli("device", "show", PHONE)
     shown = cli("poe", "status", "bench24")
     assert f"{PHONE} KX-HDV230" in shown
     assert "deliveringPower" in shown

@@ -17,7 +17,7 @@ from provisioner.db.poe import PoeAlert, PoeCycle, PoePort, PoeSwitch
 from provisioner.domain import poe_alerts, poe_cycles, poe_switches, tenants
 from provisioner.domain.errors import NotFound
 from provisioner.domain.macs import BadMac, normalize_mac
-from provisioner.domain.poe_status import switch_ports
+from provisioner.domain.poe_status import bench_poe, switch_ports
 from provisioner.snmp.profiles import PROFILES
 from provisioner.web.api.auth import ADMIN, ANY_ROLE, auth, caller
 from provisioner.web.api.context import API_PREFIX, provisioner, unit_of_work
@@ -26,6 +26,7 @@ from provisioner.web.api.poe_schemas import (
     CycleIn,
     CycleOut,
     CycleQuery,
+    DevicePoeOut,
     PollOut,
     SwitchIn,
     SwitchOut,
@@ -177,6 +178,22 @@ def cycle_port(name: str, port: str, json_data: dict[str, Any]) -> Data:
         target = poe_cycles.find_port(switch, port.replace(".", "/"))
         row = poe_cycles.request_cycle(session, target, caller().actor, json_data["off_seconds"])
         return _cycle(session, row)
+
+
+@bp.get("/devices/<mac>/poe")
+@bp.auth_required(auth, roles=ANY_ROLE)
+@bp.output(DevicePoeOut)
+def device_poe(mac: str) -> Data:
+    """The PoE switch and port the device was last seen on, its power and active alerts."""
+    try:
+        mac = normalize_mac(mac)
+    except BadMac as exc:
+        raise NotFound(str(exc)) from exc
+    with unit_of_work() as session:
+        facts = bench_poe(session, [mac]).get(mac)
+    if facts is None:
+        raise NotFound(f"device {mac} has not been seen on any polled PoE switch")
+    return {**vars(facts), "alerts": list(facts.alerts)}
 
 
 @bp.post("/devices/<mac>/actions/power-cycle")

@@ -131,3 +131,14 @@ class CycleOut(Schema):
 
 class CycleQuery(Schema):
     limit = Integer(load_default=20, validate=Range(1, 500))
+
+
+class DevicePoeOut(Schema):
+    switch = String(required=True)
+    port = String(required=True)
+    label = String(required=True)
+    present = Boolean(required=True, metadata={"description": "Seen there in the last poll"})
+    detection = String(required=True)
+    power_w = Float(required=True, allow_none=True)
+    power_class = Integer(required=True, allow_none=True)
+    alerts = List(String(), required=True)
