@@ -38,6 +38,14 @@ bp = APIBlueprint("poe", __name__, url_prefix=API_PREFIX)
 CYCLERS = [ApiRole.ADMIN.value, ApiRole.SUPPORT.value]
 
 
+def _device_mac(text: str) -> str:
+    """A MAC in a path, in any form the sheet takes; a malformed one names no device (404)."""
+    try:
+        return normalize_mac(text)
+    except BadMac as exc:
+        raise NotFound(str(exc)) from exc
+
+
 def _switch(row: PoeSwitch, alerts: list[PoeAlert]) -> Data:
     return {
         "name": row.name,
@@ -185,10 +193,7 @@ def cycle_port(name: str, port: str, json_data: dict[str, Any]) -> Data:
 @bp.output(DevicePoeOut)
 def device_poe(mac: str) -> Data:
     """The PoE switch and port the device was last seen on, its power and active alerts."""
-    try:
-        mac = normalize_mac(mac)
-    except BadMac as exc:
-        raise NotFound(str(exc)) from exc
+    mac = _device_mac(mac)
     with unit_of_work() as session:
         facts = bench_poe(session, [mac]).get(mac)
     if facts is None:
@@ -204,10 +209,7 @@ def device_poe(mac: str) -> Data:
 def cycle_device(mac: str, json_data: dict[str, Any]) -> Data:
     """Power-cycle a device on the PoE port it was last seen on: off, wait, on, and watch it
     draw power and fetch its file again (``fetched_at``)."""
-    try:
-        mac = normalize_mac(mac)
-    except BadMac as exc:
-        raise NotFound(str(exc)) from exc
+    mac = _device_mac(mac)
     with unit_of_work() as session:
         target = poe_cycles.port_of_device(session, mac)
         row = poe_cycles.request_cycle(session, target, caller().actor, json_data["off_seconds"])
