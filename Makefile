@@ -35,6 +35,7 @@ lint: $(STAMP)
 bench: debs $(STAMP)
 	$(PY) -m bench.boot_storm
 	$(PY) -m bench.dhcp_burst
+	$(PY) -m bench.snmp_sweep
 
 venv: $(STAMP)
 

@@ -25,6 +25,7 @@ from provisioner.cli_tokens import token
 from provisioner.domain.delivery import Fetch, Outcome
 from provisioner.domain.demo import DEMO_TENANT, demo_mac, seed_demo
 from provisioner.domain.inventory import load_device, timeline
+from provisioner.domain.poe_status import bench_poe, poe_line
 from provisioner.domain.resync import timeline_text
 from provisioner.domain.sheet import ImportReport, SheetError, import_sheet
 from provisioner.metrics import prepare_multiprocess_dir
@@ -246,6 +247,9 @@ def device_show(mac: str, limit: int, db_url: str | None, config_file: Path | No
                 f"[bold]{found.mac}[/] {found.vendor} {found.model} ({found.kind}) "
                 f"state={found.state} tenant={tenant} firmware={found.firmware_version or '-'}"
             )
+            poe = bench_poe(session, [found.mac]).get(found.mac)
+            if poe is not None:
+                out.print(escape(poe_line(poe)))
             lines = Table("port", "extension", "direct number", "display name", "SIP user", "fax")
             for line in found.lines:
                 account = line.account

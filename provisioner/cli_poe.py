@@ -320,8 +320,9 @@ def cycle(
                 port = _domain_errors(lambda: poe_cycles.find_port(switch, target[1]))
             else:
                 raise click.UsageError("give a MAC, or a switch name and a port")
+            owner = None if no_wait else poe_cycles.lease_owner()
             created = _domain_errors(
-                lambda: poe_cycles.request_cycle(session, port, "cli", off_seconds)
+                lambda: poe_cycles.request_cycle(session, port, "cli", off_seconds, owner)
             )
             cycle_id, label = created.id, port.label
         click.echo(f"power-cycle {cycle_id} of {label} recorded")

@@ -11,6 +11,11 @@ Two layouts, so that every join has to be done properly:
   watts in cpeExtPsePortPwrConsumption; uplink ``Te1/1/1`` (ifIndex 10201, bridge port 60).
 * ``hp``: PSE port (1, n) = ifIndex n = ifName ``n``, bridge port 100+n, LLDP port = bridge
   port, watts in hpicfPoePethPsePortActualPower; uplink ifIndex 1001 (bridge port 200).
+* ``tplink``: PSE port (1, n) = ifIndex 49152+n = ``gigabitEthernet 1/0/n`` = bridge port n,
+  watts in tpPoePower (0.1 W, indexed by port number), tpPoePortStatus beside the RFC column;
+  uplink ``ten-gigabitEthernet 1/0/49``.
+
+``bridge_mib`` puts the forwarding table in BRIDGE-MIB instead of Q-BRIDGE (older switches).
 
 Each phone is seen in the Q-BRIDGE table (voice VLAN) and in LLDP(-MED); the first few have a
 PC behind them (a second MAC on the port). One PoE port can feed a downstream switch: many MACs
@@ -27,7 +32,12 @@ PETH_PORT = "1.3.6.1.2.1.105.1.1.1"
 PETH_MAIN = "1.3.6.1.2.1.105.1.3.1.1"
 CISCO_MW = "1.3.6.1.4.1.9.9.402.1.2.1.9"
 HP_MW = "1.3.6.1.4.1.11.2.14.11.1.9.1.1.1.8"
-SYS_OIDS = {"cisco": "1.3.6.1.4.1.9.1.1208", "hp": "1.3.6.1.4.1.11.2.3.7.11.153"}
+TPLINK_PORT = "1.3.6.1.4.1.11863.6.56.1.1.2.1.1"  # .2 status (1/0), .7 power (0.1 W)
+SYS_OIDS = {
+    "cisco": "1.3.6.1.4.1.9.1.1208",
+    "hp": "1.3.6.1.4.1.11.2.3.7.11.153",
+    "tplink": "1.3.6.1.4.1.11863.5.100",
+}
 T_INT, T_STR, T_HEX, T_OID, T_CNT, T_GAUGE, T_TICKS = "2", "4", "4x", "6", "65", "66", "67"
 
 
@@ -46,28 +56,35 @@ class SimPort:
 @dataclass
 class SimSwitch:
     name: str
-    layout: str  # cisco or hp
+    layout: str  # cisco, hp or tplink
     ports: dict[int, SimPort]
     budget_w: int
     uplink_macs: list[str]
+    bridge_mib: bool = False
 
     @property
     def consumption_w(self) -> int:
         return round(sum(p.mw for p in self.ports.values()) / 1000)
 
     def ifindex(self, n: int) -> int:
-        return 10100 + n if self.layout == "cisco" else n
+        return {"cisco": 10100 + n, "hp": n, "tplink": 49152 + n}[self.layout]
 
     def ifname(self, n: int) -> str:
-        return f"Gi1/0/{n}" if self.layout == "cisco" else str(n)
+        return {"cisco": f"Gi1/0/{n}", "hp": str(n), "tplink": f"gigabitEthernet 1/0/{n}"}[
+            self.layout
+        ]
 
     def base_port(self, n: int) -> int:
-        return n if self.layout == "cisco" else 100 + n
+        return 100 + n if self.layout == "hp" else n
 
     @property
     def uplink(self) -> tuple[int, str, int]:
         """(ifIndex, ifName, bridge port) of the non-PoE uplink."""
-        return (10201, "Te1/1/1", 60) if self.layout == "cisco" else (1001, "Trk1", 200)
+        return {
+            "cisco": (10201, "Te1/1/1", 60),
+            "hp": (1001, "Trk1", 200),
+            "tplink": (49201, "ten-gigabitEthernet 1/0/49", 60),
+        }[self.layout]
 
     @property
     def phones(self) -> dict[str, int]:
@@ -86,6 +103,7 @@ def build_switch(
     size: int,
     layout: str,
     *,
+    bridge_mib: bool = False,
     phones: int,
     budget_w: int,
     faults: tuple[int, ...] = (),
@@ -114,7 +132,7 @@ def build_switch(
         port.downstream = [f"02aa{switch_no:02x}00{i:04x}" for i in range(20)]
         port.downstream += downstream_macs
     uplink_macs = [f"00505600{switch_no:02x}{i:02x}" for i in range(30)]
-    return SimSwitch(name, layout, ports, budget_w, uplink_macs)
+    return SimSwitch(name, layout, ports, budget_w, uplink_macs, bridge_mib)
 
 
 def _oid_key(oid: str) -> tuple[int, ...]:
@@ -170,8 +188,12 @@ def records(sim: SimSwitch, dynamic: bool) -> list[tuple[str, str, str]]:
         fdb.extend((DATA_VLAN, mac, bp) for mac in port.downstream)
     fdb.extend((DATA_VLAN, mac, sim.uplink[2]) for mac in sim.uplink_macs)
     for vlan, mac, bp in fdb:
-        add(f"1.3.6.1.2.1.17.7.1.2.2.1.2.{vlan}.{_mac_index(mac)}", T_INT, bp)
-        add(f"1.3.6.1.2.1.17.7.1.2.2.1.3.{vlan}.{_mac_index(mac)}", T_INT, 3)
+        if sim.bridge_mib:
+            add(f"1.3.6.1.2.1.17.4.3.1.2.{_mac_index(mac)}", T_INT, bp)
+            add(f"1.3.6.1.2.1.17.4.3.1.3.{_mac_index(mac)}", T_INT, 3)
+        else:
+            add(f"1.3.6.1.2.1.17.7.1.2.2.1.2.{vlan}.{_mac_index(mac)}", T_INT, bp)
+            add(f"1.3.6.1.2.1.17.7.1.2.2.1.3.{vlan}.{_mac_index(mac)}", T_INT, 3)
     lldp_port = sim.base_port if sim.layout == "hp" else (lambda n: n)
     for n in sim.ports:
         add(f"1.0.8802.1.1.2.1.3.7.1.2.{lldp_port(n)}", T_INT, 5)
@@ -208,10 +230,14 @@ def records(sim: SimSwitch, dynamic: bool) -> list[tuple[str, str, str]]:
     else:
         add(f"{PETH_MAIN}.4.1", T_GAUGE, sim.consumption_w)
     add(f"{PETH_MAIN}.5.1", T_INT, 90)
-    vendor_mw = CISCO_MW if sim.layout == "cisco" else HP_MW
-    for n, port in sim.ports.items():
-        index = f"1.{n}"
-        state(f"{vendor_mw}.{index}", T_GAUGE, "mw", port, port.mw)
+    if sim.layout == "tplink":  # static only: poesim speaks RFC 3621 values
+        for n, port in sim.ports.items():
+            add(f"{TPLINK_PORT}.2.{n}", T_INT, 1 if port.admin == 1 else 0)
+            add(f"{TPLINK_PORT}.7.{n}", T_INT, port.mw // 100)
+    else:
+        vendor_mw = CISCO_MW if sim.layout == "cisco" else HP_MW
+        for n, port in sim.ports.items():
+            state(f"{vendor_mw}.1.{n}", T_GAUGE, "mw", port, port.mw)
     out.sort(key=lambda record: _oid_key(record[0]))
     return out
 

@@ -353,3 +353,63 @@ def test_bad_switch_settings_are_refused(
         poe_switches.add_switch(
             session, service.box, dataclasses.replace(new, **{field: value}), tuple(PROFILES)
         )
+
+
+def test_tplink_units_and_index_and_a_bridge_mib_only_switch(service: Service) -> None:
+    """TP-Link: watts in 0.1 W indexed by port number, ports found by name (ifIndex 49152+n);
+    forwarding entries only in BRIDGE-MIB (no Q-BRIDGE table)."""
+    sim = build_switch("tp16", 5, 16, "tplink", phones=10, budget_w=150, bridge_mib=True)
+    add_phones(service, sim)
+    with snmpd_agent(sim) as agent:
+        add_switch(service, "tp16", agent.port, "tplink", community=RW_COMMUNITY)
+        (result,) = poll(service)
+    assert result.ok, result.error
+    assert locations(service) == {mac: ("tp16", n) for mac, n in sim.phones.items()}
+    with service.db.session() as session:
+        ports = {p.index: p for p in poe_switches.get_switch(session, "tp16").ports}
+    assert ports[3].ifindex == 49155
+    assert ports[3].name == "gigabitEthernet 1/0/3"
+    assert ports[3].power_mw == sim.ports[3].mw // 100 * 100
+    assert ports[12].power_mw == 0
+
+
+class CountingBulk:
+    """pysnmp's GETBULK generator, counting requests sent and not yet answered."""
+
+    def __init__(self, real: Any) -> None:
+        self.real, self.outstanding, self.most = real, 0, 0
+
+    def send_varbinds(self, *args: Any) -> Any:
+        *head, callback = args
+
+        def answered(*answer: Any) -> None:
+            self.outstanding -= 1
+            callback(*answer)
+
+        self.outstanding += 1
+        self.most = max(self.most, self.outstanding)
+        return self.real.send_varbinds(*head, answered)
+
+
+def test_requests_in_flight_are_bounded(
+    snmpsim: RunningAgent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from provisioner.snmp import client as client_module
+    from provisioner.snmp.snapshot import IF_NAME
+
+    counting = CountingBulk(client_module._BULK)
+    monkeypatch.setattr(client_module, "_BULK", counting)
+
+    async def run() -> list[dict[str, Any]]:
+        client = client_module.SnmpClient(max_in_flight=4, max_varbinds=5)
+        agent = client_module.Agent(
+            "127.0.0.1", snmpsim.port, client_module.Credentials("2c", community="sw48")
+        )
+        try:
+            return await asyncio.gather(*(client.walk(agent, [IF_NAME]) for _ in range(30)))
+        finally:
+            client.close()
+
+    walks = asyncio.run(run())
+    assert counting.most == 4  # 30 walks of 10 requests each, never more than 4 at once
+    assert all(len(walk[IF_NAME]) == 49 for walk in walks)  # 48 ports and the uplink

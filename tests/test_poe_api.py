@@ -71,7 +71,13 @@ def test_switches_ports_alerts_and_power_cycles_over_the_api(api: Api, agent: Ru
     assert created["version"] == "3"
     assert created["site"] == "warehouse bench"
     api.refused("POST", "/poe/switches", 409, json=body)
-    assert api.ok("GET", "/poe/switches")[0]["last_ok_at"] is None
+    tenant = api.ok("POST", "/tenants", 201, json={"name": "acme"})
+    at_customer = {**body, "name": "acme-hub", "tenant_id": tenant["id"], "poll_interval": 3600}
+    assert api.ok("POST", "/poe/switches", 201, json=at_customer)["site"] == "acme"
+    api.refused("POST", "/poe/switches", 404, json={**at_customer, "tenant_id": 999})
+    with api.service.db.session() as session:  # not polled in this test
+        session.delete(session.scalars(select(PoeSwitch).where(PoeSwitch.name == "acme-hub")).one())
+    assert [s["last_ok_at"] for s in api.ok("GET", "/poe/switches")] == [None]
     assert api.ok("POST", "/poe/switches/bench24/actions/poll", 202, role="support")["queued"]
     run_poller(api.service)
     status = api.ok("GET", "/poe/switches/bench24", role="readonly")
@@ -86,6 +92,10 @@ def test_switches_ports_alerts_and_power_cycles_over_the_api(api: Api, agent: Ru
         ("port_fault", "bench24 Gi1/0/20")
     ]
     assert api.ok("GET", "/poe/alerts")[0]["kind"] == "port_fault"
+    facts = api.ok("GET", f"/devices/{PHONE}/poe", role="readonly")
+    assert (facts["label"], facts["present"], facts["alerts"]) == ("bench24 Gi1/0/2", True, [])
+    assert facts["power_w"] == round(SW.ports[2].mw / 1000, 1)
+    api.refused("GET", "/devices/000b82ffffff/poe", 404)
 
     path = f"/devices/{PHONE.upper()}/actions/power-cycle"
     for role in ("warehouse", "readonly"):
@@ -111,7 +121,7 @@ def test_switches_ports_alerts_and_power_cycles_over_the_api(api: Api, agent: Ru
     assert by_port["port"] == "Gi1/0/3"
 
     with api.service.db.session() as session:
-        switch = session.scalars(select(PoeSwitch)).one()
+        switch = session.scalars(select(PoeSwitch).where(PoeSwitch.name == "bench24")).one()
         assert V3_AUTH not in (switch.v3_auth_key_encrypted or "")
     for path in ("/poe/switches", "/poe/switches/bench24", "/poe/cycles", "/openapi.json"):
         shown = api.call("GET", path).get_data(as_text=True)
@@ -138,6 +148,7 @@ def test_the_cli_adds_polls_shows_and_cycles(service: Service, agent: RunningAge
     assert "bench24: 24 ports" in polled
     assert f"{PHONE}: seen on bench24 Gi1/0/2" in polled
     assert "alert port_fault: bench24 Gi1/0/20: PoE fault" in polled
+    assert "PoE: bench24 Gi1/0/2, deliveringPower" in cli("device", "show", PHONE)
     shown = cli("poe", "status", "bench24")
     assert f"{PHONE} KX-HDV230" in shown
     assert "deliveringPower" in shown

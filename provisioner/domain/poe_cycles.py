@@ -12,6 +12,8 @@ Every step is on the device's timeline when the port has a known device.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import platform
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
@@ -24,6 +26,11 @@ REQUESTED, OFF, ON, DONE, FAILED = "requested", "off", "on", "done", "failed"
 ACTIVE = (REQUESTED, OFF, ON)
 MIN_OFF, MAX_OFF, DEFAULT_OFF = 2, 120, 5  # seconds; a phone's capacitors need 2-5 s
 LEASE = dt.timedelta(seconds=10)
+
+
+def lease_owner() -> str:
+    """This process, as a lease names it."""
+    return f"{platform.node()}:{os.getpid()}"[:64]
 
 
 def find_port(switch: PoeSwitch, name: str) -> PoePort:
@@ -50,8 +57,14 @@ def port_of_device(session: Session, mac: str) -> PoePort:
 
 
 def request_cycle(
-    session: Session, port: PoePort, actor: str, off_seconds: int = DEFAULT_OFF
+    session: Session,
+    port: PoePort,
+    actor: str,
+    off_seconds: int = DEFAULT_OFF,
+    owner: str | None = None,
 ) -> PoeCycle:
+    """Record the intent. ``owner``: the caller works on it itself and holds the lease from the
+    start (else the service's poller takes it)."""
     if not MIN_OFF <= off_seconds <= MAX_OFF:
         raise Invalid(f"off time must be {MIN_OFF}-{MAX_OFF} seconds")
     if port.uplink:
@@ -77,6 +90,8 @@ def request_cycle(
         actor=actor,
         state=REQUESTED,
         off_seconds=off_seconds,
+        lease_owner=owner,
+        lease_until=utcnow() + LEASE if owner else None,
     )
     session.add(cycle)
     session.flush()

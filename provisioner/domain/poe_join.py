@@ -48,11 +48,17 @@ def record_reading(
     ports = _store_ports(session, switch, reading, now)
     seen = _devices_seen(session, ports)
     moves: list[Move] = []
+    on_port = {port.id: device.id for device, port in seen.values()}
     for port in ports:
-        port.device_id = None
+        port.device_id = on_port.get(port.id)
+    known = {
+        location.device_id: location
+        for location in session.scalars(
+            select(PoeLocation).where(PoeLocation.device_id.in_(on_port.values()))
+        )
+    }
     for device, port in sorted(seen.values(), key=lambda pair: (pair[1].group, pair[1].index)):
-        port.device_id = device.id
-        move = _locate(session, device, port, now)
+        move = _locate(session, device, port, known.get(device.id), now)
         if move is not None:
             moves.append(move)
     moves.extend(_gone_dark(session, switch, {device.id for device, _ in seen.values()}))
@@ -74,6 +80,7 @@ def record_failure(switch: PoeSwitch, error: str, now: dt.datetime | None = None
 def _store_ports(
     session: Session, switch: PoeSwitch, reading: SwitchReading, now: dt.datetime
 ) -> list[PoePort]:
+    """Ports as read; ``updated_at`` is when a port last changed (so is its row)."""
     existing = {(port.group, port.index): port for port in switch.ports}
     kept = []
     for found in reading.ports:
@@ -95,7 +102,8 @@ def _store_ports(
              "serial": n.serial, "chassis_mac": n.chassis_mac or ""}
             for n in found.neighbours
         ]  # fmt: skip
-        port.updated_at = now
+        if port not in session.new and session.is_modified(port):
+            port.updated_at = now
         kept.append(port)
     for gone in existing.values():  # a module taken out of the stack
         switch.ports.remove(gone)
@@ -124,8 +132,13 @@ def _event(session: Session, device: Device, detail: str) -> None:
     session.add(DeviceEvent(device=device, kind="poe", actor=ACTOR, detail=detail))
 
 
-def _locate(session: Session, device: Device, port: PoePort, now: dt.datetime) -> Move | None:
-    location = session.get(PoeLocation, device.id)
+def _locate(
+    session: Session,
+    device: Device,
+    port: PoePort,
+    location: PoeLocation | None,
+    now: dt.datetime,
+) -> Move | None:
     label = port.label
     if location is None:
         session.add(PoeLocation(device=device, port=port, present=True, last_seen_at=now))

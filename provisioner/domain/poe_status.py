@@ -65,6 +65,14 @@ def bench_poe(session: Session, macs: list[str]) -> dict[str, PoeFacts]:
     return facts
 
 
+def poe_line(facts: PoeFacts) -> str:
+    """One line for a person: "PoE: bench Gi1/0/5, deliveringPower, 3.8 W; alerts: ..."."""
+    where = facts.label if facts.present else f"last seen on {facts.label}"
+    watts = "" if facts.power_w is None else f", {facts.power_w} W"
+    alerts = f"; alerts: {'; '.join(facts.alerts)}" if facts.alerts else ""
+    return f"PoE: {where}, {facts.detection}{watts}{alerts}"
+
+
 def switch_ports(session: Session, switch: PoeSwitch) -> list[tuple[PoePort, Device | None]]:
     ports = session.scalars(
         select(PoePort).where(PoePort.switch_id == switch.id).order_by(PoePort.group, PoePort.index)

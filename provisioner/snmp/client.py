@@ -4,7 +4,10 @@ Three things pysnmp leaves to its caller (``reference/snmp-poe.md`` §0, §7.6):
 ``bulk_walk_cmd`` never stops on a timeout (lextudio/pysnmp#66), so walks here are our own
 GETBULK loop that stops at the end of each column and on the first error; one engine's single
 UDP socket overflows past about 100 requests in flight, so a semaphore bounds them; and MIB
-lookups double the cost, so OIDs are numeric and values plain ``int``/``bytes``/``str``.
+lookups double the cost, so OIDs are numeric and values plain ``int``/``bytes``/``str``. The
+hlapi's commands resolve every requested OID through a MIB view even with ``lookupMib=False``
+(a sixth of a walk's CPU, and a MIB compiler set up on first use), so requests go through
+pysnmp's native command generators with the local configuration the hlapi would make.
 """
 
 from __future__ import annotations
@@ -15,20 +18,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from pyasn1.type import univ
+from pysnmp.entity.rfc3413 import cmdgen
 from pysnmp.hlapi.v3arch.asyncio import (
     CommunityData,
-    ContextData,
-    ObjectIdentity,
-    ObjectType,
     SnmpEngine,
     UdpTransportTarget,
     UsmUserData,
-    bulk_cmd,
-    get_cmd,
-    set_cmd,
     usmAesCfb128Protocol,
     usmHMACSHAAuthProtocol,
 )
+from pysnmp.hlapi.v3arch.asyncio.lcd import CommandGeneratorLcdConfigurator
 from pysnmp.proto import rfc1902, rfc1905
 
 from provisioner.snmp.errors import SnmpError, SnmpTimeout
@@ -38,6 +37,12 @@ Table = dict[tuple[int, ...], Value]  # index after the column's OID -> value
 
 MAX_VARBINDS = 60  # per request: snmpsim answers at most 64, small switches less
 MAX_IN_FLIGHT = 64  # per engine, below the ~100 where its socket starts dropping answers
+_LCD = CommandGeneratorLcdConfigurator()
+_GET, _SET, _BULK = (
+    cmdgen.GetCommandGenerator(),
+    cmdgen.SetCommandGenerator(),
+    cmdgen.BulkCommandGenerator(),
+)
 
 
 @dataclass(frozen=True)
@@ -112,33 +117,35 @@ class SnmpClient:
         # v2c where a switch has nothing better; the community is encrypted at rest.
         return CommunityData(credentials.community, mpModel=1)  # noqa: S508
 
-    async def _request(self, agent: Agent, command: Any, *args: Any) -> Sequence[Any]:
+    async def _request(
+        self, agent: Agent, generator: Any, varbinds: list[tuple[Any, Any]], *bulk: int
+    ) -> Sequence[Any]:
+        """Send one request (``bulk``: non-repeaters and max-repetitions) and wait for it."""
         transport = await self._transport(agent)
-        context = ContextData(contextName=agent.credentials.context)
+        future: asyncio.Future[tuple[Any, ...]] = asyncio.get_running_loop().create_future()
+
+        def answered(_engine: Any, _handle: Any, *answer: Any) -> None:
+            if not future.cancelled():
+                future.set_result(answer[:4])  # indication, status, index, varbinds
+
+        context = agent.credentials.context
         async with self._slots:
-            err_ind, err_stat, err_idx, varbinds = await command(
-                self._engine,
-                self._auth(agent.credentials),
-                transport,
-                context,
-                *args,
-                lookupMib=False,
+            target, _ = _LCD.configure(
+                self._engine, self._auth(agent.credentials), transport, context
             )
-        if err_ind:
-            raise SnmpTimeout(f"{agent}: {err_ind}")
-        if err_stat:
-            raise SnmpError(f"{agent}: {err_stat.prettyPrint()} at varbind {int(err_idx)}")
-        return varbinds
+            generator.send_varbinds(self._engine, target, None, context, *bulk, varbinds, answered)
+            answer = await future
+        return _checked(agent, *answer)
 
     async def get(self, agent: Agent, oids: Iterable[str]) -> list[Value]:
-        request = [ObjectType(ObjectIdentity(oid)) for oid in oids]
-        return [plain(value) for _, value in await self._request(agent, get_cmd, *request)]
+        request = [(rfc1902.ObjectName(oid), rfc1902.Null("")) for oid in oids]
+        return [plain(value) for _, value in await self._request(agent, _GET, request)]
 
     async def set_int(self, agent: Agent, oid: str, value: int) -> None:
         """SET an INTEGER and check what came back (snmpsim answers a refused SET with a
         noSuchInstance varbind rather than an error status)."""
-        request = ObjectType(ObjectIdentity(oid), rfc1902.Integer32(value))
-        ((_, answer),) = await self._request(agent, set_cmd, request)
+        request = [(rfc1902.ObjectName(oid), rfc1902.Integer32(value))]
+        ((_, answer),) = await self._request(agent, _SET, request)
         if plain(answer) != value:
             raise SnmpError(f"{agent}: SET {oid} = {value} was not taken (answer {answer!r})")
 
@@ -154,8 +161,8 @@ class SnmpClient:
         while cursor:
             active = list(cursor)
             repetitions = max(1, self._max_varbinds // len(active))
-            request = [ObjectType(ObjectIdentity(cursor[column])) for column in active]
-            varbinds = await self._request(agent, bulk_cmd, 0, repetitions, *request)
+            request = [(cursor[column], rfc1902.Null("")) for column in active]
+            varbinds = await self._request(agent, _BULK, request, 0, repetitions)
             if not varbinds:
                 raise SnmpError(f"{agent}: an empty GETBULK answer")
             moved: set[str] = set()
@@ -174,3 +181,11 @@ class SnmpClient:
             for column in set(cursor) - moved:  # answered nothing new: treat as the end
                 del cursor[column]
         return found
+
+
+def _checked(agent: Agent, indication: Any, status: Any, index: Any, varbinds: Any) -> Any:
+    if indication:
+        raise SnmpTimeout(f"{agent}: {indication}")
+    if status:
+        raise SnmpError(f"{agent}: {status.prettyPrint()} at varbind {int(index)}")
+    return varbinds

@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import os
-import socket
 import threading
 import time
 from collections import Counter
@@ -30,7 +28,7 @@ from provisioner.secretbox import SecretBox
 from provisioner.snmp.client import Agent, Credentials, SnmpClient
 from provisioner.snmp.errors import SnmpError, SnmpTimeout
 from provisioner.snmp.profiles import profile
-from provisioner.snmp.snapshot import PETH_DETECTION, read_switch
+from provisioner.snmp.snapshot import DELIVERING_POWER, PETH_DETECTION, read_switch
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +55,6 @@ def agent_for(snmp: SnmpAccess, timeout: float, retries: int) -> Agent:
     return Agent(snmp.host, snmp.port, credentials, timeout, retries)
 
 
-def lease_owner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"[:64]
-
-
 class PoePoller:
     """Create and use inside one event loop (the SNMP engine binds to it)."""
 
@@ -78,7 +72,7 @@ class PoePoller:
         self.db, self.box = db, box
         self.timeout, self.retries = timeout, retries
         self.watch_seconds, self.check_every = watch_seconds, check_every
-        self.owner = lease_owner()
+        self.owner = poe_cycles.lease_owner()
         self.client = SnmpClient()
         self._switches = asyncio.Semaphore(concurrency)
 
@@ -92,9 +86,7 @@ class PoePoller:
             if names:
                 query = query.where(PoeSwitch.name.in_(names))
             ids = list(session.scalars(query))
-        results = await asyncio.gather(*(self.poll_switch(i) for i in ids))
-        self._count_alerts()
-        return list(results)
+        return list(await asyncio.gather(*(self.poll_switch(i) for i in ids)))
 
     async def poll_switch(self, switch_id: int) -> PollResult:
         with self.db.session() as session:
@@ -116,6 +108,7 @@ class PoePoller:
             moves = record_reading(session, switch, reading)
             raised, _ = poe_alerts.reconcile(session, switch, poe_alerts.findings(session, switch))
             statuses = Counter(port.detection for port in reading.ports)
+        self._count_alerts()
         metrics.observe_poe_poll(reading.seconds, "ok")
         metrics.set_poe_switch(
             name, {p.group: (p.consumption_w, p.budget_w) for p in reading.pse}, dict(statuses)
@@ -137,12 +130,14 @@ class PoePoller:
                 if isinstance(exc, SnmpTimeout):
                     finding = [poe_alerts.unreachable(switch, error)]
                     poe_alerts.reconcile(session, switch, finding, (poe_alerts.UNREACHABLE,))
+        self._count_alerts()
         outcome = "unreachable" if isinstance(exc, SnmpTimeout) else "failed"
         metrics.observe_poe_poll(seconds, outcome)
         log.warning("%s: poll failed: %s", name, error)
         return PollResult(name, False, seconds, error=error)
 
     def _count_alerts(self) -> None:
+        """After every poll: one small query, and the gauge is never behind the alerts."""
         with self.db.session() as session:
             counts = Counter(alert.kind for alert in poe_alerts.active_alerts(session))
         metrics.set_poe_alerts({kind: counts.get(kind, 0) for kind in poe_alerts.KINDS})
@@ -190,7 +185,7 @@ class PoePoller:
                     self._advance(cycle_id, poe_cycles.ON, "power on")
                 elif state == poe_cycles.ON:
                     (detection,) = await self.client.get(agent, [detection_oid])
-                    if detection == 3:
+                    if detection == DELIVERING_POWER:
                         self._advance(cycle_id, poe_cycles.DONE, "delivering power again")
                     elif utcnow() > watch_until:
                         detail = f"power is on; nothing drew power in {self.watch_seconds:.0f} s"
@@ -245,8 +240,6 @@ class PoePoller:
                 due = [i for i in self.due() if ("poll", i) not in tasks]
                 for switch_id in due:
                     tasks[("poll", switch_id)] = asyncio.create_task(self.poll_switch(switch_id))
-                if due:
-                    self._count_alerts()
                 await asyncio.sleep(tick)
         finally:
             for task in tasks.values():

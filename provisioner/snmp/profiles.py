@@ -100,12 +100,12 @@ NETGEAR = Profile(
 )
 TPLINK = Profile(
     "tplink",
-    "TP-Link JetStream: tpPoePower (0.1 W, by port number), power by tpPoePortStatus 1/0",
+    "TP-Link JetStream: tpPoePower (0.1 W, by port number), power by tpPoePortStatus 1/0, "
+    "ports by name (gigabitEthernet <unit>/0/<port>; ifIndex is 49152+n)",
     enterprise="1.3.6.1.4.1.11863.",
     power_column="1.3.6.1.4.1.11863.6.56.1.1.2.1.1.7",
     power_mw_per_unit=100,
     power_by_port_number=True,
-    mapping="ifindex",
     admin_column="1.3.6.1.4.1.11863.6.56.1.1.2.1.1.2",
     admin_by_port_number=True,
     admin_on=1,

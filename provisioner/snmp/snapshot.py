@@ -25,6 +25,7 @@ from provisioner.domain.poe_readings import (
     SwitchReading,
 )
 from provisioner.snmp.client import Agent, SnmpClient, Table, Value
+from provisioner.snmp.errors import SnmpError
 from provisioner.snmp.profiles import Profile
 
 PETH_PORT = "1.3.6.1.2.1.105.1.1.1"
@@ -45,31 +46,36 @@ MED_INVENTORY = "1.0.8802.1.1.2.1.5.4795.1.3.3.1"
 MED_SERIAL, MED_MANUFACTURER, MED_MODEL = (f"{MED_INVENTORY}.{c}" for c in (4, 5, 6))
 
 PSE_STATUSES = {1: "on", 2: "off", 3: "faulty"}
+DELIVERING_POWER = 3  # pethPsePortDetectionStatus deliveringPower(3)
 CHASSIS_MAC = 4  # lldpRemChassisIdSubtype macAddress(4)
 # LldpSystemCapabilitiesMap BITS, bit 0 the first octet's high bit.
 CAP_BRIDGE, CAP_ROUTER, CAP_TELEPHONE = 2, 4, 5
+
+
+def column_groups(profile: Profile) -> list[list[str]]:
+    """The columns one poll walks, as the streams walked side by side."""
+    poe = [PETH_ADMIN, PETH_DETECTION, PETH_CLASS, PSE_POWER, PSE_STATUS, PSE_CONSUMPTION]
+    if profile.power_column:
+        poe.append(profile.power_column)
+    lldp = [LLDP_LOC_PORT_ID, LLDP_CHASSIS_SUBTYPE, LLDP_CHASSIS, LLDP_SYSNAME, LLDP_CAPS]
+    lldp += [MED_SERIAL, MED_MANUFACTURER, MED_MODEL]
+    return [poe, [IF_NAME, IF_OPER], [BASE_PORT_IFINDEX, DOT1Q_FDB_PORT], lldp]
 
 
 async def read_switch(
     client: SnmpClient, agent: Agent, profile: Profile, port_map: Mapping[str, int]
 ) -> SwitchReading:
     started = time.perf_counter()
-    poe = [PETH_ADMIN, PETH_DETECTION, PETH_CLASS, PSE_POWER, PSE_STATUS, PSE_CONSUMPTION]
-    if profile.power_column:
-        poe.append(profile.power_column)
-    lldp = [LLDP_LOC_PORT_ID, LLDP_CHASSIS_SUBTYPE, LLDP_CHASSIS, LLDP_SYSNAME, LLDP_CAPS]
-    lldp += [MED_SERIAL, MED_MANUFACTURER, MED_MODEL]
-    streams = await asyncio.gather(
-        client.walk(agent, poe),
-        client.walk(agent, [IF_NAME, IF_OPER]),
-        client.walk(agent, [BASE_PORT_IFINDEX, DOT1Q_FDB_PORT]),
-        client.walk(agent, lldp),
-    )
+    groups = column_groups(profile)
+    streams = await asyncio.gather(*(client.walk(agent, columns) for columns in groups))
     tables: dict[str, Table] = {k: v for stream in streams for k, v in stream.items()}
     if not tables[DOT1Q_FDB_PORT]:
         tables.update(await client.walk(agent, [DOT1D_FDB_PORT]))
     varbinds = sum(len(table) for table in tables.values())
-    return assemble(tables, profile, port_map, time.perf_counter() - started, varbinds)
+    try:
+        return assemble(tables, profile, port_map, time.perf_counter() - started, varbinds)
+    except (TypeError, ValueError, KeyError) as exc:  # an agent's tables are outside input
+        raise SnmpError(f"{agent}: tables that do not fit together ({exc!r})") from exc
 
 
 def assemble(
@@ -87,11 +93,12 @@ def assemble(
     neighbours = _neighbours_by_ifindex(tables, names, base_ports)
     power = tables.get(profile.power_column or "", {})
     ports = []
-    for (group, index), admin in sorted(tables[PETH_ADMIN].items()):
+    entries = sorted((key, admin) for key, admin in tables[PETH_ADMIN].items() if len(key) == 2)
+    for (group, index), admin in entries:
         ifindex = profile.ifindex(group, index, names, port_map)
         detection = tables[PETH_DETECTION].get((group, index))
         power_class = tables[PETH_CLASS].get((group, index))
-        if detection != 3 or not isinstance(power_class, int):
+        if detection != DELIVERING_POWER or not isinstance(power_class, int):
             power_class = None  # the class is valid only while delivering (RFC 3621)
         raw_power = power.get(profile.power_index(group, index))
         ports.append(
@@ -116,7 +123,9 @@ def assemble(
             consumption_w=_int(tables[PSE_CONSUMPTION].get((group,))),
             status=PSE_STATUSES.get(_int(tables[PSE_STATUS].get((group,))) or 0, "unknown"),
         )
-        for (group,), budget in sorted(tables[PSE_POWER].items())
+        for (group,), budget in sorted(
+            (key, value) for key, value in tables[PSE_POWER].items() if len(key) == 1
+        )
     ]
     return SwitchReading(tuple(ports), tuple(pse), seconds, varbinds)
 

@@ -14,10 +14,10 @@ from marshmallow import RAISE
 
 from provisioner.db.models import ApiRole
 from provisioner.db.poe import PoeAlert, PoeCycle, PoePort, PoeSwitch
-from provisioner.domain import poe_alerts, poe_cycles, poe_switches
+from provisioner.domain import poe_alerts, poe_cycles, poe_switches, tenants
 from provisioner.domain.errors import NotFound
 from provisioner.domain.macs import BadMac, normalize_mac
-from provisioner.domain.poe_status import switch_ports
+from provisioner.domain.poe_status import bench_poe, switch_ports
 from provisioner.snmp.profiles import PROFILES
 from provisioner.web.api.auth import ADMIN, ANY_ROLE, auth, caller
 from provisioner.web.api.context import API_PREFIX, provisioner, unit_of_work
@@ -26,6 +26,7 @@ from provisioner.web.api.poe_schemas import (
     CycleIn,
     CycleOut,
     CycleQuery,
+    DevicePoeOut,
     PollOut,
     SwitchIn,
     SwitchOut,
@@ -35,6 +36,14 @@ from provisioner.web.api.present import Data, utc
 
 bp = APIBlueprint("poe", __name__, url_prefix=API_PREFIX)
 CYCLERS = [ApiRole.ADMIN.value, ApiRole.SUPPORT.value]
+
+
+def _device_mac(text: str) -> str:
+    """A MAC in a path, in any form the sheet takes; a malformed one names no device (404)."""
+    try:
+        return normalize_mac(text)
+    except BadMac as exc:
+        raise NotFound(str(exc)) from exc
 
 
 def _switch(row: PoeSwitch, alerts: list[PoeAlert]) -> Data:
@@ -107,8 +116,12 @@ def _cycle(session: Any, row: PoeCycle) -> Data:
 def add_switch(json_data: dict[str, Any]) -> Data:
     """Add a PoE switch (v2c community or v3 authPriv SHA/AES); secrets are stored encrypted
     and never shown again."""
-    new = poe_switches.NewSwitch(**{**json_data, "uplinks": tuple(json_data["uplinks"])})
+    fields = {**json_data, "uplinks": tuple(json_data["uplinks"])}
+    tenant_id = fields.pop("tenant_id")
     with unit_of_work() as session:
+        if tenant_id is not None:
+            fields["tenant"] = tenants.get_tenant(session, tenant_id).name
+        new = poe_switches.NewSwitch(**fields)
         row = poe_switches.add_switch(session, provisioner().box, new, tuple(PROFILES))
         return _switch(row, [])
 
@@ -175,6 +188,19 @@ def cycle_port(name: str, port: str, json_data: dict[str, Any]) -> Data:
         return _cycle(session, row)
 
 
+@bp.get("/devices/<mac>/poe")
+@bp.auth_required(auth, roles=ANY_ROLE)
+@bp.output(DevicePoeOut)
+def device_poe(mac: str) -> Data:
+    """The PoE switch and port the device was last seen on, its power and active alerts."""
+    mac = _device_mac(mac)
+    with unit_of_work() as session:
+        facts = bench_poe(session, [mac]).get(mac)
+    if facts is None:
+        raise NotFound(f"device {mac} has not been seen on any polled PoE switch")
+    return {**vars(facts), "alerts": list(facts.alerts)}
+
+
 @bp.post("/devices/<mac>/actions/power-cycle")
 @bp.auth_required(auth, roles=CYCLERS)
 @bp.input(CycleIn)
@@ -183,10 +209,7 @@ def cycle_port(name: str, port: str, json_data: dict[str, Any]) -> Data:
 def cycle_device(mac: str, json_data: dict[str, Any]) -> Data:
     """Power-cycle a device on the PoE port it was last seen on: off, wait, on, and watch it
     draw power and fetch its file again (``fetched_at``)."""
-    try:
-        mac = normalize_mac(mac)
-    except BadMac as exc:
-        raise NotFound(str(exc)) from exc
+    mac = _device_mac(mac)
     with unit_of_work() as session:
         target = poe_cycles.port_of_device(session, mac)
         row = poe_cycles.request_cycle(session, target, caller().actor, json_data["off_seconds"])

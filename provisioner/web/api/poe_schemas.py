@@ -10,6 +10,7 @@ from apiflask.fields import Boolean, DateTime, Dict, Float, Integer, List, Neste
 from apiflask.validators import Length, OneOf, Range, Regexp
 
 from provisioner.domain import poe_cycles, poe_switches
+from provisioner.domain.errors import MAX_ID
 from provisioner.domain.text import NAME_PATTERN, anchored
 from provisioner.snmp.profiles import PROFILES
 from provisioner.web.api.schemas import JsonInteger
@@ -29,8 +30,12 @@ class SwitchIn(Schema):
     auth_key = String(**_SECRET)
     priv_key = String(**_SECRET)
     context = String(load_default="", validate=Length(max=64))
-    tenant = String(load_default=None, allow_none=True, validate=Length(1, 100),
-                    metadata={"description": "null: the warehouse bench"})  # fmt: skip
+    tenant_id = JsonInteger(
+        load_default=None,
+        allow_none=True,
+        validate=Range(1, MAX_ID),
+        metadata={"description": "The tenant whose site it is; null: the warehouse bench"},
+    )
     poll_interval = JsonInteger(
         load_default=60, validate=Range(poe_switches.MIN_INTERVAL, poe_switches.MAX_INTERVAL)
     )
@@ -126,3 +131,14 @@ class CycleOut(Schema):
 
 class CycleQuery(Schema):
     limit = Integer(load_default=20, validate=Range(1, 500))
+
+
+class DevicePoeOut(Schema):
+    switch = String(required=True)
+    port = String(required=True)
+    label = String(required=True)
+    present = Boolean(required=True, metadata={"description": "Seen there in the last poll"})
+    detection = String(required=True)
+    power_w = Float(required=True, allow_none=True)
+    power_class = Integer(required=True, allow_none=True)
+    alerts = List(String(), required=True)
