@@ -4,10 +4,6 @@ cores fail over, outbound calls carry the ported number, emergency calls reach t
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 from tests.gateway_engine import (
     EXTENSION,
@@ -18,17 +14,6 @@ from tests.gateway_engine import (
     write_config,
 )
 from tests.sip_harness import DID, SipLab, free_udp_port
-
-
-@pytest.fixture
-def lab(tmp_path: Path) -> Iterator[SipLab]:
-    with SipLab(tmp_path) as running:
-        yield running
-
-
-@pytest.fixture
-def issuer(tmp_path: Path) -> Issuer:
-    return Issuer.create(tmp_path)
 
 
 def _only(records: list[dict[str, object]], **expected: object) -> dict[str, object]:
