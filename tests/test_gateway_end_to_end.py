@@ -10,8 +10,6 @@ uploaded and read back from the provisioner's API.
 from __future__ import annotations
 
 import json
-import socket
-import time
 import urllib.request
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -46,18 +44,6 @@ def _phone_mac() -> str:
     return demo_mac(index, model)
 
 
-def _wait_for_tcp(port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
-
-
 class Site:
     """Ports chosen up front: the core must trust the gateway's address before either runs."""
 
@@ -83,7 +69,6 @@ def provisioner_server(tmp_path: Path, site: Site) -> Iterator[RunningServer]:
         env_extra={"PROVISIONER_PBX_CORE": f"127.0.0.1:{site.core}"},
     )  # fmt: skip
     try:
-        _wait_for_tcp(site.https)
         yield server
     finally:
         stop_server(server)
