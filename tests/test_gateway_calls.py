@@ -205,6 +205,11 @@ def test_strangers_and_unknown_numbers_get_no_channel(lab: SipLab, issuer: Issue
         assert gw.channels_in_use() == 0
         records = gw.wait_cdrs(2)
         assert [(r["result"], r["sip_code"]) for r in records] == [("failed", 404)] * 2
+        # relayed, this BYE would meet silence there and come back as a 408, not the 481
+        elsewhere = f"127.0.0.1:{free_udp_port()}"
+        stray = lab.uac(gw.address, "uac_stray_bye.xml", calls=1, port=trunk,
+                        keys={"target": elsewhere})  # fmt: skip
+        assert [f["code"] for f in stray.events("final")] == ["481"], stray.describe()
         assert len(core.stop().events("invite")) == 0
 
 
