@@ -9,7 +9,6 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -17,17 +16,6 @@ from tests.gateway_engine import Issuer, RunningGateway, gateway_config, running
 from tests.sip_harness import DID, LOOPBACK, SipLab, Sipp, free_udp_port
 
 CHANNELS = 4
-
-
-@pytest.fixture
-def lab(tmp_path: Path) -> Iterator[SipLab]:
-    with SipLab(tmp_path) as running:
-        yield running
-
-
-@pytest.fixture
-def issuer(tmp_path: Path) -> Issuer:
-    return Issuer.create(tmp_path)
 
 
 @pytest.fixture

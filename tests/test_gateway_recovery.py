@@ -4,27 +4,12 @@ that reaches the maximum duration, and media that stops (rtpengine's timeout).""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 from tests.gateway_engine import Issuer, RunningGateway, gateway_config, running_gateway
 from tests.sip_harness import LOOPBACK, SipLab, Sipp, free_udp_port
 
 CHANNELS = 4
 MEDIA_TIMEOUT = 4  # seconds without RTP before rtpengine drops a call
-
-
-@pytest.fixture
-def lab(tmp_path: Path) -> Iterator[SipLab]:
-    with SipLab(tmp_path) as running:
-        yield running
-
-
-@pytest.fixture
-def issuer(tmp_path: Path) -> Issuer:
-    return Issuer.create(tmp_path)
 
 
 def fill_channels(lab: SipLab, gw: RunningGateway, trunk_port: int, scenario: str) -> Sipp:
