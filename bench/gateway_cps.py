@@ -238,6 +238,8 @@ def main() -> None:
                        Target("gateway32", gateway.address, gateway.process.pid, rpc)]  # fmt: skip
             steps = sustained(lab, targets, carrier_port, rates, args.seconds)
             lab.stop_proxy(proxy)
+            after_steps = gateway.wait_channels(0, timeout=30)
+            print(f"gateway32 channels in use after the rate steps: {after_steps} (target 0)")
             exact = licence_burst(lab, gateway, core, carrier_port, args.channels,
                                   args.burst_rate, args.burst_seconds)  # fmt: skip
 
@@ -250,7 +252,7 @@ def main() -> None:
     if common := max(set(gw) & set(bare), default=0):
         print(f"CPU at {common} cps: gateway32 {gw[common].cpu:.0%}, bare Kamailio "
               f"{bare[common].cpu:.0%} of a core")  # fmt: skip
-    print(f"licence exact under load: {'yes' if exact else 'NO'}")
+    print(f"licence exact, no channel leaked: {'yes' if exact and after_steps == 0 else 'NO'}")
 
 
 if __name__ == "__main__":

@@ -163,3 +163,16 @@ def test_a_sipvicious_scan_takes_no_channel(
     records = gw.cdrs()
     assert {(r["result"], r["sip_code"]) for r in records} <= {("failed", 404)}, records
     assert_still_serving(lab, gw, trunk)
+
+
+def test_an_invite_flood_from_a_stranger_is_refused_while_the_trunk_is_served(
+    lab: SipLab, gateway: tuple[RunningGateway, Sipp, int]
+) -> None:
+    gw, core, trunk = gateway
+    flood = lab.start_uac(gw.address, "uac_expect_error.xml", calls=1000, rate=250, seconds=30)
+    assert_still_serving(lab, gw, trunk)  # while the flood is on
+    run = flood.wait(timeout=45)
+    assert run.successful == 1000, run.describe()
+    assert {final["code"] for final in run.events("final")} == {"403"}
+    assert gw.wait_channels(0) == 0
+    assert core.stop().count("INVITE") == 2  # only the trunk's own two calls reached the core
