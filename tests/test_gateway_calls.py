@@ -11,6 +11,7 @@ from tests.gateway_engine import (
     RunningGateway,
     gateway_config,
     running_gateway,
+    stop_gateway,
     write_config,
 )
 from tests.sip_harness import DID, SipLab, free_udp_port
@@ -249,3 +250,20 @@ def test_a_core_failing_mid_call_gives_the_channel_back(lab: SipLab, issuer: Iss
         records = gw.wait_cdrs(2)
     assert [r["result"] for r in records] == ["answered", "answered"]
     print(f"channel back {waited:.0f} s after the core went deaf")
+
+
+def test_stopping_the_gateway_hangs_up_calls_in_progress(lab: SipLab, issuer: Issuer) -> None:
+    core = lab.uas("uas_answer.xml")
+    trunk = free_udp_port()
+    config = gateway_config(issuer.licence(4), trunk_port=trunk, cores=[core.port])
+    with running_gateway(issuer, config) as gw:
+        carrier = lab.start_uac(gw.address, "uac_wait_bye.xml", calls=2, rate=20, port=trunk,
+                                seconds=30)  # fmt: skip
+        assert gw.wait_channels(2) == 2
+        stop_gateway(gw.process)
+        assert gw.process.returncode == 0
+        assert carrier.wait(timeout=20).successful == 2  # both got the gateway's BYE
+        assert [r["result"] for r in gw.cdrs()] == ["answered", "answered"]
+        status = gw.cli("status")
+        assert status.returncode == 1
+        assert "gateway32 is not running" in status.stderr
