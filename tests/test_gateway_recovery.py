@@ -37,7 +37,7 @@ def test_a_carrier_killed_without_bye_gives_its_channels_back(lab: SipLab, issue
         carrier = fill_channels(lab, gw, trunk, "uac_limit.xml")
         carrier.vanish()  # kill -9: no BYE, nobody answers the keep-alive OPTIONS any more
         waited = seconds_until_channels_free(gw, timeout=90)
-        records = gw.wait_cdrs(CHANNELS)
+        records = gw.wait_cdrs(CHANNELS, timeout=40)  # once seen late (3 of 4 after 15 s)
         assert [r["result"] for r in records] == ["answered"] * CHANNELS, records
         again = lab.uac(gw.address, "uac_limit.xml", calls=1, hold_ms=200, port=trunk)
         assert again.answered == 1, again.describe()
