@@ -13,7 +13,7 @@ Signalling only (gateway32 with media_relay off, as the bare proxy relays no med
 step that is refused calls on gateway32 with "peak channels 32" filled its licence: calls took
 longer than 32 / rate seconds each (the machine is loaded).
 
-    python -m bench.gateway_cps [--rates 200,400,600,800,1000,1200] [--seconds 8]
+    python -m bench.gateway_cps [--rates 200,300,400,500,600,800,1000,1200] [--seconds 8]
                                 [--channels 32] [--burst-rate 100] [--burst-seconds 10]
 """
 
@@ -215,7 +215,7 @@ def cleaned_up(workdir: Path) -> Iterator[None]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rates", default="200,400,600,800,1000,1200")
+    parser.add_argument("--rates", default="200,300,400,500,600,800,1000,1200")
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--channels", type=int, default=32)
     parser.add_argument("--burst-rate", type=int, default=100)
