@@ -176,6 +176,15 @@ def stop_gateway(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
+def _port_apart_from(config: dict[str, object] | None) -> int:
+    """A free port for the gateway that is none of its peers' (each was free when picked)."""
+    peers = json.dumps(config or {})
+    while True:
+        port = free_udp_port()
+        if f'"port": {port}' not in peers:
+            return port
+
+
 @contextlib.contextmanager
 def running_gateway(
     issuer: Issuer,
@@ -190,7 +199,7 @@ def running_gateway(
     provisioner (give provisioner_url, http_user, http_password, ca_file as settings).
     """
     state_dir = Path(tempfile.mkdtemp(prefix="gw32-", dir="/tmp"))
-    address = f"{LOOPBACK}:{sip_port or free_udp_port()}"
+    address = f"{LOOPBACK}:{sip_port or _port_apart_from(config)}"
     env = gateway_env(state_dir, issuer, address, **settings)
     if config is not None:
         write_config(state_dir, config)
