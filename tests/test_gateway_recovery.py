@@ -37,7 +37,7 @@ def test_a_carrier_killed_without_bye_gives_its_channels_back(lab: SipLab, issue
         carrier = fill_channels(lab, gw, trunk, "uac_limit.xml")
         carrier.vanish()  # kill -9: no BYE, nobody answers the keep-alive OPTIONS any more
         waited = seconds_until_channels_free(gw, timeout=90)
-        records = gw.wait_cdrs(CHANNELS, timeout=40)  # once seen late (3 of 4 after 15 s)
+        records = gw.wait_cdrs(CHANNELS, timeout=40)  # seen > 15 s late under load, cause unknown
         assert [r["result"] for r in records] == ["answered"] * CHANNELS, records
         again = lab.uac(gw.address, "uac_limit.xml", calls=1, hold_ms=200, port=trunk)
         assert again.answered == 1, again.describe()
@@ -76,8 +76,8 @@ def test_a_call_whose_media_stops_is_hung_up_and_one_with_media_is_not(
         assert talking.successful == 1, talking.describe()
         assert talking.count("BYE", "Sent") == 1
         assert gw.wait_channels(0) == 0
-        records = gw.wait_cdrs(2)
-        assert [r["result"] for r in records] == ["answered"] * 2, records
+        records = gw.wait_cdrs(2, timeout=40)  # seen > 15 s late under load, cause unknown
+        assert [r["result"] for r in records] == ["answered"] * 2, (records, gw.log())
     assert core.stop().count("BYE") == 2, "the core side of both calls was hung up"
 
 
