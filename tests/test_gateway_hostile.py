@@ -209,11 +209,6 @@ def test_forged_in_dialog_requests_are_not_relayed_to_strangers(
     assert victim.result().nonzero() == "", "the gateway relayed a stranger's request"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gateway32 relays a stranger's in-dialog BYE of a live call to the PBX core "
-    "(in-dialog requests are not limited to the trunk and the cores)",
-)
 def test_a_strangers_bye_does_not_hang_up_a_live_call(
     lab: SipLab, gateway: tuple[RunningGateway, Sipp, int]
 ) -> None:
