@@ -67,6 +67,8 @@ def demo_ids(service: Service) -> dict[str, Any]:
             "port": 1,
             "number_id": rep.id,
             "name": "readonly",
+            "did": "0399990009",
+            "serial": "GW20260101-AAAAAAAA",
         }
 
 
@@ -120,6 +122,9 @@ def plausible_bodies(
         ("post", "/imports"): {"data": sheet_rows(demo_rows()), "content_type": "text/csv"},
         ("post", "/tokens"): {"json": {"name": "made-by-role", "role": "readonly"}},
         ("post", "/devices/{mac}/actions/resync"): {"json": {"to": sip_device}},
+        ("patch", "/gateways/{mac}"): {"json": {"refusal": "busy"}},
+        ("put", "/gateways/{mac}/numbers/{did}"): {"json": {"destination": "1001"}},
+        ("post", "/gateways/{mac}/licences"): {"json": {"channels": 4, "days": 30}},
     }
 
 
