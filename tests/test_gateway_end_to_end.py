@@ -57,14 +57,19 @@ class Site:
         self.https = free_port()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def site() -> Site:
     return Site()
 
 
-@pytest.fixture
-def provisioner_server(tmp_path: Path, site: Site) -> Iterator[RunningServer]:
-    workdir = tmp_path / "provisioner"
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("e2e")
+
+
+@pytest.fixture(scope="module")
+def provisioner_server(workdir: Path, site: Site) -> Iterator[RunningServer]:
+    workdir = workdir / "provisioner"
     workdir.mkdir()
     server = start_server(
         workdir, f"sqlite:///{workdir / 'inventory.db'}", "--https", f"127.0.0.1:{site.https}",
@@ -76,9 +81,9 @@ def provisioner_server(tmp_path: Path, site: Site) -> Iterator[RunningServer]:
         stop_server(server)
 
 
-@pytest.fixture
-def core(tmp_path: Path, provisioner_server: RunningServer, site: Site) -> Iterator[Core]:
-    db_path = tmp_path / "pbx.sqlite"
+@pytest.fixture(scope="module")
+def core(workdir: Path, provisioner_server: RunningServer, site: Site) -> Iterator[Core]:
+    db_path = workdir / "pbx.sqlite"
     with _database(provisioner_server) as (db, box), db.session() as session:
         tenant = tenant_named(session, DEMO_TENANT)
         trunk, cores = f"127.0.0.1:{site.carrier}", (f"127.0.0.1:{site.core}",)
@@ -86,7 +91,7 @@ def core(tmp_path: Path, provisioner_server: RunningServer, site: Site) -> Itera
     done = provisioner_server.cli("pbx", "export", "--to", str(db_path), "--realm", REALM)
     assert done.returncode == 0, done.stderr
     gateway = Peer("127.0.0.1", site.gateway, tenant=DEMO_TENANT)
-    running = start_core(tmp_path, db_path, gateways=(gateway,), port=site.core)
+    running = start_core(workdir, db_path, gateways=(gateway,), port=site.core)
     try:
         yield running
     finally:
@@ -134,7 +139,7 @@ def gateway_from_provisioner(
         issuer_pem = state / "issuer.pem"
         issuer_pem.write_text(licences.public_key(session, box))
         issuer = Issuer(licences.issuer_key(session, box), issuer_pem)
-        token = create_token(session, "e2e", ApiRole.SUPPORT)[1]
+        token = create_token(session, f"e2e-{state.parent.name}", ApiRole.SUPPORT)[1]
         tenant_id = tenant_named(session, DEMO_TENANT).id
     settings = _gateway_settings(server, state, issuer_pem, site)
     fetched = fetch_config(settings)
@@ -145,7 +150,7 @@ def gateway_from_provisioner(
 
 
 def _cdrs_in_the_api(server: RunningServer, provisioned: Provisioned) -> list[dict[str, object]]:
-    """Upload what the gateway wrote, then read the tenant's CDRs back from the API."""
+    """Upload what the gateway wrote, then read those CDRs back from the API."""
     gateway = provisioned.gateway
     settings = GatewaySettings(
         **(vars(provisioned.settings) | {"state_dir": str(gateway.state_dir)})
@@ -159,7 +164,8 @@ def _cdrs_in_the_api(server: RunningServer, provisioned: Provisioned) -> list[di
     with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
         page = json.loads(answer.read())
     assert page["total"] == len(page["items"])
-    return page["items"]
+    ours = {record["call_id"] for record in gateway.cdrs()}  # this test's gateway run
+    return [item for item in page["items"] if item["call_id"] in ours]
 
 
 def test_a_carrier_call_rings_the_provisioned_phone_through_the_gateway(
