@@ -10,6 +10,7 @@ import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -185,11 +186,15 @@ def test_fetcher_writes_only_good_configs(served: Lab, tmp_path: Path) -> None:
 
 
 class _Garbage(BaseHTTPRequestHandler):
+    """Answers 200 with a cut-off document, then with JSON nested 100,000 deep."""
+
+    bodies: ClassVar[list[bytes]] = [b'{"gateway": "0011223344ab", "licence": ', b"[" * 100_000]
+
     def do_GET(self) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.end_headers()
-        self.wfile.write(b'{"gateway": "0011223344ab", "licence": ')
+        self.wfile.write(self.bodies.pop(0))
 
     def log_message(self, *_args: object) -> None:
         pass
@@ -206,14 +211,15 @@ def test_fetcher_keeps_the_last_good_copy_when_the_provisioner_is_garbage(
     thread.start()
     try:
         url = f"http://127.0.0.1:{garbage.server_address[1]}"
-        result = fetch_config(
-            served.gateway_settings(tmp_path / "state", served.ours, provisioner_url=url)
-        )
+        elsewhere = served.gateway_settings(tmp_path / "state", served.ours, provisioner_url=url)
+        cut_off, deep = fetch_config(elsewhere), fetch_config(elsewhere)
     finally:
         garbage.shutdown()
         garbage.server_close()
-    assert not result.ok
-    assert "not JSON" in result.message
+    assert not cut_off.ok
+    assert "not JSON" in cut_off.message
+    assert not deep.ok
+    assert "nested too deep" in deep.message
     assert settings.config_file.read_bytes() == good
 
 
@@ -302,6 +308,7 @@ def test_a_malformed_record_refuses_the_whole_batch(served: Lab) -> None:
     assert "nothing of this batch was stored" in message
     for body, expected in (
         (b"not json", 400),
+        (b"[" * 100_000, 400),
         (json.dumps({"call_id": "x"}).encode(), 422),
         (json.dumps([_cdr("bad-4@gw", tenant="rival")]).encode(), 422),
         (json.dumps([_cdr("bad-5@gw", result="exploded")]).encode(), 422),

@@ -81,7 +81,10 @@ def config(provisioner: Provisioner, mac: str) -> Response:
 @gateway.route("/gateway/<mac_text>/cdrs", methods=["POST"])
 @as_the_gateway("cdrs")
 def post_cdrs(provisioner: Provisioner, mac: str) -> Response:
-    body = request.get_json(silent=True)
+    try:
+        body = json.loads(request.get_data())
+    except (ValueError, RecursionError):  # RecursionError: nested thousands deep
+        body = None
     if body is None:
         return _error("the body must be a JSON list of CDR objects", 400)
     try:
