@@ -1,9 +1,11 @@
 """Call detail records: Kamailio's per-attempt events made into durable ``cdr.jsonl`` lines.
 
-Kamailio's script prints one ``GW32CDR {json}`` line on stderr when a call attempt ends (refused,
-failed, cancelled or hung up). This module completes each event into the record of the contract
-in COORDINATION.md and appends it with flush + fsync before the next batch is read, so a record
-that reached the file survives a power cut.
+Kamailio prints one line on stderr when a call attempt ends: the routing script a
+``GW32CDR {json}`` line for a refused, failed or cancelled attempt, the acc module its CDR line
+(with the same JSON in ``gw32cdr=``) for an answered call once it is hung up. This module
+completes each event into the record of the contract in COORDINATION.md and appends it with
+flush + fsync before the next batch is read, so a record that reached the file survives a
+power cut.
 """
 
 from __future__ import annotations
@@ -11,10 +13,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 from pathlib import Path
 from typing import IO
 
-MARKER = "GW32CDR "
+MARKER = "GW32CDR "  # refused and failed attempts, from the routing script
+ACC_MARKER = "log_write_cdr(): "  # answered calls, from Kamailio's acc module (cdr_extra)
+_ACC_CDR = "gw32cdr="
+_ACC_END = re.compile(r"(?:^|; )end_time=([0-9.]+)")
+_ACC_START = re.compile(r"(?:^|; )start_time=([0-9.]+)")
+_ACC_ANSWER = re.compile(r"(?:^|; )gw32answer=([0-9.]+)")
 # SIP final response -> Q.850 cause (RFC 3398 section 8.2.6.1), for records the script left open.
 _Q850 = {
     400: 41, 401: 21, 402: 21, 403: 21, 404: 1, 405: 63, 406: 79, 407: 21, 408: 102, 410: 22,
@@ -26,16 +34,40 @@ _Q850 = {
 
 def record_from_line(line: str) -> dict[str, object] | None:
     """The CDR in one line of Kamailio's stderr, or None if the line is not a CDR event."""
-    at = line.find(MARKER)
-    if at < 0:
+    if (at := line.find(MARKER)) >= 0:
+        event = _json_object(line[at + len(MARKER) :])
+    elif (at := line.find(ACC_MARKER)) >= 0:
+        event = _answered(line[at + len(ACC_MARKER) :])
+    else:
         return None
+    return complete(event) if event is not None else None
+
+
+def _answered(acc_line: str) -> dict[str, object] | None:
+    """acc's CDR of an answered call: its end time, our answer time and the call's JSON."""
+    end = _ACC_END.search(acc_line)
+    at = acc_line.find(_ACC_CDR)
+    event = _json_object(acc_line[at + len(_ACC_CDR) :]) if at >= 0 else None
+    if end is None or event is None:
+        return None
+    answer = _ACC_ANSWER.search(acc_line)
+    start = _ACC_START.search(acc_line)
+    return {
+        **event,
+        "answer": (answer and answer.group(1)) or (start and start.group(1)),
+        "end": end.group(1),
+        "sip_code": 200,
+        "q850": 16,
+        "result": "answered",
+    }
+
+
+def _json_object(text: str) -> dict[str, object] | None:
     try:
-        event = json.loads(line[at + len(MARKER) :])
+        value = json.loads(text)
     except json.JSONDecodeError:
         return None
-    if not isinstance(event, dict):
-        return None
-    return complete(event)
+    return value if isinstance(value, dict) else None
 
 
 def complete(event: dict[str, object]) -> dict[str, object]:

@@ -13,10 +13,10 @@ from typing import Any
 
 import click
 
-from gateway32.cdr_upload import upload_cdrs
+from gateway32.cdr_upload import UploadResult, upload_cdrs
 from gateway32.health import NotRunning, gather, prometheus_text
 from gateway32.licence import LicenceError, load_public_key, verify
-from gateway32.provisioning import fetch_config
+from gateway32.provisioning import FetchResult, fetch_config
 from gateway32.settings import Settings, SettingsError
 from gateway32.supervisor import StartError, Supervisor, pid_file, status_file
 
@@ -123,17 +123,17 @@ def _licence_document(raw: bytes) -> bytes:
 @click.pass_obj
 def fetch(settings: Settings) -> None:
     """Fetch config.json from the provisioner now (a running gateway applies it by itself)."""
-    result = fetch_config(settings)
-    if not result.ok:
-        raise click.ClickException(result.message)
-    click.echo(result.message)
+    _say(fetch_config(settings))
 
 
 @main.command("upload-cdrs")
 @click.pass_obj
 def upload_cdrs_now(settings: Settings) -> None:
     """Send the CDRs the provisioner has not had yet."""
-    result = upload_cdrs(settings)
+    _say(upload_cdrs(settings))
+
+
+def _say(result: FetchResult | UploadResult) -> None:
     if not result.ok:
         raise click.ClickException(result.message)
     click.echo(result.message)

@@ -18,7 +18,6 @@ import bencodepy
 from gateway32.rpc import KamailioRPC, RPCError
 
 log = logging.getLogger("gateway32")
-_CONFIRMED = 4  # dialog state: the call was answered and ACKed
 
 
 class MediaRelayError(RuntimeError):
@@ -80,20 +79,16 @@ class Rtpengine:
 
 def end_calls_without_media(rpc: KamailioRPC, relay: Rtpengine, grace: float) -> list[str]:
     """End answered calls older than ``grace`` seconds that rtpengine dropped; their Call-IDs."""
-    dialogs = rpc.call("dlg.list")
-    if not isinstance(dialogs, list):
-        return []
+    dialogs = rpc.answered_calls()
     with_media = relay.call_ids()  # after the dialog list: a call set up in between is not ended
     now = time.time()
     ended = []
     for dialog in dialogs:
-        if not isinstance(dialog, dict) or dialog.get("state") != _CONFIRMED:
-            continue
         call_id = str(dialog.get("call-id", ""))
-        if call_id in with_media or now - float(dialog.get("start_ts", now)) < grace:
+        if call_id in with_media or now - float(str(dialog.get("start_ts", now))) < grace:
             continue
         try:
-            rpc.call("dlg.end_dlg", int(dialog["h_entry"]), int(dialog["h_id"]))
+            rpc.hang_up(dialog)
         except RPCError as exc:  # it may have ended by itself meanwhile
             log.info("media timeout: dialog %s already gone (%s)", call_id, exc)
             continue

@@ -117,6 +117,9 @@ def fetch_config(settings: Settings, timeout: float = 10.0) -> FetchResult:
         parse_config(body, issuer, settings.mac)
     except (ProvisioningError, ConfigError, LicenceError) as exc:
         return FetchResult(updated=False, ok=False, message=f"{exc}; {last_good(settings)}")
+    except RecursionError:
+        message = f"the answer is JSON nested too deep to be a configuration; {last_good(settings)}"
+        return FetchResult(updated=False, ok=False, message=message)
     except OSError as exc:
         return FetchResult(
             updated=False,

@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 
 _ids = itertools.count(1)
+_CONFIRMED = 4  # Kamailio dialog state: answered and ACKed
 
 
 class RPCError(RuntimeError):
@@ -64,6 +65,17 @@ class KamailioRPC:
         if isinstance(result, dict):
             return int(result.get("value", 0))
         return int(str(result))
+
+    def answered_calls(self) -> list[dict[str, object]]:
+        """The dialogs that are answered and ACKed (Kamailio dialog state 4)."""
+        dialogs = self.call("dlg.list")
+        if not isinstance(dialogs, list):
+            return []
+        return [d for d in dialogs if isinstance(d, dict) and d.get("state") == _CONFIRMED]
+
+    def hang_up(self, dialog: dict[str, object]) -> None:
+        """BYE to both sides of ``dialog`` (one of :meth:`answered_calls`)."""
+        self.call("dlg.end_dlg", int(str(dialog["h_entry"])), int(str(dialog["h_id"])))
 
     def cores(self) -> list[dict[str, str]]:
         """Each PBX core's URI and dispatcher state (AP active, IP inactive-probing, ...)."""

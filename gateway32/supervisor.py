@@ -298,6 +298,7 @@ class Supervisor:
         os.replace(temporary, path)
 
     def stop(self) -> None:
+        self._hang_up_all()
         for process in (self.kamailio, self.rtpengine):
             if process is not None and process.poll() is None:
                 process.terminate()
@@ -311,5 +312,25 @@ class Supervisor:
                 process.wait(timeout=5)
         if self._reader is not None:
             self._reader.join(timeout=10)
+        if self._seq:  # we wrote it: `status` and `reload` must now say "not running"
+            status_file(self.settings).unlink(missing_ok=True)
         if self._lock_handle is not None:
             self._lock_handle.close()
+
+    def _hang_up_all(self, seconds: float = 3.0) -> None:
+        """Before Kamailio stops: BYE both ways for every answered call, each gets its CDR."""
+        if self.kamailio is None or self.kamailio.poll() is not None:
+            return
+        try:
+            calls = self.rpc.answered_calls()
+            for dialog in calls:
+                with contextlib.suppress(RPCError):  # it may have ended by itself meanwhile
+                    self.rpc.hang_up(dialog)
+            deadline = time.monotonic() + seconds
+            while calls and self.rpc.channels_in_use() and time.monotonic() < deadline:
+                time.sleep(0.1)
+        except RPCError as exc:
+            log.warning("could not hang up the calls in progress: %s", exc)
+        else:
+            if calls:
+                log.info("stopping: hung up %d calls in progress", len(calls))

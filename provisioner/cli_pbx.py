@@ -80,7 +80,13 @@ def export(
 @click.option(
     "--run-dir", default="/run/kamailio", show_default=True, type=click.Path(path_type=Path)
 )
-@click.option("--gateway", "gateways", multiple=True, metavar="IP:PORT", help="A trusted gateway.")
+@click.option(
+    "--gateway",
+    "gateways",
+    multiple=True,
+    metavar="IP:PORT[=TENANT]",
+    help="A trusted gateway; with its tenant, that tenant's outside calls go out through it.",
+)
 @click.option("--children", default=4, show_default=True, type=click.IntRange(1, 64))
 @realm_option
 @db_option

@@ -20,6 +20,8 @@ from cryptography.fernet import Fernet
 
 from provisioner.service import Service, open_service
 from provisioner.settings import Settings
+from tests.gateway_engine import Issuer
+from tests.sip_harness import SipLab
 
 TEST_KEY = Fernet.generate_key().decode()
 
@@ -85,15 +87,23 @@ def start_server(
         cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     server = RunningServer(process, http_port, tftp_port, workdir, env)
+    # HTTPS listeners come up on their own: wait for them too, not only for /healthz.
+    https_ports = [
+        int(extra[i + 1].rsplit(":", 1)[1]) for i, a in enumerate(extra) if a == "--https"
+    ]
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError((workdir / "server.log").read_text())
         try:
             with urllib.request.urlopen(f"{server.http}/healthz", timeout=1):  # noqa: S310
-                return server
+                pass
+            for port in https_ports:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
         except OSError:
             time.sleep(0.2)
+        else:
+            return server
     process.kill()
     raise RuntimeError("provisioner serve did not come up in 60 s")
 
@@ -158,3 +168,16 @@ def postgres_url() -> Iterator[str]:
             check=False, capture_output=True, timeout=60,
         )  # fmt: skip
         shutil.rmtree(datadir, ignore_errors=True)
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Iterator[SipLab]:
+    """Gateway tests: SIPp peers (and bare Kamailio proxies), all killed afterwards."""
+    with SipLab(tmp_path) as running:
+        yield running
+
+
+@pytest.fixture
+def issuer(tmp_path: Path) -> Issuer:
+    """Gateway tests: the provisioner's licence-signing key, public half in tmp_path/issuer.pem."""
+    return Issuer.create(tmp_path)

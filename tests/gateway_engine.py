@@ -99,11 +99,8 @@ class RunningGateway:
     def port(self) -> int:
         return int(self.address.rsplit(":", 1)[1])
 
-    def cli(self, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "gateway32", *args], env=self.env, capture_output=True,
-            text=True, timeout=timeout, check=False,
-        )  # fmt: skip
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return gateway_cli(self.env, *args)
 
     def status(self) -> dict[str, object]:
         done = self.cli("status", "--json")
@@ -135,6 +132,14 @@ class RunningGateway:
     def log(self) -> str:
         parts = [self.state_dir / "gateway32.log", self.state_dir / "run" / "kamailio.log"]
         return "\n".join(p.read_text(errors="replace")[-4000:] for p in parts if p.exists())
+
+
+def gateway_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """One ``gateway32`` command with these settings; its exit code and output."""
+    return subprocess.run(
+        [sys.executable, "-m", "gateway32", *args], env=env, capture_output=True, text=True,
+        timeout=30, check=False,
+    )  # fmt: skip
 
 
 def gateway_env(state_dir: Path, issuer: Issuer, sip: str, **extra: str) -> dict[str, str]:
@@ -171,6 +176,15 @@ def stop_gateway(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
+def _port_apart_from(config: dict[str, object] | None) -> int:
+    """A free port for the gateway that is none of its peers' (each was free when picked)."""
+    peers = json.dumps(config or {})
+    while True:
+        port = free_udp_port()
+        if f'"port": {port}' not in peers:
+            return port
+
+
 @contextlib.contextmanager
 def running_gateway(
     issuer: Issuer,
@@ -185,7 +199,7 @@ def running_gateway(
     provisioner (give provisioner_url, http_user, http_password, ca_file as settings).
     """
     state_dir = Path(tempfile.mkdtemp(prefix="gw32-", dir="/tmp"))
-    address = f"{LOOPBACK}:{sip_port or free_udp_port()}"
+    address = f"{LOOPBACK}:{sip_port or _port_apart_from(config)}"
     env = gateway_env(state_dir, issuer, address, **settings)
     if config is not None:
         write_config(state_dir, config)

@@ -104,20 +104,34 @@ def start_core(
     raise RuntimeError(f"kamailio did not answer OPTIONS: {log.read_text()[-3000:]}")
 
 
-def register(workdir: Path, core_port: int, username: str, password: str, contact_port: int) -> str:
-    """Register with SIPp; the final status ("200", "401" or "403") the core gave."""
-    for old in workdir.glob("register_*_logs.log"):
+def _final(workdir: Path, scenario: str, args: list[str]) -> str:
+    """Run a phone scenario once with SIPp; the final status it logged, or "no answer"."""
+    for old in workdir.glob(f"{Path(scenario).stem}_*_logs.log"):
         old.unlink()
     subprocess.run(
-        ["sipp", f"127.0.0.1:{core_port}", "-sf", str(SCENARIOS / "register.xml"),
-         "-i", "127.0.0.1", "-p", str(free_port(socket.SOCK_DGRAM)), "-m", "1",
-         "-s", username, "-au", username, "-ap", password,
-         "-key", "contact_port", str(contact_port),
-         "-nostdin", "-trace_logs", "-timeout", "15s", "-timeout_error"],
-        cwd=workdir, capture_output=True, timeout=30, check=False,
+        ["sipp", *args, "-sf", str(SCENARIOS / scenario), "-i", "127.0.0.1",
+         "-p", str(free_port(socket.SOCK_DGRAM)), "-m", "1", "-nostdin", "-trace_logs",
+         "-timeout", "20s", "-timeout_error"],
+        cwd=workdir, capture_output=True, timeout=40, check=False,
     )  # fmt: skip
-    logs = "".join(p.read_text() for p in workdir.glob("register_*_logs.log"))
-    for status in ("200", "401", "403"):
-        if f"FINAL {status}" in logs:
-            return status
-    return "no answer"
+    logs = "".join(p.read_text() for p in workdir.glob(f"{Path(scenario).stem}_*_logs.log"))
+    found = [word.split()[1] for word in logs.splitlines() if word.startswith("FINAL ")]
+    return found[-1] if found else "no answer"
+
+
+def register(workdir: Path, core_port: int, username: str, password: str, contact_port: int) -> str:
+    """Register with SIPp; the final status ("200", "401" or "403") the core gave."""
+    return _final(workdir, "register.xml", [
+        f"127.0.0.1:{core_port}", "-s", username, "-au", username, "-ap", password,
+        "-key", "contact_port", str(contact_port),
+    ])  # fmt: skip
+
+
+def call_out(
+    workdir: Path, core_port: int, username: str, password: str, number: str, hold_ms: int = 300
+) -> str:
+    """A phone's call to ``number`` through the core (answering its 407); "200" when answered."""
+    return _final(workdir, "uac_phone_call.xml", [
+        f"127.0.0.1:{core_port}", "-s", number, "-au", username, "-ap", password,
+        "-key", "me", username, "-d", str(hold_ms),
+    ])  # fmt: skip

@@ -25,6 +25,7 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import jinja2
 
@@ -290,10 +291,10 @@ class SipLab:
         command = ["sipp", *args, "-sf", str(SCENARIOS / scenario), "-i", ip, "-p", str(port),
                    *key_args, "-nostdin", "-trace_err", "-trace_counts", "-trace_stat",
                    "-trace_logs", "-fd", "1"]  # fmt: skip
-        process = subprocess.Popen(
-            command, cwd=workdir, stdout=(workdir / "screen.log").open("wb"),
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        with (workdir / "screen.log").open("wb") as screen:
+            process = subprocess.Popen(
+                command, cwd=workdir, stdout=screen, stderr=subprocess.STDOUT
+            )
         sipp = Sipp(process, scenario, ip, port, workdir)
         self.sipps.append(sipp)
         return sipp
@@ -350,11 +351,9 @@ class SipLab:
         port = port or free_udp_port(ip)
         return self._start_sipp(scenario, [*args, *extra], ip=ip, port=port, keys=all_keys)
 
-    def uac(self, target: str, scenario: str, **options: object) -> SippRun:
-        """A UAC burst run to its end (see ``start_uac``); returns what it saw."""
-        sipp = self.start_uac(target, scenario, **options)  # type: ignore[arg-type]
-        seconds = options.get("seconds", 60)
-        assert isinstance(seconds, int)
+    def uac(self, target: str, scenario: str, *, seconds: int = 60, **options: Any) -> SippRun:
+        """A UAC burst run to its end (the options of ``start_uac``); returns what it saw."""
+        sipp = self.start_uac(target, scenario, seconds=seconds, **options)
         return sipp.wait(timeout=seconds + 15)
 
     def bare_proxy(
@@ -380,11 +379,11 @@ class SipLab:
             )
         )  # fmt: skip
         log = workdir / "kamailio.log"
-        process = subprocess.Popen(
-            ["kamailio", "-f", str(config), "-DD", "-E", "-m", str(shm_mb), "-M", "16"],
-            cwd=workdir, stdout=log.open("wb"), stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
+        with log.open("wb") as output:
+            process = subprocess.Popen(
+                ["kamailio", "-f", str(config), "-DD", "-E", "-m", str(shm_mb), "-M", "16"],
+                cwd=workdir, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
         proxy = BareProxy(process, ip, port, workdir)
         self.proxies.append(proxy)
         wait_bound(process, ip, port, "kamailio", log)

@@ -67,6 +67,8 @@ def demo_ids(service: Service) -> dict[str, Any]:
             "port": 1,
             "number_id": rep.id,
             "name": "readonly",
+            "did": "0399990009",
+            "serial": "GW20260101-AAAAAAAA",
         }
 
 
@@ -128,6 +130,9 @@ def plausible_bodies(
         ("post", "/dhcp/leases"): {
             "json": {"action": "add", "mac": ids["mac"], "ip": "10.204.1.150"}
         },
+        ("patch", "/gateways/{mac}"): {"json": {"refusal": "busy"}},
+        ("put", "/gateways/{mac}/numbers/{did}"): {"json": {"destination": "1001"}},
+        ("post", "/gateways/{mac}/licences"): {"json": {"channels": 4, "days": 30}},
     }
 
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from provisioner.db.gateways import IssuerKey
-from provisioner.domain import accounts, representatives
+from provisioner.db.models import TenantStatus
+from provisioner.domain import accounts, representatives, tenants
 from provisioner.service import Service
 from tests.conftest import TEST_KEY
 from tests.gateway_inventory import add_gateway, tenant_named
@@ -179,3 +180,23 @@ def test_gateway32_accepts_the_issued_licence_and_refuses_the_rest(
     assert listed.returncode == 0, listed.stderr
     shown = run(service, "provisioner", "licence", "show", document["licence"]["serial"])
     assert json.loads(shown.stdout) == json.loads(issued["ours"].read_text())
+
+
+def test_trial_tenants_get_no_ported_numbers_and_suspended_ones_no_licence(api: Api) -> None:
+    with api.service.db.session() as session:
+        trial = tenants.create_tenant(session, "trial-co", TenantStatus.TRIAL, [])
+        accounts.create_account(session, api.service.box, trial, extension="4001",
+                                direct_number="", display_name="Trial")  # fmt: skip
+        add_gateway(session, api.service.box, THEIRS, trial, {})
+        add_gateway(session, api.service.box, OURS, tenant_named(session, "acme"), {})
+        acme_id = tenant_named(session, "acme").id
+    assert "on trial" in api.refused("PUT", f"/gateways/{THEIRS}/numbers/0312345678", 409,
+                                     json={"destination": "4001"})  # fmt: skip
+    api.ok("PATCH", f"/tenants/{acme_id}", json={"status": "suspended"})
+    assert "suspended" in api.refused("POST", f"/gateways/{OURS}/licences", 409,
+                                      json={"channels": 4, "days": 30})  # fmt: skip
+    events = api.ok("GET", f"/devices/{OURS}/timeline", role="support")
+    issued = [e for e in events if e["kind"] == "licence"]
+    assert len(issued) == 1  # the one add_gateway issued, with who did it
+    assert issued[0]["actor"] == "test"
+    assert "4 channels" in issued[0]["detail"]

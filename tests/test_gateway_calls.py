@@ -4,10 +4,6 @@ cores fail over, outbound calls carry the ported number, emergency calls reach t
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 from tests.gateway_engine import (
     EXTENSION,
@@ -15,20 +11,10 @@ from tests.gateway_engine import (
     RunningGateway,
     gateway_config,
     running_gateway,
+    stop_gateway,
     write_config,
 )
 from tests.sip_harness import DID, SipLab, free_udp_port
-
-
-@pytest.fixture
-def lab(tmp_path: Path) -> Iterator[SipLab]:
-    with SipLab(tmp_path) as running:
-        yield running
-
-
-@pytest.fixture
-def issuer(tmp_path: Path) -> Issuer:
-    return Issuer.create(tmp_path)
 
 
 def _only(records: list[dict[str, object]], **expected: object) -> dict[str, object]:
@@ -220,6 +206,11 @@ def test_strangers_and_unknown_numbers_get_no_channel(lab: SipLab, issuer: Issue
         assert gw.channels_in_use() == 0
         records = gw.wait_cdrs(2)
         assert [(r["result"], r["sip_code"]) for r in records] == [("failed", 404)] * 2
+        # relayed, this BYE would meet silence there and come back as a 408, not the 481
+        elsewhere = f"127.0.0.1:{free_udp_port()}"
+        stray = lab.uac(gw.address, "uac_stray_bye.xml", calls=1, port=trunk,
+                        keys={"target": elsewhere})  # fmt: skip
+        assert [f["code"] for f in stray.events("final")] == ["481"], stray.describe()
         assert len(core.stop().events("invite")) == 0
 
 
@@ -259,3 +250,20 @@ def test_a_core_failing_mid_call_gives_the_channel_back(lab: SipLab, issuer: Iss
         records = gw.wait_cdrs(2)
     assert [r["result"] for r in records] == ["answered", "answered"]
     print(f"channel back {waited:.0f} s after the core went deaf")
+
+
+def test_stopping_the_gateway_hangs_up_calls_in_progress(lab: SipLab, issuer: Issuer) -> None:
+    core = lab.uas("uas_answer.xml")
+    trunk = free_udp_port()
+    config = gateway_config(issuer.licence(4), trunk_port=trunk, cores=[core.port])
+    with running_gateway(issuer, config) as gw:
+        carrier = lab.start_uac(gw.address, "uac_wait_bye.xml", calls=2, rate=20, port=trunk,
+                                seconds=30)  # fmt: skip
+        assert gw.wait_channels(2) == 2
+        stop_gateway(gw.process)
+        assert gw.process.returncode == 0
+        assert carrier.wait(timeout=20).successful == 2  # both got the gateway's BYE
+        assert [r["result"] for r in gw.cdrs()] == ["answered", "answered"]
+        status = gw.cli("status")
+        assert status.returncode == 1
+        assert "gateway32 is not running" in status.stderr

@@ -151,3 +151,23 @@ def test_kamailio_accepts_the_rendered_config(
     )  # fmt: skip
     assert checked.returncode == 0, checked.stderr
     assert "config file ok" in checked.stdout + checked.stderr
+
+
+def test_an_acc_cdr_line_becomes_an_answered_record() -> None:
+    line = (
+        " 4(11448) NOTICE: acc [acc_cdr.c:395]: log_write_cdr(): start_time=1764614400.001; "
+        "end_time=1764614460.250; duration=60.249; gw32answer=1764614400.002500; "
+        'gw32cdr={"call_id":"c2","direction":"outbound","did":"0312345678","tenant":"acme",'
+        '"from":"sip:2001@h;transport=udp","to":"sip:110@h","start":"1764614399.9",'
+        '"emergency":1,"channels_in_use":5}'
+    )
+    record = record_from_line(line)
+    assert record is not None
+    assert (record["answer"], record["end"]) == (
+        "2025-12-01T18:40:00.002Z",
+        "2025-12-01T18:41:00.250Z",
+    )
+    assert (record["result"], record["sip_code"], record["q850"]) == ("answered", 200, 16)
+    assert record["from"] == "sip:2001@h;transport=udp"
+    assert record["emergency"] is True
+    assert record_from_line(line.replace("gw32cdr={", "gw32cdr=")) is None  # no JSON: no record

@@ -9,12 +9,12 @@ uploaded and read back from the provisioner's API.
 
 from __future__ import annotations
 
+import contextlib
 import json
-import socket
-import time
 import urllib.request
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -31,9 +31,9 @@ from provisioner.pbx.core_config import Peer
 from provisioner.secretbox import SecretBox
 from provisioner.vendors import all_models
 from tests.conftest import TEST_KEY, RunningServer, free_port, start_server, stop_server
-from tests.gateway_engine import Issuer, running_gateway
+from tests.gateway_engine import Issuer, RunningGateway, running_gateway
 from tests.gateway_inventory import add_gateway, tenant_named
-from tests.pbx_support import REALM, SCENARIOS, Core, register, start_core
+from tests.pbx_support import REALM, SCENARIOS, Core, call_out, register, start_core
 from tests.sip_harness import SipLab, free_udp_port
 
 GATEWAY = "0011223344ab"
@@ -44,18 +44,6 @@ PHONE_MODEL = "GXP2170"
 def _phone_mac() -> str:
     index, model = next((i, m) for i, m in enumerate(all_models(), 1) if m.model == PHONE_MODEL)
     return demo_mac(index, model)
-
-
-def _wait_for_tcp(port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
 
 
 class Site:
@@ -69,37 +57,41 @@ class Site:
         self.https = free_port()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def site() -> Site:
     return Site()
 
 
-@pytest.fixture
-def provisioner_server(tmp_path: Path, site: Site) -> Iterator[RunningServer]:
-    workdir = tmp_path / "provisioner"
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("e2e")
+
+
+@pytest.fixture(scope="module")
+def provisioner_server(workdir: Path, site: Site) -> Iterator[RunningServer]:
+    workdir = workdir / "provisioner"
     workdir.mkdir()
     server = start_server(
         workdir, f"sqlite:///{workdir / 'inventory.db'}", "--https", f"127.0.0.1:{site.https}",
         env_extra={"PROVISIONER_PBX_CORE": f"127.0.0.1:{site.core}"},
     )  # fmt: skip
     try:
-        _wait_for_tcp(site.https)
         yield server
     finally:
         stop_server(server)
 
 
-@pytest.fixture
-def core(tmp_path: Path, provisioner_server: RunningServer, site: Site) -> Iterator[Core]:
-    db_path = tmp_path / "pbx.sqlite"
+@pytest.fixture(scope="module")
+def core(workdir: Path, provisioner_server: RunningServer, site: Site) -> Iterator[Core]:
+    db_path = workdir / "pbx.sqlite"
     with _database(provisioner_server) as (db, box), db.session() as session:
         tenant = tenant_named(session, DEMO_TENANT)
         trunk, cores = f"127.0.0.1:{site.carrier}", (f"127.0.0.1:{site.core}",)
         add_gateway(session, box, GATEWAY, tenant, {DID: "1001"}, trunk=trunk, cores=cores)
     done = provisioner_server.cli("pbx", "export", "--to", str(db_path), "--realm", REALM)
     assert done.returncode == 0, done.stderr
-    running = start_core(tmp_path, db_path, gateways=(Peer("127.0.0.1", site.gateway),),
-                         port=site.core)  # fmt: skip
+    gateway = Peer("127.0.0.1", site.gateway, tenant=DEMO_TENANT)
+    running = start_core(workdir, db_path, gateways=(gateway,), port=site.core)
     try:
         yield running
     finally:
@@ -129,6 +121,53 @@ def _account_from_file(server: RunningServer) -> dict[str, str]:
             "server": values["P47"]}  # fmt: skip
 
 
+@dataclass
+class Provisioned:
+    gateway: RunningGateway
+    settings: GatewaySettings  # the gateway's, pointing at the provisioner
+    token: str  # a support token of the provisioner's API
+    tenant_id: int
+
+
+@contextlib.contextmanager
+def gateway_from_provisioner(
+    server: RunningServer, state: Path, site: Site
+) -> Iterator[Provisioned]:
+    """gateway32 running on the config.json it fetched from the provisioner over HTTPS."""
+    state.mkdir()
+    with _database(server) as (db, box), db.session() as session:
+        issuer_pem = state / "issuer.pem"
+        issuer_pem.write_text(licences.public_key(session, box))
+        issuer = Issuer(licences.issuer_key(session, box), issuer_pem)
+        token = create_token(session, f"e2e-{state.parent.name}", ApiRole.SUPPORT)[1]
+        tenant_id = tenant_named(session, DEMO_TENANT).id
+    settings = _gateway_settings(server, state, issuer_pem, site)
+    fetched = fetch_config(settings)
+    assert fetched.ok, fetched.message
+    config = json.loads(settings.config_file.read_text())
+    with running_gateway(issuer, config, sip_port=site.gateway) as gateway:
+        yield Provisioned(gateway, settings, token, tenant_id)
+
+
+def _cdrs_in_the_api(server: RunningServer, provisioned: Provisioned) -> list[dict[str, object]]:
+    """Upload what the gateway wrote, then read those CDRs back from the API."""
+    gateway = provisioned.gateway
+    settings = GatewaySettings(
+        **(vars(provisioned.settings) | {"state_dir": str(gateway.state_dir)})
+    )
+    uploaded = upload_cdrs(settings)
+    assert uploaded.ok, uploaded.message
+    request = urllib.request.Request(  # noqa: S310 - loopback
+        f"{server.http}/api/v1/tenants/{provisioned.tenant_id}/cdrs",
+        headers={"Authorization": f"Bearer {provisioned.token}"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
+        page = json.loads(answer.read())
+    assert page["total"] == len(page["items"])
+    ours = {record["call_id"] for record in gateway.cdrs()}  # this test's gateway run
+    return [item for item in page["items"] if item["call_id"] in ours]
+
+
 def test_a_carrier_call_rings_the_provisioned_phone_through_the_gateway(
     tmp_path: Path, provisioner_server: RunningServer, core: Core, site: Site
 ) -> None:
@@ -138,47 +177,46 @@ def test_a_carrier_call_rings_the_provisioned_phone_through_the_gateway(
         phone = lab.uas(str(SCENARIOS / "uas_phone.xml"), port=site.phone)
         status = register(tmp_path, site.core, account["auth"], account["password"], site.phone)
         assert status == "200"
-
-        state = tmp_path / "gateway-state"
-        state.mkdir()
-        with _database(provisioner_server) as (db, box), db.session() as session:
-            issuer_pem = state / "issuer.pem"
-            issuer_pem.write_text(licences.public_key(session, box))
-            issuer = Issuer(licences.issuer_key(session, box), issuer_pem)
-            token = create_token(session, "e2e", ApiRole.SUPPORT)[1]
-            tenant_id = tenant_named(session, DEMO_TENANT).id
-        settings = _gateway_settings(provisioner_server, state, issuer_pem, site)
-        fetched = fetch_config(settings)
-        assert fetched.ok, fetched.message
-        config = json.loads(settings.config_file.read_text())
-
-        with running_gateway(issuer, config, sip_port=site.gateway) as gateway:
+        with gateway_from_provisioner(provisioner_server, tmp_path / "gw", site) as provisioned:
+            gateway = provisioned.gateway
             carrier = lab.uac(gateway.address, "uac_limit.xml", calls=1, hold_ms=500,
                               service=DID, port=site.carrier)  # fmt: skip
             assert carrier.answered == 1, carrier.describe() + gateway.log()
             phone_log = "".join(p.read_text() for p in phone.workdir.glob("*_logs.log"))
             assert f"INVITE for {account['user']} " in phone_log
             assert "ANSWERED" in phone_log
-            records = gateway.wait_cdrs(1)
-            assert [r["result"] for r in records] == ["answered"]
-            uploaded = upload_cdrs(
-                GatewaySettings(**(vars(settings) | {"state_dir": str(gateway.state_dir)}))
-            )
-            assert uploaded.accepted == 1, uploaded.message
-
-    request = urllib.request.Request(  # noqa: S310 - loopback
-        f"{provisioner_server.http}/api/v1/tenants/{tenant_id}/cdrs",
-        headers={"Authorization": f"Bearer {token}"},
-    )
-    with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
-        page = json.loads(answer.read())
-    assert page["total"] == 1
-    (cdr,) = page["items"]
+            assert [r["result"] for r in gateway.wait_cdrs(1)] == ["answered"]
+            (cdr,) = _cdrs_in_the_api(provisioner_server, provisioned)
     assert cdr["gateway"] == GATEWAY
     assert cdr["did"] == DID
     assert cdr["direction"] == "inbound"
     assert cdr["result"] == "answered"
     assert cdr["answer"] is not None
+
+
+def test_the_phone_calls_out_and_dials_110_over_the_legacy_line(
+    tmp_path: Path, provisioner_server: RunningServer, core: Core, site: Site
+) -> None:
+    """Outside numbers and emergency calls leave the core through the tenant's gateway, with
+    the ported number that maps to the phone's extension as the caller ID."""
+    account = _account_from_file(provisioner_server)
+    with SipLab(tmp_path / "sip") as lab:
+        carrier = lab.uas("uas_answer.xml", port=site.carrier)
+        with gateway_from_provisioner(provisioner_server, tmp_path / "gw", site) as provisioned:
+            for number in ("0455556666", "110"):
+                status = call_out(tmp_path, site.core, account["auth"], account["password"], number)
+                assert status == "200", provisioned.gateway.log()
+            provisioned.gateway.wait_cdrs(2)
+            cdrs = _cdrs_in_the_api(provisioner_server, provisioned)
+        seen = carrier.stop().events("invite")
+    assert [event["ruri"].split("@")[0] for event in seen] == ["sip:0455556666", "sip:110"]
+    assert all(f"sip:{DID}@" in event["from"] for event in seen)  # 1001's ported number
+    # A wrong password gets nowhere.
+    assert call_out(tmp_path, site.core, account["auth"], "wrong", "0455556666") != "200"
+    by_number = {str(c["to"]).split("@")[0]: c for c in cdrs}
+    assert by_number["sip:110"]["emergency"] is True
+    assert {c["direction"] for c in cdrs} == {"outbound"}
+    assert {c["result"] for c in cdrs} == {"answered"}
 
 
 def _gateway_settings(

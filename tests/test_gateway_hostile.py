@@ -9,7 +9,6 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -20,20 +19,9 @@ CHANNELS = 4
 
 
 @pytest.fixture
-def lab(tmp_path: Path) -> Iterator[SipLab]:
-    with SipLab(tmp_path) as running:
-        yield running
-
-
-@pytest.fixture
-def issuer(tmp_path: Path) -> Issuer:
-    return Issuer.create(tmp_path)
-
-
-@pytest.fixture
 def gateway(lab: SipLab, issuer: Issuer) -> Iterator[tuple[RunningGateway, Sipp, int]]:
     """A 4-channel gateway with one PBX core; yields it, the core and the trunk's port."""
-    core = lab.uas("uas_pbx.xml")
+    core = lab.uas("uas_answer.xml")  # no 180 to be reordered after the 200
     trunk = free_udp_port()
     config = gateway_config(issuer.licence(CHANNELS), trunk_port=trunk, cores=[core.port])
     with running_gateway(issuer, config) as running:
@@ -175,3 +163,71 @@ def test_a_sipvicious_scan_takes_no_channel(
     records = gw.cdrs()
     assert {(r["result"], r["sip_code"]) for r in records} <= {("failed", 404)}, records
     assert_still_serving(lab, gw, trunk)
+
+
+def test_an_invite_flood_from_a_stranger_is_refused_while_the_trunk_is_served(
+    lab: SipLab, gateway: tuple[RunningGateway, Sipp, int]
+) -> None:
+    gw, core, trunk = gateway
+    flood = lab.start_uac(gw.address, "uac_expect_error.xml", calls=1000, rate=250, seconds=30)
+    assert_still_serving(lab, gw, trunk)  # while the flood is on
+    run = flood.wait(timeout=45)
+    assert run.successful == 1000, run.describe()
+    assert {final["code"] for final in run.events("final")} == {"403"}
+    assert gw.wait_channels(0) == 0
+    assert core.stop().count("INVITE") == 2  # only the trunk's own two calls reached the core
+
+
+def in_dialog(method: str, ruri: str, source_port: int, gateway_port: int, **ids: str) -> bytes:
+    """A request inside a dialog (To tag, Route to the gateway) as a stranger would forge it."""
+    return (
+        f"{method} {ruri} SIP/2.0\r\n"
+        f"Via: SIP/2.0/UDP {LOOPBACK}:{source_port};branch=z9hG4bK{random.getrandbits(48)}\r\n"
+        f"Route: <sip:{LOOPBACK}:{gateway_port};lr>\r\n"
+        f"From: <sip:0901112222@{LOOPBACK}>;tag={ids['from_tag']}\r\n"
+        f"To: <sip:{DID}@{LOOPBACK}>;tag={ids['to_tag']}\r\n"
+        f"Call-ID: {ids['call_id']}\r\nCSeq: 9 {method}\r\nMax-Forwards: 70\r\n"
+        "Content-Length: 0\r\n\r\n"
+    ).encode()
+
+
+def test_forged_in_dialog_requests_are_not_relayed_to_strangers(
+    lab: SipLab, gateway: tuple[RunningGateway, Sipp, int]
+) -> None:
+    gw, _core, _trunk = gateway
+    victim = lab.uas("uas_answer.xml")  # somebody else's SIP server, not the trunk or a core
+    port = free_udp_port()
+    ids = {"from_tag": "1", "to_tag": "2", "call_id": "forged@stranger"}
+    forged = [
+        in_dialog(method, f"sip:victim@{victim.address}", port, gw.port, **ids)
+        for method in ("INVITE", "MESSAGE", "BYE", "OPTIONS")
+    ]
+    replies = send_all(forged, port, gw.port)
+    assert replies, "the gateway answers forged in-dialog requests"
+    assert all(reply.startswith(b"SIP/2.0 4") for reply in replies), replies
+    time.sleep(1.5)  # SIPp writes its counters each second
+    assert victim.result().nonzero() == "", "the gateway relayed a stranger's request"
+
+
+def test_a_strangers_bye_does_not_hang_up_a_live_call(
+    lab: SipLab, gateway: tuple[RunningGateway, Sipp, int]
+) -> None:
+    gw, core, trunk = gateway
+    carrier = lab.start_uac(gw.address, "uac_limit.xml", calls=1, hold_ms=4000, port=trunk)
+    assert gw.wait_channels(1) == 1
+    # SIPp's identifiers are predictable: a stranger who sniffed or guessed them
+    ids = {
+        "call_id": f"1-{carrier.process.pid}@{LOOPBACK}",
+        "from_tag": f"{carrier.process.pid}SIPpTag001",
+        "to_tag": f"{core.process.pid}SIPpTag011",
+    }
+    port = free_udp_port()
+    forged_bye = in_dialog("BYE", f"sip:{core.address}", port, gw.port, **ids)
+    replies = send_all([forged_bye], port, gw.port)
+    run = carrier.wait(timeout=30)
+    seen = core.stop()
+    assert replies, "no answer to the forged BYE"
+    assert replies[0].startswith(b"SIP/2.0 4"), f"the stranger's BYE got {replies[0]!r}"
+    assert seen.count("BYE") == 1, seen.describe()  # the carrier's own, at the end
+    assert run.successful == 1, run.describe()
+    assert gw.wait_channels(0) == 0

@@ -4,14 +4,13 @@ endpoint and its credentials, the gateway's fetcher and its last good copy, CDR 
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import threading
-import time
 import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -33,23 +32,10 @@ OURS, THEIRS = "0011223344ab", "0011223344cd"
 OUR_DID, THEIR_DID = "0399990001", "0699990002"
 
 
-def _wait_for_listener(port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
-
-
 class Lab:
     """A serving provisioner (HTTP and HTTPS) with two tenants' gateways in its inventory."""
 
     def __init__(self, server: RunningServer, https_port: int) -> None:
-        _wait_for_listener(https_port)  # start_server waits for plain HTTP only
         self.server = server
         self.https = f"https://127.0.0.1:{https_port}"
         self.ca_file = server.workdir / "demo-tls" / "cert.pem"
@@ -97,7 +83,7 @@ class Lab:
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     workdir = tmp_path_factory.mktemp("gateways")
     https_port = free_port()
     server = start_server(workdir, f"sqlite:///{workdir / 'inventory.db'}",
@@ -125,24 +111,24 @@ def config_url(lab: Lab, mac: str, https: bool = False) -> str:
     return f"{lab.https if https else lab.server.http}/gateway/{mac}/config.json"
 
 
-def test_config_needs_the_gateways_own_credentials(lab: Lab) -> None:
-    status, _, headers = curl(config_url(lab, OURS))
+def test_config_needs_the_gateways_own_credentials(served: Lab) -> None:
+    status, _, headers = curl(config_url(served, OURS))
     assert status == 401
     assert 'www-authenticate: digest realm="provisioning"' in headers.lower()
-    ours = lab.ours
-    assert curl(config_url(lab, OURS), "--digest", "-u", f"{ours.http_user}:nope")[0] == 401
-    theirs = f"{lab.theirs.http_user}:{lab.theirs.http_password}"
-    assert curl(config_url(lab, OURS), "--digest", "-u", theirs)[0] == 401
+    ours = served.ours
+    assert curl(config_url(served, OURS), "--digest", "-u", f"{ours.http_user}:nope")[0] == 401
+    theirs = f"{served.theirs.http_user}:{served.theirs.http_password}"
+    assert curl(config_url(served, OURS), "--digest", "-u", theirs)[0] == 401
     # An unknown MAC is challenged like a known one: no oracle.
-    status, _, headers = curl(config_url(lab, "0011223344ef"))
+    status, _, headers = curl(config_url(served, "0011223344ef"))
     assert status == 401
     assert "Digest" in headers
 
 
-def test_config_with_digest_holds_this_tenant_only(lab: Lab) -> None:
-    ours = lab.ours
+def test_config_with_digest_holds_this_tenant_only(served: Lab) -> None:
+    ours = served.ours
     status, body, headers = curl(
-        config_url(lab, OURS), "--digest", "-u", f"{ours.http_user}:{ours.http_password}"
+        config_url(served, OURS), "--digest", "-u", f"{ours.http_user}:{ours.http_password}"
     )
     assert status == 200, body
     assert "application/json" in headers
@@ -156,19 +142,20 @@ def test_config_with_digest_holds_this_tenant_only(lab: Lab) -> None:
     text = body.decode()
     assert THEIR_DID not in text
     assert "rival" not in text
-    assert lab.theirs.http_password not in text
+    assert served.theirs.http_password not in text
 
 
-def test_basic_only_over_https(lab: Lab) -> None:
-    ours = f"{lab.ours.http_user}:{lab.ours.http_password}"
+def test_basic_only_over_https(served: Lab) -> None:
+    ours = f"{served.ours.http_user}:{served.ours.http_password}"
     assert (
-        curl(config_url(lab, OURS, https=True), "--cacert", str(lab.ca_file), "-u", ours)[0] == 200
+        curl(config_url(served, OURS, https=True), "--cacert", str(served.ca_file), "-u", ours)[0]
+        == 200
     )
-    assert curl(config_url(lab, OURS), "-u", ours)[0] == 401
+    assert curl(config_url(served, OURS), "-u", ours)[0] == 401
 
 
-def test_fetcher_writes_only_good_configs(lab: Lab, tmp_path: Path) -> None:
-    settings = lab.gateway_settings(tmp_path / "state", lab.ours)
+def test_fetcher_writes_only_good_configs(served: Lab, tmp_path: Path) -> None:
+    settings = served.gateway_settings(tmp_path / "state", served.ours)
     first = fetch_config(settings)
     assert first.ok, first.message
     assert first.updated
@@ -181,7 +168,7 @@ def test_fetcher_writes_only_good_configs(lab: Lab, tmp_path: Path) -> None:
     foreign = tmp_path / "foreign.pem"
     foreign.write_bytes(public_key_pem(Ed25519PrivateKey.generate()))
     refused = fetch_config(
-        lab.gateway_settings(tmp_path / "state", lab.ours, issuer_key=str(foreign))
+        served.gateway_settings(tmp_path / "state", served.ours, issuer_key=str(foreign))
     )
     assert not refused.ok
     assert "signature does not match" in refused.message
@@ -189,8 +176,8 @@ def test_fetcher_writes_only_good_configs(lab: Lab, tmp_path: Path) -> None:
     assert settings.config_file.read_bytes() == written
     # A server the CA file does not vouch for is not believed.
     stranger = fetch_config(
-        lab.gateway_settings(
-            tmp_path / "state", lab.ours, ca_file="/etc/ssl/certs/ca-certificates.crt"
+        served.gateway_settings(
+            tmp_path / "state", served.ours, ca_file="/etc/ssl/certs/ca-certificates.crt"
         )
     )
     assert not stranger.ok
@@ -199,20 +186,24 @@ def test_fetcher_writes_only_good_configs(lab: Lab, tmp_path: Path) -> None:
 
 
 class _Garbage(BaseHTTPRequestHandler):
+    """Answers 200 with a cut-off document, then with JSON nested 100,000 deep."""
+
+    bodies: ClassVar[list[bytes]] = [b'{"gateway": "0011223344ab", "licence": ', b"[" * 100_000]
+
     def do_GET(self) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.end_headers()
-        self.wfile.write(b'{"gateway": "0011223344ab", "licence": ')
+        self.wfile.write(self.bodies.pop(0))
 
     def log_message(self, *_args: object) -> None:
         pass
 
 
 def test_fetcher_keeps_the_last_good_copy_when_the_provisioner_is_garbage(
-    lab: Lab, tmp_path: Path
+    served: Lab, tmp_path: Path
 ) -> None:
-    settings = lab.gateway_settings(tmp_path / "state", lab.ours)
+    settings = served.gateway_settings(tmp_path / "state", served.ours)
     assert fetch_config(settings).updated
     good = settings.config_file.read_bytes()
     garbage = ThreadingHTTPServer(("127.0.0.1", 0), _Garbage)
@@ -220,14 +211,15 @@ def test_fetcher_keeps_the_last_good_copy_when_the_provisioner_is_garbage(
     thread.start()
     try:
         url = f"http://127.0.0.1:{garbage.server_address[1]}"
-        result = fetch_config(
-            lab.gateway_settings(tmp_path / "state", lab.ours, provisioner_url=url)
-        )
+        elsewhere = served.gateway_settings(tmp_path / "state", served.ours, provisioner_url=url)
+        cut_off, deep = fetch_config(elsewhere), fetch_config(elsewhere)
     finally:
         garbage.shutdown()
         garbage.server_close()
-    assert not result.ok
-    assert "not JSON" in result.message
+    assert not cut_off.ok
+    assert "not JSON" in cut_off.message
+    assert not deep.ok
+    assert "nested too deep" in deep.message
     assert settings.config_file.read_bytes() == good
 
 
@@ -265,8 +257,8 @@ def _cdr(call_id: str, tenant: str = DEMO_TENANT, **changes: object) -> dict[str
     return record | changes
 
 
-def test_cdr_upload_survives_restarts_without_duplicates(lab: Lab, tmp_path: Path) -> None:
-    settings = lab.gateway_settings(tmp_path / "state", lab.ours)
+def test_cdr_upload_survives_restarts_without_duplicates(served: Lab, tmp_path: Path) -> None:
+    settings = served.gateway_settings(tmp_path / "state", served.ours)
     lines = [json.dumps(_cdr(f"call-{n}@gw")) for n in range(3)]
     settings.cdr_file.write_text("\n".join(lines) + "\n" + '{"call_id": "half-writ')
     first = upload_cdrs(settings)
@@ -284,16 +276,16 @@ def test_cdr_upload_survives_restarts_without_duplicates(lab: Lab, tmp_path: Pat
     assert (more.accepted, more.skipped, more.rejected) == (1, 1, 1)
     # The finished half line lacks fields: refused, set aside, not holding back call-3.
     assert "half-writx" in rejected_file(settings).read_text()
-    status, page = lab.api(f"/tenants/{lab.ours_tenant_id}/cdrs", ApiRole.READONLY)
+    status, page = served.api(f"/tenants/{served.ours_tenant_id}/cdrs", ApiRole.READONLY)
     assert status == 200
     assert isinstance(page, dict)
     assert page["total"] == 4
     assert {item["call_id"] for item in page["items"]} == {f"call-{n}@gw" for n in range(4)}
     assert page["items"][0]["from"] == "sip:0312345678@127.0.0.1"
-    status, rival = lab.api(f"/tenants/{lab.rival_id}/cdrs", ApiRole.SUPPORT)
+    status, rival = served.api(f"/tenants/{served.rival_id}/cdrs", ApiRole.SUPPORT)
     assert status == 200
     assert rival == {"items": [], "total": 0}
-    assert lab.api(f"/tenants/{lab.ours_tenant_id}/cdrs", ApiRole.WAREHOUSE)[0] == 403
+    assert served.api(f"/tenants/{served.ours_tenant_id}/cdrs", ApiRole.WAREHOUSE)[0] == 403
 
 
 def _post_cdrs(lab: Lab, gateway: Gateway, body: bytes) -> tuple[int, bytes]:
@@ -305,9 +297,9 @@ def _post_cdrs(lab: Lab, gateway: Gateway, body: bytes) -> tuple[int, bytes]:
     return status, answer
 
 
-def test_a_malformed_record_refuses_the_whole_batch(lab: Lab) -> None:
+def test_a_malformed_record_refuses_the_whole_batch(served: Lab) -> None:
     batch = [_cdr("bad-1@gw"), _cdr("bad-2@gw", start="yesterday"), _cdr("bad-3@gw")]
-    status, answer = _post_cdrs(lab, lab.ours, json.dumps(batch).encode())
+    status, answer = _post_cdrs(served, served.ours, json.dumps(batch).encode())
     assert status == 422
     refusal = json.loads(answer)
     assert refusal["record"] == 1
@@ -316,14 +308,15 @@ def test_a_malformed_record_refuses_the_whole_batch(lab: Lab) -> None:
     assert "nothing of this batch was stored" in message
     for body, expected in (
         (b"not json", 400),
+        (b"[" * 100_000, 400),
         (json.dumps({"call_id": "x"}).encode(), 422),
         (json.dumps([_cdr("bad-4@gw", tenant="rival")]).encode(), 422),
         (json.dumps([_cdr("bad-5@gw", result="exploded")]).encode(), 422),
     ):
-        assert _post_cdrs(lab, lab.ours, body)[0] == expected
-    status, page = lab.api(f"/tenants/{lab.ours_tenant_id}/cdrs?limit=1000", ApiRole.ADMIN)
+        assert _post_cdrs(served, served.ours, body)[0] == expected
+    status, page = served.api(f"/tenants/{served.ours_tenant_id}/cdrs?limit=1000", ApiRole.ADMIN)
     assert status == 200
     assert isinstance(page, dict)
     assert not [i for i in page["items"] if str(i["call_id"]).startswith("bad-")]
     # Without credentials nothing is taken either.
-    assert curl(f"{lab.server.http}/gateway/{OURS}/cdrs", "--data-binary", "[]")[0] == 401
+    assert curl(f"{served.server.http}/gateway/{OURS}/cdrs", "--data-binary", "[]")[0] == 401

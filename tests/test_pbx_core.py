@@ -6,12 +6,14 @@ import hashlib
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from provisioner.db.models import Account, Tenant, TenantStatus
+from provisioner.domain import accounts
 from provisioner.domain.sheet import import_sheet, sheet_rows
 from provisioner.pbx.directory import GLOBAL_DOMAIN, build_directory, tenant_domain
 from provisioner.service import Service
@@ -118,3 +120,43 @@ def test_phone_registers_with_its_credentials_and_not_with_a_wrong_password(
     _, other_password = _account(inventory, "other", "2001")
     assert register(tmp_path, core.port, user, other_password, contact_port=5999) in ("401", "403")
     assert register(tmp_path, core.port, other_user, other_password, contact_port=5999) == "200"
+
+
+def test_a_watching_export_lets_a_new_account_register_without_a_restart(
+    inventory: Service, tmp_path: Path
+) -> None:
+    db_path = tmp_path / "pbx.sqlite"
+    env = {"PROVISIONER_DB": inventory.settings.db, "PROVISIONER_SECRET_KEY": TEST_KEY,
+           "PATH": "/usr/bin:/bin"}  # fmt: skip
+    watcher = subprocess.Popen(
+        [sys.executable, "-m", "provisioner", "pbx", "export", "--to", str(db_path),
+         "--realm", REALM, "--watch", "0.3"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    core = None
+    try:
+        deadline = time.monotonic() + 30
+        while not _subscribers(db_path) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        core = start_core(tmp_path, db_path)
+        with inventory.db.session() as session:
+            acme = session.query(Tenant).filter(Tenant.name == "acme").one()
+            accounts.create_account(session, inventory.box, acme, extension="2003",
+                                    direct_number="", display_name="New")  # fmt: skip
+        user, password = _account(inventory, "acme", "2003")
+        while user not in _subscribers(db_path) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert register(tmp_path, core.port, user, password, contact_port=5999) == "200"
+    finally:
+        if core is not None:
+            core.stop()
+        watcher.terminate()
+        watcher.wait(timeout=20)
+
+
+def _subscribers(db_path: Path) -> set[str]:
+    try:
+        with sqlite3.connect(db_path) as db:
+            return {row[0] for row in db.execute("select username from subscriber")}
+    except sqlite3.Error:
+        return set()

@@ -3,18 +3,11 @@ modes, the counters and logged Reason headers it reads back, and that it leaves 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.sip_harness import DID, SipLab, free_udp_port, udp_bound
-
-
-@pytest.fixture
-def lab(tmp_path: Path) -> Iterator[SipLab]:
-    with SipLab(tmp_path) as running:
-        yield running
 
 
 @pytest.mark.parametrize("stateful", [True, False], ids=["stateful", "stateless"])

@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session, joinedload
 
 from gateway32.licence import CHANNEL_TIERS, Licence, LicenceError, issue, public_key_pem
 from provisioner.db.gateways import GatewayLicence, IssuerKey
-from provisioner.db.models import Device, utcnow
+from provisioner.db.models import Device, DeviceEvent, utcnow
+from provisioner.domain import tenants
 from provisioner.domain.errors import Conflict, Invalid, NotFound
 from provisioner.domain.gateway_devices import bound_tenant
 from provisioner.secretbox import SecretBox
@@ -82,6 +83,9 @@ def issue_licence(
 ) -> GatewayLicence:
     """Sign and store a licence for a gateway bound to a tenant."""
     tenant = bound_tenant(device)
+    reason = tenants.refusal(tenant)
+    if reason:
+        raise Conflict(reason)
     if channels not in CHANNEL_TIERS:
         tiers = ", ".join(map(str, CHANNEL_TIERS))
         raise Invalid(f"channels must be one of {tiers}, not {channels}")
@@ -115,6 +119,10 @@ def issue_licence(
         issued_by=actor[:100],
     )
     session.add(licence)
+    detail = (
+        f"licence {terms.serial}: {channels} channels, {start:%Y-%m-%d} to {terms.expires:%Y-%m-%d}"
+    )
+    session.add(DeviceEvent(device=device, kind="licence", actor=actor[:100], detail=detail))
     session.flush()
     return licence
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from provisioner.db.gateways import GatewayNumber
 from provisioner.db.models import Account, Device, RepresentativeNumber, Tenant
+from provisioner.domain import tenants
 from provisioner.domain.accounts import EXTENSION_PATTERN
 from provisioner.domain.errors import Conflict, Invalid, NotFound
 from provisioner.domain.gateway_devices import bound_tenant
@@ -62,6 +63,9 @@ def map_number(session: Session, device: Device, did_text: str, destination: str
     did = phone_number(did_text, "did")
     if did is None:
         raise Invalid("a DID needs digits")
+    reason = tenants.refusal(tenant, direct_number=did)  # a ported number is a direct number
+    if reason:
+        raise Conflict(reason)
     target = check_destination(session, tenant, destination.strip())
     existing = session.scalar(select(GatewayNumber).where(GatewayNumber.did == did))
     if existing is not None and existing.device_id != device.id:

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from provisioner.pbx.directory import GLOBAL_DOMAIN
+from provisioner.pbx.directory import GLOBAL_DOMAIN, tenant_domain
 from provisioner.rendering import render_template
 
 TEMPLATE = "pbx/kamailio.cfg.j2"
@@ -27,6 +27,7 @@ class CoreConfigError(ValueError):
 class Peer:
     host: str  # an IP address: Kamailio compares the source address with it
     port: int
+    tenant: str | None = None  # a gateway's tenant: its phones' outside calls go out there
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,8 @@ class CoreSettings:
 
 
 def peer(text: str, label: str) -> Peer:
-    """``IP:PORT`` (IPv6 in brackets) as a :class:`Peer`."""
+    """``IP:PORT`` (IPv6 in brackets), for a gateway optionally ``=TENANT``, as a :class:`Peer`."""
+    text, _, tenant = text.partition("=")
     host, _, port = text.rpartition(":")
     host = host.strip("[]")
     try:
@@ -51,7 +53,7 @@ def peer(text: str, label: str) -> Peer:
         raise CoreConfigError(f"{label} {text!r} must be IP:PORT") from None
     if not port.isdigit() or not 0 < int(port) < 65536:
         raise CoreConfigError(f"{label} {text!r} needs a port 1-65535")
-    return Peer(str(address), int(port))
+    return Peer(str(address), int(port), tenant or None)
 
 
 def _path(path: Path, label: str) -> str:
@@ -74,7 +76,17 @@ def render_core_config(settings: CoreSettings) -> str:
         realm=settings.realm,
         db_path=_path(settings.db_path, "database"),
         run_dir=_path(settings.run_dir, "run directory"),
-        gateways=settings.gateways,
+        gateways=[
+            {
+                "host": gw.host,
+                "port": gw.port,
+                "uri": f"sip:[{gw.host}]:{gw.port}"
+                if ":" in gw.host
+                else f"sip:{gw.host}:{gw.port}",
+                "tenant_domain": tenant_domain(gw.tenant) if gw.tenant else None,
+            }
+            for gw in settings.gateways
+        ],
         global_domain=GLOBAL_DOMAIN,
         children=settings.children,
         max_expires=settings.max_expires,

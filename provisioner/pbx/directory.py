@@ -32,6 +32,7 @@ class Subscriber:
     ha1: str
     ha1b: str
     tenant: str
+    extension: str  # the From user the core presents for it (the gateway maps it to a DID)
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ def build_directory(session: Session, box: SecretBox, realm: str) -> Directory:
                 ha1=_md5(f"{user}:{realm}:{password}"),
                 ha1b=_md5(f"{user}@{realm}:{realm}:{password}"),
                 tenant=tenant_name,
+                extension=account.extension,
             )
         )
         aliases.append(Alias(account.extension, tenant_domain(tenant_name), user, realm))

@@ -1,10 +1,10 @@
 """The PBX core's SQLite database in the layout Kamailio 5.6 reads (auth_db, alias_db).
 
 The tables are those of Debian's ``/usr/share/kamailio/db_sqlite/{auth_db,alias_db}-create.sql``
-with their ``version`` rows (Kamailio refuses a table whose version it does not know), plus a
-``tenant`` column on ``subscriber`` that the core loads as ``$avp(tenant)``. An export replaces
-the rows in one transaction, in place: a running Kamailio keeps its open file and sees the old
-rows or the new ones, never a mix.
+with their ``version`` rows (Kamailio refuses a table whose version it does not know), plus
+``tenant`` and ``extension`` columns on ``subscriber`` that the core loads as AVPs. An export
+replaces the rows in one transaction, in place: a running Kamailio keeps its open file and sees
+the old rows or the new ones, never a mix.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ subscriber = Table(
     Column("ha1", String(128), nullable=False, default=""),
     Column("ha1b", String(128), nullable=False, default=""),
     Column("tenant", String(100), nullable=False, default=""),
+    Column("extension", String(4), nullable=False, default=""),
     UniqueConstraint("username", "domain", name="subscriber_account_idx"),
 )
 dbaliases = Table(

@@ -8,8 +8,10 @@ challenged exactly like a known one with wrong credentials.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+from collections.abc import Callable
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
@@ -25,39 +27,48 @@ from provisioner.web.device_files import delivery_response, request_fetch
 gateway = Blueprint("gateway", __name__)
 
 
-def _authenticated(mac_text: str, path: str) -> tuple[Provisioner, str] | Response:
-    """The service and the canonical MAC when the caller is that gateway, else the refusal."""
-    provisioner: Provisioner = current_app.extensions["provisioner"]
-    fetch = request_fetch(provisioner, path)
-    try:
-        mac = normalize_mac(mac_text)
-    except BadMac:
-        mac = "000000000000"  # challenged like any unknown device
-    refusal = provisioner.authenticate_device(fetch, mac, gateway32.NAME)
-    if refusal is not None:
-        return delivery_response(refusal)
-    return provisioner, mac
+GatewayView = Callable[[Provisioner, str], Response]
 
 
-def _error(exc: Exception, status: int) -> Response:
-    response = jsonify(error=str(exc))
+def as_the_gateway(filename: str) -> Callable[[GatewayView], Callable[[str], Response]]:
+    """Run the view only for a request that proves it is the gateway of ``<mac_text>``; the
+    view gets the service and the canonical MAC. Anything else gets the device challenge."""
+
+    def decorate(view: GatewayView) -> Callable[[str], Response]:
+        @functools.wraps(view)
+        def checked(mac_text: str) -> Response:
+            provisioner: Provisioner = current_app.extensions["provisioner"]
+            try:
+                mac = normalize_mac(mac_text)
+            except BadMac:
+                mac = "000000000000"  # challenged like any unknown device
+            fetch = request_fetch(provisioner, filename)
+            refusal = provisioner.authenticate_device(fetch, mac, gateway32.NAME)
+            if refusal is not None:
+                return delivery_response(refusal)
+            return view(provisioner, mac)
+
+        return checked
+
+    return decorate
+
+
+def _error(message: str, status: int, **extra: object) -> Response:
+    response = jsonify(error=message, **extra)
     response.status_code = status
     return response
 
 
 @gateway.route("/gateway/<mac_text>/config.json", methods=["GET"])
-def config(mac_text: str) -> Response:
-    checked = _authenticated(mac_text, "config.json")
-    if isinstance(checked, Response):
-        return checked
-    provisioner, mac = checked
+@as_the_gateway("config.json")
+def config(provisioner: Provisioner, mac: str) -> Response:
     try:
         with provisioner.db.session() as session:
             document = config_document(
                 session, get_gateway(session, mac), provisioner.settings.pbx_core
             )
     except (Conflict, NotFound) as exc:
-        return _error(exc, 409)
+        return _error(str(exc), 409)
     body = json.dumps(document, indent=2, ensure_ascii=False).encode("utf-8") + b"\n"
     provisioner.record_fetch(
         request_fetch(provisioner, "config.json"), mac, hashlib.sha256(body).hexdigest()
@@ -68,23 +79,21 @@ def config(mac_text: str) -> Response:
 
 
 @gateway.route("/gateway/<mac_text>/cdrs", methods=["POST"])
-def post_cdrs(mac_text: str) -> Response:
-    checked = _authenticated(mac_text, "cdrs")
-    if isinstance(checked, Response):
-        return checked
-    provisioner, mac = checked
-    body = request.get_json(silent=True)
+@as_the_gateway("cdrs")
+def post_cdrs(provisioner: Provisioner, mac: str) -> Response:
+    try:
+        body = json.loads(request.get_data())
+    except (ValueError, RecursionError):  # RecursionError: nested thousands deep
+        body = None
     if body is None:
-        return _error(Invalid("the body must be a JSON list of CDR objects"), 400)
+        return _error("the body must be a JSON list of CDR objects", 400)
     try:
         with provisioner.db.session() as session:
             report = cdrs.ingest(session, get_gateway(session, mac), body)
     except cdrs.BadRecord as exc:
-        response = jsonify(error=str(exc), record=exc.index)
-        response.status_code = 422
-        return response
+        return _error(str(exc), 422, record=exc.index)
     except Invalid as exc:
-        return _error(exc, 422)
+        return _error(str(exc), 422)
     except (Conflict, NotFound) as exc:
-        return _error(exc, 409)
+        return _error(str(exc), 409)
     return jsonify(accepted=report.accepted, duplicates=report.duplicates)

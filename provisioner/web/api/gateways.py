@@ -27,7 +27,6 @@ from provisioner.web.api.gateway_schemas import (
     LicenceIn,
     LicenceOut,
     NumberIn,
-    NumberOut,
 )
 from provisioner.web.api.present import Data, utc
 
@@ -110,7 +109,7 @@ def update_gateway(mac: str, json_data: dict[str, Any]) -> Data:
 @bp.put("/gateways/<mac>/numbers/<did>")
 @bp.auth_required(auth, roles=WAREHOUSE)
 @bp.input(NumberIn)
-@bp.output(NumberOut)
+@bp.output(GatewayOut)
 @bp.doc(responses=[403, 409])
 def put_number(mac: str, did: str, json_data: dict[str, Any]) -> Data:
     """Map a ported number to an extension or representative number of the gateway's tenant.
@@ -118,8 +117,9 @@ def put_number(mac: str, did: str, json_data: dict[str, Any]) -> Data:
     A DID belongs to one gateway (409 when another holds it).
     """
     with unit_of_work() as session:
-        row = number_map.map_number(session, get_gateway(session, mac), did, **json_data)
-        return {"did": row.did, "destination": row.destination}
+        device = get_gateway(session, mac)
+        number_map.map_number(session, device, did, **json_data)
+        return _gateway(session, device)
 
 
 @bp.delete("/gateways/<mac>/numbers/<did>")
