@@ -14,7 +14,7 @@ from sqlalchemy import select
 from firmware.catalog import Catalog
 from provisioner.db.firmware import FirmwareDevice
 from provisioner.db.models import DeviceEvent
-from provisioner.domain import firmware
+from provisioner.domain import bench, firmware
 from provisioner.domain.delivery import Fetch, Outcome
 from provisioner.domain.devices import get_device
 from provisioner.domain.errors import Invalid, NotFound
@@ -75,6 +75,9 @@ def test_the_file_names_only_the_next_step_and_follows_the_reported_version(
     with service.db.session() as session:
         firmware.create_rollout(session, fleet, spec)
     first = firm(service, MACS[0], "01.000")
+    with service.db.session() as session:  # the staging bench sees the same target
+        device = get_device(session, MACS[0])
+        assert bench.firmware_facts(session, [device])[device.id].firmware_target == VERSIONS[1]
     assert first["FIRM_UPGRADE_ENABLE"] == "Y"
     assert first["FIRM_VERSION"] == "01.100"
     assert first["FIRM_FILE_PATH"].endswith("/firmware/panasonic-01.100-" +
@@ -131,12 +134,13 @@ def three_downloads_hold(service: Service, mac: str) -> None:
            "mac": mac, "model": "KX-HDV230", "port": "1"}  # fmt: skip
     with service.db.session() as session:
         assert import_sheet(session, service.box, sheet_rows([row])).ok
-    watcher = firmware.FirmwareWatcher(service.db)
+        device_id = get_device(session, mac).id
+    watcher = firmware.FirmwareWatcher(service.db)  # as the timeline writer calls it
     download = Event(mac=mac, kind="download", filename="panasonic-01.100-x.bin", firmware="01.000")
-    watcher([download, download])
+    watcher([(device_id, download), (device_id, download)])
     with service.db.session() as session:
         assert firmware.firmware_progress(session, get_device(session, mac)).status != "held"
-    watcher([download])
+    watcher([(device_id, download)])
     with service.db.session() as session:
         device = get_device(session, mac)
         state = session.get(FirmwareDevice, device.id)

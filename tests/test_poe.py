@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from provisioner.db.models import Device, DeviceEvent
 from provisioner.db.poe import PoeCycle, PoeLocation, PoePort, PoeSwitch
-from provisioner.domain import poe_alerts, poe_cycles, poe_switches
+from provisioner.domain import bench, poe_alerts, poe_cycles, poe_switches
 from provisioner.domain.devices import create_device
 from provisioner.domain.errors import Conflict, Invalid
 from provisioner.domain.poe_join import record_reading
@@ -65,6 +65,10 @@ def add_phones(service: Service, *sims: SimSwitch) -> None:
             for mac in sim.phones:
                 model = "KX-HDV230" if mac.startswith("0080f0") else "GXP2170"
                 create_device(session, service.box, mac=mac, model=model)
+
+
+def _phone_on(sim: SimSwitch, port: int) -> str:
+    return next(mac for mac, index in sim.phones.items() if index == port)
 
 
 def add_switch(service: Service, name: str, port: int, vendor: str, **access: Any) -> None:
@@ -131,6 +135,12 @@ def test_every_phone_is_on_its_port_and_uplinks_are_skipped(
         seen = session.scalars(select(DeviceEvent.detail).where(
             DeviceEvent.device_id == first.id, DeviceEvent.kind == "poe"))  # fmt: skip
         assert list(seen) == ["seen on sw24 Gi1/0/1"]
+        # The staging bench shows the same port (its PoE fact provider).
+        fifth = session.scalar(select(Device).where(Device.mac == _phone_on(SW24, 5)))
+        assert fifth is not None
+        cell = bench.poe_facts(session, [fifth])[fifth.id].poe_port
+        watts = round(SW24.ports[5].mw / 1000, 1)
+        assert cell == f"sw24 Gi1/0/5, {ports['sw24 Gi1/0/5'].detection}, {watts} W"
     # Polled again: nothing moved, so nothing new on the timelines.
     assert all(not r.events for r in poll(service))
 

@@ -24,6 +24,8 @@ from provisioner.db.models import Device, DeviceEvent, DeviceLine, DeviceState
 from provisioner.db.session import Database
 from provisioner.domain import lifecycle
 from provisioner.domain.delivery import Network, in_networks
+from provisioner.domain.firmware import firmware_progress
+from provisioner.domain.poe_status import bench_poe
 from provisioner.domain.timeline import Event
 from provisioner.secretbox import SecretBox
 from provisioner.vendors import match_file
@@ -48,10 +50,32 @@ class BenchFacts:
 
 FactsProvider = Callable[[Session, Sequence[Device]], Mapping[int, BenchFacts]]
 
-# Where the other parts plug in (the lead wires them at merge): issue 7's firmware targets,
-# issue 6's registrations on the PBX core, issue 5's PoE ports and alerts. Later providers'
-# known facts win over earlier ones'.
-FACT_PROVIDERS: list[FactsProvider] = []
+
+def firmware_facts(session: Session, devices: Sequence[Device]) -> dict[int, BenchFacts]:
+    """The target of the device's rollout, where one applies (firmware at target or not)."""
+    found = {}
+    for device in devices:
+        target = firmware_progress(session, device).target
+        if target is not None:
+            found[device.id] = BenchFacts(firmware_target=target)
+    return found
+
+
+def poe_facts(session: Session, devices: Sequence[Device]) -> dict[int, BenchFacts]:
+    """The switch port each device was seen on by the PoE poller, and its PoE alerts."""
+    by_mac = {device.mac: device.id for device in devices}
+    found = {}
+    for mac, facts in bench_poe(session, list(by_mac)).items():
+        where = facts.label if facts.present else f"({facts.label})"  # not seen in the last poll
+        watts = "" if facts.power_w is None else f", {facts.power_w} W"
+        cell = f"{where}, {facts.detection}{watts}"
+        found[by_mac[mac]] = BenchFacts(poe_port=cell, alerts=facts.alerts)
+    return found
+
+
+# What the other parts know; later providers' known facts win over earlier ones'. Registration
+# on the PBX core is not known to the provisioner yet (the core keeps its own location table).
+FACT_PROVIDERS: list[FactsProvider] = [firmware_facts, poe_facts]
 
 
 @dataclass(frozen=True)
