@@ -35,7 +35,9 @@ lint: $(STAMP)
 bench: debs $(STAMP)
 	$(PY) -m bench.boot_storm
 	$(PY) -m bench.dhcp_burst
+	$(PY) -m bench.firmware_tftp
 	$(PY) -m bench.snmp_sweep
+	$(PY) -m bench.gateway_cps
 
 venv: $(STAMP)
 
