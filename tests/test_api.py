@@ -485,3 +485,10 @@ def test_awkward_values_on_postgres(postgres_url: str) -> None:
         assert lines["lines"][0]["extension"] == "1001"
     finally:
         service.close()
+
+
+def test_a_body_nested_too_deeply_is_a_clear_400(api: Api) -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    message = api.refused("POST", "/tenants", 400, data=deep, content_type="application/json")
+    assert "JSON" in message
+    assert api.ok("GET", "/tenants") is not None  # and the app keeps serving

@@ -50,6 +50,7 @@ def register(app: APIFlask) -> None:
     for exception, status in _STATUS:
         app.register_error_handler(exception, _domain_handler(status))
     app.register_error_handler(IntegrityError, _concurrent_change)
+    app.register_error_handler(RecursionError, _nested_too_deeply)
     app.error_processor(_http_error)
     # After error_processor, which also claims Werkzeug's errors for every path.
     app.register_error_handler(HTTPException, _http_exception)
@@ -69,6 +70,15 @@ def _concurrent_change(_exc: IntegrityError) -> Response:
         "another change took the same name or number at the same moment; read again and retry",
         409,
     )
+
+
+def _nested_too_deeply(exc: RecursionError) -> Response:
+    """The JSON parser recurses per nesting level and gives up with RecursionError, which the
+    request parser does not turn into a 400 as it does other malformed JSON."""
+    if not request.is_json:
+        raise exc
+    current_app.logger.warning("refused a JSON body nested too deeply: %s", exc)
+    return error_response("the body is JSON nested too deeply; " + _ADVICE[400], 400)
 
 
 def _http_error(error: HTTPError) -> Response:
