@@ -108,6 +108,9 @@ def test_licences_are_issued_by_admins_and_stored_signed(api: Api) -> None:
     listed = api.ok("GET", f"/gateways/{OURS}/licences", role="support")
     assert [row["channels"] for row in listed] == [4, 16]  # add_gateway issued the first
     assert api.ok("GET", f"/licences/{issued['serial']}")["serial"] == issued["serial"]
+    assert [row["serial"] for row in api.ok("GET", "/licences", role="readonly")] == [
+        row["serial"] for row in listed
+    ]
     pem = api.ok("GET", "/licence-issuer", role="readonly")["public_key_pem"]
     assert pem.startswith("-----BEGIN PUBLIC KEY-----")
     # The private key is at rest only encrypted.
