@@ -108,6 +108,9 @@ def test_licences_are_issued_by_admins_and_stored_signed(api: Api) -> None:
     listed = api.ok("GET", f"/gateways/{OURS}/licences", role="support")
     assert [row["channels"] for row in listed] == [4, 16]  # add_gateway issued the first
     assert api.ok("GET", f"/licences/{issued['serial']}")["serial"] == issued["serial"]
+    assert [row["serial"] for row in api.ok("GET", "/licences", role="readonly")] == [
+        row["serial"] for row in listed
+    ]
     pem = api.ok("GET", "/licence-issuer", role="readonly")["public_key_pem"]
     assert pem.startswith("-----BEGIN PUBLIC KEY-----")
     # The private key is at rest only encrypted.
@@ -200,3 +203,32 @@ def test_trial_tenants_get_no_ported_numbers_and_suspended_ones_no_licence(api: 
     assert len(issued) == 1  # the one add_gateway issued, with who did it
     assert issued[0]["actor"] == "test"
     assert "4 channels" in issued[0]["detail"]
+
+
+def test_the_gateway_commands(api: Api) -> None:
+    service = api.service
+    steps = [
+        ("gateway", "add", "00:11:22:33:44:AB", "--tenant", "acme"),
+        ("gateway", "set", OURS, "--trunk", "192.0.2.10:5070", "--core", "127.0.0.1:5080",
+         "--refusal", "unavailable", "--max-call-seconds", "600"),
+        ("gateway", "number", "add", OURS, "03-1234-5678", "2002"),
+        ("licence", "issue", OURS, "--channels", "32", "--days", "7"),
+    ]  # fmt: skip
+    for step in steps:
+        done = run(service, "provisioner", *step)
+        assert done.returncode == 0, (step, done.stderr)
+    config = run(service, "provisioner", "gateway", "config", OURS)
+    assert config.returncode == 0, config.stderr
+    document = json.loads(config.stdout)
+    assert document["numbers"] == [{"did": "0312345678", "destination": "2002"}]
+    assert document["trunk"] == {"host": "192.0.2.10", "port": 5070, "transport": "udp"}
+    assert document["refusal"] == "unavailable"
+    assert document["max_call_seconds"] == 600
+    assert document["default_caller_id"] == "0312345678"
+    assert document["licence"]["licence"]["channels"] == 32
+    refused = run(service, "provisioner", "gateway", "number", "add", OURS, "0312345679", "3001")
+    assert refused.returncode == 1
+    assert "acme has no extension 3001" in refused.stderr
+    listed = run(service, "provisioner", "gateway", "number", "list", OURS)
+    assert "0312345678" in listed.stdout
+    assert "0312345679" not in listed.stdout

@@ -24,7 +24,18 @@ from tests.gateway_engine import (
     stop_gateway,
     write_config,
 )
-from tests.sip_harness import SipLab, SippRun, free_udp_port
+from tests.sip_harness import SipLab, Sipp, SippRun, free_udp_port
+
+
+def _one_core(lab: SipLab, issuer: Issuer, channels: int) -> tuple[Sipp, int, dict[str, object]]:
+    """A PBX core answering at once, the trunk port the carrier calls from, their config."""
+    core = lab.uas("uas_pbx_fast.xml")
+    trunk = free_udp_port()
+    return (
+        core,
+        trunk,
+        gateway_config(issuer.licence(channels), trunk_port=trunk, cores=[core.port]),
+    )
 
 
 def _burst(lab: SipLab, gw_address: str, trunk_port: int, calls: int, hold_ms: int) -> SippRun:
@@ -36,9 +47,7 @@ def _burst(lab: SipLab, gw_address: str, trunk_port: int, calls: int, hold_ms: i
 
 @pytest.mark.parametrize("channels", [4, 32])
 def test_licence_is_exact_under_a_burst_of_1000(lab: SipLab, issuer: Issuer, channels: int) -> None:
-    core = lab.uas("uas_pbx_fast.xml")
-    trunk = free_udp_port()
-    config = gateway_config(issuer.licence(channels), trunk_port=trunk, cores=[core.port])
+    _core, trunk, config = _one_core(lab, issuer, channels)
     with running_gateway(issuer, config) as gw:
         for _ in range(2):  # every run, not once
             # held longer than the burst lasts even on a loaded machine: no channel frees mid-burst
@@ -139,9 +148,7 @@ def test_check_licence_accepts_a_good_one(tmp_path: Path, issuer: Issuer) -> Non
 def test_reload_raises_the_limit_without_dropping_calls_and_keeps_it_on_a_forged_one(
     lab: SipLab, issuer: Issuer
 ) -> None:
-    core = lab.uas("uas_pbx_fast.xml")
-    trunk = free_udp_port()
-    config = gateway_config(issuer.licence(4), trunk_port=trunk, cores=[core.port])
+    core, trunk, config = _one_core(lab, issuer, 4)
     with running_gateway(issuer, config) as gw:
         held = lab.start_uac(gw.address, "uac_limit.xml", calls=3, rate=50, hold_ms=8000,
                              port=trunk, seconds=30)  # fmt: skip
@@ -217,9 +224,7 @@ def test_a_licence_that_expires_while_running_stops_new_calls(lab: SipLab, issue
 def test_run_serves_the_last_good_config_when_the_provisioner_is_unreachable(
     lab: SipLab, issuer: Issuer
 ) -> None:
-    core = lab.uas("uas_pbx_fast.xml")
-    trunk = free_udp_port()
-    config = gateway_config(issuer.licence(4), trunk_port=trunk, cores=[core.port])
+    _core, trunk, config = _one_core(lab, issuer, 4)
     nowhere = {"provisioner_url": f"https://127.0.0.1:{free_udp_port()}", "http_user": "gw",
                "http_password": "secret", "cdr_upload_seconds": "1"}  # fmt: skip
     with running_gateway(issuer, config, **nowhere) as gw:

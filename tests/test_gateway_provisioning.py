@@ -19,10 +19,13 @@ from gateway32.cdr_upload import offset_file, rejected_file, upload_cdrs
 from gateway32.licence import public_key_pem
 from gateway32.provisioning import fetch_config
 from gateway32.settings import Settings as GatewaySettings
-from provisioner.db.models import ApiRole
+from provisioner.db.models import ApiRole, DeviceState
 from provisioner.db.session import Database
-from provisioner.domain import accounts, licences
+from provisioner.domain import accounts, licences, lifecycle
 from provisioner.domain.demo import DEMO_TENANT
+from provisioner.domain.gateway_devices import get_gateway
+from provisioner.domain.inventory import timeline
+from provisioner.domain.lifecycle import Action
 from provisioner.domain.tokens import create_token
 from provisioner.secretbox import SecretBox
 from tests.conftest import TEST_KEY, RunningServer, free_port, start_server, stop_server
@@ -320,3 +323,19 @@ def test_a_malformed_record_refuses_the_whole_batch(served: Lab) -> None:
     assert not [i for i in page["items"] if str(i["call_id"]).startswith("bad-")]
     # Without credentials nothing is taken either.
     assert curl(f"{served.server.http}/gateway/{OURS}/cdrs", "--data-binary", "[]")[0] == 401
+
+
+def test_a_shipped_gateways_first_config_fetch_installs_it(served: Lab) -> None:
+    with served.db.session() as session:
+        device = get_gateway(session, THEIRS)
+        for action in (Action.STAGE, Action.SHIP):
+            lifecycle.apply(session, served.box, device, action, actor="test")
+    theirs = served.theirs
+    creds = f"{theirs.http_user}:{theirs.http_password}"
+    assert curl(config_url(served, THEIRS), "--digest", "-u", creds)[0] == 200
+    with served.db.session() as session:
+        device = get_gateway(session, THEIRS)
+        assert device.state is DeviceState.INSTALLED
+        events = [(e.kind, e.actor) for e in timeline(session, device)]
+    assert ("state", "first config fetch from 127.0.0.1") in events
+    assert curl(config_url(served, THEIRS), "--digest", "-u", creds)[0] == 200  # stays installed

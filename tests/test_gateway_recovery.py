@@ -78,7 +78,8 @@ def test_a_call_whose_media_stops_is_hung_up_and_one_with_media_is_not(
         assert gw.wait_channels(0) == 0
         records = gw.wait_cdrs(2, timeout=40)  # seen > 15 s late under load, cause unknown
         assert [r["result"] for r in records] == ["answered"] * 2, (records, gw.log())
-    assert core.stop().count("BYE") == 2, "the core side of both calls was hung up"
+    seen = core.stop()
+    assert seen.count("BYE") == 2, f"the core side of both calls is hung up\n{seen.describe()}"
 
 
 def test_a_call_at_the_maximum_duration_is_hung_up_both_ways(lab: SipLab, issuer: Issuer) -> None:

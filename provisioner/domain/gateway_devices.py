@@ -13,9 +13,11 @@ from sqlalchemy.orm import Session
 
 from provisioner.db.gateways import GatewayProfile
 from provisioner.db.models import Device, DeviceState, Tenant
+from provisioner.domain import lifecycle
 from provisioner.domain.devices import get_device
 from provisioner.domain.errors import Conflict, Invalid
 from provisioner.domain.text import phone_number
+from provisioner.secretbox import SecretBox
 from provisioner.vendors.base import DeviceKind
 
 REFUSALS = ("busy", "unavailable")  # 486 + Q.850 17, or a bare 503
@@ -32,6 +34,17 @@ def get_gateway(session: Session, mac_text: str) -> Device:
     if device.kind != DeviceKind.GATEWAY:
         raise Conflict(f"device {device.mac} is a {device.model} ({device.kind}), not a gateway")
     return device
+
+
+def note_config_fetch(session: Session, box: SecretBox, device: Device, source: str) -> bool:
+    """A shipped gateway that fetched its configuration with its own credentials is installed;
+    True when this fetch moved it."""
+    if device.state is not DeviceState.SHIPPED:
+        return False
+    lifecycle.apply(
+        session, box, device, lifecycle.Action.INSTALL, actor=f"first config fetch from {source}"
+    )
+    return True
 
 
 def bound_tenant(device: Device) -> Tenant:

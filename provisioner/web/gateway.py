@@ -19,7 +19,7 @@ from provisioner.domain import cdrs
 from provisioner.domain.delivery import Provisioner
 from provisioner.domain.errors import Conflict, Invalid, NotFound
 from provisioner.domain.gateway_config import config_document
-from provisioner.domain.gateway_devices import get_gateway
+from provisioner.domain.gateway_devices import get_gateway, note_config_fetch
 from provisioner.domain.macs import BadMac, normalize_mac
 from provisioner.vendors import gateway32
 from provisioner.web.device_files import delivery_response, request_fetch
@@ -62,17 +62,16 @@ def _error(message: str, status: int, **extra: object) -> Response:
 @gateway.route("/gateway/<mac_text>/config.json", methods=["GET"])
 @as_the_gateway("config.json")
 def config(provisioner: Provisioner, mac: str) -> Response:
+    fetch = request_fetch(provisioner, "config.json")
     try:
         with provisioner.db.session() as session:
-            document = config_document(
-                session, get_gateway(session, mac), provisioner.settings.pbx_core
-            )
+            device = get_gateway(session, mac)
+            document = config_document(session, device, provisioner.settings.pbx_core)
+            note_config_fetch(session, provisioner.box, device, fetch.source)
     except (Conflict, NotFound) as exc:
         return _error(str(exc), 409)
     body = json.dumps(document, indent=2, ensure_ascii=False).encode("utf-8") + b"\n"
-    provisioner.record_fetch(
-        request_fetch(provisioner, "config.json"), mac, hashlib.sha256(body).hexdigest()
-    )
+    provisioner.record_fetch(fetch, mac, hashlib.sha256(body).hexdigest())
     response = Response(body, 200, content_type="application/json")
     response.headers["Cache-Control"] = "no-store"
     return response

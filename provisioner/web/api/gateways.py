@@ -158,6 +158,15 @@ def issue_licence(mac: str, json_data: dict[str, Any]) -> Data:
         return _licence(issued)
 
 
+@bp.get("/licences")
+@bp.auth_required(auth, roles=ANY_ROLE)
+@bp.output(LicenceOut(many=True))
+def list_all_licences() -> list[Data]:
+    """Every licence of every gateway, oldest first."""
+    with unit_of_work() as session:
+        return [_licence(r) for r in licences.list_licences(session)]
+
+
 @bp.get("/licences/<serial>")
 @bp.auth_required(auth, roles=ANY_ROLE)
 @bp.output(LicenceOut)
