@@ -38,6 +38,7 @@ from provisioner.tftp.packets import (
     encode_error,
     encode_request,
 )
+from provisioner.tftp.server import LISTENER_BUFFER
 
 HOST = "127.0.0.1"
 Address = tuple[str, int]
@@ -746,3 +747,15 @@ def test_codec_round_trips_and_wraps_block_numbers() -> None:
     assert decode(encode_ack(65_535)) == Ack(65_535)
     assert encode_error(1, "bad\0name") == b"\x00\x05\x00\x01bad name\x00"
     assert decode(b"\x00\x05\x00\x08no terminator") == Error(8, "no terminator")
+
+
+def test_the_listener_can_queue_a_boot_storm_of_requests(files: dict[str, bytes]) -> None:
+    """The default receive buffer (~200 kB) drops RRQs past a few hundred at once."""
+    rmem_max = int(Path("/proc/sys/net/core/rmem_max").read_text())
+    with serve_in_thread(Store(files), HOST, 0) as srv:
+        assert srv.server._listener is not None
+        sock = srv.server._listener.get_extra_info("socket")
+        # Linux reports twice what was granted (its bookkeeping overhead).
+        granted = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) // 2
+    assert granted >= min(LISTENER_BUFFER, rmem_max)
+    assert granted > 212_992

@@ -108,6 +108,7 @@ Address = tuple[Any, ...]  # (host, port), or (host, port, flowinfo, scope_id) f
 
 DEFAULT_BLKSIZE = 512
 MAX_NAME_BYTES = 255
+LISTENER_BUFFER = 4 << 20  # bytes of queued RRQs the listening socket may hold
 # One window (and so one retransmission burst) stays under 64 KiB: a spoofed RRQ must not make
 # us blast a whole firmware image at someone. RFC 7440 lets the server answer a smaller value.
 MAX_WINDOW_BYTES = 65_536
@@ -388,6 +389,9 @@ class TftpServer:
         sock = socket.socket(family, socket.SOCK_DGRAM)
         try:
             sock.setblocking(False)
+            # After a power cut thousands of RRQs arrive at once; the default buffer (~200 kB)
+            # holds a few hundred, and the rest would be dropped. The kernel caps it at rmem_max.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, LISTENER_BUFFER)
             sock.bind(self._bind)
         except OSError:
             sock.close()
