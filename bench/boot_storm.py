@@ -22,9 +22,9 @@ import urllib.request
 from pathlib import Path
 
 from bench.common import free_port, wait_http
-from provisioner.domain.delivery import Fetch, Outcome
-from provisioner.domain.sheet import import_sheet, sheet_rows
-from provisioner.service import open_service
+from provisioner.app.service import open_service
+from provisioner.domain.delivery.pipeline import Fetch, Outcome
+from provisioner.domain.inventory.sheet import import_sheet, sheet_rows
 from provisioner.settings import Settings
 from provisioner.vendors import find_model, vendor
 

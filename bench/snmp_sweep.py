@@ -23,9 +23,9 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from provisioner.domain import poe_switches
-from provisioner.domain.devices import create_device
-from provisioner.service import open_service
+from provisioner.app.service import open_service
+from provisioner.domain.inventory.devices import create_device
+from provisioner.domain.poe import switches as poe_switches
 from provisioner.settings import Settings
 from provisioner.snmp.client import Agent, Credentials, SnmpClient
 from provisioner.snmp.poller import PoePoller

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from provisioner.service import Service, open_service
+from provisioner.app.service import Service, open_service
 from provisioner.settings import Settings
 from tests.gateway_engine import Issuer
 from tests.sip_harness import SipLab

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from provisioner.db.models import Tenant, TenantStatus
-from provisioner.domain import devices, licences, number_map, tenants
-from provisioner.domain.gateway_devices import set_profile
-from provisioner.domain.lifecycle import Action
+from provisioner.domain.gateways import licences
+from provisioner.domain.gateways import numbers as number_map
+from provisioner.domain.gateways.devices import set_profile
+from provisioner.domain.inventory import devices, tenants
+from provisioner.domain.inventory.lifecycle import Action
 from provisioner.secretbox import SecretBox
 from provisioner.vendors import gateway32
 

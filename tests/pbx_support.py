@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from provisioner.app.service import Service
 from provisioner.pbx.core_config import CoreSettings, Peer, render_core_config
 from provisioner.pbx.directory import build_directory
 from provisioner.pbx.kamailio_db import write_directory
-from provisioner.service import Service
 from tests.conftest import free_port
 
 SCENARIOS = Path(__file__).with_name("sipp") / "pbx"

@@ -18,13 +18,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
+from provisioner.app.service import Service, open_service
 from provisioner.db.models import Account, ApiRole, Device, DeviceEvent, Tenant
-from provisioner.domain.devices import MAC_PATTERN
-from provisioner.domain.macs import normalize_mac
-from provisioner.domain.sheet import sheet_rows
-from provisioner.domain.text import PHONE_NUMBER_PATTERN, phone_number
-from provisioner.domain.tokens import create_token
-from provisioner.service import Service, open_service
+from provisioner.domain.access.tokens import create_token
+from provisioner.domain.inventory.devices import MAC_PATTERN
+from provisioner.domain.inventory.macs import normalize_mac
+from provisioner.domain.inventory.patterns import PHONE_NUMBER_PATTERN, phone_number
+from provisioner.domain.inventory.sheet import sheet_rows
 from provisioner.settings import Settings
 from provisioner.web import create_app
 from tests.conftest import TEST_KEY, RunningServer

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from provisioner.app.service import Service
 from provisioner.db.models import Account, Device, RepresentativeNumber, Tenant
 from provisioner.domain.demo import DEMO_TENANT, demo_rows, seed_demo
-from provisioner.domain.sheet import sheet_rows
-from provisioner.service import Service
+from provisioner.domain.inventory.sheet import sheet_rows
 from tests.test_api import API, Api, make_api
 
 MUTATING = {"post", "put", "patch", "delete"}

@@ -16,10 +16,10 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+from provisioner.app.service import open_service
 from provisioner.db.models import ApiRole
+from provisioner.domain.access.tokens import create_token
 from provisioner.domain.demo import seed_demo
-from provisioner.domain.tokens import create_token
-from provisioner.service import open_service
 from provisioner.settings import Settings
 from provisioner.web import create_app
 from provisioner.web.api.context import API_PREFIX

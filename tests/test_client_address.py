@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from provisioner.domain.delivery import client_address, parse_networks
+from provisioner.domain.delivery.pipeline import client_address, parse_networks
 
 PROXIES = parse_networks(["10.0.0.0/24", "fd00::/64"])
 

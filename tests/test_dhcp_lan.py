@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from provisioner.domain.demo import demo_mac
-from provisioner.domain.macs import format_mac
+from provisioner.domain.inventory.macs import format_mac
 from provisioner.vendors import all_models
 from tests.conftest import TEST_KEY
 from tests.netns import Host, Lan, lan, namespace_problem, stop

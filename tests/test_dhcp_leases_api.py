@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from provisioner.service import Service
+from provisioner.app.service import Service
 from tests.test_api import Api, make_api
 
 MAC = "00:0b:82:aa:10:01"

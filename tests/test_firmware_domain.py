@@ -12,16 +12,17 @@ import pytest
 from sqlalchemy import select
 
 from firmware.catalog import Catalog
+from provisioner.app.service import Service, open_service
 from provisioner.db.firmware import FirmwareDevice
 from provisioner.db.models import DeviceEvent
-from provisioner.domain import bench, firmware
-from provisioner.domain.delivery import Fetch, Outcome
-from provisioner.domain.devices import get_device
+from provisioner.domain.delivery.pipeline import Fetch, Outcome
+from provisioner.domain.delivery.render_cache import RenderCache
 from provisioner.domain.errors import Invalid, NotFound
-from provisioner.domain.render_cache import RenderCache
-from provisioner.domain.sheet import import_sheet, sheet_rows
+from provisioner.domain.firmware import rollouts as firmware
+from provisioner.domain.inventory.devices import get_device
+from provisioner.domain.inventory.sheet import import_sheet, sheet_rows
+from provisioner.domain.staging import progress as bench
 from provisioner.domain.timeline import Event
-from provisioner.service import Service, open_service
 from provisioner.settings import Settings
 from tests.conftest import TEST_KEY
 

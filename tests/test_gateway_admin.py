@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from provisioner.app.service import Service
 from provisioner.db.gateways import IssuerKey
 from provisioner.db.models import TenantStatus
-from provisioner.domain import accounts, representatives, tenants
-from provisioner.service import Service
+from provisioner.domain.inventory import accounts, representatives, tenants
 from tests.conftest import TEST_KEY
 from tests.gateway_inventory import add_gateway, tenant_named
 from tests.test_api import Api, make_api

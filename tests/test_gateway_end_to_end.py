@@ -24,9 +24,9 @@ from gateway32.provisioning import fetch_config
 from gateway32.settings import Settings as GatewaySettings
 from provisioner.db.models import ApiRole
 from provisioner.db.session import Database
-from provisioner.domain import licences
+from provisioner.domain.access.tokens import create_token
 from provisioner.domain.demo import DEMO_TENANT, demo_mac
-from provisioner.domain.tokens import create_token
+from provisioner.domain.gateways import licences
 from provisioner.pbx.core_config import Peer
 from provisioner.secretbox import SecretBox
 from provisioner.vendors import all_models

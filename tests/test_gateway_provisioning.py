@@ -21,12 +21,13 @@ from gateway32.provisioning import fetch_config
 from gateway32.settings import Settings as GatewaySettings
 from provisioner.db.models import ApiRole, DeviceState
 from provisioner.db.session import Database
-from provisioner.domain import accounts, licences, lifecycle
+from provisioner.domain.access.tokens import create_token
 from provisioner.domain.demo import DEMO_TENANT
-from provisioner.domain.gateway_devices import get_gateway
-from provisioner.domain.inventory import timeline
-from provisioner.domain.lifecycle import Action
-from provisioner.domain.tokens import create_token
+from provisioner.domain.gateways import licences
+from provisioner.domain.gateways.devices import get_gateway
+from provisioner.domain.inventory import accounts, lifecycle
+from provisioner.domain.inventory.lifecycle import Action
+from provisioner.domain.inventory.lookup import timeline
 from provisioner.secretbox import SecretBox
 from tests.conftest import TEST_KEY, RunningServer, free_port, start_server, stop_server
 from tests.gateway_inventory import Gateway, add_gateway, tenant_named

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from provisioner.app.service import Service
 from provisioner.metrics import (
     MULTIPROC_ENV,
     count_fetch,
@@ -20,7 +21,6 @@ from provisioner.metrics import (
     observe_render,
     prepare_multiprocess_dir,
 )
-from provisioner.service import Service
 from provisioner.web import create_app
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from provisioner.app.service import Service
 from provisioner.db.models import Account, Tenant, TenantStatus
-from provisioner.domain import accounts
-from provisioner.domain.sheet import import_sheet, sheet_rows
+from provisioner.domain.inventory import accounts
+from provisioner.domain.inventory.sheet import import_sheet, sheet_rows
 from provisioner.pbx.directory import GLOBAL_DOMAIN, build_directory, tenant_domain
-from provisioner.service import Service
 from tests.conftest import TEST_KEY
 from tests.pbx_support import REALM, Core, export, register, start_core
 

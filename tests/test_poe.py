@@ -16,16 +16,19 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from provisioner.app.service import Service
 from provisioner.db.models import Device, DeviceEvent
 from provisioner.db.poe import PoeCycle, PoeLocation, PoePort, PoeSwitch
-from provisioner.domain import bench, poe_alerts, poe_cycles, poe_switches
-from provisioner.domain.devices import create_device
 from provisioner.domain.errors import Conflict, Invalid
-from provisioner.domain.poe_join import record_reading
-from provisioner.domain.poe_readings import PortReading, SwitchReading
-from provisioner.domain.poe_status import bench_poe
+from provisioner.domain.inventory.devices import create_device
+from provisioner.domain.poe import alerts as poe_alerts
+from provisioner.domain.poe import cycles as poe_cycles
+from provisioner.domain.poe import switches as poe_switches
+from provisioner.domain.poe.ingest import record_reading
+from provisioner.domain.poe.readings import PortReading, SwitchReading
+from provisioner.domain.poe.status import bench_poe
+from provisioner.domain.staging import progress as bench
 from provisioner.metrics import exposition
-from provisioner.service import Service
 from provisioner.snmp.poller import PoePoller, PollResult
 from provisioner.snmp.profiles import PROFILES
 from tests.poe_sim import SimSwitch, build_switch

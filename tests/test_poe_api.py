@@ -14,10 +14,10 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from provisioner.app.service import Service
 from provisioner.cli import main
 from provisioner.db.poe import PoeCycle, PoeSwitch
-from provisioner.domain.devices import create_device
-from provisioner.service import Service
+from provisioner.domain.inventory.devices import create_device
 from provisioner.snmp.poller import PoePoller
 from tests.conftest import TEST_KEY
 from tests.poe_sim import build_switch
@@ -51,7 +51,7 @@ def run_poller(service: Service) -> None:
             for switch_id in poller.due():
                 await poller.poll_switch(switch_id)
             with service.db.session() as session:
-                from provisioner.domain.poe_cycles import open_cycles
+                from provisioner.domain.poe.cycles import open_cycles
 
                 cycles = open_cycles(session)
             for cycle_id in cycles:

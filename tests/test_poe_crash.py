@@ -19,10 +19,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from provisioner.app.service import Service
 from provisioner.db.models import Device, DeviceEvent
 from provisioner.db.poe import PoeCycle
-from provisioner.domain import poe_cycles, poe_switches
-from provisioner.service import Service
+from provisioner.domain.poe import cycles as poe_cycles
+from provisioner.domain.poe import switches as poe_switches
 from tests.conftest import TEST_KEY
 from tests.poe_sim import build_switch
 from tests.snmp_agents import RunningAgent, snmpsim_agent

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import inspect
 
 from provisioner.db.session import Database
-from provisioner.domain.sheet import sheet_rows
+from provisioner.domain.inventory.sheet import sheet_rows
 from tests.conftest import start_server, stop_server
 
 pytestmark = pytest.mark.postgres

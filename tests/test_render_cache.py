@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from provisioner.app.service import Service
 from provisioner.db.models import Account, DeviceEvent
-from provisioner.domain.delivery import Fetch, Outcome
-from provisioner.domain.render_cache import RenderCache, RenderedFile
-from provisioner.domain.sheet import import_sheet, sheet_rows
-from provisioner.service import Service
+from provisioner.domain.delivery.pipeline import Fetch, Outcome
+from provisioner.domain.delivery.render_cache import RenderCache, RenderedFile
+from provisioner.domain.inventory.sheet import import_sheet, sheet_rows
 
 ROW = {
     "tenant": "acme", "extension": "1001", "direct_number": "", "display_name": "Before",

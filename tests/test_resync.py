@@ -19,15 +19,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from provisioner.app.service import open_service
 from provisioner.db.models import Device, DeviceEvent
 from provisioner.db.session import Database
-from provisioner.domain.delivery import Fetch
+from provisioner.domain.delivery.pipeline import Fetch
+from provisioner.domain.delivery.resync import Target, registered_contact
 from provisioner.domain.demo import demo_mac
-from provisioner.domain.inventory import load_device
-from provisioner.domain.resync import Target, registered_contact
-from provisioner.domain.sheet import import_sheet, sheet_rows
+from provisioner.domain.inventory.lookup import load_device
+from provisioner.domain.inventory.sheet import import_sheet, sheet_rows
 from provisioner.secretbox import SecretBox
-from provisioner.service import open_service
 from provisioner.settings import Settings
 from provisioner.vendors import all_models, vendor
 from provisioner.vendors.grandstream_crypto import decrypt_config

@@ -7,10 +7,10 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
+from provisioner.app.service import Service
 from provisioner.db.models import Device, DeviceEvent
-from provisioner.domain.delivery import Fetch, Outcome
-from provisioner.domain.errors import Conflict, Invalid, NotFound
-from provisioner.domain.resync import (
+from provisioner.domain.delivery.pipeline import Fetch, Outcome
+from provisioner.domain.delivery.resync import (
     Applied,
     Target,
     latest_notify,
@@ -20,8 +20,8 @@ from provisioner.domain.resync import (
     resync_status,
     timeline_text,
 )
-from provisioner.domain.sheet import import_sheet, sheet_rows
-from provisioner.service import Service
+from provisioner.domain.errors import Conflict, Invalid, NotFound
+from provisioner.domain.inventory.sheet import import_sheet, sheet_rows
 from provisioner.sip.notify import send_notify
 from provisioner.vendors import grandstream, panasonic
 

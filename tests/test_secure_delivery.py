@@ -23,8 +23,8 @@ from sqlalchemy import select
 
 from provisioner.db.models import Account, Device, Tenant
 from provisioner.db.session import Database
-from provisioner.domain import lifecycle
 from provisioner.domain.demo import demo_mac
+from provisioner.domain.inventory import lifecycle
 from provisioner.secretbox import SecretBox
 from provisioner.vendors import all_models
 from tests.conftest import TEST_KEY, RunningServer, free_port, start_server, stop_server

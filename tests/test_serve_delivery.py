@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from provisioner.domain.demo import demo_mac
-from provisioner.domain.sheet import sheet_rows
+from provisioner.domain.inventory.sheet import sheet_rows
 from provisioner.vendors import all_models, vendor
 from tests.conftest import RunningServer
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
+from provisioner.app.service import Service
 from provisioner.db.models import Account, Device, DeviceEvent, RepresentativeNumber, Tenant
-from provisioner.domain.sheet import SheetError, import_sheet, sheet_rows
+from provisioner.domain.inventory.sheet import SheetError, import_sheet, sheet_rows
 from provisioner.secretbox import SAFE_ALPHABET
-from provisioner.service import Service
 from tests.conftest import TEST_KEY
 
 

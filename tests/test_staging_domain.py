@@ -16,14 +16,16 @@ from click.testing import CliRunner, Result
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
+from provisioner.app.service import Service
 from provisioner.cli import main
 from provisioner.db.models import Device, DeviceEvent, DeviceState, TenantStatus
 from provisioner.db.staging import StaffAccount
-from provisioner.domain import accounts, bench, devices, staff, tenants
-from provisioner.domain.delivery import Fetch, Outcome
+from provisioner.domain.access import staff
+from provisioner.domain.delivery.pipeline import Fetch, Outcome
 from provisioner.domain.errors import Conflict, Invalid, NotFound
-from provisioner.domain.lifecycle import Action
-from provisioner.service import Service
+from provisioner.domain.inventory import accounts, devices, tenants
+from provisioner.domain.inventory.lifecycle import Action
+from provisioner.domain.staging import progress as bench
 from provisioner.settings import Settings
 from provisioner.web.staging.messages import MESSAGES
 

@@ -15,11 +15,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
+from provisioner.app.service import Service
 from provisioner.db.models import Account, Device, DeviceState, TenantStatus
 from provisioner.db.staging import OrderSlot
-from provisioner.domain import accounts, devices, staff, tenants
+from provisioner.domain.access import staff
 from provisioner.domain.demo import seed_demo
-from provisioner.service import Service
+from provisioner.domain.inventory import accounts, devices, tenants
 from provisioner.web import create_app
 from provisioner.web.staging.messages import translate
 

@@ -7,12 +7,12 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import select, text
 
+from provisioner.app.service import Service, open_service
 from provisioner.db.models import Device, DeviceState
 from provisioner.db.session import make_engine
-from provisioner.domain import bench
-from provisioner.domain.delivery import Fetch, Outcome
+from provisioner.domain.delivery.pipeline import Fetch, Outcome
 from provisioner.domain.demo import demo_mac, seed_demo
-from provisioner.service import Service, open_service
+from provisioner.domain.staging import progress as bench
 from provisioner.settings import Settings
 from provisioner.vendors import all_models, vendor
 from tests.conftest import TEST_KEY

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from provisioner.domain.sheet import ImportReport, import_sheet, sheet_rows
+from provisioner.domain.inventory.sheet import ImportReport, import_sheet, sheet_rows
 from provisioner.secretbox import SecretBox
 from provisioner.vendors import all_models
 from provisioner.vendors.base import DeviceKind, ModelInfo

@@ -1,7 +1,7 @@
 """Refusals of inventory changes, sorted by what the caller has to do about them.
 
 Front doors map them onto their protocol (the REST API: 404, 409, 422); every message says
-what to change. :class:`provisioner.domain.lifecycle.LifecycleError` is a conflict too.
+what to change. :class:`provisioner.domain.inventory.lifecycle.LifecycleError` is a conflict too.
 """
 
 from __future__ import annotations

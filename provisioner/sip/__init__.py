@@ -4,5 +4,5 @@ The provisioner talks SIP for one reason: the resync NOTIFY a device answers by 
 file again. This package builds and parses the messages (``message``), answers a Digest
 challenge (``digest``), runs a non-INVITE client transaction over UDP (``transaction``) and
 puts them together for the NOTIFY (``notify``). It is the only place with SIP sockets; the
-domain calls it through :data:`provisioner.domain.resync.Notifier`.
+domain calls it through :data:`provisioner.domain.delivery.resync.Notifier`.
 """

@@ -11,7 +11,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from provisioner.domain.digest import DigestResponse, expected_response
+from provisioner.domain.delivery.digest import DigestResponse, expected_response
 
 _PARAM = re.compile(r'\s*([A-Za-z0-9_-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^\s,]*)\s*(?:,|$)')
 

@@ -15,7 +15,7 @@ import logging
 import secrets
 import time
 
-from provisioner.domain.resync import NotifyAnswer, NotifyRequest
+from provisioner.domain.delivery.resync import NotifyAnswer, NotifyRequest
 from provisioner.sip.digest import DigestError, authorization, parse_challenge
 from provisioner.sip.message import Response, build_request
 from provisioner.sip.transaction import TransactionKey, UdpEndpoint

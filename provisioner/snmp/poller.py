@@ -21,9 +21,10 @@ from provisioner import metrics
 from provisioner.db.models import utcnow
 from provisioner.db.poe import PoeCycle, PoeSwitch
 from provisioner.db.session import Database
-from provisioner.domain import poe_alerts, poe_cycles
-from provisioner.domain.poe_join import record_failure, record_reading
-from provisioner.domain.poe_switches import SnmpAccess, access
+from provisioner.domain.poe import alerts as poe_alerts
+from provisioner.domain.poe import cycles as poe_cycles
+from provisioner.domain.poe.ingest import record_failure, record_reading
+from provisioner.domain.poe.switches import SnmpAccess, access
 from provisioner.secretbox import SecretBox
 from provisioner.snmp.client import Agent, Credentials, SnmpClient
 from provisioner.snmp.errors import SnmpError, SnmpTimeout

@@ -17,7 +17,7 @@ import time
 from collections import defaultdict
 from collections.abc import Mapping
 
-from provisioner.domain.poe_readings import (
+from provisioner.domain.poe.readings import (
     DETECTIONS,
     Neighbour,
     PortReading,

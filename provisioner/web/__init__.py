@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Flask
 
-from provisioner.domain.delivery import Provisioner
-from provisioner.domain.resync import ResyncQueue
+from provisioner.domain.delivery.pipeline import Provisioner
+from provisioner.domain.delivery.resync import ResyncQueue
 from provisioner.sip.notify import send_notify
 from provisioner.web.api import api_app
 from provisioner.web.device_files import device_files

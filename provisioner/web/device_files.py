@@ -5,8 +5,14 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, request
 from werkzeug.datastructures import Authorization
 
-from provisioner.domain.delivery import Delivery, Fetch, Outcome, Provisioner, client_address
-from provisioner.domain.digest import DigestResponse
+from provisioner.domain.delivery.digest import DigestResponse
+from provisioner.domain.delivery.pipeline import (
+    Delivery,
+    Fetch,
+    Outcome,
+    Provisioner,
+    client_address,
+)
 
 device_files = Blueprint("device_files", __name__)
 

@@ -17,7 +17,7 @@ from flask import Blueprint, Response, current_app, request, send_file
 
 from firmware.catalog import Catalog
 from firmware.watch import whole_download
-from provisioner.domain.delivery import Provisioner, client_address
+from provisioner.domain.delivery.pipeline import Provisioner, client_address
 
 firmware = Blueprint("firmware", __name__)
 

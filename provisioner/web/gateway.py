@@ -15,12 +15,12 @@ from collections.abc import Callable
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from provisioner.domain import cdrs
-from provisioner.domain.delivery import Provisioner
+from provisioner.domain.delivery.pipeline import Provisioner
 from provisioner.domain.errors import Conflict, Invalid, NotFound
-from provisioner.domain.gateway_config import config_document
-from provisioner.domain.gateway_devices import get_gateway, note_config_fetch
-from provisioner.domain.macs import BadMac, normalize_mac
+from provisioner.domain.gateways import cdrs
+from provisioner.domain.gateways.config import config_document
+from provisioner.domain.gateways.devices import get_gateway, note_config_fetch
+from provisioner.domain.inventory.macs import BadMac, normalize_mac
 from provisioner.vendors import gateway32
 from provisioner.web.device_files import delivery_response, request_fetch
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, request
 
-from provisioner.domain.delivery import Provisioner, client_address, in_networks
+from provisioner.domain.delivery.pipeline import Provisioner, client_address, in_networks
 from provisioner.metrics import CONTENT_TYPE, exposition
 
 metrics = Blueprint("metrics", __name__)

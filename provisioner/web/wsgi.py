@@ -10,7 +10,7 @@ import atexit
 
 from flask import Flask
 
-from provisioner.service import open_service
+from provisioner.app.service import open_service
 from provisioner.settings import Settings
 from provisioner.web import create_app
 

@@ -11,7 +11,7 @@ from typing import Any
 from apiflask import APIFlask
 from flask import Response, current_app, g
 
-from provisioner.domain.resync import ResyncQueue
+from provisioner.domain.delivery.resync import ResyncQueue
 from provisioner.web.api import (
     accounts,
     actions,

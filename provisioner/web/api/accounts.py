@@ -6,7 +6,7 @@ from typing import Any
 
 from apiflask import APIBlueprint
 
-from provisioner.domain import accounts, tenants
+from provisioner.domain.inventory import accounts, tenants
 from provisioner.web.api import present
 from provisioner.web.api.auth import ADMIN, ANY_ROLE, auth
 from provisioner.web.api.context import API_PREFIX, provisioner, unit_of_work

@@ -10,8 +10,8 @@ from typing import Any
 
 from apiflask import APIBlueprint
 
-from provisioner.domain import devices, tenants
-from provisioner.domain.lifecycle import TRANSITIONS, Action
+from provisioner.domain.inventory import devices, tenants
+from provisioner.domain.inventory.lifecycle import TRANSITIONS, Action
 from provisioner.web.api import present
 from provisioner.web.api.auth import ADMIN, WAREHOUSE, auth, caller
 from provisioner.web.api.context import API_PREFIX, provisioner, unit_of_work

@@ -13,7 +13,7 @@ from flask import current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from provisioner.db.models import ApiRole
-from provisioner.domain import tokens
+from provisioner.domain.access import tokens
 from provisioner.web.api.context import provisioner
 
 # Everybody reads; warehouse staff also add, bind and ship devices and import sheets; only an

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from flask import current_app, g
 from sqlalchemy.orm import Session
 
-from provisioner.domain.delivery import Provisioner
+from provisioner.domain.delivery.pipeline import Provisioner
 
 API_PREFIX = "/api/v1"
 

@@ -10,8 +10,8 @@ from typing import Any
 from apiflask import APIBlueprint
 from marshmallow import RAISE
 
-from provisioner.domain import accounts, devices
-from provisioner.domain.inventory import timeline
+from provisioner.domain.inventory import accounts, devices
+from provisioner.domain.inventory.lookup import timeline
 from provisioner.web.api import present
 from provisioner.web.api.auth import ADMIN, ANY_ROLE, WAREHOUSE, auth
 from provisioner.web.api.context import API_PREFIX, provisioner, unit_of_work

@@ -13,8 +13,8 @@ from apiflask.fields import Boolean, Dict, Integer, List, Nested, String
 from apiflask.validators import OneOf
 from sqlalchemy.orm import Session
 
-from provisioner.domain import firmware
-from provisioner.domain.devices import get_device
+from provisioner.domain.firmware import rollouts as firmware
+from provisioner.domain.inventory.devices import get_device
 from provisioner.web.api.auth import ANY_ROLE, WAREHOUSE, auth
 from provisioner.web.api.context import API_PREFIX, unit_of_work
 from provisioner.web.api.present import Data

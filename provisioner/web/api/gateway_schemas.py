@@ -7,12 +7,12 @@ from apiflask.fields import Boolean, DateTime, Dict, Integer, List, Nested, Stri
 from apiflask.validators import Length, OneOf, Range, Regexp
 
 from gateway32.licence import CHANNEL_TIERS
-from provisioner.domain.accounts import EXTENSION_PATTERN
-from provisioner.domain.cdrs import DIRECTIONS, RESULTS
 from provisioner.domain.errors import MAX_ID
-from provisioner.domain.gateway_devices import MAX_CALL_SECONDS, MAX_CORES, REFUSALS
-from provisioner.domain.licences import MAX_DAYS
-from provisioner.domain.text import PHONE_NUMBER_PATTERN, anchored
+from provisioner.domain.gateways.cdrs import DIRECTIONS, RESULTS
+from provisioner.domain.gateways.devices import MAX_CALL_SECONDS, MAX_CORES, REFUSALS
+from provisioner.domain.gateways.licences import MAX_DAYS
+from provisioner.domain.inventory.accounts import EXTENSION_PATTERN
+from provisioner.domain.inventory.patterns import PHONE_NUMBER_PATTERN, anchored
 from provisioner.web.api.schemas import JsonInteger
 
 _PHONE = Regexp(anchored(PHONE_NUMBER_PATTERN), error="a Japanese number: 0 and 9-10 digits")

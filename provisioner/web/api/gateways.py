@@ -14,8 +14,10 @@ from sqlalchemy.orm import Session
 
 from provisioner.db.gateways import CallRecord, GatewayLicence
 from provisioner.db.models import ApiRole, Device
-from provisioner.domain import cdrs, licences, number_map, tenants
-from provisioner.domain.gateway_devices import get_gateway, get_profile, set_profile
+from provisioner.domain.gateways import cdrs, licences
+from provisioner.domain.gateways import numbers as number_map
+from provisioner.domain.gateways.devices import get_gateway, get_profile, set_profile
+from provisioner.domain.inventory import tenants
 from provisioner.web.api.auth import ADMIN, ANY_ROLE, WAREHOUSE, auth, caller
 from provisioner.web.api.context import API_PREFIX, provisioner, unit_of_work
 from provisioner.web.api.gateway_schemas import (

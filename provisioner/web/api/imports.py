@@ -9,7 +9,7 @@ from flask import request
 from marshmallow import RAISE
 
 from provisioner.domain.errors import Invalid
-from provisioner.domain.sheet import SheetError, import_sheet
+from provisioner.domain.inventory.sheet import SheetError, import_sheet
 from provisioner.web.api import present
 from provisioner.web.api.auth import WAREHOUSE, auth, caller
 from provisioner.web.api.context import API_PREFIX, provisioner, unit_of_work

@@ -12,8 +12,9 @@ from apiflask import APIBlueprint, Schema
 from apiflask.fields import String
 from apiflask.validators import Length, OneOf, Regexp
 
-from provisioner.domain.devices import MAC_PATTERN
-from provisioner.domain.leases import (
+from provisioner.domain.inventory.devices import MAC_PATTERN
+from provisioner.domain.inventory.patterns import NAME_PATTERN, anchored
+from provisioner.domain.staging.leases import (
     ACTIONS,
     HOSTNAME_LENGTH,
     IPV4_PATTERN,
@@ -21,7 +22,6 @@ from provisioner.domain.leases import (
     Lease,
     record_lease,
 )
-from provisioner.domain.text import NAME_PATTERN, anchored
 from provisioner.web.api import present
 from provisioner.web.api.auth import WAREHOUSE, auth, caller
 from provisioner.web.api.context import API_PREFIX, unit_of_work

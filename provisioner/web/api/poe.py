@@ -14,10 +14,13 @@ from marshmallow import RAISE
 
 from provisioner.db.models import ApiRole
 from provisioner.db.poe import PoeAlert, PoeCycle, PoePort, PoeSwitch
-from provisioner.domain import poe_alerts, poe_cycles, poe_switches, tenants
 from provisioner.domain.errors import NotFound
-from provisioner.domain.macs import BadMac, normalize_mac
-from provisioner.domain.poe_status import bench_poe, switch_ports
+from provisioner.domain.inventory import tenants
+from provisioner.domain.inventory.macs import BadMac, normalize_mac
+from provisioner.domain.poe import alerts as poe_alerts
+from provisioner.domain.poe import cycles as poe_cycles
+from provisioner.domain.poe import switches as poe_switches
+from provisioner.domain.poe.status import bench_poe, switch_ports
 from provisioner.snmp.profiles import PROFILES
 from provisioner.web.api.auth import ADMIN, ANY_ROLE, auth, caller
 from provisioner.web.api.context import API_PREFIX, provisioner, unit_of_work

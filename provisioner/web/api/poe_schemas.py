@@ -9,9 +9,10 @@ from apiflask import Schema
 from apiflask.fields import Boolean, DateTime, Dict, Float, Integer, List, Nested, String
 from apiflask.validators import Length, OneOf, Range, Regexp
 
-from provisioner.domain import poe_cycles, poe_switches
 from provisioner.domain.errors import MAX_ID
-from provisioner.domain.text import NAME_PATTERN, anchored
+from provisioner.domain.inventory.patterns import NAME_PATTERN, anchored
+from provisioner.domain.poe import cycles as poe_cycles
+from provisioner.domain.poe import switches as poe_switches
 from provisioner.snmp.profiles import PROFILES
 from provisioner.web.api.schemas import JsonInteger
 

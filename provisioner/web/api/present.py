@@ -16,8 +16,8 @@ from provisioner.db.models import (
     RepresentativeNumber,
     Tenant,
 )
-from provisioner.domain import devices
-from provisioner.domain.sheet import ImportReport
+from provisioner.domain.inventory import devices
+from provisioner.domain.inventory.sheet import ImportReport
 
 Data = dict[str, Any]
 

@@ -11,9 +11,9 @@ from typing import Any
 from apiflask import APIBlueprint
 
 from provisioner.db.models import ApiRole
+from provisioner.domain.delivery.resync import parse_target, resync_device
 from provisioner.domain.errors import NotFound
-from provisioner.domain.macs import BadMac, normalize_mac
-from provisioner.domain.resync import parse_target, resync_device
+from provisioner.domain.inventory.macs import BadMac, normalize_mac
 from provisioner.sip.notify import send_notify
 from provisioner.web.api.auth import auth, caller
 from provisioner.web.api.context import API_PREFIX, provisioner

@@ -13,16 +13,16 @@ from apiflask.fields import Boolean, DateTime, Enum, Integer, List, Nested, Stri
 from apiflask.validators import Length, OneOf, Range, Regexp
 
 from provisioner.db.models import ApiRole, DeviceState, TenantStatus
-from provisioner.domain.accounts import (
+from provisioner.domain.access.tokens import TOKEN_NAME_LENGTH
+from provisioner.domain.errors import MAX_ID
+from provisioner.domain.inventory.accounts import (
     DISPLAY_NAME_LENGTH,
     DISPLAY_NAME_PATTERN,
     EXTENSION_PATTERN,
 )
-from provisioner.domain.devices import DIRECT, MAC_PATTERN, OWNERSHIPS, REVISION_LENGTH
-from provisioner.domain.errors import MAX_ID
-from provisioner.domain.tenants import MAX_NETWORKS
-from provisioner.domain.text import NAME_PATTERN, PHONE_NUMBER_PATTERN, anchored
-from provisioner.domain.tokens import TOKEN_NAME_LENGTH
+from provisioner.domain.inventory.devices import DIRECT, MAC_PATTERN, OWNERSHIPS, REVISION_LENGTH
+from provisioner.domain.inventory.patterns import NAME_PATTERN, PHONE_NUMBER_PATTERN, anchored
+from provisioner.domain.inventory.tenants import MAX_NETWORKS
 from provisioner.vendors import device_models
 from provisioner.vendors.base import FaxMode
 

@@ -7,7 +7,7 @@ from typing import Any
 from apiflask import APIBlueprint
 from marshmallow import RAISE
 
-from provisioner.domain import representatives, tenants
+from provisioner.domain.inventory import representatives, tenants
 from provisioner.web.api import present
 from provisioner.web.api.auth import ADMIN, ANY_ROLE, auth
 from provisioner.web.api.context import API_PREFIX, unit_of_work

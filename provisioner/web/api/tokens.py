@@ -6,7 +6,7 @@ from typing import Any
 
 from apiflask import APIBlueprint
 
-from provisioner.domain import tokens
+from provisioner.domain.access import tokens
 from provisioner.web.api import present
 from provisioner.web.api.auth import ADMIN, auth
 from provisioner.web.api.context import API_PREFIX, unit_of_work

@@ -15,8 +15,8 @@ from flask import Flask, Response, g, redirect, render_template, request, sessio
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 
-from provisioner.domain import staff
-from provisioner.domain.delivery import Provisioner, client_address, in_networks
+from provisioner.domain.access import staff
+from provisioner.domain.delivery.pipeline import Provisioner, client_address, in_networks
 from provisioner.web.api.context import provisioner
 from provisioner.web.staging.messages import DEFAULT_LANGUAGE, LANGUAGES, translate
 

@@ -21,11 +21,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from provisioner.db.models import Device, Tenant
-from provisioner.domain import accounts, bench, devices, orders, staff, tenants
+from provisioner.domain.access import staff
 from provisioner.domain.errors import Conflict, Invalid, NotFound
-from provisioner.domain.lifecycle import Action, LifecycleError
-from provisioner.domain.macs import BadMac, format_mac, normalize_mac
-from provisioner.domain.sheet import RowError, SheetError, import_sheet
+from provisioner.domain.inventory import accounts, devices, tenants
+from provisioner.domain.inventory.lifecycle import Action, LifecycleError
+from provisioner.domain.inventory.macs import BadMac, format_mac, normalize_mac
+from provisioner.domain.inventory.sheet import RowError, SheetError, import_sheet
+from provisioner.domain.staging import orders
+from provisioner.domain.staging import progress as bench
 from provisioner.vendors import all_models, find_model
 from provisioner.web.api.context import provisioner
 from provisioner.web.staging.guard import actor, start_session, t

@@ -1,0 +1,315 @@
+"""The warehouse bench: every bound or staged device with its progress, and automatic staging.
+
+A device on the bench moves through: DHCP lease (the bench DHCP's lease events, timeline kind
+``dhcp``) -> config fetched (its own file, status 200, from a staging network, after it was
+bound) -> firmware at target -> registered on the PBX core -> staged -> shipped (a click).
+
+What other parts know (firmware targets, registrations, PoE ports, alerts) comes from
+:data:`FACT_PROVIDERS`: each provider maps device ids to :class:`BenchFacts`, None meaning
+"not known". :func:`promote_staged` runs both from the bench view and from the timeline
+writer after each batch (:class:`BenchStager`), so a device is staged even when nobody looks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from provisioner.db.models import Device, DeviceEvent, DeviceLine, DeviceState
+from provisioner.db.session import Database
+from provisioner.domain.delivery.pipeline import Network, in_networks
+from provisioner.domain.firmware.rollouts import firmware_progress
+from provisioner.domain.inventory import lifecycle
+from provisioner.domain.poe.status import bench_poe
+from provisioner.domain.timeline import Event
+from provisioner.secretbox import SecretBox
+from provisioner.vendors import match_file
+from provisioner.vendors.base import FileKind
+
+log = logging.getLogger(__name__)
+
+BENCH_STATES = (DeviceState.BOUND, DeviceState.STAGED)
+BENCH_LIMIT = 200  # the newest bench devices shown; a bench holds a few dozen
+STAGER_ACTOR = "bench: config fetched on the bench"
+
+
+@dataclass(frozen=True)
+class BenchFacts:
+    """What another part knows of a device; None: not known (shown as a dash)."""
+
+    firmware_target: str | None = None
+    registered: bool | None = None
+    poe_port: str | None = None
+    alerts: tuple[str, ...] | None = None
+
+
+FactsProvider = Callable[[Session, Sequence[Device]], Mapping[int, BenchFacts]]
+
+
+def firmware_facts(session: Session, devices: Sequence[Device]) -> dict[int, BenchFacts]:
+    """The target of the device's rollout, where one applies (firmware at target or not)."""
+    found = {}
+    for device in devices:
+        target = firmware_progress(session, device).target
+        if target is not None:
+            found[device.id] = BenchFacts(firmware_target=target)
+    return found
+
+
+def poe_facts(session: Session, devices: Sequence[Device]) -> dict[int, BenchFacts]:
+    """The switch port each device was seen on by the PoE poller, and its PoE alerts."""
+    by_mac = {device.mac: device.id for device in devices}
+    found = {}
+    for mac, facts in bench_poe(session, list(by_mac)).items():
+        where = facts.label if facts.present else f"({facts.label})"  # not seen in the last poll
+        watts = "" if facts.power_w is None else f", {facts.power_w} W"
+        cell = f"{where}, {facts.detection}{watts}"
+        found[by_mac[mac]] = BenchFacts(poe_port=cell, alerts=facts.alerts)
+    return found
+
+
+# What the other parts know; later providers' known facts win over earlier ones'. Registration
+# on the PBX core is not known to the provisioner yet (the core keeps its own location table).
+FACT_PROVIDERS: list[FactsProvider] = [firmware_facts, poe_facts]
+
+
+@dataclass(frozen=True)
+class Lease:
+    address: str | None
+    action: str  # dnsmasq's: add, old, del
+    at: dt.datetime
+
+    @property
+    def held(self) -> bool:
+        """False once dnsmasq said the lease was released or expired."""
+        return self.action != "del"
+
+
+@dataclass(frozen=True)
+class BenchLine:
+    port: int
+    extension: str
+    display_name: str
+
+
+@dataclass(frozen=True)
+class BenchRow:
+    mac: str
+    vendor: str
+    model: str
+    state: DeviceState
+    tenant: str | None
+    lines: tuple[BenchLine, ...]
+    bound_at: dt.datetime | None
+    lease: Lease | None
+    config_fetched_at: dt.datetime | None
+    firmware: str | None  # as the device last reported it
+    firmware_target: str | None = None
+    registered: bool | None = None
+    poe_port: str | None = None
+    alerts: tuple[str, ...] | None = None
+
+    @property
+    def firmware_at_target(self) -> bool | None:
+        if self.firmware_target is None:
+            return None
+        return self.firmware == self.firmware_target
+
+    @property
+    def ready_to_stage(self) -> bool:
+        """Config fetched on the bench after binding, and firmware at target where known."""
+        return (
+            self.state is DeviceState.BOUND
+            and self.config_fetched_at is not None
+            and self.firmware_at_target is not False
+        )
+
+
+def bench_devices(
+    session: Session,
+    device_ids: Iterable[int] | None = None,
+    states: Sequence[DeviceState] = BENCH_STATES,
+    lock: bool = False,
+) -> list[Device]:
+    """Bound and staged devices, newest change first (the newest, or those named)."""
+    query = (
+        select(Device)
+        .where(Device.state.in_(states))
+        .options(
+            joinedload(Device.tenant),
+            selectinload(Device.lines).joinedload(DeviceLine.account),
+        )
+        .order_by(Device.updated_at.desc(), Device.id.desc())
+    )
+    if device_ids is not None:
+        query = query.where(Device.id.in_(list(device_ids)))
+    else:
+        query = query.limit(BENCH_LIMIT)
+    if lock:
+        # Two workers staging the same device: the second waits and then finds it staged.
+        query = query.with_for_update(of=Device)
+    return list(session.scalars(query).unique())
+
+
+def bench_rows(
+    session: Session, staging: Sequence[Network], devices: Sequence[Device]
+) -> list[BenchRow]:
+    """The progress of each device, from its timeline and the fact providers."""
+    events = _events_by_device(session, [device.id for device in devices])
+    facts = _facts(session, devices)
+    rows = []
+    for device in devices:
+        row = _row(device, events.get(device.id, []), staging)
+        known = facts.get(device.id, BenchFacts())
+        rows.append(
+            replace(
+                row,
+                firmware_target=known.firmware_target,
+                registered=known.registered,
+                poe_port=known.poe_port,
+                alerts=known.alerts,
+            )
+        )
+    return rows
+
+
+def promote_staged(
+    session: Session,
+    box: SecretBox,
+    staging: Sequence[Network],
+    device_ids: Iterable[int] | None = None,
+) -> list[str]:
+    """Stage every bound device whose conditions hold; the MACs staged.
+
+    Devices staged already are not even loaded: a boot storm from a staging network (the
+    benchmark's loopback) costs one query per batch once its devices are staged.
+    """
+    devices = bench_devices(session, device_ids, states=(DeviceState.BOUND,), lock=True)
+    rows = _stage_ready(session, box, devices, bench_rows(session, staging, devices))
+    return [row.mac for row in rows if row.state is DeviceState.STAGED]
+
+
+def refresh_bench(session: Session, box: SecretBox, staging: Sequence[Network]) -> list[BenchRow]:
+    """The bench as the page shows it, after staging what is ready (one pass over the rows)."""
+    devices = bench_devices(session)
+    return _stage_ready(session, box, devices, bench_rows(session, staging, devices))
+
+
+def _stage_ready(
+    session: Session, box: SecretBox, devices: Sequence[Device], rows: list[BenchRow]
+) -> list[BenchRow]:
+    result = []
+    for device, row in zip(devices, rows, strict=True):
+        if row.ready_to_stage:
+            lifecycle.apply(session, box, device, lifecycle.Action.STAGE, STAGER_ACTOR)
+            row = replace(row, state=device.state)
+        result.append(row)
+    session.flush()
+    return result
+
+
+class BenchStager:
+    """The timeline writer's after-write hook: stages devices that just fetched on the bench.
+
+    Only a successful fetch from a staging network can stage a device, so a boot storm of
+    installed devices at customers' sites costs a filter in memory and no query.
+    """
+
+    def __init__(self, db: Database, box: SecretBox, staging: Sequence[Network]) -> None:
+        self._db = db
+        self._box = box
+        self._staging = tuple(staging)
+
+    def __call__(self, written: Sequence[tuple[int, Event]]) -> None:
+        candidates = {
+            device_id
+            for device_id, event in written
+            if event.kind == "fetch"
+            and event.status == 200
+            and event.source
+            and in_networks(event.source, self._staging)
+        }
+        if not candidates:
+            return
+        with self._db.session() as session:
+            for mac in promote_staged(session, self._box, self._staging, candidates):
+                log.info("device %s staged: its config was fetched on the bench", mac)
+
+
+def _row(device: Device, events: list[DeviceEvent], staging: Sequence[Network]) -> BenchRow:
+    bound_at = None
+    lease = None
+    fetched_at = None
+    for event in events:  # oldest first
+        if _is_binding(event):
+            bound_at, fetched_at = event.at, None
+        elif event.kind == "dhcp":
+            action, _, _ = (event.detail or "").partition(" ")
+            lease = Lease(event.source, action or "add", event.at)
+        elif bound_at is not None and _own_file_on_bench(device, event, staging):
+            fetched_at = event.at
+    return BenchRow(
+        mac=device.mac,
+        vendor=device.vendor,
+        model=device.model,
+        state=device.state,
+        tenant=device.tenant.name if device.tenant else None,
+        lines=tuple(
+            BenchLine(line.port, line.account.extension, line.account.display_name)
+            for line in device.lines
+        ),
+        bound_at=bound_at,
+        lease=lease,
+        config_fetched_at=fetched_at,
+        firmware=device.firmware_version,
+    )
+
+
+def _is_binding(event: DeviceEvent) -> bool:
+    """A bind (state change to bound) or a sheet import, which binds too."""
+    if event.kind == "import":
+        return True
+    return event.kind == "state" and "-> bound" in (event.detail or "")
+
+
+def _own_file_on_bench(device: Device, event: DeviceEvent, staging: Sequence[Network]) -> bool:
+    if event.kind != "fetch" or event.status != 200 or not event.source:
+        return False
+    request = match_file(event.filename or "")
+    return (
+        request is not None
+        and request.kind is FileKind.DEVICE
+        and request.mac == device.mac
+        and in_networks(event.source, staging)
+    )
+
+
+def _events_by_device(session: Session, device_ids: list[int]) -> dict[int, list[DeviceEvent]]:
+    if not device_ids:
+        return {}
+    found: dict[int, list[DeviceEvent]] = {}
+    query = (
+        select(DeviceEvent)
+        .where(
+            DeviceEvent.device_id.in_(device_ids),
+            DeviceEvent.kind.in_(("dhcp", "fetch", "state", "import")),
+        )
+        .order_by(DeviceEvent.at, DeviceEvent.id)
+    )
+    for event in session.scalars(query):
+        found.setdefault(event.device_id, []).append(event)
+    return found
+
+
+def _facts(session: Session, devices: Sequence[Device]) -> dict[int, BenchFacts]:
+    merged: dict[int, BenchFacts] = {}
+    for provider in FACT_PROVIDERS:
+        for device_id, facts in provider(session, devices).items():
+            known = {k: v for k, v in vars(facts).items() if v is not None}
+            merged[device_id] = replace(merged.get(device_id, BenchFacts()), **known)
+    return merged
