@@ -1,7 +1,10 @@
-"""Refusals of inventory changes, sorted by what the caller has to do about them.
+"""Refusals of domain operations, sorted by what the caller has to do about them.
 
-Front doors map them onto their protocol (the REST API: 404, 409, 422); every message says
-what to change. :class:`provisioner.domain.inventory.lifecycle.LifecycleError` is a conflict too.
+Every refusal is a :class:`DomainError`, so each front door maps them in one place onto its
+protocol (the REST API: 404, 409, 422; the CLI: an error message and exit 1); every message says
+what to change. :class:`provisioner.domain.inventory.lifecycle.LifecycleError`,
+:class:`provisioner.domain.inventory.macs.BadMac` and
+:class:`provisioner.domain.inventory.sheet.SheetError` are kinds of these.
 """
 
 from __future__ import annotations
@@ -19,15 +22,19 @@ MAX_ID = 2**31 - 1
 T = TypeVar("T", bound=Base)
 
 
-class NotFound(LookupError):
+class DomainError(Exception):
+    """A refusal the caller can act on; its message says what to change."""
+
+
+class NotFound(DomainError, LookupError):
     """The thing named does not exist."""
 
 
-class Invalid(ValueError):
+class Invalid(DomainError, ValueError):
     """A value is malformed or names nothing usable: fix the request."""
 
 
-class Conflict(ValueError):
+class Conflict(DomainError, ValueError):
     """A well-formed request that the inventory's current state refuses."""
 
 

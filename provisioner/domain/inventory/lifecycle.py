@@ -13,6 +13,7 @@ import enum
 from sqlalchemy.orm import Session
 
 from provisioner.db.models import Device, DeviceEvent, DeviceState, Tenant
+from provisioner.domain.errors import Conflict
 from provisioner.secretbox import SecretBox, generate_secret
 
 
@@ -38,7 +39,7 @@ TRANSITIONS: dict[Action, tuple[frozenset[DeviceState], DeviceState]] = {
 }
 
 
-class LifecycleError(ValueError):
+class LifecycleError(Conflict):
     """The action does not apply to the device in its current state (says what would)."""
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from provisioner.domain.errors import Invalid
+
 _FORMS = (
     re.compile(r"[0-9a-f]{12}"),
     re.compile(r"[0-9a-f]{2}(?::[0-9a-f]{2}){5}"),
@@ -11,8 +13,8 @@ _FORMS = (
 )
 
 
-class BadMac(ValueError):
-    pass
+class BadMac(Invalid):
+    """Not a MAC address in any form people write one."""
 
 
 def normalize_mac(text: str) -> str:

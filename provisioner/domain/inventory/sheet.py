@@ -29,6 +29,7 @@ from provisioner.db.models import (
     Tenant,
     TenantStatus,
 )
+from provisioner.domain.errors import Invalid
 from provisioner.domain.inventory import lifecycle, tenants
 from provisioner.domain.inventory.accounts import (
     check_display_name,
@@ -51,7 +52,7 @@ OPTIONAL_COLUMNS = ("representative_number", "caller_id", "fax")
 Progress = Callable[[int], None]
 
 
-class SheetError(ValueError):
+class SheetError(Invalid):
     """The file as a whole cannot be read (encoding, header)."""
 
 

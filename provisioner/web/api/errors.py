@@ -19,13 +19,11 @@ from werkzeug.exceptions import NotFound as RouteNotFound
 from werkzeug.routing import Map, Rule
 
 from provisioner.domain.errors import Conflict, Invalid, NotFound
-from provisioner.domain.inventory.lifecycle import LifecycleError
 from provisioner.web.api.context import API_PREFIX
 
 _STATUS: tuple[tuple[type[Exception], int], ...] = (
     (NotFound, 404),
     (Conflict, 409),
-    (LifecycleError, 409),
     (Invalid, 422),
 )
 _ADVICE = {

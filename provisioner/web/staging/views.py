@@ -24,7 +24,7 @@ from provisioner.db.models import Device, Tenant
 from provisioner.domain.access import staff
 from provisioner.domain.errors import Conflict, Invalid, NotFound
 from provisioner.domain.inventory import accounts, devices, tenants
-from provisioner.domain.inventory.lifecycle import Action, LifecycleError
+from provisioner.domain.inventory.lifecycle import Action
 from provisioner.domain.inventory.macs import BadMac, format_mac, normalize_mac
 from provisioner.domain.inventory.sheet import RowError, SheetError, import_sheet
 from provisioner.domain.staging import orders
@@ -33,7 +33,7 @@ from provisioner.vendors import all_models, find_model
 from provisioner.web.api.context import provisioner
 from provisioner.web.staging.guard import actor, start_session, t
 
-REFUSALS = (Invalid, Conflict, NotFound, LifecycleError)
+REFUSALS = (Invalid, Conflict, NotFound)
 
 
 def register(bp: Blueprint) -> None:
