@@ -13,6 +13,7 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from gateway32.config import GatewayConfig
+from gateway32.kamailio_modules import kamailio_modules_dir
 from gateway32.rpc import KamailioRPC
 from gateway32.settings import Settings
 
@@ -59,6 +60,13 @@ def run_dir(settings: Settings) -> Path:
     return settings.state_path / "run"
 
 
+def modules_dir(settings: Settings) -> str:
+    """``GATEWAY32_KAMAILIO_MODULES``, else the directory this machine's Kamailio loads from."""
+    directory = settings.kamailio_modules or str(kamailio_modules_dir(settings.kamailio))
+    _kamailio_literal(directory)  # refuses a quote or line break before it reaches the file
+    return directory.rstrip("/")
+
+
 def dispatcher_list(config: GatewayConfig) -> str:
     """Dispatcher set 1: the PBX cores, primary with the highest priority."""
     lines = ["# setid destination flags priority attrs (written by gateway32)"]
@@ -79,6 +87,7 @@ def render(settings: Settings, config: GatewayConfig) -> Path:
         licence_state=gateway_state(config),
         run_dir=directory,
         dispatcher_list=dispatcher,
+        modules_dir=modules_dir(settings),
     )
     path = directory / "kamailio.cfg"
     _write_atomic(path, cfg)

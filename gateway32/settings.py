@@ -32,6 +32,7 @@ class Settings:
     http_password: str = ""
     ca_file: str = ""
     kamailio: str = "/usr/sbin/kamailio"
+    kamailio_modules: str = ""  # Kamailio's module directory; empty: asked of `kamailio -I`
     rtpengine: str = "/usr/bin/rtpengine"
     media_relay: bool = True  # relay RTP through rtpengine; tests may switch it off
     rtpengine_ng: str = "127.0.0.1:22222"  # rtpengine's control (ng) port, loopback only

@@ -27,6 +27,7 @@ from gateway32.cdr import CdrFile, record_from_line
 from gateway32.cdr_upload import upload_cdrs
 from gateway32.config import ConfigError, GatewayConfig, load_config
 from gateway32.kamailio import push_state, render, run_dir
+from gateway32.kamailio_modules import ModulesNotFound
 from gateway32.licence import LicenceError
 from gateway32.media import MediaRelayError, Rtpengine, end_calls_without_media
 from gateway32.provisioning import fetch_config
@@ -100,7 +101,10 @@ class Supervisor:
             log.info("provisioner: %s", fetch_config(self.settings).message)
         self._config_stamp = self._stamp()
         self.config = load(self.settings)
-        cfg = render(self.settings, self.config)
+        try:
+            cfg = render(self.settings, self.config)
+        except ModulesNotFound as exc:
+            raise StartError(f"{exc}, or set GATEWAY32_KAMAILIO_MODULES") from exc
         with contextlib.suppress(FileNotFoundError):
             self.settings.rpc_socket.unlink()
         if self.settings.media_relay:

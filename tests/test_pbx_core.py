@@ -16,6 +16,7 @@ from provisioner.app.service import Service
 from provisioner.db.models import Account, Tenant, TenantStatus
 from provisioner.domain.inventory import accounts
 from provisioner.domain.inventory.sheet import import_sheet, sheet_rows
+from provisioner.pbx.core_config import CoreConfigError, CoreSettings, Peer, render_core_config
 from provisioner.pbx.directory import GLOBAL_DOMAIN, build_directory, tenant_domain
 from tests.conftest import TEST_KEY
 from tests.pbx_support import REALM, Core, export, register, start_core
@@ -88,6 +89,17 @@ def test_export_stores_ha1_not_passwords_and_scopes_extensions(
     assert ("2001", tenant_domain("other"), other_user) in aliases
     assert ("0312345001", GLOBAL_DOMAIN, user) in aliases
     assert ("0312340000", GLOBAL_DOMAIN, user) in aliases  # representative: rings the GXP
+
+
+def test_core_config_loads_modules_from_where_this_machine_keeps_them(tmp_path: Path) -> None:
+    """The mpath is Kamailio's own (any architecture), or the directory a caller gives."""
+    settings = CoreSettings(Peer("127.0.0.1", 5060), REALM, tmp_path / "pbx.sqlite", tmp_path)
+    found = render_core_config(settings).split('mpath="', 1)[1].split('"', 1)[0]
+    assert (Path(found) / "tm.so").is_file()
+    given = CoreSettings(**{**settings.__dict__, "modules_dir": tmp_path / "modules"})
+    assert f'mpath="{tmp_path}/modules/"' in render_core_config(given)
+    with pytest.raises(CoreConfigError, match="modules directory"):
+        render_core_config(CoreSettings(**{**settings.__dict__, "modules_dir": Path('/a"b')}))
 
 
 def test_suspended_tenants_are_not_exported(inventory: Service) -> None:

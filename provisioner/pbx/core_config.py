@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gateway32.kamailio_modules import ModulesNotFound, kamailio_modules_dir
 from provisioner.pbx.directory import GLOBAL_DOMAIN, tenant_domain
 from provisioner.rendering import render_template
 
@@ -40,6 +41,7 @@ class CoreSettings:
     children: int = 4
     max_expires: int = 3600
     debug: int = 1
+    modules_dir: Path | None = None  # Kamailio's modules; None: asked of this machine's kamailio
 
 
 def peer(text: str, label: str) -> Peer:
@@ -63,6 +65,16 @@ def _path(path: Path, label: str) -> str:
     return text
 
 
+def _modules_dir(settings: CoreSettings) -> Path:
+    """The directory given, else the one this machine's Kamailio loads its modules from."""
+    if settings.modules_dir is not None:
+        return settings.modules_dir
+    try:
+        return kamailio_modules_dir()
+    except ModulesNotFound as exc:
+        raise CoreConfigError(str(exc)) from exc
+
+
 def render_core_config(settings: CoreSettings) -> str:
     if not _REALM.fullmatch(settings.realm):
         raise CoreConfigError(f"realm {settings.realm!r} must be a host name or address")
@@ -76,6 +88,7 @@ def render_core_config(settings: CoreSettings) -> str:
         realm=settings.realm,
         db_path=_path(settings.db_path, "database"),
         run_dir=_path(settings.run_dir, "run directory"),
+        modules_dir=_path(_modules_dir(settings), "modules directory"),
         gateways=[
             {
                 "host": gw.host,
