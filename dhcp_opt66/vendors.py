@@ -2,7 +2,8 @@
 substrings, MAC prefixes) and which options carry its provisioning URL.
 
 The MAC prefixes and vendor-class strings are duplicated on purpose from the provisioner's vendor
-modules and reference/lan-protocols.md §5 (dhcp_opt66 does not import provisioner internals).
+modules and docs/lan.md, 'DHCP options per vendor' (dhcp_opt66 does not import provisioner
+internals).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Firmware images per vendor and model: versions, a content-addressed catalog (DESIGN.md §1).
+"""Firmware images per vendor and model: versions, a content-addressed catalog
+(docs/architecture.md, 'Parts').
 
 Imports nothing from ``provisioner``: the front doors serve what this package decides.
 """

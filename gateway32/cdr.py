@@ -3,7 +3,7 @@
 Kamailio prints one line on stderr when a call attempt ends: the routing script a
 ``GW32CDR {json}`` line for a refused, failed or cancelled attempt, the acc module its CDR line
 (with the same JSON in ``gw32cdr=``) for an answered call once it is hung up. This module
-completes each event into the record of the contract in COORDINATION.md and appends it with
+completes each event into the record of docs/gateway32.md, 'cdr.jsonl', and appends it with
 flush + fsync before the next batch is read, so a record that reached the file survives a
 power cut.
 """

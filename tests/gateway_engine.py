@@ -67,7 +67,7 @@ def gateway_config(
     max_call_seconds: int = 7200,
     default_caller_id: str = DID,
 ) -> dict[str, object]:
-    """A config.json as the provisioner serves it (COORDINATION.md)."""
+    """A config.json as the provisioner serves it (docs/gateway32.md, 'config.json')."""
     return {
         "gateway": GATEWAY_MAC,
         "tenant": TENANT,

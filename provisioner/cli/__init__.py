@@ -1,4 +1,4 @@
-"""The ``provisioner`` command line (DESIGN.md §3)."""
+"""The ``provisioner`` command line (docs/architecture.md, 'Interfaces')."""
 
 from __future__ import annotations
 

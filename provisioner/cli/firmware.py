@@ -1,4 +1,5 @@
-"""``provisioner firmware``: the image catalog the front doors serve from (DESIGN.md §3),
+"""``provisioner firmware``: the image catalog the front doors serve from
+(docs/architecture.md, 'Interfaces'),
 rollouts that walk a model's devices to a target version, and per-device holds and pins."""
 
 from __future__ import annotations

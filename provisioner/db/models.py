@@ -1,4 +1,4 @@
-"""The inventory as typed SQLAlchemy 2 models (DESIGN.md §2).
+"""The inventory as typed SQLAlchemy 2 models (docs/architecture.md, 'Data model').
 
 Secret columns end in ``_encrypted`` and hold :class:`provisioner.secretbox.SecretBox`
 tokens: the database never sees a SIP password or device credential in clear.

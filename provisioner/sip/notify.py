@@ -1,6 +1,6 @@
 """The resync NOTIFY: out of dialog, to the device's contact, challenged by the device.
 
-What is sent follows what the devices are known to act on (``reference/vendor-formats.md``
+What is sent follows what the devices are known to act on (``docs/vendors.md``
 §4): ``Event`` from the vendor module, no body, and ``Subscription-State:
 terminated;reason=noresource`` as FreeSWITCH sends with it (which FusionPBX's check-sync
 uses; RFC 6665 wants the header on every NOTIFY). From is the PBX core the device is told

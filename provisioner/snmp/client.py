@@ -1,6 +1,6 @@
 """GET, SET and table walks over pysnmp 7's asyncio API, bounded and with an end.
 
-Three things pysnmp leaves to its caller (``reference/snmp-poe.md`` §0, §7.6): its
+Three things pysnmp leaves to its caller (``docs/poe.md``, 'pysnmp pitfalls'): its
 ``bulk_walk_cmd`` never stops on a timeout (lextudio/pysnmp#66), so walks here are our own
 GETBULK loop that stops at the end of each column and on the first error; one engine's single
 UDP socket overflows past about 100 requests in flight, so a semaphore bounds them; and MIB

@@ -1,10 +1,10 @@
 """Per-vendor PoE differences, one profile per vendor and nothing vendor-specific elsewhere.
 
 RFC 3621 gives every vendor the same port and PSE tables but no per-port watts and no mapping
-from a PSE port ``(group, index)`` to an ifIndex (``reference/snmp-poe.md`` §0, §1.2). A
+from a PSE port ``(group, index)`` to an ifIndex (``docs/poe.md``, 'Main points'). A
 profile says which column has the watts and in which unit and index, how a PSE port finds its
 interface, and which column switches power; a switch's ``port_map`` overrides the mapping.
-OIDs were checked with snmptranslate against the vendors' MIBs (reference §1).
+OIDs were checked with snmptranslate against the vendors' MIBs (docs/poe.md, 'OIDs').
 """
 
 from __future__ import annotations
@@ -129,7 +129,7 @@ def profile_for(sys_object_id: str | None) -> Profile:
     """The profile whose enterprise the sysObjectID is under, else the generic one.
 
     Probing vendor columns blindly is not an option: TP-Link switches stop answering for a
-    while after requests for objects they do not have (reference §7.10).
+    while after requests for objects they do not have (docs/poe.md, 'Vendor quirks').
     """
     for candidate in PROFILES.values():
         if candidate.enterprise and (sys_object_id or "").startswith(candidate.enterprise):

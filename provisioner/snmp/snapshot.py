@@ -7,7 +7,7 @@ forwarding, LLDP), which costs a 48-port switch about a dozen round trips. Joins
 * forwarding entry -> bridge port -> ifIndex (``dot1dBasePortIfIndex``); Q-BRIDGE first,
   BRIDGE-MIB when a switch has no Q-BRIDGE table;
 * LLDP local port -> ifIndex: its ``lldpLocPortId`` as an ifName, else the bridge port, else
-  the number itself (vendors differ; reference §7.8).
+  the number itself (vendors differ; docs/poe.md, 'Joins').
 """
 
 from __future__ import annotations

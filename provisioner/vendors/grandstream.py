@@ -4,7 +4,7 @@ Everything vendor-specific is decided here: which P-value (or GRP26xx alias) car
 setting on which family, and how each family spells its values. The templates only place
 the pairs. Sources: FusionPBX's copies of Grandstream's own config templates, wazo-provd
 (with its known errors corrected: account 5 is P17xx, not P7xx; P863/P4417 are FXS port 2)
-and the notes in ``reference/vendor-formats.md`` (section tags below refer to it).
+and the notes in ``docs/vendors.md`` (section numbers and source tags below refer to it).
 
 Decisions taken where the sources disagree or say nothing:
 
@@ -126,7 +126,7 @@ _LEGACY_UA = re.compile(
     rf"(?:\s+DevId\s+(?P<mac>{MAC_HEX})\b)?"
 )
 USER_AGENT_SAMPLES: dict[str, tuple[str | None, str | None, str | None]] = {
-    # [WZ] common.py comments and FusionPBX app/provision/index.php ([reference] section 1.9)
+    # [WZ] common.py comments and FusionPBX app/provision/index.php (docs/vendors.md §1.9)
     "Grandstream Model HW GXP1405 SW 1.0.4.23 DevId 000b8240d55c": (
         "GXP1405", "1.0.4.23", "000b8240d55c"),
     "Grandstream Model HW GXP1628 SW 1.0.4.138 DevId c074ad2bd859": (
@@ -186,7 +186,7 @@ PHONE_ACCOUNTS: tuple[AccountKeys, ...] = (
 
 
 def alias_account(n: int) -> AccountKeys:
-    """GRP26xx account ``n`` ([reference] grp26xx alias table, ``{$row.line_number}`` = n)."""
+    """GRP26xx account ``n`` (docs/vendors.md §1.3, alias table, ``{$row.line_number}`` = n)."""
     return AccountKeys(
         *(
             f"account.{n}.{suffix}"

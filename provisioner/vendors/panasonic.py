@@ -4,7 +4,7 @@ The format has no escaping: a value sits between double quotes on one CR LF line
 (``NAME="value"``, name <= 32 characters, value <= 500, line <= 537 bytes), so this module
 refuses any value that could break its line (:func:`check_text_value`) and the template
 writes values as they are. Sources: the Panasonic administrator guides, wazo-provd and the
-FusionPBX/SARK samples, as collected in ``reference/vendor-formats.md`` section 2.
+FusionPBX/SARK samples, as collected in ``docs/vendors.md`` section 2.
 
 Decisions taken where the sources are unclear:
 
@@ -203,7 +203,7 @@ _UA = re.compile(
     rf"Panasonic[_-](?P<model>[^/\s]+)/(?P<firmware>[^\s(]+)(?:\s+\((?P<mac>{MAC_HEX})\))?"
 )
 USER_AGENT_SAMPLES: dict[str, tuple[str | None, str | None, str | None]] = {
-    # [reference] section 2.5: HTTP UA from wazo-provd's common.py
+    # docs/vendors.md §2.5: HTTP UA from wazo-provd's common.py
     "Panasonic_KX-UT113/01.133 (0080f0c8c381)": ("KX-UT113", "01.133", "0080f0c8c381"),
     # FusionPBX PR #2326 (its MAC elided there; this one is illustrative, upper case)
     "Panasonic_KX-TGP500B09/22.90 (0080F0112233)": ("KX-TGP500B09", "22.90", "0080f0112233"),

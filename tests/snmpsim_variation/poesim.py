@@ -9,7 +9,7 @@ snmpsim runs this file with ``agentContext`` (per simulated agent, i.e. per data
 Only ``col=admin`` (pethPsePortAdminEnable) is writable, with true(1) or false(2). false cuts
 power: detection disabled(1), class0, 0 mW, link down. true: searching(2) for ``det_delay``
 seconds, then deliveringPower(3) with the port's class and power; the link is up after
-``link_delay``. Adapted from reference/trials/snmp/variation/poesim.py.
+``link_delay``. Adapted from the PoE trial's variation module (docs/poe.md, 'Test agents').
 """
 
 import time

@@ -1,9 +1,10 @@
 """Call detail records from gateways: taken in whole batches, once per call, read per tenant.
 
-A gateway uploads the lines of its ``cdr.jsonl`` (the contract in ``COORDINATION.md``). A batch
-is checked in full before anything is written: one malformed record refuses the batch with its
-index and the reason, so the gateway's uploader keeps its offset and nothing is half-stored.
-A record seen before (same gateway, same call ID) is counted, not stored twice.
+A gateway uploads the lines of its ``cdr.jsonl`` (the contract in ``docs/gateway32.md``,
+'cdr.jsonl'). A batch is checked in full before anything is written: one malformed record
+refuses the batch with its index and the reason, so the gateway's uploader keeps its offset
+and nothing is half-stored. A record seen before (same gateway, same call ID) is counted,
+not stored twice.
 """
 
 from __future__ import annotations

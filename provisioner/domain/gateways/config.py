@@ -1,6 +1,6 @@
 """The configuration a gateway fetches: its licence, number map and trunk, as one JSON object.
 
-The shape is the contract with the gateway (``COORDINATION.md``, ``<state_dir>/config.json``);
+The shape is the contract with the gateway (``docs/gateway32.md``, 'config.json');
 the gateway checks it again before it uses it, and verifies the licence with its own copy of
 the issuer's public key.
 """

@@ -1,6 +1,7 @@
 """The provisioning sheet: one CSV row per device line, imported all rows or none.
 
-Columns (DESIGN.md §3): ``tenant,extension,direct_number,display_name,mac,model,port``, plus
+Columns (docs/architecture.md, 'Provisioning sheet'):
+``tenant,extension,direct_number,display_name,mac,model,port``, plus
 the optional ``representative_number`` (a number the tenant holds, shared by devices),
 ``caller_id`` (``direct`` or ``representative``: which number the device presents) and
 ``fax`` (``t38`` or ``passthrough``, ATA ports only).
