@@ -53,7 +53,7 @@ from provisioner.domain.errors import Conflict, Invalid, NotFound
 from provisioner.domain.inventory.devices import check_model, get_device
 from provisioner.domain.inventory.lookup import FoundDevice
 from provisioner.domain.inventory.macs import BadMac, normalize_mac
-from provisioner.domain.timeline import Event, TimelineWriter
+from provisioner.domain.timeline import Event, EventKind, TimelineWriter
 from provisioner.vendors import parse_user_agent
 from provisioner.vendors.base import FirmwareOffer
 
@@ -415,7 +415,7 @@ class FirmwareDirector:
         if self._timeline is None or agent is None or agent.mac is None:
             return  # nothing names the device (TFTP, a browser): it cannot be followed
         self._timeline.record(
-            Event(mac=agent.mac, kind="download", protocol=protocol, filename=filename,
+            Event(mac=agent.mac, kind=EventKind.DOWNLOAD, protocol=protocol, filename=filename,
                   source=source, user_agent=user_agent, firmware=agent.firmware, status=200)
         )  # fmt: skip
 
@@ -431,7 +431,7 @@ class FirmwareWatcher:
 
     def __call__(self, written: Sequence[tuple[int, Event]]) -> None:
         for _, event in written:
-            if event.kind == "download" and event.filename is not None:
+            if event.kind == EventKind.DOWNLOAD and event.filename is not None:
                 with self._db.session() as session:  # one short write transaction each
                     self._one(session, event, event.filename)
 
@@ -503,7 +503,7 @@ def _locked_count(session: Session, device_id: int) -> FirmwareDownloadCount:
 
 def _alert(session: Session, device: Device, reason: str) -> None:
     log.warning("device %s held: %s", device.mac, reason)
-    session.add(DeviceEvent(device_id=device.id, kind="alert", actor="firmware watcher",
+    session.add(DeviceEvent(device_id=device.id, kind=EventKind.ALERT, actor="firmware watcher",
                             detail=reason))  # fmt: skip
 
 

@@ -17,6 +17,7 @@ from provisioner.db.models import DeviceEvent
 from provisioner.domain.errors import Invalid
 from provisioner.domain.inventory.devices import get_device
 from provisioner.domain.inventory.patterns import is_name
+from provisioner.domain.timeline import EventKind
 
 ACTIONS = ("add", "old", "del")  # dnsmasq's dhcp-script actions for a lease
 HOSTNAME_LENGTH = 63
@@ -58,7 +59,7 @@ def record_lease(session: Session, lease: Lease, actor: str) -> DeviceEvent:
     device = get_device(session, lease.mac)
     event = DeviceEvent(
         device=device,
-        kind="dhcp",
+        kind=EventKind.DHCP,
         actor=actor,
         protocol="dhcp",
         source=ip,

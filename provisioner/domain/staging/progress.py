@@ -26,7 +26,7 @@ from provisioner.domain.delivery.pipeline import Network, in_networks
 from provisioner.domain.firmware.rollouts import firmware_progress
 from provisioner.domain.inventory import lifecycle
 from provisioner.domain.poe.status import bench_poe
-from provisioner.domain.timeline import Event
+from provisioner.domain.timeline import Event, EventKind
 from provisioner.secretbox import SecretBox
 from provisioner.vendors import match_file
 from provisioner.vendors.base import FileKind
@@ -34,6 +34,8 @@ from provisioner.vendors.base import FileKind
 log = logging.getLogger(__name__)
 
 BENCH_STATES = (DeviceState.BOUND, DeviceState.STAGED)
+# The timeline entries a bench row is read from: lease, binding, and the config fetch.
+BENCH_EVENTS = (EventKind.DHCP, EventKind.FETCH, EventKind.STATE, EventKind.IMPORT)
 BENCH_LIMIT = 200  # the newest bench devices shown; a bench holds a few dozen
 STAGER_ACTOR = "bench: config fetched on the bench"
 
@@ -229,7 +231,7 @@ class BenchStager:
         candidates = {
             device_id
             for device_id, event in written
-            if event.kind == "fetch"
+            if event.kind == EventKind.FETCH
             and event.status == 200
             and event.source
             and in_networks(event.source, self._staging)
@@ -248,7 +250,7 @@ def _row(device: Device, events: list[DeviceEvent], staging: Sequence[Network]) 
     for event in events:  # oldest first
         if _is_binding(event):
             bound_at, fetched_at = event.at, None
-        elif event.kind == "dhcp":
+        elif event.kind == EventKind.DHCP:
             action, _, _ = (event.detail or "").partition(" ")
             lease = Lease(event.source, action or "add", event.at)
         elif bound_at is not None and _own_file_on_bench(device, event, staging):
@@ -272,13 +274,13 @@ def _row(device: Device, events: list[DeviceEvent], staging: Sequence[Network]) 
 
 def _is_binding(event: DeviceEvent) -> bool:
     """A bind (state change to bound) or a sheet import, which binds too."""
-    if event.kind == "import":
+    if event.kind == EventKind.IMPORT:
         return True
-    return event.kind == "state" and "-> bound" in (event.detail or "")
+    return event.kind == EventKind.STATE and "-> bound" in (event.detail or "")
 
 
 def _own_file_on_bench(device: Device, event: DeviceEvent, staging: Sequence[Network]) -> bool:
-    if event.kind != "fetch" or event.status != 200 or not event.source:
+    if event.kind != EventKind.FETCH or event.status != 200 or not event.source:
         return False
     request = match_file(event.filename or "")
     return (
@@ -297,7 +299,7 @@ def _events_by_device(session: Session, device_ids: list[int]) -> dict[int, list
         select(DeviceEvent)
         .where(
             DeviceEvent.device_id.in_(device_ids),
-            DeviceEvent.kind.in_(("dhcp", "fetch", "state", "import")),
+            DeviceEvent.kind.in_(BENCH_EVENTS),
         )
         .order_by(DeviceEvent.at, DeviceEvent.id)
     )
