@@ -31,7 +31,7 @@ from provisioner.db.models import Device, DeviceEvent, utcnow
 from provisioner.db.session import Database
 from provisioner.domain.delivery.pipeline import in_networks, parse_networks, render_file
 from provisioner.domain.errors import Conflict, Invalid, NotFound
-from provisioner.domain.firmware.rollouts import FirmwareDirector
+from provisioner.domain.firmware.director import FirmwareDirector
 from provisioner.domain.inventory.lookup import FoundDevice, find_device, provisioning_context
 from provisioner.domain.timeline import EventKind
 from provisioner.secretbox import SecretBox

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from provisioner.db.models import Device, DeviceEvent, DeviceLine, DeviceState
 from provisioner.db.session import Database
 from provisioner.domain.delivery.pipeline import Network, in_networks
-from provisioner.domain.firmware.rollouts import firmware_progress
+from provisioner.domain.firmware.progress import firmware_progress
 from provisioner.domain.inventory import lifecycle
 from provisioner.domain.poe.status import bench_poe
 from provisioner.domain.timeline import Event, EventKind
