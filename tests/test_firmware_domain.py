@@ -24,7 +24,7 @@ from provisioner.domain.firmware.progress import firmware_progress
 from provisioner.domain.firmware.watcher import FirmwareWatcher
 from provisioner.domain.inventory.devices import get_device
 from provisioner.domain.inventory.sheet import import_sheet, sheet_rows
-from provisioner.domain.staging import progress as bench
+from provisioner.domain.staging.bench_view import firmware_facts
 from provisioner.domain.timeline import Event
 from provisioner.settings import Settings
 from tests.conftest import TEST_KEY
@@ -81,7 +81,7 @@ def test_the_file_names_only_the_next_step_and_follows_the_reported_version(
     first = firm(service, MACS[0], "01.000")
     with service.db.session() as session:  # the staging bench sees the same target
         device = get_device(session, MACS[0])
-        assert bench.firmware_facts(session, [device])[device.id].firmware_target == VERSIONS[1]
+        assert firmware_facts(session, [device])[device.id].firmware_target == VERSIONS[1]
     assert first["FIRM_UPGRADE_ENABLE"] == "Y"
     assert first["FIRM_VERSION"] == "01.100"
     assert first["FIRM_FILE_PATH"].endswith("/firmware/panasonic-01.100-" +
