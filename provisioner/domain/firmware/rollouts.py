@@ -20,10 +20,11 @@ from firmware.policy import RolloutState, Step
 from firmware.versions import parse_version
 from firmware.watch import DEFAULT_FAILURE_PERCENT, DEFAULT_LOOP_LIMIT
 from provisioner.db.firmware import FirmwareDevice, FirmwareDownloadCount, FirmwareRollout
-from provisioner.db.models import Device, Tenant, utcnow
+from provisioner.db.models import Device, utcnow
 from provisioner.domain.errors import Conflict, Invalid, NotFound
 from provisioner.domain.inventory.devices import check_model, get_device
 from provisioner.domain.inventory.macs import BadMac, normalize_mac
+from provisioner.domain.inventory.tenants import tenant_id_named
 
 _ROLLOUT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
@@ -142,11 +143,7 @@ def create_rollout(session: Session, catalog: Catalog, spec: RolloutSpec) -> Fir
     steps = _checked_steps(images, spec.hardware_revisions)
     if steps[-1].version != images[-1].version:
         raise Invalid(f"the target {spec.target} must be above every --via version")
-    tenant_id = None
-    if spec.tenant is not None:
-        tenant_id = session.scalar(select(Tenant.id).where(Tenant.name == spec.tenant))
-        if tenant_id is None:
-            raise NotFound(f"no tenant {spec.tenant!r}")
+    tenant_id = None if spec.tenant is None else tenant_id_named(session, spec.tenant)
     if spec.pause_seconds is not None and spec.pause_seconds < 0:
         raise Invalid("the pause before the rest of the devices cannot be negative")
     if spec.loop_limit < 2:

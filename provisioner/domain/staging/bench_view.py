@@ -23,6 +23,7 @@ from provisioner.db.models import Device, DeviceEvent, DeviceLine, DeviceState
 from provisioner.domain.delivery.pipeline import Network, in_networks
 from provisioner.domain.firmware.progress import firmware_progress
 from provisioner.domain.poe.status import bench_poe
+from provisioner.domain.staging.leases import LeaseAction
 from provisioner.domain.timeline import Event, EventKind
 from provisioner.vendors import match_file
 from provisioner.vendors.base import FileKind
@@ -76,13 +77,13 @@ FACT_PROVIDERS: list[FactsProvider] = [firmware_facts, poe_facts]
 @dataclass(frozen=True)
 class Lease:
     address: str | None
-    action: str  # dnsmasq's: add, old, del
+    action: str  # a LeaseAction's value, as the detail stores it
     at: dt.datetime
 
     @property
     def held(self) -> bool:
         """False once dnsmasq said the lease was released or expired."""
-        return self.action != "del"
+        return self.action != LeaseAction.DEL
 
 
 @dataclass(frozen=True)
@@ -182,7 +183,7 @@ def _row(device: Device, events: list[DeviceEvent], staging: Sequence[Network]) 
             bound_at, fetched_at = event.at, None
         elif event.kind == EventKind.DHCP:
             action, _, _ = (event.detail or "").partition(" ")
-            lease = Lease(event.source, action or "add", event.at)
+            lease = Lease(event.source, action or LeaseAction.ADD, event.at)
         elif bound_at is not None and _own_file_on_bench(device, event, staging):
             fetched_at = event.at
     return BenchRow(

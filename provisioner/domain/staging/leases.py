@@ -8,6 +8,7 @@ wants to know whether the device is known.
 
 from __future__ import annotations
 
+import enum
 import ipaddress
 from dataclasses import dataclass
 
@@ -19,7 +20,16 @@ from provisioner.domain.inventory.devices import get_device
 from provisioner.domain.inventory.patterns import is_name
 from provisioner.domain.timeline import EventKind
 
-ACTIONS = ("add", "old", "del")  # dnsmasq's dhcp-script actions for a lease
+
+class LeaseAction(enum.StrEnum):
+    """dnsmasq's dhcp-script actions for a lease, the first word of the event's detail."""
+
+    ADD = "add"  # a new lease
+    OLD = "old"  # an existing lease renewed, or seen again when dnsmasq starts
+    DEL = "del"  # released or expired
+
+
+ACTIONS = tuple(action.value for action in LeaseAction)  # as the API validates them
 HOSTNAME_LENGTH = 63
 VENDOR_CLASS_LENGTH = 255  # a DHCP option holds at most 255 bytes
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
