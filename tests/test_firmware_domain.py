@@ -19,9 +19,12 @@ from provisioner.domain.delivery.pipeline import Fetch, Outcome
 from provisioner.domain.delivery.render_cache import RenderCache
 from provisioner.domain.errors import Invalid, NotFound
 from provisioner.domain.firmware import rollouts as firmware
+from provisioner.domain.firmware.director import FirmwareDirector
+from provisioner.domain.firmware.progress import firmware_progress
+from provisioner.domain.firmware.watcher import FirmwareWatcher
 from provisioner.domain.inventory.devices import get_device
 from provisioner.domain.inventory.sheet import import_sheet, sheet_rows
-from provisioner.domain.staging import progress as bench
+from provisioner.domain.staging.bench_view import firmware_facts
 from provisioner.domain.timeline import Event
 from provisioner.settings import Settings
 from tests.conftest import TEST_KEY
@@ -45,7 +48,7 @@ def fleet(service: Service, tmp_path: Path) -> Catalog:
     provisioner = service.provisioner
     provisioner.cache = RenderCache(service.db.revision, check_interval=0)
     provisioner.devices = RenderCache(service.db.revision, check_interval=0)
-    provisioner.firmware = firmware.FirmwareDirector(service.db, None, check_interval=0)
+    provisioner.firmware = FirmwareDirector(service.db, None, check_interval=0)
     catalog = Catalog(tmp_path / "store")
     floor = None
     for version in VERSIONS:
@@ -78,7 +81,7 @@ def test_the_file_names_only_the_next_step_and_follows_the_reported_version(
     first = firm(service, MACS[0], "01.000")
     with service.db.session() as session:  # the staging bench sees the same target
         device = get_device(session, MACS[0])
-        assert bench.firmware_facts(session, [device])[device.id].firmware_target == VERSIONS[1]
+        assert firmware_facts(session, [device])[device.id].firmware_target == VERSIONS[1]
     assert first["FIRM_UPGRADE_ENABLE"] == "Y"
     assert first["FIRM_VERSION"] == "01.100"
     assert first["FIRM_FILE_PATH"].endswith("/firmware/panasonic-01.100-" +
@@ -106,7 +109,7 @@ def test_hold_pin_and_pause_change_the_file_at_once(service: Service, fleet: Cat
     assert firm(service, MACS[1], "01.000") == {"FIRM_UPGRADE_ENABLE": "N"}
     with service.db.session() as session:
         firmware.resume_rollout(session, "hdv")
-        progress = firmware.firmware_progress(session, get_device(session, MACS[1]))
+        progress = firmware_progress(session, get_device(session, MACS[1]))
     assert firm(service, MACS[1], "01.000")["FIRM_VERSION"] == "01.100"
     assert (progress.target, progress.at_target) == ("01.133", False)
 
@@ -136,11 +139,11 @@ def three_downloads_hold(service: Service, mac: str) -> None:
     with service.db.session() as session:
         assert import_sheet(session, service.box, sheet_rows([row])).ok
         device_id = get_device(session, mac).id
-    watcher = firmware.FirmwareWatcher(service.db)  # as the timeline writer calls it
+    watcher = FirmwareWatcher(service.db)  # as the timeline writer calls it
     download = Event(mac=mac, kind="download", filename="panasonic-01.100-x.bin", firmware="01.000")
     watcher([(device_id, download), (device_id, download)])
     with service.db.session() as session:
-        assert firmware.firmware_progress(session, get_device(session, mac)).status != "held"
+        assert firmware_progress(session, get_device(session, mac)).status != "held"
     watcher([(device_id, download)])
     with service.db.session() as session:
         device = get_device(session, mac)

@@ -27,7 +27,7 @@ from provisioner.domain.poe import switches as poe_switches
 from provisioner.domain.poe.ingest import record_reading
 from provisioner.domain.poe.readings import PortReading, SwitchReading
 from provisioner.domain.poe.status import bench_poe
-from provisioner.domain.staging import progress as bench
+from provisioner.domain.staging import bench_view
 from provisioner.metrics import exposition
 from provisioner.snmp.poller import PoePoller, PollResult
 from provisioner.snmp.profiles import PROFILES
@@ -141,7 +141,7 @@ def test_every_phone_is_on_its_port_and_uplinks_are_skipped(
         # The staging bench shows the same port (its PoE fact provider).
         fifth = session.scalar(select(Device).where(Device.mac == _phone_on(SW24, 5)))
         assert fifth is not None
-        cell = bench.poe_facts(session, [fifth])[fifth.id].poe_port
+        cell = bench_view.poe_facts(session, [fifth])[fifth.id].poe_port
         watts = round(SW24.ports[5].mw / 1000, 1)
         assert cell == f"sw24 Gi1/0/5, {ports['sw24 Gi1/0/5'].detection}, {watts} W"
     # Polled again: nothing moved, so nothing new on the timelines.

@@ -76,7 +76,7 @@ def test_a_killed_service_finishes_the_cycle_when_it_starts_again(
     first = start_service(tmp_path, service.settings.db)
     try:
         wait_for("power cut", lambda: agent_admin(agent, "crash8", PORT) == 2, 30)
-        wait_for("off recorded", lambda: state() == poe_cycles.OFF, 10)
+        wait_for("off recorded", lambda: state() == poe_cycles.CycleState.OFF, 10)
     finally:
         os.killpg(first.pid, signal.SIGKILL)
         first.wait(timeout=10)
@@ -89,11 +89,11 @@ def test_a_killed_service_finishes_the_cycle_when_it_starts_again(
     assert off_at is not None
     time.sleep(5)  # past the off time: nobody turns it on
     assert agent_admin(agent, "crash8", PORT) == 2
-    assert state() == poe_cycles.OFF
+    assert state() == poe_cycles.CycleState.OFF
 
     second = start_service(tmp_path, service.settings.db)
     try:
-        wait_for("cycle finished", lambda: state() == poe_cycles.DONE, 45)
+        wait_for("cycle finished", lambda: state() == poe_cycles.CycleState.DONE, 45)
         assert agent_admin(agent, "crash8", PORT) == 1
     finally:
         second.send_signal(signal.SIGTERM)

@@ -25,7 +25,7 @@ from provisioner.domain.delivery.pipeline import Fetch, Outcome
 from provisioner.domain.errors import Conflict, Invalid, NotFound
 from provisioner.domain.inventory import accounts, devices, tenants
 from provisioner.domain.inventory.lifecycle import Action
-from provisioner.domain.staging import progress as bench
+from provisioner.domain.staging import auto_stage, bench_view
 from provisioner.settings import Settings
 from provisioner.web.staging.messages import MESSAGES
 
@@ -134,12 +134,12 @@ def fetch(service: Service, name: str, source: str) -> Outcome:
     return delivery.outcome
 
 
-def row(service: Service) -> bench.BenchRow:
+def row(service: Service) -> bench_view.BenchRow:
     with service.db.session() as session:
         found = [
             r
-            for r in bench.bench_rows(
-                session, service.provisioner.staging, bench.bench_devices(session)
+            for r in bench_view.bench_rows(
+                session, service.provisioner.staging, bench_view.bench_devices(session)
             )
             if r.mac == MAC
         ]
@@ -210,7 +210,7 @@ def test_a_fetch_before_binding_does_not_count(service: Service) -> None:
         devices.act(session, service.box, device, Action.BIND, "test", tenant)
     assert row(service).config_fetched_at is None
     with service.db.session() as session:
-        assert bench.promote_staged(session, service.box, service.provisioner.staging) == []
+        assert auto_stage.promote_staged(session, service.box, service.provisioner.staging) == []
 
 
 def test_a_known_firmware_target_holds_staging_back(
@@ -218,13 +218,15 @@ def test_a_known_firmware_target_holds_staging_back(
 ) -> None:
     target = {"version": "1.0.11.79"}
 
-    def firmware_targets(_session: Session, found: Sequence[Device]) -> dict[int, bench.BenchFacts]:
-        return {d.id: bench.BenchFacts(firmware_target=target["version"]) for d in found}
+    def firmware_targets(
+        _session: Session, found: Sequence[Device]
+    ) -> dict[int, bench_view.BenchFacts]:
+        return {d.id: bench_view.BenchFacts(firmware_target=target["version"]) for d in found}
 
-    def poe(_session: Session, found: Sequence[Device]) -> dict[int, bench.BenchFacts]:
-        return {d.id: bench.BenchFacts(poe_port="bench-sw 7", alerts=()) for d in found}
+    def poe(_session: Session, found: Sequence[Device]) -> dict[int, bench_view.BenchFacts]:
+        return {d.id: bench_view.BenchFacts(poe_port="bench-sw 7", alerts=()) for d in found}
 
-    monkeypatch.setattr(bench, "FACT_PROVIDERS", [firmware_targets, poe])
+    monkeypatch.setattr(bench_view, "FACT_PROVIDERS", [firmware_targets, poe])
     agent = "Grandstream Model HW GXP2170 SW 1.0.9.1 DevId " + MAC
     delivery = bound.provisioner.deliver(
         Fetch(path=OWN_FILE, protocol="http", source="127.0.0.1", user_agent=agent)
@@ -240,7 +242,7 @@ def test_a_known_firmware_target_holds_staging_back(
 
     target["version"] = "1.0.9.1"  # the catalog's target changes to what it runs
     with bound.db.session() as session:
-        staged = bench.promote_staged(session, bound.box, bound.provisioner.staging)
+        staged = auto_stage.promote_staged(session, bound.box, bound.provisioner.staging)
     assert staged == [MAC]
     assert state(bound) is DeviceState.STAGED
 
@@ -256,7 +258,7 @@ def test_a_failing_hook_loses_no_timeline_event(bound: Service) -> None:
     assert len(fetches) == 1
     assert state(bound) is DeviceState.BOUND
     with bound.db.session() as session:  # the bench view's refresh catches up
-        assert bench.promote_staged(session, bound.box, bound.provisioner.staging) == [MAC]
+        assert auto_stage.promote_staged(session, bound.box, bound.provisioner.staging) == [MAC]
 
 
 def test_staff_command_adds_lists_and_disables(settings: Settings) -> None:

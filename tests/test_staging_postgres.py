@@ -12,7 +12,7 @@ from provisioner.db.models import Device, DeviceState
 from provisioner.db.session import make_engine
 from provisioner.domain.delivery.pipeline import Fetch, Outcome
 from provisioner.domain.demo import demo_mac, seed_demo
-from provisioner.domain.staging import progress as bench
+from provisioner.domain.staging import auto_stage
 from provisioner.settings import Settings
 from provisioner.vendors import all_models, vendor
 from tests.conftest import TEST_KEY
@@ -50,7 +50,7 @@ def test_a_bench_fetch_stages_the_device_on_postgres(pg_service: Service) -> Non
     pg_service.timeline.flush()
     with pg_service.db.session() as session:
         assert session.scalar(select(Device.state).where(Device.mac == mac)) is DeviceState.STAGED
-        rows = bench.refresh_bench(session, pg_service.box, pg_service.provisioner.staging)
+        rows = auto_stage.refresh_bench(session, pg_service.box, pg_service.provisioner.staging)
     assert len(rows) == len(all_models())
     staged = [row.mac for row in rows if row.state is DeviceState.STAGED]
     assert staged == [mac]

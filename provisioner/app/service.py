@@ -9,8 +9,8 @@ from sqlalchemy.engine import make_url
 
 from provisioner.db.session import Database
 from provisioner.domain.delivery.pipeline import Provisioner, parse_networks
-from provisioner.domain.firmware.rollouts import FirmwareWatcher
-from provisioner.domain.staging.progress import BenchStager
+from provisioner.domain.firmware.watcher import FirmwareWatcher
+from provisioner.domain.staging.auto_stage import BenchStager
 from provisioner.domain.timeline import TimelineWriter
 from provisioner.secretbox import SecretBox, load_key
 from provisioner.settings import Settings

@@ -18,6 +18,7 @@ from firmware.versions import VENDORS
 from firmware.watch import DEFAULT_FAILURE_PERCENT, DEFAULT_LOOP_LIMIT
 from provisioner.cli.context import cli_session, config_option, db_option
 from provisioner.db.models import Device
+from provisioner.domain.firmware import progress as firmware_status
 from provisioner.domain.firmware import rollouts as firmware_domain
 from provisioner.domain.inventory.devices import get_device
 from provisioner.settings import Settings, SettingsError
@@ -199,7 +200,7 @@ def list_rollouts(db_url: str | None, config_file: Path | None) -> None:
             click.echo(f"{row.name}  {row.state}{reason}  {row.model}  {steps}")
 
 
-def _show_progress(report: firmware_domain.RolloutProgress, console: Console) -> None:
+def _show_progress(report: firmware_status.RolloutProgress, console: Console) -> None:
     row, progress = report.rollout, report.progress
     reason = f": {escape(row.paused_reason)}" if row.paused_reason else ""
     console.print(
@@ -224,7 +225,7 @@ def progress(name: str, show_devices: bool, db_url: str | None, config_file: Pat
     """How many devices are at the target, upgrading, waiting, held or blocked."""
     console = Console()
     with cli_session(db_url, config_file) as (_, session):
-        report = firmware_domain.rollout_progress(session, name)
+        report = firmware_status.rollout_progress(session, name)
         _show_progress(report, console)
         if show_devices:
             for mac, decision in report.devices:
@@ -300,7 +301,7 @@ _device_action("unpin", "unpinned", firmware_domain.unpin, "Let the device's rol
 def status(mac: str, db_url: str | None, config_file: Path | None) -> None:
     """What the device runs, its target and the step it is told to install next."""
     with cli_session(db_url, config_file) as (_, session):
-        found = firmware_domain.firmware_progress(session, get_device(session, mac))
+        found = firmware_status.firmware_progress(session, get_device(session, mac))
     click.echo(
         f"reported: {found.reported or 'unknown'}\ntarget: {found.target or 'none'}\n"
         f"next step: {found.next_step or 'none'}\nstatus: {found.status}"

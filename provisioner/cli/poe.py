@@ -336,5 +336,5 @@ def cycle(
             click.echo(f"power-cycle {cycle_id}: {done.state}: {done.detail}")
     finally:
         service.close()
-    if state != poe_cycles.DONE:
+    if state != poe_cycles.CycleState.DONE:
         sys.exit(1)

@@ -160,7 +160,7 @@ class DeviceEvent(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"))
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    kind: Mapped[str] = mapped_column(String(20))  # fetch, refused, import, state
+    kind: Mapped[str] = mapped_column(String(20))  # provisioner.domain.timeline.EventKind
     actor: Mapped[str | None] = mapped_column(String(100))
     protocol: Mapped[str | None] = mapped_column(String(10))
     filename: Mapped[str | None] = mapped_column(String(255))

@@ -108,7 +108,7 @@ class PoeAlert(Base):
     switch_id: Mapped[int] = mapped_column(ForeignKey("poe_switches.id", ondelete="CASCADE"))
     port_id: Mapped[int | None] = mapped_column(ForeignKey("poe_ports.id", ondelete="CASCADE"))
     device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(30))  # provisioner.domain.poe.alerts.KINDS
+    kind: Mapped[str] = mapped_column(String(30))  # provisioner.domain.poe.alerts.AlertKind
     subject: Mapped[str] = mapped_column(String(100))  # e.g. "sw1 Gi1/0/22", "sw1 PSE 1"
     detail: Mapped[str] = mapped_column(Text)
     raised_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -133,7 +133,7 @@ class PoeCycle(Base):
     port_name: Mapped[str] = mapped_column(String(64))
     device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id", ondelete="SET NULL"))
     actor: Mapped[str] = mapped_column(String(100))
-    state: Mapped[str] = mapped_column(String(10), default="requested")
+    state: Mapped[str] = mapped_column(String(10), default="requested")  # poe.cycles.CycleState
     off_seconds: Mapped[int] = mapped_column(Integer, default=5)
     requested_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     off_at: Mapped[dt.datetime | None] = mapped_column()

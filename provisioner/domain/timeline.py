@@ -9,6 +9,7 @@ batch after its commit (the bench stages devices, firmware follows downloads: of
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import logging
 import queue
 import threading
@@ -23,10 +24,25 @@ from provisioner.db.session import Database
 log = logging.getLogger(__name__)
 
 
+class EventKind(enum.StrEnum):
+    """What a device timeline entry (``DeviceEvent.kind``) records; stored as its value."""
+
+    FETCH = "fetch"  # a file served to the device
+    REFUSED = "refused"  # a fetch answered with an error
+    DOWNLOAD = "download"  # a whole firmware image downloaded (loop detection)
+    DHCP = "dhcp"  # a bench DHCP lease event (dnsmasq's add, old, del)
+    STATE = "state"  # a lifecycle transition
+    IMPORT = "import"  # bound by a sheet import
+    NOTIFY = "notify"  # a SIP NOTIFY resync was sent
+    POE = "poe"  # seen on a PoE port, moved, or power-cycled
+    ALERT = "alert"  # held by the firmware watcher
+    LICENCE = "licence"  # a gateway licence issued
+
+
 @dataclass(frozen=True)
 class Event:
     mac: str
-    kind: str  # fetch, refused
+    kind: EventKind  # FETCH, REFUSED, DOWNLOAD: what fetches write in batches
     protocol: str | None = None
     filename: str | None = None
     source: str | None = None
@@ -128,7 +144,7 @@ class TimelineWriter:
                 del row["mac"]
                 rows.append(row)
                 stored.append((device_id, event))
-                if event.firmware and event.kind == "fetch":
+                if event.firmware and event.kind == EventKind.FETCH:
                     firmware[device_id] = event
             if rows:  # Core insert: the ORM's bulk path costs more than the rows
                 session.execute(DeviceEvent.__table__.insert(), rows)
@@ -137,7 +153,7 @@ class TimelineWriter:
                 # wrote may be newer than this one, and the newest report must win.
                 newer = select(DeviceEvent.id).where(
                     DeviceEvent.device_id == device_id,
-                    DeviceEvent.kind == "fetch",
+                    DeviceEvent.kind == EventKind.FETCH,
                     DeviceEvent.firmware.is_not(None),
                     DeviceEvent.at > event.at,
                 )

@@ -23,6 +23,7 @@ from provisioner.db.poe import PoeCycle, PoeSwitch
 from provisioner.db.session import Database
 from provisioner.domain.poe import alerts as poe_alerts
 from provisioner.domain.poe import cycles as poe_cycles
+from provisioner.domain.poe.cycles import CycleState
 from provisioner.domain.poe.ingest import record_failure, record_reading
 from provisioner.domain.poe.switches import SnmpAccess, access
 from provisioner.secretbox import SecretBox
@@ -130,7 +131,9 @@ class PoePoller:
                 record_failure(switch, error)
                 if isinstance(exc, SnmpTimeout):
                     finding = [poe_alerts.unreachable(switch, error)]
-                    poe_alerts.reconcile(session, switch, finding, (poe_alerts.UNREACHABLE,))
+                    poe_alerts.reconcile(
+                        session, switch, finding, (poe_alerts.AlertKind.SWITCH_UNREACHABLE,)
+                    )
         self._count_alerts()
         outcome = "unreachable" if isinstance(exc, SnmpTimeout) else "failed"
         metrics.observe_poe_poll(seconds, outcome)
@@ -141,7 +144,7 @@ class PoePoller:
         """After every poll: one small query, and the gauge is never behind the alerts."""
         with self.db.session() as session:
             counts = Counter(alert.kind for alert in poe_alerts.active_alerts(session))
-        metrics.set_poe_alerts({kind: counts.get(kind, 0) for kind in poe_alerts.KINDS})
+        metrics.set_poe_alerts({kind: counts.get(kind, 0) for kind in poe_alerts.AlertKind})
 
     def due(self, now: dt.datetime | None = None) -> list[int]:
         now = now or utcnow()
@@ -174,23 +177,23 @@ class PoePoller:
                 watch_until = _later(cycle.on_at, self.watch_seconds)
                 agent = agent_for(access(self.box, cycle.switch), self.timeout, self.retries)
             try:
-                if state == poe_cycles.REQUESTED:
+                if state == CycleState.REQUESTED:
                     await self.client.set_int(agent, admin_oid, vendor.admin_off)
-                    self._advance(cycle_id, poe_cycles.OFF, "power off")
-                elif state == poe_cycles.OFF:
+                    self._advance(cycle_id, CycleState.OFF, "power off")
+                elif state == CycleState.OFF:
                     wait = (off_until - utcnow()).total_seconds()
                     if wait > 0:
                         await asyncio.sleep(min(wait, 1.0))  # then renew the lease
                         continue
                     await self.client.set_int(agent, admin_oid, vendor.admin_on)
-                    self._advance(cycle_id, poe_cycles.ON, "power on")
-                elif state == poe_cycles.ON:
+                    self._advance(cycle_id, CycleState.ON, "power on")
+                elif state == CycleState.ON:
                     (detection,) = await self.client.get(agent, [detection_oid])
                     if detection == DELIVERING_POWER:
-                        self._advance(cycle_id, poe_cycles.DONE, "delivering power again")
+                        self._advance(cycle_id, CycleState.DONE, "delivering power again")
                     elif utcnow() > watch_until:
                         detail = f"power is on; nothing drew power in {self.watch_seconds:.0f} s"
-                        self._advance(cycle_id, poe_cycles.FAILED, detail)
+                        self._advance(cycle_id, CycleState.FAILED, detail)
                     else:
                         await asyncio.sleep(self.check_every)
                 else:
@@ -198,7 +201,7 @@ class PoePoller:
                 failures = 0
             except SnmpError as exc:
                 failures += 1
-                if state == poe_cycles.REQUESTED and failures >= SET_OFF_ATTEMPTS:
+                if state == CycleState.REQUESTED and failures >= SET_OFF_ATTEMPTS:
                     await self._give_up(cycle_id, agent, admin_oid, vendor.admin_on, exc)
                     continue
                 log.warning("power-cycle %d (%s): %s; trying again", cycle_id, state, exc)
@@ -212,9 +215,9 @@ class PoePoller:
             await self.client.set_int(agent, admin_oid, on)
         except SnmpError:
             log.warning("power-cycle %d: could not confirm the port is on", cycle_id)
-        self._advance(cycle_id, poe_cycles.FAILED, f"the switch refused to cut power: {exc}")
+        self._advance(cycle_id, CycleState.FAILED, f"the switch refused to cut power: {exc}")
 
-    def _advance(self, cycle_id: int, state: str, detail: str) -> None:
+    def _advance(self, cycle_id: int, state: CycleState, detail: str) -> None:
         with self.db.session() as session:
             cycle = session.get(PoeCycle, cycle_id)
             assert cycle is not None

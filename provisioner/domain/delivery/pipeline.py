@@ -33,7 +33,7 @@ from provisioner.domain.delivery.digest import DigestResponse, DigestVerdict, No
 from provisioner.domain.delivery.lockouts import LockoutBoard
 from provisioner.domain.delivery.ratelimit import Cost, SourceLimiter
 from provisioner.domain.delivery.render_cache import RenderCache, RenderedFile
-from provisioner.domain.firmware.rollouts import FirmwareDirector
+from provisioner.domain.firmware.director import FirmwareDirector
 from provisioner.domain.inventory import lifecycle
 from provisioner.domain.inventory.lookup import (
     FoundDevice,

@@ -31,8 +31,9 @@ from provisioner.db.models import Device, DeviceEvent, utcnow
 from provisioner.db.session import Database
 from provisioner.domain.delivery.pipeline import in_networks, parse_networks, render_file
 from provisioner.domain.errors import Conflict, Invalid, NotFound
-from provisioner.domain.firmware.rollouts import FirmwareDirector
+from provisioner.domain.firmware.director import FirmwareDirector
 from provisioner.domain.inventory.lookup import FoundDevice, find_device, provisioning_context
+from provisioner.domain.timeline import EventKind
 from provisioner.secretbox import SecretBox
 from provisioner.settings import Settings
 from provisioner.vendors import vendor
@@ -167,7 +168,7 @@ def resync_device(
             DeviceEvent(
                 device_id=device_id,
                 at=started,
-                kind="notify",
+                kind=EventKind.NOTIFY,
                 actor=actor,
                 protocol="sip",
                 filename=filename,
@@ -189,7 +190,7 @@ def registered_contact(session: Session, device_id: int, port: int = SIP_PORT) -
         select(DeviceEvent.source)
         .where(
             DeviceEvent.device_id == device_id,
-            DeviceEvent.kind == "fetch",
+            DeviceEvent.kind == EventKind.FETCH,
             DeviceEvent.source.is_not(None),
         )
         .order_by(DeviceEvent.at.desc(), DeviceEvent.id.desc())
@@ -247,7 +248,7 @@ def resync_status(session: Session, notify: DeviceEvent) -> ResyncStatus:
     """Whether the device fetched its own file after this ``notify`` event, and which one."""
     later = select(DeviceEvent).where(
         DeviceEvent.device_id == notify.device_id,
-        DeviceEvent.kind == "fetch",
+        DeviceEvent.kind == EventKind.FETCH,
         DeviceEvent.at > notify.at,
         func.lower(DeviceEvent.filename) == (notify.filename or "").lower(),
     )
@@ -264,7 +265,7 @@ def latest_notify(session: Session, mac: str) -> DeviceEvent | None:
     return session.scalars(
         select(DeviceEvent)
         .join(Device, Device.id == DeviceEvent.device_id)
-        .where(Device.mac == mac, DeviceEvent.kind == "notify")
+        .where(Device.mac == mac, DeviceEvent.kind == EventKind.NOTIFY)
         .order_by(DeviceEvent.at.desc(), DeviceEvent.id.desc())
         .limit(1)
     ).first()
@@ -272,7 +273,7 @@ def latest_notify(session: Session, mac: str) -> DeviceEvent | None:
 
 def timeline_text(session: Session, event: DeviceEvent) -> str:
     """What ``device show`` prints for an event: a notify with whether it was applied."""
-    if event.kind == "notify":
+    if event.kind == EventKind.NOTIFY:
         return f"{event.detail}; {resync_status(session, event)}"
     return event.filename or event.detail or ""
 
@@ -292,7 +293,7 @@ def resync_if_changed(
         last = session.execute(
             select(Device.mac, Device.vendor, DeviceEvent.source, DeviceEvent.sha256)
             .join(DeviceEvent, DeviceEvent.device_id == Device.id)
-            .where(Device.id == device_id, DeviceEvent.kind == "fetch")
+            .where(Device.id == device_id, DeviceEvent.kind == EventKind.FETCH)
             .order_by(DeviceEvent.at.desc(), DeviceEvent.id.desc())
             .limit(1)
         ).first()

@@ -23,6 +23,7 @@ from provisioner.db.models import Device, DeviceEvent, utcnow
 from provisioner.domain.errors import Conflict, Invalid, NotFound
 from provisioner.domain.gateways.devices import bound_tenant
 from provisioner.domain.inventory import tenants
+from provisioner.domain.timeline import EventKind
 from provisioner.secretbox import SecretBox
 
 ISSUER_KEY_ID = 1
@@ -122,7 +123,9 @@ def issue_licence(
     detail = (
         f"licence {terms.serial}: {channels} channels, {start:%Y-%m-%d} to {terms.expires:%Y-%m-%d}"
     )
-    session.add(DeviceEvent(device=device, kind="licence", actor=actor[:100], detail=detail))
+    session.add(
+        DeviceEvent(device=device, kind=EventKind.LICENCE, actor=actor[:100], detail=detail)
+    )
     session.flush()
     return licence
 

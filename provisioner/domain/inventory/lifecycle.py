@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from provisioner.db.models import Device, DeviceEvent, DeviceState, Tenant
 from provisioner.domain.errors import Conflict
+from provisioner.domain.timeline import EventKind
 from provisioner.secretbox import SecretBox, generate_secret
 
 
@@ -81,7 +82,7 @@ def apply(
         device.lines.clear()
         issue_credentials(box, device)
     device.state = target
-    session.add(DeviceEvent(device=device, kind="state", actor=actor, detail=detail))
+    session.add(DeviceEvent(device=device, kind=EventKind.STATE, actor=actor, detail=detail))
 
 
 def issue_credentials(box: SecretBox, device: Device) -> None:

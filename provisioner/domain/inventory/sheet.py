@@ -43,6 +43,7 @@ from provisioner.domain.inventory.lifecycle import Action
 from provisioner.domain.inventory.macs import BadMac, normalize_mac
 from provisioner.domain.inventory.patterns import phone_number
 from provisioner.domain.inventory.representatives import over_limit
+from provisioner.domain.timeline import EventKind
 from provisioner.secretbox import SecretBox
 from provisioner.vendors import find_model
 from provisioner.vendors.base import FaxMode, ModelInfo
@@ -439,7 +440,7 @@ class _Plan:
         self.session.add(
             DeviceEvent(
                 device=device,
-                kind="import",
+                kind=EventKind.IMPORT,
                 actor=actor,
                 detail=f"bound to {first.tenant}; lines {extensions}",
             )

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from provisioner.db.models import Tenant, TenantStatus
-from provisioner.domain.errors import Conflict, Invalid, get_by_id
+from provisioner.domain.errors import Conflict, Invalid, NotFound, get_by_id
 from provisioner.domain.inventory.patterns import is_name
 
 MAX_NETWORKS = 64
@@ -76,6 +76,15 @@ def list_tenants(
 
 def get_tenant(session: Session, tenant_id: int) -> Tenant:
     return get_by_id(session, Tenant, tenant_id, "tenant")
+
+
+def tenant_id_named(session: Session, name: str, advice: str = "") -> int:
+    """The id of the tenant called ``name``, for what names its tenant (``advice`` ends the
+    refusal when there is none)."""
+    tenant_id = session.scalar(select(Tenant.id).where(Tenant.name == name))
+    if tenant_id is None:
+        raise NotFound(f"no tenant {name!r}{advice}")
+    return tenant_id
 
 
 def create_tenant(

@@ -1,13 +1,6 @@
 """PoE alerts: found from the stored state after each poll, raised once, cleared when gone.
 
-Kinds (a fixed vocabulary: metrics count by it):
-
-* ``port_fault``: a port reads fault or otherFault (RFC 3621 detection status);
-* ``pse_budget``: a PSE draws more than 90% of its nominal power;
-* ``poe_only_unpowered``: a device that has no power supply of its own (Panasonic desk phones
-  ship without an AC adapter) was last seen on a port that is not delivering power;
-* ``device_dark``: a device seen on the switch before is seen nowhere on it now;
-* ``switch_unreachable``: the switch did not answer its last poll.
+The kinds are :class:`AlertKind`, a fixed vocabulary: metrics count by it.
 
 While a switch does not answer, its other alerts stay as they were: nothing is known.
 """
@@ -15,6 +8,7 @@ While a switch does not answer, its other alerts stay as they were: nothing is k
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -22,18 +16,28 @@ from sqlalchemy.orm import Session
 
 from provisioner.db.models import utcnow
 from provisioner.db.poe import PoeAlert, PoeCycle, PoeLocation, PoePort, PoeSwitch
+from provisioner.domain.poe import cycles
 from provisioner.domain.poe.readings import DELIVERING, FAULTS
 
-KINDS = ("port_fault", "pse_budget", "poe_only_unpowered", "device_dark", "switch_unreachable")
-UNREACHABLE = "switch_unreachable"
 BUDGET_SHARE = 0.9
 POE_ONLY_VENDORS = frozenset({"panasonic"})
-CYCLING = ("requested", "off", "on")
+
+
+class AlertKind(enum.StrEnum):
+    """What a PoE alert (``PoeAlert.kind``) is about; the metrics label by it."""
+
+    PORT_FAULT = "port_fault"  # a port reads fault or otherFault (RFC 3621 detection status)
+    PSE_BUDGET = "pse_budget"  # a PSE draws more than 90% of its nominal power
+    # A device with no power supply of its own (Panasonic desk phones ship without an AC
+    # adapter) was last seen on a port that is not delivering power.
+    POE_ONLY_UNPOWERED = "poe_only_unpowered"
+    DEVICE_DARK = "device_dark"  # a device seen on the switch before is seen nowhere on it now
+    SWITCH_UNREACHABLE = "switch_unreachable"  # the switch did not answer its last poll
 
 
 @dataclass(frozen=True)
 class Finding:
-    kind: str
+    kind: AlertKind
     subject: str
     detail: str
     port_id: int | None = None
@@ -50,7 +54,7 @@ def findings(session: Session, switch: PoeSwitch) -> list[Finding]:
     for port in switch.ports:
         if port.detection in FAULTS:
             found.append(
-                Finding("port_fault", port.label, f"PoE {port.detection}", port_id=port.id)
+                Finding(AlertKind.PORT_FAULT, port.label, f"PoE {port.detection}", port_id=port.id)
             )
     for pse in switch.pse:
         budget, used = pse.get("budget_w"), pse.get("consumption_w")
@@ -60,7 +64,7 @@ def findings(session: Session, switch: PoeSwitch) -> list[Finding]:
             share = round(100 * used / budget)
             found.append(
                 Finding(
-                    "pse_budget",
+                    AlertKind.PSE_BUDGET,
                     f"{switch.name} PSE {pse['group']}",
                     f"drawing {used} W of {budget} W ({share}%, over 90%)",
                 )
@@ -68,7 +72,7 @@ def findings(session: Session, switch: PoeSwitch) -> list[Finding]:
     cycling = set(
         session.scalars(
             select(PoeCycle.index).where(
-                PoeCycle.switch_id == switch.id, PoeCycle.state.in_(CYCLING)
+                PoeCycle.switch_id == switch.id, PoeCycle.state.in_(cycles.ACTIVE)
             )
         )
     )
@@ -82,7 +86,7 @@ def findings(session: Session, switch: PoeSwitch) -> list[Finding]:
         if not location.present:
             found.append(
                 Finding(
-                    "device_dark",
+                    AlertKind.DEVICE_DARK,
                     f"{device.mac} on {port.label}",
                     f"{device.model} {device.mac} is no longer seen on {port.label}",
                     port_id=port.id,
@@ -96,7 +100,7 @@ def findings(session: Session, switch: PoeSwitch) -> list[Finding]:
         ):
             found.append(
                 Finding(
-                    "poe_only_unpowered",
+                    AlertKind.POE_ONLY_UNPOWERED,
                     f"{device.mac} on {port.label}",
                     f"{device.model} has no power supply of its own and {port.label} is "
                     f"{port.detection}",
@@ -108,14 +112,14 @@ def findings(session: Session, switch: PoeSwitch) -> list[Finding]:
 
 
 def unreachable(switch: PoeSwitch, error: str) -> Finding:
-    return Finding(UNREACHABLE, switch.name, f"no answer: {error}"[:500])
+    return Finding(AlertKind.SWITCH_UNREACHABLE, switch.name, f"no answer: {error}"[:500])
 
 
 def reconcile(
     session: Session,
     switch: PoeSwitch,
     current: list[Finding],
-    kinds: tuple[str, ...] = KINDS,
+    kinds: tuple[AlertKind, ...] = tuple(AlertKind),
     now: dt.datetime | None = None,
 ) -> tuple[list[PoeAlert], list[PoeAlert]]:
     """Raise the findings not yet active, clear the active ones of ``kinds`` not found."""

@@ -12,6 +12,7 @@ Every step is on the device's timeline when the port has a known device.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import os
 import platform
 
@@ -21,9 +22,20 @@ from sqlalchemy.orm import Session
 from provisioner.db.models import Device, DeviceEvent, utcnow
 from provisioner.db.poe import PoeCycle, PoeLocation, PoePort, PoeSwitch
 from provisioner.domain.errors import Conflict, Invalid, NotFound
+from provisioner.domain.timeline import EventKind
 
-REQUESTED, OFF, ON, DONE, FAILED = "requested", "off", "on", "done", "failed"
-ACTIVE = (REQUESTED, OFF, ON)
+
+class CycleState(enum.StrEnum):
+    """Where a power-cycle is (``PoeCycle.state``); a cycle moves down this list."""
+
+    REQUESTED = "requested"  # stored, nothing sent yet
+    OFF = "off"  # power cut; on again after ``off_seconds``
+    ON = "on"  # power restored; watching the port draw power again
+    DONE = "done"
+    FAILED = "failed"
+
+
+ACTIVE = (CycleState.REQUESTED, CycleState.OFF, CycleState.ON)  # not finished: someone works on it
 MIN_OFF, MAX_OFF, DEFAULT_OFF = 2, 120, 5  # seconds; a phone's capacitors need 2-5 s
 LEASE = dt.timedelta(seconds=10)
 
@@ -88,7 +100,7 @@ def request_cycle(
         port_name=port.name,
         device_id=port.device_id,
         actor=actor,
-        state=REQUESTED,
+        state=CycleState.REQUESTED,
         off_seconds=off_seconds,
         lease_owner=owner,
         lease_until=utcnow() + LEASE if owner else None,
@@ -118,13 +130,13 @@ def claim(session: Session, cycle_id: int, owner: str, now: dt.datetime | None =
     return taken.rowcount == 1
 
 
-def advance(session: Session, cycle: PoeCycle, state: str, detail: str) -> None:
+def advance(session: Session, cycle: PoeCycle, state: CycleState, detail: str) -> None:
     now = utcnow()
     cycle.state = state
     cycle.detail = detail
-    if state == OFF:
+    if state == CycleState.OFF:
         cycle.off_at = now
-    elif state == ON:
+    elif state == CycleState.ON:
         cycle.on_at = now
     else:
         cycle.finished_at = now
@@ -167,7 +179,7 @@ def fetched_since(session: Session, cycle: PoeCycle) -> dt.datetime | None:
         select(DeviceEvent.at)
         .where(
             DeviceEvent.device_id == cycle.device_id,
-            DeviceEvent.kind == "fetch",
+            DeviceEvent.kind == EventKind.FETCH,
             DeviceEvent.at >= cycle.on_at,
         )
         .order_by(DeviceEvent.at)
@@ -177,4 +189,6 @@ def fetched_since(session: Session, cycle: PoeCycle) -> dt.datetime | None:
 
 def _event(session: Session, cycle: PoeCycle, detail: str, actor: str) -> None:
     if cycle.device_id is not None:
-        session.add(DeviceEvent(device_id=cycle.device_id, kind="poe", actor=actor, detail=detail))
+        session.add(
+            DeviceEvent(device_id=cycle.device_id, kind=EventKind.POE, actor=actor, detail=detail)
+        )

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from provisioner.db.models import Device, DeviceEvent, utcnow
 from provisioner.db.poe import PoeLocation, PoePort, PoeSwitch
 from provisioner.domain.poe.readings import PortReading, SwitchReading
+from provisioner.domain.timeline import EventKind
 
 UPLINK_MACS = 8
 ACTOR = "poe poller"
@@ -129,7 +130,7 @@ def _devices_seen(session: Session, ports: list[PoePort]) -> dict[str, tuple[Dev
 
 
 def _event(session: Session, device: Device, detail: str) -> None:
-    session.add(DeviceEvent(device=device, kind="poe", actor=ACTOR, detail=detail))
+    session.add(DeviceEvent(device=device, kind=EventKind.POE, actor=ACTOR, detail=detail))
 
 
 def _locate(

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from provisioner.db.models import Tenant
 from provisioner.db.poe import PoeSwitch
 from provisioner.domain.errors import Conflict, Invalid, NotFound
 from provisioner.domain.inventory.patterns import NAME_PATTERN
+from provisioner.domain.inventory.tenants import tenant_id_named
 from provisioner.secretbox import SecretBox
 
 VERSIONS = ("2c", "3")
@@ -91,9 +91,7 @@ def add_switch(
         raise Conflict(f"a switch named {new.name!r} exists already")
     tenant_id = None
     if new.tenant is not None:
-        tenant_id = session.scalar(select(Tenant.id).where(Tenant.name == new.tenant))
-        if tenant_id is None:
-            raise NotFound(f"no tenant {new.tenant!r} (leave it out for the warehouse bench)")
+        tenant_id = tenant_id_named(session, new.tenant, " (leave it out for the warehouse bench)")
     v3 = new.version == "3"
     switch = PoeSwitch(
         name=new.name,

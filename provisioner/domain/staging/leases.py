@@ -8,6 +8,7 @@ wants to know whether the device is known.
 
 from __future__ import annotations
 
+import enum
 import ipaddress
 from dataclasses import dataclass
 
@@ -17,8 +18,18 @@ from provisioner.db.models import DeviceEvent
 from provisioner.domain.errors import Invalid
 from provisioner.domain.inventory.devices import get_device
 from provisioner.domain.inventory.patterns import is_name
+from provisioner.domain.timeline import EventKind
 
-ACTIONS = ("add", "old", "del")  # dnsmasq's dhcp-script actions for a lease
+
+class LeaseAction(enum.StrEnum):
+    """dnsmasq's dhcp-script actions for a lease, the first word of the event's detail."""
+
+    ADD = "add"  # a new lease
+    OLD = "old"  # an existing lease renewed, or seen again when dnsmasq starts
+    DEL = "del"  # released or expired
+
+
+ACTIONS = tuple(action.value for action in LeaseAction)  # as the API validates them
 HOSTNAME_LENGTH = 63
 VENDOR_CLASS_LENGTH = 255  # a DHCP option holds at most 255 bytes
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
@@ -58,7 +69,7 @@ def record_lease(session: Session, lease: Lease, actor: str) -> DeviceEvent:
     device = get_device(session, lease.mac)
     event = DeviceEvent(
         device=device,
-        kind="dhcp",
+        kind=EventKind.DHCP,
         actor=actor,
         protocol="dhcp",
         source=ip,

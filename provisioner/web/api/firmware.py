@@ -13,6 +13,7 @@ from apiflask.fields import Boolean, Dict, Integer, List, Nested, String
 from apiflask.validators import OneOf
 from sqlalchemy.orm import Session
 
+from provisioner.domain.firmware import progress as firmware_status
 from provisioner.domain.firmware import rollouts as firmware
 from provisioner.domain.inventory.devices import get_device
 from provisioner.web.api.auth import ANY_ROLE, WAREHOUSE, auth
@@ -64,7 +65,7 @@ def _rollout(row: firmware.FirmwareRollout) -> Data:
     }
 
 
-def _progress(report: firmware.RolloutProgress) -> Data:
+def _progress(report: firmware_status.RolloutProgress) -> Data:
     return _rollout(report.rollout) | {
         "total": report.progress.total,
         "at_target": report.progress.at_target,
@@ -98,7 +99,7 @@ def list_rollouts() -> list[Data]:
 def rollout_progress(name: str) -> Data:
     """A rollout's progress: its devices counted by status, and each device's next step."""
     with unit_of_work() as session:
-        return _progress(firmware.rollout_progress(session, name))
+        return _progress(firmware_status.rollout_progress(session, name))
 
 
 def _steering(verb: str, action: Callable[[Session, str], None], doc: str) -> None:
@@ -108,7 +109,7 @@ def _steering(verb: str, action: Callable[[Session, str], None], doc: str) -> No
         with unit_of_work() as session:
             action(session, name)
         with unit_of_work() as session:
-            return _progress(firmware.rollout_progress(session, name))
+            return _progress(firmware_status.rollout_progress(session, name))
 
     view.__name__ = view.__qualname__ = f"{verb}_rollout"
     view.__doc__ = doc
@@ -137,7 +138,7 @@ _steering("release", firmware.release_rest, "Open the second wave now, whatever 
 def device_firmware(mac: str) -> Data:
     """What the device reported, its target and the one step it is told to install next."""
     with unit_of_work() as session:
-        found = firmware.firmware_progress(session, get_device(session, mac))
+        found = firmware_status.firmware_progress(session, get_device(session, mac))
     return {
         "reported": found.reported,
         "target": found.target,

@@ -27,8 +27,7 @@ from provisioner.domain.inventory import accounts, devices, tenants
 from provisioner.domain.inventory.lifecycle import Action
 from provisioner.domain.inventory.macs import BadMac, format_mac, normalize_mac
 from provisioner.domain.inventory.sheet import RowError, SheetError, import_sheet
-from provisioner.domain.staging import orders
-from provisioner.domain.staging import progress as bench
+from provisioner.domain.staging import auto_stage, bench_view, orders
 from provisioner.vendors import all_models, find_model
 from provisioner.web.api.context import provisioner
 from provisioner.web.staging.guard import actor, start_session, t
@@ -93,10 +92,10 @@ def logout() -> ResponseReturnValue:
     return redirect(url_for("staging.login"))
 
 
-def _rows(db: Session) -> list[bench.BenchRow]:
+def _rows(db: Session) -> list[bench_view.BenchRow]:
     """Stage what is ready (as the timeline writer does), then the bench as it stands."""
     service = provisioner()
-    return bench.refresh_bench(db, service.box, service.staging)
+    return auto_stage.refresh_bench(db, service.box, service.staging)
 
 
 def bench_page(error: str | None = None, status: int = 200, mac: str = "") -> Response:

@@ -1,4 +1,5 @@
-"""The warehouse bench: every bound or staged device with its progress, and automatic staging.
+"""The warehouse bench as the staging page shows it: every bound or staged device with its
+progress.
 
 A device on the bench moves through: DHCP lease (the bench DHCP's lease events, timeline kind
 ``dhcp``) -> config fetched (its own file, status 200, from a staging network, after it was
@@ -6,14 +7,12 @@ bound) -> firmware at target -> registered on the PBX core -> staged -> shipped 
 
 What other parts know (firmware targets, registrations, PoE ports, alerts) comes from
 :data:`FACT_PROVIDERS`: each provider maps device ids to :class:`BenchFacts`, None meaning
-"not known". :func:`promote_staged` runs both from the bench view and from the timeline
-writer after each batch (:class:`BenchStager`), so a device is staged even when nobody looks.
+"not known". Staging itself is :mod:`provisioner.domain.staging.auto_stage`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
@@ -21,21 +20,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from provisioner.db.models import Device, DeviceEvent, DeviceLine, DeviceState
-from provisioner.db.session import Database
 from provisioner.domain.delivery.pipeline import Network, in_networks
-from provisioner.domain.firmware.rollouts import firmware_progress
-from provisioner.domain.inventory import lifecycle
+from provisioner.domain.firmware.progress import firmware_progress
 from provisioner.domain.poe.status import bench_poe
-from provisioner.domain.timeline import Event
-from provisioner.secretbox import SecretBox
+from provisioner.domain.staging.leases import LeaseAction
+from provisioner.domain.timeline import Event, EventKind
 from provisioner.vendors import match_file
 from provisioner.vendors.base import FileKind
 
-log = logging.getLogger(__name__)
-
 BENCH_STATES = (DeviceState.BOUND, DeviceState.STAGED)
+# The timeline entries a bench row is read from: lease, binding, and the config fetch.
+BENCH_EVENTS = (EventKind.DHCP, EventKind.FETCH, EventKind.STATE, EventKind.IMPORT)
 BENCH_LIMIT = 200  # the newest bench devices shown; a bench holds a few dozen
-STAGER_ACTOR = "bench: config fetched on the bench"
 
 
 @dataclass(frozen=True)
@@ -81,13 +77,13 @@ FACT_PROVIDERS: list[FactsProvider] = [firmware_facts, poe_facts]
 @dataclass(frozen=True)
 class Lease:
     address: str | None
-    action: str  # dnsmasq's: add, old, del
+    action: str  # a LeaseAction's value, as the detail stores it
     at: dt.datetime
 
     @property
     def held(self) -> bool:
         """False once dnsmasq said the lease was released or expired."""
-        return self.action != "del"
+        return self.action != LeaseAction.DEL
 
 
 @dataclass(frozen=True)
@@ -178,69 +174,6 @@ def bench_rows(
     return rows
 
 
-def promote_staged(
-    session: Session,
-    box: SecretBox,
-    staging: Sequence[Network],
-    device_ids: Iterable[int] | None = None,
-) -> list[str]:
-    """Stage every bound device whose conditions hold; the MACs staged.
-
-    Devices staged already are not even loaded: a boot storm from a staging network (the
-    benchmark's loopback) costs one query per batch once its devices are staged.
-    """
-    devices = bench_devices(session, device_ids, states=(DeviceState.BOUND,), lock=True)
-    rows = _stage_ready(session, box, devices, bench_rows(session, staging, devices))
-    return [row.mac for row in rows if row.state is DeviceState.STAGED]
-
-
-def refresh_bench(session: Session, box: SecretBox, staging: Sequence[Network]) -> list[BenchRow]:
-    """The bench as the page shows it, after staging what is ready (one pass over the rows)."""
-    devices = bench_devices(session)
-    return _stage_ready(session, box, devices, bench_rows(session, staging, devices))
-
-
-def _stage_ready(
-    session: Session, box: SecretBox, devices: Sequence[Device], rows: list[BenchRow]
-) -> list[BenchRow]:
-    result = []
-    for device, row in zip(devices, rows, strict=True):
-        if row.ready_to_stage:
-            lifecycle.apply(session, box, device, lifecycle.Action.STAGE, STAGER_ACTOR)
-            row = replace(row, state=device.state)
-        result.append(row)
-    session.flush()
-    return result
-
-
-class BenchStager:
-    """The timeline writer's after-write hook: stages devices that just fetched on the bench.
-
-    Only a successful fetch from a staging network can stage a device, so a boot storm of
-    installed devices at customers' sites costs a filter in memory and no query.
-    """
-
-    def __init__(self, db: Database, box: SecretBox, staging: Sequence[Network]) -> None:
-        self._db = db
-        self._box = box
-        self._staging = tuple(staging)
-
-    def __call__(self, written: Sequence[tuple[int, Event]]) -> None:
-        candidates = {
-            device_id
-            for device_id, event in written
-            if event.kind == "fetch"
-            and event.status == 200
-            and event.source
-            and in_networks(event.source, self._staging)
-        }
-        if not candidates:
-            return
-        with self._db.session() as session:
-            for mac in promote_staged(session, self._box, self._staging, candidates):
-                log.info("device %s staged: its config was fetched on the bench", mac)
-
-
 def _row(device: Device, events: list[DeviceEvent], staging: Sequence[Network]) -> BenchRow:
     bound_at = None
     lease = None
@@ -248,9 +181,9 @@ def _row(device: Device, events: list[DeviceEvent], staging: Sequence[Network]) 
     for event in events:  # oldest first
         if _is_binding(event):
             bound_at, fetched_at = event.at, None
-        elif event.kind == "dhcp":
+        elif event.kind == EventKind.DHCP:
             action, _, _ = (event.detail or "").partition(" ")
-            lease = Lease(event.source, action or "add", event.at)
+            lease = Lease(event.source, action or LeaseAction.ADD, event.at)
         elif bound_at is not None and _own_file_on_bench(device, event, staging):
             fetched_at = event.at
     return BenchRow(
@@ -272,21 +205,23 @@ def _row(device: Device, events: list[DeviceEvent], staging: Sequence[Network]) 
 
 def _is_binding(event: DeviceEvent) -> bool:
     """A bind (state change to bound) or a sheet import, which binds too."""
-    if event.kind == "import":
+    if event.kind == EventKind.IMPORT:
         return True
-    return event.kind == "state" and "-> bound" in (event.detail or "")
+    return event.kind == EventKind.STATE and "-> bound" in (event.detail or "")
+
+
+def served_on_bench(event: Event | DeviceEvent, staging: Sequence[Network]) -> bool:
+    """A file served (status 200) to an address of a staging network."""
+    if event.kind != EventKind.FETCH or event.status != 200 or not event.source:
+        return False
+    return in_networks(event.source, staging)
 
 
 def _own_file_on_bench(device: Device, event: DeviceEvent, staging: Sequence[Network]) -> bool:
-    if event.kind != "fetch" or event.status != 200 or not event.source:
+    if not served_on_bench(event, staging):
         return False
     request = match_file(event.filename or "")
-    return (
-        request is not None
-        and request.kind is FileKind.DEVICE
-        and request.mac == device.mac
-        and in_networks(event.source, staging)
-    )
+    return request is not None and request.kind is FileKind.DEVICE and request.mac == device.mac
 
 
 def _events_by_device(session: Session, device_ids: list[int]) -> dict[int, list[DeviceEvent]]:
@@ -297,7 +232,7 @@ def _events_by_device(session: Session, device_ids: list[int]) -> dict[int, list
         select(DeviceEvent)
         .where(
             DeviceEvent.device_id.in_(device_ids),
-            DeviceEvent.kind.in_(("dhcp", "fetch", "state", "import")),
+            DeviceEvent.kind.in_(BENCH_EVENTS),
         )
         .order_by(DeviceEvent.at, DeviceEvent.id)
     )
