@@ -1,5 +1,6 @@
 # `make run` serves the demo; `make test` runs every check. Both work on a fresh Debian
 # machine as root: they install the Debian packages and the .venv they need.
+# `make check` is the fast lane while editing: lint, types and tests/unit, no Debian packages.
 
 VENV        := .venv
 PY          := $(VENV)/bin/python
@@ -18,7 +19,7 @@ TEST_BINS   += kamailio rtpengine /usr/lib/*/kamailio/modules/db_sqlite.so svmap
 TEST_BINS   += /usr/sbin/dnsmasq /usr/sbin/udhcpc /sbin/dhclient dig /usr/sbin/kea-dhcp4 /usr/sbin/dhcpd
 TEST_BINS   += chromium /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
 
-.PHONY: run test lint bench venv debs clean
+.PHONY: run test check lint bench venv debs clean
 
 run: $(STAMP)
 	$(VENV)/bin/provisioner serve --demo
@@ -26,7 +27,16 @@ run: $(STAMP)
 test: debs $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest
+
+# Never apt-get: tests/unit starts no process or server and needs no Debian package.
+# Two pytest workers, one per core of the reference machine.
+check: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/pytest -q -n 2 tests/unit
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -114,7 +114,7 @@ def _client_main(args: argparse.Namespace) -> None:
 
 
 def run_client(host: Any, count: int, timeout: float) -> dict[str, Any]:
-    """The client half inside ``host``'s namespace (a tests.netns.Host)."""
+    """The client half inside ``host``'s namespace (a tests.support.netns.Host)."""
     command = ("client", "--iface", host.iface, "--count", str(count), "--timeout", str(timeout))
     done = host.run(sys.executable, "-m", "bench.dhcp_burst", *command, timeout=timeout + 60)
     if done.returncode != 0:
@@ -162,7 +162,7 @@ def main() -> None:
     if args.mode == "client":
         _client_main(args)
         return
-    from tests.netns import lan, namespace_problem
+    from tests.support.netns import lan, namespace_problem
 
     problem = namespace_problem()
     if problem:

@@ -30,8 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gateway32.rpc import KamailioRPC, RPCError
-from tests.gateway_engine import Issuer, RunningGateway, gateway_config, running_gateway
-from tests.sip_harness import SipLab, Sipp, free_udp_port
+from tests.support.gateway_engine import Issuer, RunningGateway, gateway_config, running_gateway
+from tests.support.ports import free_udp_port
+from tests.support.sip_harness import SipLab, Sipp
 
 CLOCK_TICKS = 100  # /proc/<pid>/stat counts CPU time in USER_HZ ticks
 

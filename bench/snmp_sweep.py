@@ -31,8 +31,8 @@ from provisioner.snmp.client import Agent, Credentials, SnmpClient
 from provisioner.snmp.poller import PoePoller
 from provisioner.snmp.profiles import HP, PROFILES
 from provisioner.snmp.snapshot import column_groups, read_switch
-from tests.poe_sim import build_switch
-from tests.snmp_agents import RunningAgent, snmpd_agent
+from tests.support.poe_sim import build_switch
+from tests.support.snmp_agents import RunningAgent, snmpd_agent
 
 COMMUNITY = "public"
 

@@ -1,0 +1,138 @@
+"""The shared PBX core for tests: a real Kamailio with the config and tables the provisioner makes,
+and SIPp phones that register on it and answer calls."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from provisioner.app.service import Service
+from provisioner.pbx.core_config import CoreSettings, Peer, render_core_config
+from provisioner.pbx.directory import build_directory
+from provisioner.pbx.kamailio_db import write_directory
+from tests.support.paths import SIPP
+from tests.support.ports import free_udp_port
+
+SCENARIOS = SIPP / "pbx"
+KAMAILIO = shutil.which("kamailio") or "/usr/sbin/kamailio"
+REALM = "pbx.test"
+
+
+@dataclass
+class Core:
+    process: subprocess.Popen[bytes]
+    port: int
+    db_path: Path
+    log: Path
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+def export(service: Service, db_path: Path) -> None:
+    with service.db.session() as session:
+        write_directory(db_path, build_directory(session, service.box, REALM))
+
+
+def _answers_options(port: int) -> bool:
+    probe = (
+        f"OPTIONS sip:127.0.0.1:{port} SIP/2.0\r\n"
+        "Via: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKprobe\r\n"
+        "From: <sip:probe@127.0.0.1>;tag=1\r\nTo: <sip:127.0.0.1>\r\n"
+        "Call-ID: probe\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 5\r\nContent-Length: 0\r\n\r\n"
+    )
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.settimeout(0.3)
+        sock.sendto(probe.replace("127.0.0.1:9", f"127.0.0.1:{sock.getsockname()[1]}").encode(),
+                    ("127.0.0.1", port))  # fmt: skip
+        try:
+            return sock.recv(4096).startswith(b"SIP/2.0 200")
+        except OSError:
+            return False
+
+
+def start_core(
+    workdir: Path,
+    db_path: Path,
+    gateways: tuple[Peer, ...] = (),
+    port: int | None = None,
+) -> Core:
+    """Kamailio on the PBX database ``db_path`` (already exported), answering OPTIONS."""
+    if not Path(KAMAILIO).exists():
+        pytest.fail("kamailio missing: `make test` installs Debian's kamailio")
+    port = port or free_udp_port()
+    run_dir = workdir / "pbx-run"
+    run_dir.mkdir(exist_ok=True)
+    cfg = workdir / "pbx.cfg"
+    cfg.write_text(
+        render_core_config(
+            CoreSettings(
+                listen=Peer("127.0.0.1", port),
+                realm=REALM,
+                db_path=db_path,
+                run_dir=run_dir,
+                gateways=gateways,
+                children=2,
+            )
+        )
+    )
+    log = workdir / "pbx.log"
+    process = subprocess.Popen(
+        [KAMAILIO, "-f", str(cfg), "-DD", "-E", "-m", "64", "-M", "8", "-Y", str(run_dir)],
+        stdout=log.open("wb"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    core = Core(process, port, db_path, log)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"kamailio exited: {log.read_text()[-3000:]}")
+        if _answers_options(port):
+            return core
+        time.sleep(0.2)
+    core.stop()
+    raise RuntimeError(f"kamailio did not answer OPTIONS: {log.read_text()[-3000:]}")
+
+
+def _final(workdir: Path, scenario: str, args: list[str]) -> str:
+    """Run a phone scenario once with SIPp; the final status it logged, or "no answer"."""
+    for old in workdir.glob(f"{Path(scenario).stem}_*_logs.log"):
+        old.unlink()
+    subprocess.run(
+        ["sipp", *args, "-sf", str(SCENARIOS / scenario), "-i", "127.0.0.1",
+         "-p", str(free_udp_port()), "-m", "1", "-nostdin", "-trace_logs",
+         "-timeout", "20s", "-timeout_error"],
+        cwd=workdir, capture_output=True, timeout=40, check=False,
+    )  # fmt: skip
+    logs = "".join(p.read_text() for p in workdir.glob(f"{Path(scenario).stem}_*_logs.log"))
+    found = [word.split()[1] for word in logs.splitlines() if word.startswith("FINAL ")]
+    return found[-1] if found else "no answer"
+
+
+def register(workdir: Path, core_port: int, username: str, password: str, contact_port: int) -> str:
+    """Register with SIPp; the final status ("200", "401" or "403") the core gave."""
+    return _final(workdir, "register.xml", [
+        f"127.0.0.1:{core_port}", "-s", username, "-au", username, "-ap", password,
+        "-key", "contact_port", str(contact_port),
+    ])  # fmt: skip
+
+
+def call_out(
+    workdir: Path, core_port: int, username: str, password: str, number: str, hold_ms: int = 300
+) -> str:
+    """A phone's call to ``number`` through the core (answering its 407); "200" when answered."""
+    return _final(workdir, "uac_phone_call.xml", [
+        f"127.0.0.1:{core_port}", "-s", number, "-au", username, "-ap", password,
+        "-key", "me", username, "-d", str(hold_ms),
+    ])  # fmt: skip
