@@ -16,6 +16,8 @@ from tests.support.api import Api, make_api
 from tests.support.gateway_engine import Issuer
 from tests.support.server import TEST_KEY
 
+pytest_plugins = ("tests.support.pbx_inventory",)
+
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:

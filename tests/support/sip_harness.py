@@ -29,13 +29,13 @@ from typing import Any
 
 import jinja2
 
+from gateway32.kamailio_modules import kamailio_modules_dir
 from tests.support.paths import SIPP
 from tests.support.ports import LOOPBACK, free_udp_port
 
 SCENARIOS = SIPP / "gateway"
 DID = "0312345678"  # the ported number the gateway tests call by default
 CALLER = "0901112222"  # the carrier-side caller by default
-KAMAILIO_MODULES = "/usr/lib/x86_64-linux-gnu/kamailio/modules"
 
 
 def udp_bound(ip: str, port: int) -> bool:
@@ -371,7 +371,7 @@ class SipLab:
         config.write_text(
             BARE_PROXY.render(
                 listen=f"{ip}:{port}", target=target, stateful=stateful, children=children,
-                rundir=workdir, modules=KAMAILIO_MODULES,
+                rundir=workdir, modules=str(kamailio_modules_dir()),
             )
         )  # fmt: skip
         log = workdir / "kamailio.log"

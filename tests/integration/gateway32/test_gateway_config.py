@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from gateway32.kamailio import render
+from gateway32.kamailio_modules import kamailio_modules_dir
 from gateway32.settings import Settings
 from tests.support.gateway_engine import Issuer, gateway_config
 from tests.unit.gateway32.test_gateway_config import _parse
@@ -28,3 +29,14 @@ def test_kamailio_accepts_the_rendered_config(
     )  # fmt: skip
     assert checked.returncode == 0, checked.stderr
     assert "config file ok" in checked.stdout + checked.stderr
+
+
+def test_kamailio_modules_come_from_the_machine_unless_set(issuer: Issuer, tmp_path: Path) -> None:
+    """No architecture's path is written in: Kamailio says where its modules are."""
+    found = kamailio_modules_dir(Settings().kamailio)
+    assert (found / "tm.so").is_file()
+    config = _parse(issuer, gateway_config(issuer.licence(4), trunk_port=5070, cores=[5080]))
+    settings = Settings(state_dir=str(tmp_path), sip="127.0.0.1:15060")
+    assert f'mpath="{found}/"' in render(settings, config).read_text()  # type: ignore[arg-type]
+    chosen = Settings(state_dir=str(tmp_path), sip="127.0.0.1:15060", kamailio_modules="/opt/k/")
+    assert 'mpath="/opt/k/"' in render(chosen, config).read_text()  # type: ignore[arg-type]

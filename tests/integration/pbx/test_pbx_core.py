@@ -35,17 +35,17 @@ def _account(service: Service, tenant: str, extension: str) -> tuple[str, str]:
 
 
 def test_export_stores_ha1_not_passwords_and_scopes_extensions(
-    inventory: Service, tmp_path: Path
+    pbx_inventory: Service, tmp_path: Path
 ) -> None:
     target = tmp_path / "pbx.sqlite"
-    env = {"PROVISIONER_DB": inventory.settings.db, "PROVISIONER_SECRET_KEY": TEST_KEY}
+    env = {"PROVISIONER_DB": pbx_inventory.settings.db, "PROVISIONER_SECRET_KEY": TEST_KEY}
     done = subprocess.run(
         [sys.executable, "-m", "provisioner", "pbx", "export", "--to", str(target),
          "--realm", REALM],
         env={**env, "PATH": "/usr/bin:/bin"}, capture_output=True, timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    user, password = _account(inventory, "acme", "2001")
+    user, password = _account(pbx_inventory, "acme", "2001")
     with sqlite3.connect(target) as db:
         rows = {r[0]: r[1:] for r in db.execute("select username, password, ha1, ha1b, tenant "
                                                  "from subscriber")}  # fmt: skip
@@ -67,7 +67,7 @@ def test_export_stores_ha1_not_passwords_and_scopes_extensions(
     assert tenant == "acme"
     assert versions["subscriber"] == 7
     assert versions["dbaliases"] == 1
-    other_user, _ = _account(inventory, "other", "2001")
+    other_user, _ = _account(pbx_inventory, "other", "2001")
     assert ("2001", tenant_domain("acme"), user) in aliases
     assert ("2001", tenant_domain("other"), other_user) in aliases
     assert ("0312345001", GLOBAL_DOMAIN, user) in aliases
@@ -86,9 +86,9 @@ def test_core_config_loads_modules_from_where_this_machine_keeps_them(tmp_path: 
 
 
 @pytest.fixture
-def core(inventory: Service, tmp_path: Path) -> Iterator[Core]:
+def core(pbx_inventory: Service, tmp_path: Path) -> Iterator[Core]:
     db_path = tmp_path / "pbx.sqlite"
-    export(inventory, db_path)
+    export(pbx_inventory, db_path)
     running = start_core(tmp_path, db_path)
     try:
         yield running
@@ -97,23 +97,23 @@ def core(inventory: Service, tmp_path: Path) -> Iterator[Core]:
 
 
 def test_phone_registers_with_its_credentials_and_not_with_a_wrong_password(
-    inventory: Service, core: Core, tmp_path: Path
+    pbx_inventory: Service, core: Core, tmp_path: Path
 ) -> None:
-    user, password = _account(inventory, "acme", "2001")
+    user, password = _account(pbx_inventory, "acme", "2001")
     assert register(tmp_path, core.port, user, password, contact_port=5999) == "200"
     assert register(tmp_path, core.port, user, password + "x", contact_port=5999) in ("401", "403")
-    other_user, _ = _account(inventory, "other", "2001")
+    other_user, _ = _account(pbx_inventory, "other", "2001")
     # Another account's password does not open this one.
-    _, other_password = _account(inventory, "other", "2001")
+    _, other_password = _account(pbx_inventory, "other", "2001")
     assert register(tmp_path, core.port, user, other_password, contact_port=5999) in ("401", "403")
     assert register(tmp_path, core.port, other_user, other_password, contact_port=5999) == "200"
 
 
 def test_a_watching_export_lets_a_new_account_register_without_a_restart(
-    inventory: Service, tmp_path: Path
+    pbx_inventory: Service, tmp_path: Path
 ) -> None:
     db_path = tmp_path / "pbx.sqlite"
-    env = {"PROVISIONER_DB": inventory.settings.db, "PROVISIONER_SECRET_KEY": TEST_KEY,
+    env = {"PROVISIONER_DB": pbx_inventory.settings.db, "PROVISIONER_SECRET_KEY": TEST_KEY,
            "PATH": "/usr/bin:/bin"}  # fmt: skip
     watcher = subprocess.Popen(
         [sys.executable, "-m", "provisioner", "pbx", "export", "--to", str(db_path),
@@ -126,11 +126,11 @@ def test_a_watching_export_lets_a_new_account_register_without_a_restart(
         while not _subscribers(db_path) and time.monotonic() < deadline:
             time.sleep(0.2)
         core = start_core(tmp_path, db_path)
-        with inventory.db.session() as session:
+        with pbx_inventory.db.session() as session:
             acme = session.query(Tenant).filter(Tenant.name == "acme").one()
-            accounts.create_account(session, inventory.box, acme, extension="2003",
+            accounts.create_account(session, pbx_inventory.box, acme, extension="2003",
                                     direct_number="", display_name="New")  # fmt: skip
-        user, password = _account(inventory, "acme", "2003")
+        user, password = _account(pbx_inventory, "acme", "2003")
         while user not in _subscribers(db_path) and time.monotonic() < deadline:
             time.sleep(0.2)
         assert register(tmp_path, core.port, user, password, contact_port=5999) == "200"

@@ -10,7 +10,6 @@ import pytest
 from gateway32.cdr import CdrFile, record_from_line
 from gateway32.config import ConfigError, parse_config
 from gateway32.kamailio import dispatcher_list, render
-from gateway32.kamailio_modules import kamailio_modules_dir
 from gateway32.licence import LicenceError, public_key_pem
 from gateway32.settings import Settings, SettingsError
 from tests.support.gateway_engine import GATEWAY_MAC, Issuer, gateway_config
@@ -108,17 +107,6 @@ def test_rendered_kamailio_config_carries_the_licence_and_numbers(
     assert "listen=udp:127.0.0.1:15060" in text
     assert 'loadmodule "rtpengine.so"' in text
     assert "Retry-After" not in text.replace("no Retry-After", "")
-
-
-def test_kamailio_modules_come_from_the_machine_unless_set(issuer: Issuer, tmp_path: Path) -> None:
-    """No architecture's path is written in: Kamailio says where its modules are."""
-    found = kamailio_modules_dir(Settings().kamailio)
-    assert (found / "tm.so").is_file()
-    config = _parse(issuer, gateway_config(issuer.licence(4), trunk_port=5070, cores=[5080]))
-    settings = Settings(state_dir=str(tmp_path), sip="127.0.0.1:15060")
-    assert f'mpath="{found}/"' in render(settings, config).read_text()  # type: ignore[arg-type]
-    chosen = Settings(state_dir=str(tmp_path), sip="127.0.0.1:15060", kamailio_modules="/opt/k/")
-    assert 'mpath="/opt/k/"' in render(chosen, config).read_text()  # type: ignore[arg-type]
 
 
 def test_cdr_events_become_complete_durable_records(tmp_path: Path) -> None:

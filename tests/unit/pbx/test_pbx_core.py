@@ -2,36 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
-
 from provisioner.app.service import Service
 from provisioner.db.models import Tenant, TenantStatus
-from provisioner.domain.inventory.sheet import import_sheet, sheet_rows
 from provisioner.pbx.directory import build_directory
 from tests.support.pbx_support import REALM
 
-ROWS = [
-    {"tenant": "acme", "extension": "2001", "direct_number": "0312345001",
-     "display_name": "Taro", "mac": "000b82bb0001", "model": "GXP2170", "port": "1",
-     "representative_number": "0312340000"},
-    {"tenant": "acme", "extension": "2002", "direct_number": "", "display_name": "Hanako",
-     "mac": "000b82bb0002", "model": "HT802", "port": "1", "representative_number": ""},
-    {"tenant": "other", "extension": "2001", "direct_number": "", "display_name": "Jiro",
-     "mac": "000b82bb0003", "model": "GXP2170", "port": "1", "representative_number": ""},
-]  # fmt: skip
 
-
-@pytest.fixture
-def inventory(service: Service) -> Service:
-    with service.db.session() as session:
-        report = import_sheet(session, service.box, sheet_rows(ROWS), actor="test")
-        assert report.ok, report.errors
-    return service
-
-
-def test_suspended_tenants_are_not_exported(inventory: Service) -> None:
-    with inventory.db.session() as session:
+def test_suspended_tenants_are_not_exported(pbx_inventory: Service) -> None:
+    with pbx_inventory.db.session() as session:
         session.query(Tenant).filter(Tenant.name == "other").one().status = TenantStatus.SUSPENDED
-    with inventory.db.session() as session:
-        directory = build_directory(session, inventory.box, REALM)
+    with pbx_inventory.db.session() as session:
+        directory = build_directory(session, pbx_inventory.box, REALM)
     assert {s.tenant for s in directory.subscribers} == {"acme"}

@@ -1,0 +1,26 @@
+"""The inventory the PBX-core tests export: two tenants, one extension number in both."""
+
+from __future__ import annotations
+
+import pytest
+
+from provisioner.app.service import Service
+from provisioner.domain.inventory.sheet import import_sheet, sheet_rows
+
+ROWS = [
+    {"tenant": "acme", "extension": "2001", "direct_number": "0312345001",
+     "display_name": "Taro", "mac": "000b82bb0001", "model": "GXP2170", "port": "1",
+     "representative_number": "0312340000"},
+    {"tenant": "acme", "extension": "2002", "direct_number": "", "display_name": "Hanako",
+     "mac": "000b82bb0002", "model": "HT802", "port": "1", "representative_number": ""},
+    {"tenant": "other", "extension": "2001", "direct_number": "", "display_name": "Jiro",
+     "mac": "000b82bb0003", "model": "GXP2170", "port": "1", "representative_number": ""},
+]  # fmt: skip
+
+
+@pytest.fixture
+def pbx_inventory(service: Service) -> Service:
+    with service.db.session() as session:
+        report = import_sheet(session, service.box, sheet_rows(ROWS), actor="test")
+        assert report.ok, report.errors
+    return service
