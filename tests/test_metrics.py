@@ -117,14 +117,14 @@ def test_prepare_honours_an_operators_directory(
 
 
 def test_metrics_route_wins_over_the_device_file_catch_all(service: Service) -> None:
-    app = create_app(service.provisioner)
+    app = create_app(service)
     adapter = app.url_map.bind("localhost")
     assert adapter.match("/metrics")[0] == "metrics.scrape"
     assert adapter.match("/Grandstream/metrics")[0] == "device_files.device_file"
 
 
 def test_scrape_is_parseable_text_and_names_no_device(service: Service) -> None:
-    client = create_app(service.provisioner).test_client()
+    client = create_app(service).test_client()
     before = samples(client.get("/metrics").get_data(as_text=True))
     assert client.get("/prov/cfg000b82aabbcc.xml").status_code == 404
     count_fetch("http", "served")

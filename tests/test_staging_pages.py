@@ -53,7 +53,7 @@ def browser(service: Service) -> Browser:
     with service.db.session() as session:
         seed_demo(session, service.box)
         staff.add_staff(session, "hanako", PASSWORD)
-    app = create_app(service.provisioner)
+    app = create_app(service)
     return Browser(app.test_client(), service)
 
 
