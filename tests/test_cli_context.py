@@ -78,7 +78,12 @@ def test_the_service_is_closed_once_when_the_command_ends(
 ) -> None:
     closed: list[Service] = []
     close = Service.close
-    monkeypatch.setattr(Service, "close", lambda self: (closed.append(self), close(self)))
+
+    def counted_close(service: Service) -> None:
+        closed.append(service)
+        close(service)
+
+    monkeypatch.setattr(Service, "close", counted_close)
     assert run(tmp_path, "token", "list", "--db", sqlite(tmp_path / "a.db")).exit_code == 0
     assert len(closed) == 1
     assert run(tmp_path, "token", "revoke", "x", "--db", sqlite(tmp_path / "a.db")).exit_code == 1

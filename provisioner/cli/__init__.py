@@ -1,5 +1,5 @@
-"""The ``provisioner`` command line (DESIGN.md §3): the main group and its commands, one module
-per command group."""
+"""The ``provisioner`` command line (docs/architecture.md, 'Interfaces'): the main group and
+its commands, one module per command group."""
 
 from __future__ import annotations
 

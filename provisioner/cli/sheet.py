@@ -47,7 +47,7 @@ def import_command(cli: CliContext, sheet: Path, dry_run: bool) -> None:
                 progress=lambda n: bar.advance(task, n),
             )
     except SheetError as exc:
-        raise SheetError(f"{sheet}: {exc}") from exc  # which file, when several are imported
+        raise SheetError(f"{sheet}: {exc}") from exc  # named as the bad rows are: FILE: ...
     _print_report(err, sheet, report, dry_run)
     if not report.ok:
         sys.exit(1)
