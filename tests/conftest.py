@@ -34,7 +34,7 @@ def service(settings: Settings) -> Iterator[Service]:
 @pytest.fixture
 def app(service: Service) -> Flask:
     """The whole web app (API, staging pages, device files, metrics) over this test's service."""
-    return create_app(service.provisioner)
+    return create_app(service)
 
 
 @pytest.fixture

@@ -75,7 +75,8 @@ def serve(
     tftp: tuple[str, int] | None,
     ready: Callable[[], None] = lambda: None,
 ) -> None:
-    """Run until SIGINT or SIGTERM (or a listener dies); the timeline is flushed on the way out.
+    """Run until SIGINT or SIGTERM (or a listener dies). The service stays open: whoever opened
+    it closes it, which flushes the timeline.
 
     TFTP runs in this process. Each HTTP(S) listener runs granian in a child process with
     worker processes of its own (one per core) that build their own service from the same
@@ -130,7 +131,6 @@ def serve(
             tftp_thread.stop()
         if poe is not None:
             poe.stop()
-        service.close()
 
 
 def _check_free(address: tuple[str, int]) -> None:

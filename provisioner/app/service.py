@@ -1,4 +1,5 @@
-"""Wiring: settings -> database, secret box, timeline writer, delivery service."""
+"""The composition root: settings -> database, secret box, firmware catalog, timeline writer,
+delivery service and resync queue, built once here for every front door (CLI, web, benches)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,16 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from firmware.catalog import Catalog
 from provisioner.db.session import Database
 from provisioner.domain.delivery.pipeline import Provisioner, parse_networks
+from provisioner.domain.delivery.resync import ResyncQueue
 from provisioner.domain.firmware.watcher import FirmwareWatcher
 from provisioner.domain.staging.auto_stage import BenchStager
 from provisioner.domain.timeline import TimelineWriter
 from provisioner.secretbox import SecretBox, load_key
 from provisioner.settings import Settings
+from provisioner.sip.notify import send_notify
 
 
 @dataclass
@@ -21,8 +25,10 @@ class Service:
     settings: Settings
     db: Database
     box: SecretBox
+    catalog: Catalog
     timeline: TimelineWriter
     provisioner: Provisioner
+    resync: ResyncQueue  # resyncs after an admin change, off the request that made it
 
     def close(self) -> None:
         self.timeline.stop()
@@ -37,6 +43,12 @@ def key_file(settings: Settings) -> Path:
     return Path(settings.secret_key_file).resolve()
 
 
+def firmware_catalog(settings: Settings) -> Catalog:
+    """The image store every front door serves from; commands that only manage images use it
+    without opening a database."""
+    return Catalog(settings.firmware_dir)
+
+
 def open_service(settings: Settings, *, upgrade: bool = True) -> Service:
     settings.validate()
     db = Database(settings.db)
@@ -49,4 +61,5 @@ def open_service(settings: Settings, *, upgrade: bool = True) -> Service:
     stager = BenchStager(db, box, parse_networks(settings.staging_networks))
     timeline = TimelineWriter(db, observers=(stager, FirmwareWatcher(db)))
     provisioner = Provisioner(db, box, settings, timeline, nonce_key=key.encode("ascii"))
-    return Service(settings, db, box, timeline, provisioner)
+    resync = ResyncQueue(provisioner, send_notify)
+    return Service(settings, db, box, firmware_catalog(settings), timeline, provisioner, resync)

@@ -1,39 +1,153 @@
-"""What every ``provisioner`` command shares: the database and settings options, the service."""
+"""What every ``provisioner`` command shares: the ``--db``, ``--config`` and ``-v`` options, the
+service opened on first use, refusals turned into error messages, and the console."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+import logging
+import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
+from rich.console import Console
 from sqlalchemy.orm import Session
 
-from provisioner.app.service import Service, open_service
-from provisioner.domain.errors import Conflict, Invalid, NotFound
-from provisioner.domain.inventory.lifecycle import LifecycleError
+from firmware.catalog import Catalog, CatalogError
+from provisioner.app.service import Service, firmware_catalog, open_service
+from provisioner.domain.errors import DomainError
 from provisioner.domain.inventory.macs import BadMac, normalize_mac
 from provisioner.secretbox import SecretKeyError
 from provisioner.settings import Settings, SettingsError
 
-db_option = click.option(
-    "--db", "db_url", metavar="URL", help="SQLAlchemy URL (default: $PROVISIONER_DB or SQLite)."
-)
-config_option = click.option(
-    "--config",
-    "config_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="TOML settings file (environment variables override it).",
+F = TypeVar("F", bound=Callable[..., Any])
+
+# What a command refuses for a reason the user can fix: the message says which, exit status 1.
+REFUSALS = (DomainError, SettingsError, SecretKeyError, CatalogError)
+
+# Piped output is read by grep and scripts: a table cut to 80 columns would hide rows' ends.
+PIPED_WIDTH = 10_000
+
+
+class CliContext:
+    """One invocation's options and service (``ctx.obj``).
+
+    The service is opened on first use, so commands that never touch the database (``--help``,
+    ``firmware list``) neither create nor upgrade one; it is closed when the command ends.
+    """
+
+    def __init__(self) -> None:
+        self.db_url: str | None = None
+        self.config_file: Path | None = None
+        self.verbose = False
+        self._settings: Settings | None = None
+        self._service: Service | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = Settings.load(self.config_file, db=self.db_url)
+        return self._settings
+
+    @property
+    def service(self) -> Service:
+        if self._service is None:
+            self._service = open_service(self.settings)
+            click.get_current_context().find_root().call_on_close(self._service.close)
+        return self._service
+
+    @property
+    def catalog(self) -> Catalog:
+        """The service's catalog once it is open; before, one that needs no database."""
+        if self._service is not None:
+            return self._service.catalog
+        return firmware_catalog(self.settings)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """One unit of work on the configured database."""
+        with self.service.db.session() as session:
+            yield session
+
+
+pass_cli = click.make_pass_decorator(CliContext, ensure=True)
+
+
+class ProvisionerGroup(click.Group):
+    """The main group: the one place a refusal from any command becomes an error message."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except REFUSALS as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+def _remember(ctx: click.Context, param: click.Parameter, value: object) -> None:
+    """Given at the group or at the command: the command's, being parsed last, wins."""
+    if value is not None and param.name is not None:
+        setattr(ctx.ensure_object(CliContext), param.name, value)
+
+
+def _verbosity(ctx: click.Context, _param: click.Parameter, verbose: bool) -> None:
+    cli = ctx.ensure_object(CliContext)
+    cli.verbose = cli.verbose or verbose
+    configure_logging(cli.verbose)
+
+
+def configure_logging(verbose: bool) -> None:
+    """INFO on standard error; DEBUG with ``-v``, which also shows Alembic's INFO lines."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if verbose:
+        logging.getLogger().setLevel(logging.DEBUG)
+    # Every command upgrades the schema first; its step-by-step report is noise unless asked for.
+    logging.getLogger("alembic").setLevel(logging.NOTSET if verbose else logging.WARNING)
+
+
+_SERVICE_OPTIONS = (
+    click.option(
+        "--db",
+        "db_url",
+        metavar="URL",
+        expose_value=False,
+        callback=_remember,
+        help="SQLAlchemy URL (default: $PROVISIONER_DB or SQLite).",
+    ),
+    click.option(
+        "--config",
+        "config_file",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        expose_value=False,
+        callback=_remember,
+        help="TOML settings file (environment variables override it).",
+    ),
+    click.option(
+        "-v",
+        "--verbose",
+        is_flag=True,
+        expose_value=False,
+        callback=_verbosity,
+        help="Log at DEBUG level.",
+    ),
 )
 
 
-def open_cli_service(db_url: str | None, config_file: Path | None) -> Service:
-    """The service, with a bad setting or key turned into a command-line error."""
-    try:
-        return open_service(Settings.load(config_file, db=db_url))
-    except (SettingsError, SecretKeyError) as exc:
-        raise click.ClickException(str(exc)) from exc
+def service_options(command: F) -> F:
+    """``--db``, ``--config`` and ``-v``, for the main group and every command: scripts write
+    them after the command (``provisioner device show MAC --db URL``) as well as before it."""
+    for option in reversed(_SERVICE_OPTIONS):
+        command = option(command)
+    return command
+
+
+def console(*, stderr: bool = False) -> Console:
+    """Rich output; piped (not a terminal), never folded or cut to 80 columns."""
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(stderr=stderr, width=None if stream.isatty() else PIPED_WIDTH)
 
 
 def mac_argument(text: str) -> str:
@@ -41,19 +155,6 @@ def mac_argument(text: str) -> str:
         return normalize_mac(text)
     except BadMac as exc:
         raise click.BadParameter(str(exc), param_hint="MAC") from exc
-
-
-@contextmanager
-def cli_session(db_url: str | None, config_file: Path | None) -> Iterator[tuple[Service, Session]]:
-    """One unit of work on the configured database; refusals become command-line errors."""
-    service = open_cli_service(db_url, config_file)
-    try:
-        with service.db.session() as session:
-            yield service, session
-    except (Conflict, Invalid, NotFound, LifecycleError) as exc:
-        raise click.ClickException(str(exc)) from exc
-    finally:
-        service.close()
 
 
 def minute(moment: dt.datetime | None) -> str:

@@ -13,23 +13,14 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from sqlalchemy.orm import Session
 
-from firmware.catalog import Catalog, CatalogError, Image
+from firmware.catalog import Image
 from firmware.versions import VENDORS
 from firmware.watch import DEFAULT_FAILURE_PERCENT, DEFAULT_LOOP_LIMIT
-from provisioner.cli.context import cli_session, config_option, db_option
+from provisioner.cli.context import CliContext, console, pass_cli, service_options
 from provisioner.db.models import Device
 from provisioner.domain.firmware import progress as firmware_status
 from provisioner.domain.firmware import rollouts as firmware_domain
 from provisioner.domain.inventory.devices import get_device
-from provisioner.settings import Settings, SettingsError
-
-
-def _catalog(config_file: Path | None) -> Catalog:
-    """The same directory ``serve`` uses: $PROVISIONER_FIRMWARE_DIR or the TOML file."""
-    try:
-        return Catalog(Settings.load(config_file).firmware_dir)
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from exc
 
 
 def _describe(image: Image) -> str:
@@ -60,31 +51,30 @@ def firmware() -> None:
 @click.option("--version", "version", required=True, help="e.g. 1.0.11.79 or 01.133")
 @click.option("--min-version", help="The oldest firmware that can upgrade to this image.")
 @click.option("--hw-rev", "hw_revs", multiple=True, help="Hardware revision (repeatable).")
-@config_option
+@service_options
+@pass_cli
 def import_image(
+    cli: CliContext,
     file: Path,
     vendor: str,
     models: tuple[str, ...],
     version: str,
     min_version: str | None,
     hw_revs: tuple[str, ...],
-    config_file: Path | None,
 ) -> None:
     """Copy FILE into the catalog; prints the new image's id and file name."""
-    try:
-        image = _catalog(config_file).import_image(
-            file, vendor, models, version, hardware_revisions=hw_revs, min_version=min_version
-        )
-    except CatalogError as exc:
-        raise click.ClickException(str(exc)) from exc
+    image = cli.catalog.import_image(
+        file, vendor, models, version, hardware_revisions=hw_revs, min_version=min_version
+    )
     click.echo(_describe(image))
 
 
 @firmware.command("list")
-@config_option
-def list_images(config_file: Path | None) -> None:
+@service_options
+@pass_cli
+def list_images(cli: CliContext) -> None:
     """One line per image: id, vendor, version, models, file name."""
-    for image in _catalog(config_file).list_images():
+    for image in cli.catalog.list_images():
         click.echo(
             f"{image.id}  {image.vendor:<11}  {image.version:<12}  "
             f"{','.join(image.models)}  {image.filename}"
@@ -93,33 +83,28 @@ def list_images(config_file: Path | None) -> None:
 
 @firmware.command("show")
 @click.argument("image_id")
-@config_option
-def show(image_id: str, config_file: Path | None) -> None:
+@service_options
+@pass_cli
+def show(cli: CliContext, image_id: str) -> None:
     """Every field of one image."""
-    try:
-        click.echo(_describe(_catalog(config_file).show(image_id)))
-    except CatalogError as exc:
-        raise click.ClickException(str(exc)) from exc
+    click.echo(_describe(cli.catalog.show(image_id)))
 
 
 @firmware.command("remove")
 @click.argument("image_id")
-@db_option
-@config_option
-def remove(image_id: str, db_url: str | None, config_file: Path | None) -> None:
+@service_options
+@pass_cli
+def remove(cli: CliContext, image_id: str) -> None:
     """Drop an image; refused while a rollout or a pin uses it. Its blob goes when no other
     image has the same bytes."""
-    with cli_session(db_url, config_file) as (_, session):
+    with cli.session() as session:
         users = firmware_domain.rollouts_using(session, image_id)
         if users:
             raise click.ClickException(
                 f"image {image_id} is used by {', '.join(users)}: delete the rollout "
                 "(or unpin the device) first"
             )
-        try:
-            image = _catalog(config_file).remove(image_id)
-        except CatalogError as exc:
-            raise click.ClickException(str(exc)) from exc
+        image = cli.catalog.remove(image_id)
     click.echo(f"removed {image.id} ({image.filename})")
 
 
@@ -159,9 +144,10 @@ def rollout() -> None:
     show_default=True,
     help="Percent of a wave looping that pauses the rollout.",
 )
-@db_option
-@config_option
+@service_options
+@pass_cli
 def create_rollout(
+    cli: CliContext,
     name: str,
     model: str,
     target: str,
@@ -174,72 +160,68 @@ def create_rollout(
     pause_seconds: int | None,
     loop_limit: int,
     failure_percent: int,
-    db_url: str | None,
-    config_file: Path | None,
 ) -> None:
     """Start a rollout; the canary wave starts now."""  # fmt: skip
     spec = firmware_domain.RolloutSpec(
         name, model, target, via, tenant, devices, hw_revs, canary, canary_percent,
         pause_seconds, loop_limit, failure_percent,
     )  # fmt: skip
-    with cli_session(db_url, config_file) as (_, session):
-        created = firmware_domain.create_rollout(session, _catalog(config_file), spec)
+    with cli.session() as session:
+        created = firmware_domain.create_rollout(session, cli.catalog, spec)
         steps = " -> ".join(step["version"] for step in created.steps)  # type: ignore[misc]
     click.echo(f"rollout {name}: {model} through {steps}")
 
 
 @rollout.command("list")
-@db_option
-@config_option
-def list_rollouts(db_url: str | None, config_file: Path | None) -> None:
+@service_options
+@pass_cli
+def list_rollouts(cli: CliContext) -> None:
     """One line per rollout: name, state, model, steps."""
-    with cli_session(db_url, config_file) as (_, session):
+    with cli.session() as session:
         for row in firmware_domain.list_rollouts(session):
             steps = " -> ".join(str(step["version"]) for step in row.steps)
             reason = f" ({row.paused_reason})" if row.paused_reason else ""
             click.echo(f"{row.name}  {row.state}{reason}  {row.model}  {steps}")
 
 
-def _show_progress(report: firmware_status.RolloutProgress, console: Console) -> None:
+def _show_progress(report: firmware_status.RolloutProgress, out: Console) -> None:
     row, progress = report.rollout, report.progress
     reason = f": {escape(row.paused_reason)}" if row.paused_reason else ""
-    console.print(
+    out.print(
         f"[bold]{row.name}[/] {row.model} -> {row.steps[-1]['version']} ({row.state}{reason})"
     )
     with Progress(
-        TextColumn("at target"), BarColumn(), MofNCompleteColumn(), console=console,
+        TextColumn("at target"), BarColumn(), MofNCompleteColumn(), console=out,
         transient=False,
     ) as bar:  # fmt: skip
         bar.add_task("", total=max(progress.total, 1), completed=progress.at_target)
-    console.print(
-        ", ".join(f"{status} {count}" for status, count in sorted(progress.counts.items()))
-    )
+    out.print(", ".join(f"{status} {count}" for status, count in sorted(progress.counts.items())))
 
 
 @rollout.command("progress")
 @click.argument("name")
 @click.option("--devices", "show_devices", is_flag=True, help="One line per device too.")
-@db_option
-@config_option
-def progress(name: str, show_devices: bool, db_url: str | None, config_file: Path | None) -> None:
+@service_options
+@pass_cli
+def progress(cli: CliContext, name: str, show_devices: bool) -> None:
     """How many devices are at the target, upgrading, waiting, held or blocked."""
-    console = Console()
-    with cli_session(db_url, config_file) as (_, session):
+    out = console()
+    with cli.session() as session:
         report = firmware_status.rollout_progress(session, name)
-        _show_progress(report, console)
+        _show_progress(report, out)
         if show_devices:
             for mac, decision in report.devices:
                 offer = decision.offer.version if decision.offer else "-"
-                console.print(f"  {mac}  {decision.status:<15} next {offer:<12} {decision.reason}")
+                out.print(f"  {mac}  {decision.status:<15} next {offer:<12} {decision.reason}")
 
 
 def _rollout_action(verb: str, done: str, action: Callable[[Session, str], None], doc: str) -> None:
     @rollout.command(verb, help=doc)
     @click.argument("name")
-    @db_option
-    @config_option
-    def command(name: str, db_url: str | None, config_file: Path | None) -> None:
-        with cli_session(db_url, config_file) as (_, session):
+    @service_options
+    @pass_cli
+    def command(cli: CliContext, name: str) -> None:
+        with cli.session() as session:
             action(session, name)
         click.echo(f"rollout {name}: {done}")
 
@@ -255,11 +237,11 @@ _rollout_action("delete", "deleted", firmware_domain.delete_rollout, "Forget the
 @firmware.command("hold")
 @click.argument("mac")
 @click.option("--reason", default="held by an operator", show_default=True)
-@db_option
-@config_option
-def hold(mac: str, reason: str, db_url: str | None, config_file: Path | None) -> None:
+@service_options
+@pass_cli
+def hold(cli: CliContext, mac: str, reason: str) -> None:
     """Tell this device not to upgrade, whatever its rollout says."""
-    with cli_session(db_url, config_file) as (_, session):
+    with cli.session() as session:
         device = firmware_domain.hold(session, mac, reason)
     click.echo(f"{device.mac}: held")
 
@@ -267,12 +249,12 @@ def hold(mac: str, reason: str, db_url: str | None, config_file: Path | None) ->
 @firmware.command("pin")
 @click.argument("mac")
 @click.argument("version")
-@db_option
-@config_option
-def pin(mac: str, version: str, db_url: str | None, config_file: Path | None) -> None:
+@service_options
+@pass_cli
+def pin(cli: CliContext, mac: str, version: str) -> None:
     """Make VERSION this device's target (through its rollout's lower steps), waves aside."""
-    with cli_session(db_url, config_file) as (_, session):
-        device = firmware_domain.pin(session, _catalog(config_file), mac, version)
+    with cli.session() as session:
+        device = firmware_domain.pin(session, cli.catalog, mac, version)
     click.echo(f"{device.mac}: pinned to {version}")
 
 
@@ -281,10 +263,10 @@ def _device_action(
 ) -> None:
     @firmware.command(verb, help=doc)
     @click.argument("mac")
-    @db_option
-    @config_option
-    def command(mac: str, db_url: str | None, config_file: Path | None) -> None:
-        with cli_session(db_url, config_file) as (_, session):
+    @service_options
+    @pass_cli
+    def command(cli: CliContext, mac: str) -> None:
+        with cli.session() as session:
             device = action(session, mac)
         click.echo(f"{device.mac}: {done}")
 
@@ -296,11 +278,11 @@ _device_action("unpin", "unpinned", firmware_domain.unpin, "Let the device's rol
 
 @firmware.command("status")
 @click.argument("mac")
-@db_option
-@config_option
-def status(mac: str, db_url: str | None, config_file: Path | None) -> None:
+@service_options
+@pass_cli
+def status(cli: CliContext, mac: str) -> None:
     """What the device runs, its target and the step it is told to install next."""
-    with cli_session(db_url, config_file) as (_, session):
+    with cli.session() as session:
         found = firmware_status.firmware_progress(session, get_device(session, mac))
     click.echo(
         f"reported: {found.reported or 'unknown'}\ntarget: {found.target or 'none'}\n"

@@ -7,21 +7,17 @@ API, model ``32Gateway``); these commands add what only gateways have.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.table import Table
 
-from provisioner.cli.context import cli_session, config_option, db_option
+from provisioner.cli.context import CliContext, console, pass_cli, service_options
 from provisioner.domain.gateways import numbers as number_map
 from provisioner.domain.gateways.config import config_document
 from provisioner.domain.gateways.devices import REFUSALS, get_gateway, set_profile
 from provisioner.domain.inventory import devices, tenants
 from provisioner.domain.inventory.lifecycle import Action
 from provisioner.vendors import gateway32
-
-err = Console(stderr=True)
 
 
 @click.group("gateway")
@@ -32,18 +28,20 @@ def gateway() -> None:
 @gateway.command("add")
 @click.argument("mac")
 @click.option("--tenant", "tenant_name", required=True, help="The tenant it serves.")
-@db_option
-@config_option
-def add(mac: str, tenant_name: str, db_url: str | None, config_file: Path | None) -> None:
+@service_options
+@pass_cli
+def add(cli: CliContext, mac: str, tenant_name: str) -> None:
     """Add a gateway to the inventory, bound to a tenant (it gets its own credentials)."""
-    with cli_session(db_url, config_file) as (service, session):
+    with cli.session() as session:
         found = tenants.list_tenants(session, name=tenant_name)
         if not found:
             raise click.ClickException(f"no tenant named {tenant_name!r}")
-        device = devices.create_device(session, service.box, mac=mac, model=gateway32.MODEL)
-        devices.act(session, service.box, device, Action.BIND, actor="cli", tenant=found[0])
+        device = devices.create_device(session, cli.service.box, mac=mac, model=gateway32.MODEL)
+        devices.act(session, cli.service.box, device, Action.BIND, actor="cli", tenant=found[0])
         canonical = device.mac
-    err.print(f"gateway {canonical} bound to {tenant_name}: next, 'provisioner gateway set'")
+    console(stderr=True).print(
+        f"gateway {canonical} bound to {tenant_name}: next, 'provisioner gateway set'"
+    )
 
 
 @gateway.command("set")
@@ -55,20 +53,19 @@ def add(mac: str, tenant_name: str, db_url: str | None, config_file: Path | None
 @click.option("--refusal", type=click.Choice(REFUSALS), help="busy: 486; unavailable: 503.")
 @click.option("--default-caller-id", help="Outbound number for extensions without a DID.")
 @click.option("--max-call-seconds", type=int)
-@db_option
-@config_option
+@service_options
+@pass_cli
 def set_command(
+    cli: CliContext,
     mac: str,
     trunk: str | None,
     cores: tuple[str, ...],
     refusal: str | None,
     default_caller_id: str | None,
     max_call_seconds: int | None,
-    db_url: str | None,
-    config_file: Path | None,
 ) -> None:
     """Set a gateway's trunk, PBX cores and refusal; what is not given stays."""
-    with cli_session(db_url, config_file) as (_, session):
+    with cli.session() as session:
         set_profile(
             session,
             get_gateway(session, mac),
@@ -78,7 +75,7 @@ def set_command(
             default_caller_id=default_caller_id,
             max_call_seconds=max_call_seconds,
         )
-    err.print(f"gateway {mac}: settings saved")
+    console(stderr=True).print(f"gateway {mac}: settings saved")
 
 
 @gateway.group("number")
@@ -90,64 +87,69 @@ def number() -> None:
 @click.argument("mac")
 @click.argument("did")
 @click.argument("destination")
-@db_option
-@config_option
+@service_options
+@pass_cli
 def number_add(
-    mac: str, did: str, destination: str, db_url: str | None, config_file: Path | None
+    cli: CliContext,
+    mac: str,
+    did: str,
+    destination: str,
 ) -> None:
     """Map DID to DESTINATION (an extension or representative number of the tenant)."""
-    with cli_session(db_url, config_file) as (_, session):
+    with cli.session() as session:
         mapped = number_map.map_number(session, get_gateway(session, mac), did, destination)
         text = f"{mapped.did} -> {mapped.destination}"
-    err.print(f"gateway {mac}: {text}")
+    console(stderr=True).print(f"gateway {mac}: {text}")
 
 
 @number.command("remove")
 @click.argument("mac")
 @click.argument("did")
-@db_option
-@config_option
-def number_remove(mac: str, did: str, db_url: str | None, config_file: Path | None) -> None:
+@service_options
+@pass_cli
+def number_remove(cli: CliContext, mac: str, did: str) -> None:
     """Take a DID off a gateway."""
-    with cli_session(db_url, config_file) as (_, session):
+    with cli.session() as session:
         number_map.unmap_number(session, get_gateway(session, mac), did)
-    err.print(f"gateway {mac}: {did} removed")
+    console(stderr=True).print(f"gateway {mac}: {did} removed")
 
 
 @number.command("list")
 @click.argument("mac")
-@db_option
-@config_option
-def number_list(mac: str, db_url: str | None, config_file: Path | None) -> None:
+@service_options
+@pass_cli
+def number_list(cli: CliContext, mac: str) -> None:
     """A gateway's DIDs and where each goes."""
     table = Table("DID", "destination")
-    with cli_session(db_url, config_file) as (_, session):
+    with cli.session() as session:
         for row in number_map.list_numbers(session, get_gateway(session, mac)):
             table.add_row(row.did, row.destination)
-    Console().print(table)
+    console().print(table)
 
 
 @gateway.command("config")
 @click.argument("mac")
-@db_option
-@config_option
-def config(mac: str, db_url: str | None, config_file: Path | None) -> None:
+@service_options
+@pass_cli
+def config(cli: CliContext, mac: str) -> None:
     """Print the config.json the gateway would fetch now."""
-    with cli_session(db_url, config_file) as (service, session):
-        document = config_document(session, get_gateway(session, mac), service.settings.pbx_core)
+    with cli.session() as session:
+        document = config_document(
+            session, get_gateway(session, mac), cli.service.settings.pbx_core
+        )
     click.echo(json.dumps(document, indent=2, ensure_ascii=False))
 
 
 @gateway.command("credentials")
 @click.argument("mac")
-@db_option
-@config_option
-def credentials(mac: str, db_url: str | None, config_file: Path | None) -> None:
+@service_options
+@pass_cli
+def credentials(cli: CliContext, mac: str) -> None:
     """Print the gateway's own settings (TOML for gateway32 --config): MAC, URL, credentials."""
-    with cli_session(db_url, config_file) as (service, session):
+    with cli.session() as session:
         device = get_gateway(session, mac)
-        found = devices.credentials(service.box, device)
-        base = service.settings.http_base
+        found = devices.credentials(cli.service.box, device)
+        base = cli.service.settings.http_base
     if not found.http_user or not found.http_password:
         raise click.ClickException(f"gateway {mac} has no credentials: bind it to a tenant first")
     click.echo(f'mac = "{found.mac}"')

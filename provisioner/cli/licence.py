@@ -7,18 +7,14 @@ each gateway's settings need (``issuer_key``) to verify it offline.
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from gateway32.licence import CHANNEL_TIERS
-from provisioner.cli.context import cli_session, config_option, db_option
+from provisioner.cli.context import CliContext, console, pass_cli, service_options
 from provisioner.domain.gateways import licences
 from provisioner.domain.gateways.devices import get_gateway
-
-err = Console(stderr=True)
 
 
 @click.group("licence")
@@ -51,21 +47,20 @@ def _utc_moment(
     callback=_utc_moment,
     help="Start (ISO 8601; UTC unless an offset is given). Default: now.",
 )
-@db_option
-@config_option
+@service_options
+@pass_cli
 def issue(
+    cli: CliContext,
     mac: str,
     channels: str,
     days: int,
     not_before: dt.datetime | None,
-    db_url: str | None,
-    config_file: Path | None,
 ) -> None:
     """Issue a licence for a gateway bound to a tenant; prints the signed document."""
-    with cli_session(db_url, config_file) as (service, session):
+    with cli.session() as session:
         issued = licences.issue_licence(
             session,
-            service.box,
+            cli.service.box,
             get_gateway(session, mac),
             channels=int(channels),
             days=days,
@@ -75,17 +70,19 @@ def issue(
         document, serial = issued.document, issued.serial
         expires = issued.expires
     click.echo(document, nl=False)
-    err.print(f"licence {serial}: {channels} channels until {expires:%Y-%m-%d %H:%M} UTC")
+    console(stderr=True).print(
+        f"licence {serial}: {channels} channels until {expires:%Y-%m-%d %H:%M} UTC"
+    )
 
 
 @licence.command("list")
 @click.option("--gateway", "mac", help="Only this gateway's licences.")
-@db_option
-@config_option
-def list_command(mac: str | None, db_url: str | None, config_file: Path | None) -> None:
+@service_options
+@pass_cli
+def list_command(cli: CliContext, mac: str | None) -> None:
     """Every licence, oldest first (serial, gateway, tenant, channels, dates)."""
     table = Table("serial", "gateway", "tenant", "channels", "not before (UTC)", "expires (UTC)")
-    with cli_session(db_url, config_file) as (_, session):
+    with cli.session() as session:
         device = get_gateway(session, mac) if mac else None
         for row in licences.list_licences(session, device):
             table.add_row(
@@ -96,25 +93,25 @@ def list_command(mac: str | None, db_url: str | None, config_file: Path | None) 
                 f"{row.not_before:%Y-%m-%d %H:%M}",
                 f"{row.expires:%Y-%m-%d %H:%M}",
             )
-    Console().print(table)
+    console().print(table)
 
 
 @licence.command("show")
 @click.argument("serial")
-@db_option
-@config_option
-def show(serial: str, db_url: str | None, config_file: Path | None) -> None:
+@service_options
+@pass_cli
+def show(cli: CliContext, serial: str) -> None:
     """Print a licence's signed document."""
-    with cli_session(db_url, config_file) as (_, session):
+    with cli.session() as session:
         document = licences.get_licence(session, serial).document
     click.echo(document, nl=False)
 
 
 @licence.command("public-key")
-@db_option
-@config_option
-def public_key(db_url: str | None, config_file: Path | None) -> None:
+@service_options
+@pass_cli
+def public_key(cli: CliContext) -> None:
     """Print the issuer's public key (PEM) for the gateways' issuer_key setting."""
-    with cli_session(db_url, config_file) as (service, session):
-        pem = licences.public_key(session, service.box)
+    with cli.session() as session:
+        pem = licences.public_key(session, cli.service.box)
     click.echo(pem, nl=False)

@@ -10,15 +10,13 @@ import time
 from pathlib import Path
 
 import click
-from rich.console import Console
 
 from provisioner.app.service import Service
-from provisioner.cli.context import config_option, db_option, open_cli_service
+from provisioner.cli.context import CliContext, console, pass_cli, service_options
 from provisioner.pbx.core_config import CoreConfigError, CoreSettings, peer, render_core_config
 from provisioner.pbx.directory import Directory, build_directory
 from provisioner.pbx.kamailio_db import write_directory
 
-err = Console(stderr=True)
 realm_option = click.option(
     "--realm", help="Digest realm of the core (default: the host of PROVISIONER_PBX_CORE)."
 )
@@ -35,7 +33,7 @@ def _export(service: Service, target: Path, realm: str, before: Directory | None
         directory = build_directory(session, service.box, realm)
     if directory != before:
         write_directory(target, directory)
-        err.print(
+        console(stderr=True).print(
             f"{target}: {len(directory.subscribers)} subscriber(s), "
             f"{len(directory.aliases)} alias(es) for realm {realm}"
         )
@@ -51,17 +49,16 @@ def _export(service: Service, target: Path, realm: str, before: Directory | None
     metavar="SECONDS",
     help="Keep running: export again whenever what the core needs changed (checked this often).",
 )
-@db_option
-@config_option
+@service_options
+@pass_cli
 def export(
+    cli: CliContext,
     target: Path,
     realm: str | None,
     watch: float | None,
-    db_url: str | None,
-    config_file: Path | None,
 ) -> None:
     """Write every served account (username, HA1, tenant) and number alias to SQLITE_FILE."""
-    service = open_cli_service(db_url, config_file)
+    service = cli.service
     realm = realm or service.settings.pbx_host
     try:
         written = _export(service, target, realm, None)
@@ -70,8 +67,6 @@ def export(
             written = _export(service, target, realm, written)
     except KeyboardInterrupt:
         pass
-    finally:
-        service.close()
 
 
 @pbx.command("config")
@@ -89,34 +84,31 @@ def export(
 )
 @click.option("--children", default=4, show_default=True, type=click.IntRange(1, 64))
 @realm_option
-@db_option
-@config_option
+@service_options
+@pass_cli
 def config(
+    cli: CliContext,
     listen: str,
     pbx_db: Path,
     run_dir: Path,
     gateways: tuple[str, ...],
     children: int,
     realm: str | None,
-    db_url: str | None,
-    config_file: Path | None,
 ) -> None:
     """Print the core's kamailio.cfg (run it with: kamailio -f FILE -DD -E)."""
-    service = open_cli_service(db_url, config_file)
+    settings = cli.settings.validate()  # the core's settings only: no database is opened
     try:
         text = render_core_config(
             CoreSettings(
                 listen=peer(listen, "--listen"),
-                realm=realm or service.settings.pbx_host,
+                realm=realm or settings.pbx_host,
                 db_path=pbx_db,
                 run_dir=run_dir,
                 gateways=tuple(peer(g, "--gateway") for g in gateways),
                 children=children,
-                max_expires=service.settings.registration_expiry,
+                max_expires=settings.registration_expiry,
             )
         )
     except CoreConfigError as exc:
         raise click.BadParameter(str(exc)) from exc
-    finally:
-        service.close()
     click.echo(text, nl=False)

@@ -5,18 +5,21 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Callable, Coroutine
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from provisioner.app.service import Service
-from provisioner.cli.context import config_option, db_option, mac_argument, open_cli_service
+from provisioner.cli.context import (
+    CliContext,
+    console,
+    mac_argument,
+    pass_cli,
+    service_options,
+)
 from provisioner.db.poe import PoeCycle
-from provisioner.domain.errors import Conflict, Invalid, NotFound
 from provisioner.domain.poe import alerts as poe_alerts
 from provisioner.domain.poe import cycles as poe_cycles
 from provisioner.domain.poe import switches as poe_switches
@@ -31,11 +34,6 @@ T = TypeVar("T")
 VENDORS = (AUTO, *PROFILES)
 
 
-def _out() -> Console:
-    """Piped output keeps whole rows (as ``device show`` does)."""
-    return Console(width=None if sys.stdout.isatty() else 240)
-
-
 def _with_poller(service: Service, work: Callable[[PoePoller], Coroutine[Any, Any, T]]) -> T:
     from provisioner.snmp.poller import PoePoller  # pysnmp takes 0.4 s to import: on use only
 
@@ -47,13 +45,6 @@ def _with_poller(service: Service, work: Callable[[PoePoller], Coroutine[Any, An
             poller.close()
 
     return asyncio.run(run())
-
-
-def _domain_errors(call: Callable[[], T]) -> T:
-    try:
-        return call()
-    except (NotFound, Invalid, Conflict) as exc:
-        raise click.ClickException(str(exc)) from exc
 
 
 @click.group("poe")
@@ -79,9 +70,10 @@ def poe() -> None:
               help="Where the profile maps a PSE port wrongly (repeatable).")  # fmt: skip
 @click.option("--uplink", "uplinks", multiple=True, metavar="IFNAME",
               help="An uplink whatever it carries (repeatable).")  # fmt: skip
-@db_option
-@config_option
+@service_options
+@pass_cli
 def add(
+    cli: CliContext,
     name: str,
     host: str,
     snmp_port: int,
@@ -95,8 +87,6 @@ def add(
     interval: int,
     port_map: tuple[str, ...],
     uplinks: tuple[str, ...],
-    db_url: str | None,
-    config_file: Path | None,
 ) -> None:
     """Add a switch; its SNMP secrets are stored encrypted."""
     mapping = {}
@@ -121,18 +111,13 @@ def add(
         port_map=mapping,
         uplinks=uplinks,
     )
-    service = open_cli_service(db_url, config_file)
-    try:
-        if vendor == AUTO:
-            new = _detect_vendor(service, new)
-        with service.db.session() as session:
-            switch = _domain_errors(
-                lambda: poe_switches.add_switch(session, service.box, new, tuple(PROFILES))
-            )
-            click.echo(f"added {switch.name} ({switch.vendor}, SNMP v{switch.snmp_version}, "
-                       f"{switch.host}:{switch.port}, {poe_switches.site(switch)})")  # fmt: skip
-    finally:
-        service.close()
+    service = cli.service
+    if vendor == AUTO:
+        new = _detect_vendor(service, new)
+    with service.db.session() as session:
+        switch = poe_switches.add_switch(session, service.box, new, tuple(PROFILES))
+        click.echo(f"added {switch.name} ({switch.vendor}, SNMP v{switch.snmp_version}, "
+                   f"{switch.host}:{switch.port}, {poe_switches.site(switch)})")  # fmt: skip
 
 
 def _detect_vendor(service: Service, new: poe_switches.NewSwitch) -> poe_switches.NewSwitch:
@@ -158,33 +143,29 @@ def _detect_vendor(service: Service, new: poe_switches.NewSwitch) -> poe_switche
 
 
 @poe.command("list")
-@db_option
-@config_option
-def list_command(db_url: str | None, config_file: Path | None) -> None:
+@service_options
+@pass_cli
+def list_command(cli: CliContext) -> None:
     """Every switch: where it is, when it last answered, power drawn, active alerts."""
-    service = open_cli_service(db_url, config_file)
     table = Table("name", "address", "SNMP", "vendor", "site", "every", "last answer", "ports",
                   "W drawn/budget", "alerts")  # fmt: skip
-    try:
-        with service.db.session() as session:
-            alerts = poe_alerts.active_alerts(session)
-            for switch in poe_switches.list_switches(session):
-                used, budget = drawn_w(switch)
-                table.add_row(
-                    escape(switch.name),
-                    f"{switch.host}:{switch.port}",
-                    f"v{switch.snmp_version}",
-                    switch.vendor,
-                    escape(poe_switches.site(switch)),
-                    f"{switch.poll_interval}s",
-                    _time(switch.last_ok_at),
-                    str(len(switch.ports)),
-                    f"{_w(used)}/{_w(budget)}",
-                    str(sum(1 for alert in alerts if alert.switch_id == switch.id)),
-                )
-    finally:
-        service.close()
-    _out().print(table)
+    with cli.session() as session:
+        alerts = poe_alerts.active_alerts(session)
+        for switch in poe_switches.list_switches(session):
+            used, budget = drawn_w(switch)
+            table.add_row(
+                escape(switch.name),
+                f"{switch.host}:{switch.port}",
+                f"v{switch.snmp_version}",
+                switch.vendor,
+                escape(poe_switches.site(switch)),
+                f"{switch.poll_interval}s",
+                _time(switch.last_ok_at),
+                str(len(switch.ports)),
+                f"{_w(used)}/{_w(budget)}",
+                str(sum(1 for alert in alerts if alert.switch_id == switch.id)),
+            )
+    console().print(table)
 
 
 def _time(at: Any) -> str:
@@ -197,24 +178,20 @@ def _w(value: int | None) -> str:
 
 @poe.command("poll")
 @click.argument("names", nargs=-1)
-@db_option
-@config_option
-def poll(names: tuple[str, ...], db_url: str | None, config_file: Path | None) -> None:
+@service_options
+@pass_cli
+def poll(cli: CliContext, names: tuple[str, ...]) -> None:
     """Poll switches now (all, or NAMES), and finish power-cycles a stopped service left."""
-    service = open_cli_service(db_url, config_file)
-    try:
-        with service.db.session() as session:
-            for name in names:
-                _domain_errors(lambda name=name: poe_switches.get_switch(session, name))
-            cycles = poe_cycles.open_cycles(session)
+    with cli.session() as session:
+        for name in names:
+            poe_switches.get_switch(session, name)
+        cycles = poe_cycles.open_cycles(session)
 
-        async def work(poller: PoePoller) -> tuple[list[Any], list[str]]:
-            finished = await asyncio.gather(*(poller.run_cycle(c) for c in cycles))
-            return await poller.poll(list(names) or None), finished
+    async def work(poller: PoePoller) -> tuple[list[Any], list[str]]:
+        finished = await asyncio.gather(*(poller.run_cycle(c) for c in cycles))
+        return await poller.poll(list(names) or None), finished
 
-        results, finished = _with_poller(service, work)
-    finally:
-        service.close()
+    results, finished = _with_poller(cli.service, work)
     for cycle_id, state in zip(cycles, finished, strict=True):
         click.echo(f"power-cycle {cycle_id} left open by a stopped service: {state}")
     for result in results:
@@ -231,29 +208,25 @@ def poll(names: tuple[str, ...], db_url: str | None, config_file: Path | None) -
 
 @poe.command("status")
 @click.argument("name", required=False)
-@db_option
-@config_option
-def status(name: str | None, db_url: str | None, config_file: Path | None) -> None:
+@service_options
+@pass_cli
+def status(cli: CliContext, name: str | None) -> None:
     """A switch's ports with their devices and alerts; without NAME, every active alert and
     the latest power-cycles."""
-    service = open_cli_service(db_url, config_file)
-    out = _out()
-    try:
-        with service.db.session() as session:
-            switch_id = None
-            if name is not None:
-                switch = _domain_errors(lambda: poe_switches.get_switch(session, name))
-                switch_id = switch.id
-                out.print(_ports_table(session, switch))
-            alerts = Table("raised (UTC)", "kind", "subject", "detail", title="active alerts")
-            for alert in poe_alerts.active_alerts(session, switch_id):
-                alerts.add_row(alert.raised_at.strftime("%Y-%m-%d %H:%M:%S"), alert.kind,
-                               escape(alert.subject), escape(alert.detail))  # fmt: skip
-            out.print(alerts)
-            if name is None:
-                out.print(_cycles_table(session, poe_cycles.recent_cycles(session)))
-    finally:
-        service.close()
+    out = console()
+    with cli.session() as session:
+        switch_id = None
+        if name is not None:
+            switch = poe_switches.get_switch(session, name)
+            switch_id = switch.id
+            out.print(_ports_table(session, switch))
+        alerts = Table("raised (UTC)", "kind", "subject", "detail", title="active alerts")
+        for alert in poe_alerts.active_alerts(session, switch_id):
+            alerts.add_row(alert.raised_at.strftime("%Y-%m-%d %H:%M:%S"), alert.kind,
+                           escape(alert.subject), escape(alert.detail))  # fmt: skip
+        out.print(alerts)
+        if name is None:
+            out.print(_cycles_table(session, poe_cycles.recent_cycles(session)))
 
 
 def _ports_table(session: Any, switch: Any) -> Table:
@@ -301,40 +274,32 @@ def _cycles_table(session: Any, cycles: list[PoeCycle]) -> Table:
               type=click.IntRange(poe_cycles.MIN_OFF, poe_cycles.MAX_OFF),
               help="Seconds without power.")  # fmt: skip
 @click.option("--no-wait", is_flag=True, help="Only record it; the running service does it.")
-@db_option
-@config_option
+@service_options
+@pass_cli
 def cycle(
+    cli: CliContext,
     target: tuple[str, ...],
     off_seconds: int,
     no_wait: bool,
-    db_url: str | None,
-    config_file: Path | None,
 ) -> None:
     """Power-cycle a device (by MAC, on the port it was last seen on) or a switch port."""
-    service = open_cli_service(db_url, config_file)
-    try:
-        with service.db.session() as session:
-            if len(target) == 1:
-                mac = mac_argument(target[0])
-                port = _domain_errors(lambda: poe_cycles.port_of_device(session, mac))
-            elif len(target) == 2:
-                switch = _domain_errors(lambda: poe_switches.get_switch(session, target[0]))
-                port = _domain_errors(lambda: poe_cycles.find_port(switch, target[1]))
-            else:
-                raise click.UsageError("give a MAC, or a switch name and a port")
-            owner = None if no_wait else poe_cycles.lease_owner()
-            created = _domain_errors(
-                lambda: poe_cycles.request_cycle(session, port, "cli", off_seconds, owner)
-            )
-            cycle_id, label = created.id, port.label
-        click.echo(f"power-cycle {cycle_id} of {label} recorded")
-        if no_wait:
-            return
-        state = _with_poller(service, lambda poller: poller.run_cycle(cycle_id))
-        with service.db.session() as session:
-            done = poe_cycles.get_cycle(session, cycle_id)
-            click.echo(f"power-cycle {cycle_id}: {done.state}: {done.detail}")
-    finally:
-        service.close()
+    with cli.session() as session:
+        if len(target) == 1:
+            mac = mac_argument(target[0])
+            port = poe_cycles.port_of_device(session, mac)
+        elif len(target) == 2:
+            port = poe_cycles.find_port(poe_switches.get_switch(session, target[0]), target[1])
+        else:
+            raise click.UsageError("give a MAC, or a switch name and a port")
+        owner = None if no_wait else poe_cycles.lease_owner()
+        created = poe_cycles.request_cycle(session, port, "cli", off_seconds, owner)
+        cycle_id, label = created.id, port.label
+    click.echo(f"power-cycle {cycle_id} of {label} recorded")
+    if no_wait:
+        return
+    state = _with_poller(cli.service, lambda poller: poller.run_cycle(cycle_id))
+    with cli.session() as session:
+        done = poe_cycles.get_cycle(session, cycle_id)
+        click.echo(f"power-cycle {cycle_id}: {done.state}: {done.detail}")
     if state != poe_cycles.CycleState.DONE:
         sys.exit(1)

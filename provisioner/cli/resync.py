@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
-from rich.console import Console
 
 from provisioner.app.service import Service
-from provisioner.cli.context import config_option, db_option, mac_argument, open_cli_service
+from provisioner.cli.context import CliContext, console, mac_argument, pass_cli, service_options
 from provisioner.domain.delivery.resync import (
     DEFAULT_TIMEOUT,
     ResyncResult,
@@ -18,7 +16,7 @@ from provisioner.domain.delivery.resync import (
     resync_device,
     resync_status,
 )
-from provisioner.domain.errors import Conflict, Invalid, NotFound
+from provisioner.domain.errors import NotFound
 from provisioner.sip.notify import send_notify
 
 
@@ -44,34 +42,27 @@ from provisioner.sip.notify import send_notify
     is_flag=True,
     help="Send nothing; tell whether the device fetched its file after the newest NOTIFY.",
 )
-@db_option
-@config_option
+@service_options
+@pass_cli
 def notify(
+    cli: CliContext,
     mac: str,
     to: str | None,
     reboot: bool,
     timeout: float,
     show_status: bool,
-    db_url: str | None,
-    config_file: Path | None,
 ) -> None:
     """Ask a device by SIP NOTIFY to fetch its file now (exit 1 unless it answers 2xx)."""
     mac = mac_argument(mac)
     if show_status and (to or reboot):
         raise click.UsageError("--status sends nothing: it takes no --to or --reboot")
-    service = open_cli_service(db_url, config_file)
-    try:
-        if show_status:
-            _print_status(service, mac)
-            return
-        target = parse_target(to) if to else None
-        result = resync_device(
-            service, mac, send_notify, target=target, reboot=reboot, actor="cli", timeout=timeout
-        )
-    except (NotFound, Invalid, Conflict) as exc:
-        raise click.ClickException(str(exc)) from exc
-    finally:
-        service.close()
+    if show_status:
+        _print_status(cli.service, mac)
+        return
+    target = parse_target(to) if to else None
+    result = resync_device(
+        cli.service, mac, send_notify, target=target, reboot=reboot, actor="cli", timeout=timeout
+    )
     _report(result)
 
 
@@ -83,12 +74,13 @@ def _report(result: ResyncResult) -> None:
         if answer.status is None:
             hint = f"\nIs the device on, and is {result.target} its SIP contact? If not, use --to."
         raise click.ClickException(f"{sent}: the device did not accept it: {answer}{hint}")
-    out = Console(soft_wrap=True)
-    out.print(f"{sent}: {answer}", markup=False)
+    out = console()
+    out.print(f"{sent}: {answer}", markup=False, soft_wrap=True)
     out.print(
         f"It should now fetch {result.filename} (sha256 {result.sha256[:12]}...); "
         f"`provisioner notify {result.mac} --status` tells whether it did.",
         markup=False,
+        soft_wrap=True,
     )
 
 

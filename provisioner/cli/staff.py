@@ -6,13 +6,10 @@ an argument would sit in the shell history and the process list.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
-from rich.console import Console
 from rich.table import Table
 
-from provisioner.cli.context import cli_session, config_option, db_option, minute
+from provisioner.cli.context import CliContext, console, minute, pass_cli, service_options
 from provisioner.db.staging import StaffAccount
 from provisioner.domain.access import staff as staff_domain
 
@@ -27,22 +24,22 @@ def staff() -> None:
 @click.password_option(
     help="Asked for twice at a prompt; piped in, the same two lines on standard input.",
 )
-@db_option
-@config_option
-def add(username: str, password: str, db_url: str | None, config_file: Path | None) -> None:
+@service_options
+@pass_cli
+def add(cli: CliContext, username: str, password: str) -> None:
     """Add a staff account (user name: lower-case letters, digits, '.', '_', '-')."""
-    with cli_session(db_url, config_file) as (_, session):
+    with cli.session() as session:
         staff_domain.add_staff(session, username, password)
-    Console(stderr=True).print(f"staff account {username!r} added; it logs in at /staging/")
+    console(stderr=True).print(f"staff account {username!r} added; it logs in at /staging/")
 
 
 @staff.command("list")
-@db_option
-@config_option
-def list_command(db_url: str | None, config_file: Path | None) -> None:
+@service_options
+@pass_cli
+def list_command(cli: CliContext) -> None:
     """Every staff account, whether it is disabled or locked, and its last login."""
     table = Table("user", "created (UTC)", "last login (UTC)", "status")
-    with cli_session(db_url, config_file) as (_, session):
+    with cli.session() as session:
         for row in staff_domain.list_staff(session):
             table.add_row(
                 row.username,
@@ -50,7 +47,7 @@ def list_command(db_url: str | None, config_file: Path | None) -> None:
                 minute(row.last_login_at),
                 _status(row),
             )
-    Console().print(table)
+    console().print(table)
 
 
 def _status(account: StaffAccount) -> str:
@@ -62,10 +59,10 @@ def _status(account: StaffAccount) -> str:
 
 @staff.command("disable")
 @click.argument("username")
-@db_option
-@config_option
-def disable(username: str, db_url: str | None, config_file: Path | None) -> None:
+@service_options
+@pass_cli
+def disable(cli: CliContext, username: str) -> None:
     """Disable an account: its open sessions end at their next page."""
-    with cli_session(db_url, config_file) as (_, session):
+    with cli.session() as session:
         staff_domain.disable_staff(session, username)
-    Console(stderr=True).print(f"staff account {username!r} disabled")
+    console(stderr=True).print(f"staff account {username!r} disabled")

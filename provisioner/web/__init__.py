@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from provisioner.domain.delivery.pipeline import Provisioner
-from provisioner.domain.delivery.resync import ResyncQueue
-from provisioner.sip.notify import send_notify
+from provisioner.app.service import Service
 from provisioner.web.api import api_app
 from provisioner.web.device_files import device_files
 from provisioner.web.firmware import firmware
@@ -15,10 +13,12 @@ from provisioner.web.metrics import metrics
 from provisioner.web.staging import staging
 
 
-def create_app(provisioner: Provisioner) -> Flask:
+def create_app(service: Service) -> Flask:
+    """The application over an opened service: views reach its parts through ``extensions``."""
     app = api_app(__name__)  # the admin API's blueprints and error handling
-    app.extensions["provisioner"] = provisioner
-    app.extensions["resync"] = ResyncQueue(provisioner, send_notify)
+    app.extensions["provisioner"] = service.provisioner
+    app.extensions["resync"] = service.resync
+    app.extensions["firmware"] = service.catalog
     app.register_blueprint(firmware)  # before the device files' catch-all route
     app.register_blueprint(staging)  # the warehouse pages under /staging/
     app.register_blueprint(gateway)

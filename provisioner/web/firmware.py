@@ -31,10 +31,7 @@ def _provisioner() -> Provisioner:
 
 
 def _catalog() -> Catalog:
-    catalog = current_app.extensions.get("firmware")
-    if catalog is None:
-        catalog = current_app.extensions["firmware"] = Catalog(_provisioner().settings.firmware_dir)
-    return catalog
+    return current_app.extensions["firmware"]  # the service's, set by ``create_app``
 
 
 @firmware.route("/firmware/<path:name>", methods=["GET", "HEAD"])

@@ -19,4 +19,4 @@ def app_from_environment() -> Flask:
     service = open_service(Settings.load(), upgrade=False)
     service.timeline.start()
     atexit.register(service.close)
-    return create_app(service.provisioner)
+    return create_app(service)

@@ -46,4 +46,4 @@ class Api:
 def make_api(service: Service) -> Api:
     with service.db.session() as session:
         tokens = {role.value: create_token(session, role.value, role)[1] for role in ApiRole}
-    return Api(create_app(service.provisioner).test_client(), service, tokens)
+    return Api(create_app(service).test_client(), service, tokens)

@@ -60,7 +60,7 @@ def test_awkward_values_on_postgres(postgres_url: str) -> None:
     try:
         with service.db.session() as session:
             token = create_token(session, "pg-api", ApiRole.ADMIN)[1]
-        api = Api(create_app(service.provisioner).test_client(), service, {"admin": token})
+        api = Api(create_app(service).test_client(), service, {"admin": token})
         too_big = 2**31
         assert api.call("POST", "/tenants", json={"name": "a\u0000b"}).status_code == 422
         assert api.call("GET", "/tenants?name=%00").status_code == 422

@@ -32,9 +32,7 @@ _WORKDIR = Path(tempfile.mkdtemp(prefix="provisioner-api-fuzz-"))
 _SERVICE = open_service(Settings(db=f"sqlite:///{_WORKDIR / 'inventory.db'}", secret_key=TEST_KEY))
 with _SERVICE.db.session() as _session:
     _TOKEN = create_token(_session, "fuzz", ApiRole.ADMIN)[1]
-schema = schemathesis.openapi.from_wsgi(
-    f"{API_PREFIX}/openapi.json", create_app(_SERVICE.provisioner)
-)
+schema = schemathesis.openapi.from_wsgi(f"{API_PREFIX}/openapi.json", create_app(_SERVICE))
 schema.config.update(headers={"Authorization": f"Bearer {_TOKEN}"})
 
 
