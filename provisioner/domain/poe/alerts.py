@@ -23,11 +23,11 @@ from sqlalchemy.orm import Session
 from provisioner.db.models import utcnow
 from provisioner.db.poe import PoeAlert, PoeCycle, PoeLocation, PoePort, PoeSwitch
 from provisioner.domain.poe.readings import DELIVERING, FAULTS
+from provisioner.vendors.facts import POE_ONLY_VENDORS
 
 KINDS = ("port_fault", "pse_budget", "poe_only_unpowered", "device_dark", "switch_unreachable")
 UNREACHABLE = "switch_unreachable"
 BUDGET_SHARE = 0.9
-POE_ONLY_VENDORS = frozenset({"panasonic"})
 CYCLING = ("requested", "off", "on")
 
 
