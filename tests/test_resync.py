@@ -30,7 +30,7 @@ from provisioner.domain.inventory.sheet import import_sheet, sheet_rows
 from provisioner.secretbox import SecretBox
 from provisioner.settings import Settings
 from provisioner.vendors import all_models, vendor
-from provisioner.vendors.grandstream_crypto import decrypt_config
+from provisioner.vendors.grandstream.crypto import decrypt_config
 from tests.conftest import TEST_KEY, RunningServer, free_port, start_server, stop_server
 from tests.test_api import make_api
 

@@ -1,4 +1,8 @@
-"""The vendor registry: which vendor module answers a file name, a User-Agent or a model."""
+"""The vendor registry: which vendor module answers a file name, a User-Agent or a model.
+
+The rest of the service asks its questions here, never of a vendor package directly, so a
+vendor's rules (file names, what its settings can hold) stay inside that vendor's package.
+"""
 
 from __future__ import annotations
 
@@ -33,16 +37,8 @@ def device_models() -> list[ModelInfo]:
 
 def match_file(filename: str) -> FileRequest | None:
     """The first vendor module that recognises the file name."""
-    for module in VENDORS:
-        request = module.match_file(filename)
-        if request is not None:
-            return request
-    return None
+    return next(filter(None, (module.match_file(filename) for module in VENDORS)), None)
 
 
 def parse_user_agent(user_agent: str) -> UserAgentInfo | None:
-    for module in VENDORS:
-        info = module.parse_user_agent(user_agent)
-        if info is not None:
-            return info
-    return None
+    return next(filter(None, (module.parse_user_agent(user_agent) for module in VENDORS)), None)

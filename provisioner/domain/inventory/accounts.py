@@ -18,7 +18,7 @@ from provisioner.domain.inventory.patterns import UNWRITABLE, phone_number
 from provisioner.domain.inventory.representatives import over_limit
 from provisioner.secretbox import SecretBox, generate_secret
 from provisioner.vendors.base import RenderError
-from provisioner.vendors.panasonic import check_text_value
+from provisioner.vendors.panasonic.parameters import check_text_value
 
 EXTENSION_PATTERN = r"[0-9]{4}"
 # What a Panasonic setting can hold (checked in full by check_text_value).
