@@ -222,22 +222,28 @@ def _p_globals(device: DeviceView, ctx: ProvisioningContext) -> Params:
     return params + _credentials(device, P_CREDENTIALS)
 
 
-def _phone_p(device: DeviceView, ctx: ProvisioningContext) -> Params:
+def _phone_accounts(
+    device: DeviceView,
+    ctx: ProvisioningContext,
+    keys_of: Callable[[int], AccountKeys],
+    spell: Spelling,
+) -> Params:
+    """Every account of a phone, numbered from 1, labelled with the device's caller ID."""
     by_port = lines_by_port(device.lines, device.model)
     params: Params = []
     for n in range(1, device.model.lines + 1):
-        line = by_port.get(n)
-        params += _account(PHONE_ACCOUNTS[n - 1], line, ctx, P_SPELLING, device.caller_id)
-    return params + _p_globals(device, ctx)
+        params += _account(keys_of(n), by_port.get(n), ctx, spell, device.caller_id)
+    return params
+
+
+def _phone_p(device: DeviceView, ctx: ProvisioningContext) -> Params:
+    accounts = _phone_accounts(device, ctx, lambda n: PHONE_ACCOUNTS[n - 1], P_SPELLING)
+    return accounts + _p_globals(device, ctx)
 
 
 def _phone_alias(device: DeviceView, ctx: ProvisioningContext) -> Params:
     """GRP26xx: the same settings under their v2 aliases and alias vocabulary."""
-    by_port = lines_by_port(device.lines, device.model)
-    params: Params = []
-    for n in range(1, device.model.lines + 1):
-        line = by_port.get(n)
-        params += _account(alias_account(n), line, ctx, ALIAS_SPELLING, device.caller_id)
+    params = _phone_accounts(device, ctx, alias_account, ALIAS_SPELLING)
     prov = Provisioning.of(device, ctx)
     protocol = prov.protocol.upper()
     params += [

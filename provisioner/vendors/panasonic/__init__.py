@@ -7,13 +7,10 @@ table (:mod:`.models`), file names and User-Agents (:mod:`.files`), what a setti
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from provisioner.vendors import common
-from provisioner.vendors.base import ModelInfo
-from provisioner.vendors.panasonic import files
+from provisioner.vendors.base import VendorModule
+from provisioner.vendors.panasonic import files, plan
 from provisioner.vendors.panasonic.models import MODELS, NAME
-from provisioner.vendors.panasonic.plan import plan as plan_file
 
 
 def _no_seal(body: bytes, key: str) -> bytes | None:
@@ -22,19 +19,14 @@ def _no_seal(body: bytes, key: str) -> bytes | None:
     return None
 
 
-class Panasonic:
-    """The :class:`~provisioner.vendors.base.VendorModule` for Panasonic."""
-
-    name = NAME
-    models: Mapping[str, ModelInfo] = MODELS
-
-    match_file = staticmethod(files.match_file)
-    device_filename = staticmethod(files.device_filename)
-    parse_user_agent = staticmethod(files.parse_user_agent)
+VENDOR = VendorModule(
+    name=NAME,
+    models=MODELS,
+    match_file=files.match_file,
+    parse_user_agent=files.parse_user_agent,
+    device_filename=files.device_filename,
     # The CFG_RESYNC_FROM_SIP value the file sets; FusionPBX's flag for a reboot.
-    resync_event = staticmethod(common.resync_event)
-    seal = staticmethod(_no_seal)
-    plan = staticmethod(plan_file)
-
-
-VENDOR = Panasonic()
+    resync_event=common.resync_event,
+    seal=_no_seal,
+    plan=plan.plan,
+)
