@@ -13,6 +13,9 @@ VENDORS: tuple[VendorModule, ...] = (grandstream.VENDOR, panasonic.VENDOR)
 # Models without a phone file (gateways): devices of the inventory, not of the file pipeline.
 FILELESS_MODELS: tuple[ModelInfo, ...] = tuple(gateway32.MODELS.values())
 _BY_NAME = {vendor.name: vendor for vendor in VENDORS}
+# What some vendor's file cannot carry beyond control characters (Panasonic's double quote),
+# as it may stand in a regular expression's character class.
+UNWRITABLE_CHARACTERS = "".join(module.unwritable_characters for module in VENDORS)
 
 
 def vendor(name: str) -> VendorModule:
@@ -42,3 +45,13 @@ def match_file(filename: str) -> FileRequest | None:
 
 def parse_user_agent(user_agent: str) -> UserAgentInfo | None:
     return next(filter(None, (module.parse_user_agent(user_agent) for module in VENDORS)), None)
+
+
+def refuse_unwritable_text(name: str, value: str) -> None:
+    """Refuse a value (a display name, say) that some vendor's file could not carry.
+
+    Checked against every vendor, not the device's: an account may move to another device,
+    and one name may sit on several. Raises :class:`~provisioner.vendors.base.RenderError`.
+    """
+    for module in VENDORS:
+        module.check_text(name, value)

@@ -180,6 +180,11 @@ class VendorModule:
     parse_user_agent: Callable[[str], UserAgentInfo | None]
     # (mac, model) -> the canonical name of a device's own config file.
     device_filename: Callable[[str, ModelInfo], str]
+    # (name, value): RenderError, naming ``name``, if ``value`` cannot be written in a setting.
+    check_text: Callable[[str, str], None]
+    # What check_text refuses beyond control characters, written so that it may stand in a
+    # regular expression's character class (the API publishes one).
+    unwritable_characters: str
     # (reboot) -> the ``Event`` header of the SIP NOTIFY that makes a device fetch its file again.
     resync_event: Callable[[bool], str]
     # (body, key) -> the file encrypted under the device's config key, or None if the vendor can't.

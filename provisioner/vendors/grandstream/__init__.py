@@ -19,6 +19,9 @@ VENDOR = VendorModule(
     match_file=files.match_file,
     parse_user_agent=files.parse_user_agent,
     device_filename=files.device_filename,
+    # XML escapes whatever a setting holds but the control characters no device setting takes.
+    check_text=common.refuse_unwritable_characters,
+    unwritable_characters="",
     # ``check-sync`` (as Wazo sends); the reboot flag only when a reboot is wanted.
     resync_event=common.resync_event,
     # AES-256-CBC under P1359, which the device got in clear on the bench (§1.8).

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from provisioner.vendors import common
 from provisioner.vendors.base import VendorModule
-from provisioner.vendors.panasonic import files, plan
+from provisioner.vendors.panasonic import files, parameters, plan
 from provisioner.vendors.panasonic.models import MODELS, NAME
 
 
@@ -25,6 +25,8 @@ VENDOR = VendorModule(
     match_file=files.match_file,
     parse_user_agent=files.parse_user_agent,
     device_filename=files.device_filename,
+    check_text=parameters.check_text_value,
+    unwritable_characters=parameters.UNWRITABLE_CHARACTERS,
     # The CFG_RESYNC_FROM_SIP value the file sets; FusionPBX's flag for a reboot.
     resync_event=common.resync_event,
     seal=_no_seal,

@@ -15,6 +15,8 @@ from provisioner.vendors.common import Params, refuse_unwritable_characters
 
 MAX_NAME_CHARS = 32
 MAX_VALUE_BYTES = 500  # with a 32-character name: 32 + 2 + 500 + 1 + CR LF = 537 bytes
+# Beyond control characters: the double quote that would end a value early.
+UNWRITABLE_CHARACTERS = '"'
 
 _PARAM_NAME = re.compile(rf"[A-Z0-9_]{{1,{MAX_NAME_CHARS}}}")
 
