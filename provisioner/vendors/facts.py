@@ -3,8 +3,8 @@
 The vendor packages, the DHCP side (``dhcp_opt66``), the firmware catalogue, the PoE alerts and
 the demo data all read these. Standard library only, so ``dhcp_opt66`` and ``firmware`` may
 import it: importing it runs the registry in ``provisioner/vendors/__init__.py`` as Python
-does for any package, which takes no database, Flask or Jinja2 in. Sources:
-``reference/vendor-formats.md`` and ``reference/lan-protocols.md`` section 5.
+does for any package, which takes no database, Flask or Jinja2 in. Sources: ``docs/vendors.md``
+and ``docs/lan.md``, 'DHCP options per vendor'.
 """
 
 from __future__ import annotations

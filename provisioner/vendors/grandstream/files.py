@@ -21,7 +21,7 @@ _LEGACY_UA = re.compile(
     rf"(?:\s+DevId\s+(?P<mac>{MAC_HEX})\b)?"
 )
 USER_AGENT_SAMPLES: dict[str, tuple[str | None, str | None, str | None]] = {
-    # [WZ] common.py comments and FusionPBX app/provision/index.php ([reference] section 1.9)
+    # [WZ] common.py comments and FusionPBX app/provision/index.php (docs/vendors.md §1.9)
     "Grandstream Model HW GXP1405 SW 1.0.4.23 DevId 000b8240d55c": (
         "GXP1405", "1.0.4.23", "000b8240d55c"),
     "Grandstream Model HW GXP1628 SW 1.0.4.138 DevId c074ad2bd859": (

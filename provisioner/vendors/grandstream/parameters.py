@@ -3,7 +3,7 @@ each family spells its values.
 
 Sources: FusionPBX's copies of Grandstream's own config templates, wazo-provd (with its known
 errors corrected: account 5 is P17xx, not P7xx; P863/P4417 are FXS port 2) and the notes in
-``reference/vendor-formats.md``. Which value goes where is decided in :mod:`.plan`.
+``docs/vendors.md``. Which value goes where is decided in :mod:`.plan`.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ PHONE_ACCOUNTS: tuple[AccountKeys, ...] = (
 
 
 def alias_account(n: int) -> AccountKeys:
-    """GRP26xx account ``n`` ([reference] grp26xx alias table, ``{$row.line_number}`` = n)."""
+    """GRP26xx account ``n`` (docs/vendors.md §1.3, alias table, ``{$row.line_number}`` = n)."""
     return AccountKeys(
         *(
             f"account.{n}.{suffix}"

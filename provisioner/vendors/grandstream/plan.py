@@ -1,7 +1,8 @@
 """A Grandstream device's file: which value each setting of :mod:`.parameters` gets.
 
 Everything vendor-specific is decided in this package; the templates only place the pairs.
-Sources as in :mod:`.parameters` (section tags below refer to ``reference/vendor-formats.md``).
+Sources as in :mod:`.parameters` (section numbers and source tags below refer to
+``docs/vendors.md``).
 
 Decisions taken where the sources disagree or say nothing:
 

@@ -16,7 +16,7 @@ _UA = re.compile(
     rf"Panasonic[_-](?P<model>[^/\s]+)/(?P<firmware>[^\s(]+)(?:\s+\((?P<mac>{MAC_HEX})\))?"
 )
 USER_AGENT_SAMPLES: dict[str, tuple[str | None, str | None, str | None]] = {
-    # [reference] section 2.5: HTTP UA from wazo-provd's common.py
+    # docs/vendors.md §2.5: HTTP UA from wazo-provd's common.py
     "Panasonic_KX-UT113/01.133 (0080f0c8c381)": ("KX-UT113", "01.133", "0080f0c8c381"),
     # FusionPBX PR #2326 (its MAC elided there; this one is illustrative, upper case)
     "Panasonic_KX-TGP500B09/22.90 (0080F0112233)": ("KX-TGP500B09", "22.90", "0080f0112233"),

@@ -1,7 +1,7 @@
 """A Panasonic phone's files: its bootstrap ``<MODEL>.cfg`` and its own ``Config<MAC>.cfg``.
 
 Sources: the Panasonic administrator guides, wazo-provd and the FusionPBX/SARK samples, as
-collected in ``reference/vendor-formats.md`` section 2.
+collected in ``docs/vendors.md`` section 2.
 
 Decisions taken where the sources are unclear:
 
