@@ -138,23 +138,6 @@ def ht81x_port(n: int) -> PortKeys:
     return PortKeys(*(f"P{base + n - 1}" for base in (4060, 4090, 4120, 4180, 4150, 4595)))
 
 
-# --- values --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Spelling:
-    """How a family writes yes/no."""
-
-    yes: str
-    no: str
-
-
-P_SPELLING = Spelling("1", "0")
-ALIAS_SPELLING = Spelling("Yes", "No")
-TIME_ZONE_JAPAN = "TZZ-9"
-CHECK_INTERVAL_MINUTES = "1440"
-
-
 @dataclass(frozen=True)
 class CredentialKeys:
     """Where a staging delivery puts the device's own way back in (see ProvisioningCredentials)."""
@@ -170,3 +153,20 @@ ALIAS_CREDENTIALS = CredentialKeys(
     "provisioning.config.password",
     "provisioning.config.filePassword",
 )
+
+
+# --- values --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Spelling:
+    """How a family writes yes/no."""
+
+    yes: str
+    no: str
+
+
+P_SPELLING = Spelling("1", "0")
+ALIAS_SPELLING = Spelling("Yes", "No")
+TIME_ZONE_JAPAN = "TZZ-9"
+CHECK_INTERVAL_MINUTES = "1440"
