@@ -1,15 +1,17 @@
 """What each phone vendor expects from DHCP, in one table: how to recognise its devices (option 60
 substrings, MAC prefixes) and which options carry its provisioning URL.
 
-The MAC prefixes and vendor-class strings are duplicated on purpose from the provisioner's vendor
-modules and docs/lan.md, 'DHCP options per vendor' (dhcp_opt66 does not import provisioner
-internals).
+The MAC prefixes and vendor-class strings come from :mod:`provisioner.vendors.facts`, the one
+place the vendor packages read them too: pure data, the only part of the provisioner that
+dhcp_opt66 imports.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from provisioner.vendors import facts
 
 # The options the probe and the snippets talk about.
 OPTION_NTP = 42
@@ -56,19 +58,13 @@ def _panasonic(_with_160: bool) -> tuple[VendorOption, ...]:
     )
 
 
-GRANDSTREAM = Vendor(
-    name="grandstream",
-    # "Grandstream GXP2170 dslforum.org"; the HT80x sends "HT8XX dslforum.org".
-    vendor_classes=("Grandstream", "HT8XX"),
-    mac_prefixes=("00:0b:82", "c0:74:ad", "ec:74:d7"),
-    options=_grandstream,
-)
-PANASONIC = Vendor(
-    name="panasonic",
-    vendor_classes=("Panasonic",),
-    mac_prefixes=("00:80:f0",),
-    options=_panasonic,
-)
+def _vendor(name: str, options: Callable[[bool], tuple[VendorOption, ...]]) -> Vendor:
+    colon_prefixes = tuple(":".join((oui[:2], oui[2:4], oui[4:])) for oui in facts.OUIS[name])
+    return Vendor(name, facts.VENDOR_CLASSES[name], colon_prefixes, options)
+
+
+GRANDSTREAM = _vendor(facts.GRANDSTREAM, _grandstream)
+PANASONIC = _vendor(facts.PANASONIC, _panasonic)
 VENDORS: dict[str, Vendor] = {vendor.name: vendor for vendor in (GRANDSTREAM, PANASONIC)}
 
 

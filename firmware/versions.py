@@ -9,11 +9,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-VENDORS = ("grandstream", "panasonic")
+from provisioner.vendors.facts import (
+    FIRMWARE_VERSION_EXAMPLES,
+    FIRMWARE_VERSION_PATTERN,
+    VENDOR_NAMES,
+)
 
-# Both vendors write dotted decimal components; leading zeros carry no meaning (01.133 == 1.133).
-_DOTTED = re.compile(r"[0-9]{1,9}(?:\.[0-9]{1,9})+")
-_EXAMPLES = {"grandstream": "1.0.11.79", "panasonic": "01.133"}
+VENDORS = VENDOR_NAMES
+_DOTTED = re.compile(FIRMWARE_VERSION_PATTERN)
 
 
 @dataclass(frozen=True, order=True)
@@ -30,11 +33,11 @@ class Version:
 
 def parse_version(vendor: str, text: str) -> Version:
     """ValueError names the vendor and the text, so a typo on the command line is obvious."""
-    if vendor not in _EXAMPLES:
+    if vendor not in FIRMWARE_VERSION_EXAMPLES:
         raise ValueError(f"unknown vendor {vendor!r} (expected one of: {', '.join(VENDORS)})")
     if not isinstance(text, str) or not _DOTTED.fullmatch(text):
         raise ValueError(
             f"{text!r} is not a {vendor} firmware version (dotted numbers, e.g. "
-            f"{_EXAMPLES[vendor]})"
+            f"{FIRMWARE_VERSION_EXAMPLES[vendor]})"
         )
     return Version(vendor, tuple(int(part) for part in text.split(".")), text)

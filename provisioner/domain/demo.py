@@ -8,15 +8,16 @@ from provisioner.domain.inventory.sheet import ImportReport, import_sheet, sheet
 from provisioner.secretbox import SecretBox
 from provisioner.vendors import all_models
 from provisioner.vendors.base import DeviceKind, ModelInfo
+from provisioner.vendors.facts import OUIS
 
 DEMO_TENANT = "demo-tenant"
 REPRESENTATIVE = "0312340000"
-_OUI = {"grandstream": "000b82", "panasonic": "0080f0"}
 _NAMES = ("山田 太郎", "佐藤 花子", "鈴木 一郎", "高橋 次郎", "田中 三郎", "伊藤 四郎")
 
 
 def demo_mac(index: int, model: ModelInfo) -> str:
-    return f"{_OUI[model.vendor]}{0xD0000 + index:06x}"
+    """Under the vendor's first OUI, so the bench's DHCP takes the demo device for its vendor."""
+    return f"{OUIS[model.vendor][0]}{0xD0000 + index:06x}"
 
 
 def demo_rows() -> list[dict[str, str]]:

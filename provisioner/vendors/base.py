@@ -9,9 +9,8 @@ Flask or the database.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
 
 
 class RenderError(ValueError):
@@ -166,28 +165,29 @@ def unique_params(pairs: list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
-class VendorModule(Protocol):
-    """All one vendor's knowledge: model table, file names, User-Agent, parameter mapping."""
+@dataclass(frozen=True)
+class VendorModule:
+    """All one vendor's knowledge: model table, file names, User-Agent, parameter mapping.
+
+    Each vendor package assembles one from its own functions; the registry holds them.
+    """
 
     name: str
     models: Mapping[str, ModelInfo]
-
-    def match_file(self, filename: str) -> FileRequest | None:
-        """Recognise a requested file name (last path segment), or None if not ours."""
-
-    def parse_user_agent(self, user_agent: str) -> UserAgentInfo | None:
-        """Model, firmware and MAC from a fetch's User-Agent, or None if not ours."""
-
-    def device_filename(self, mac: str, model: ModelInfo) -> str:
-        """The canonical name of a device's own config file."""
-
-    def resync_event(self, reboot: bool) -> str:
-        """The ``Event`` header of the SIP NOTIFY that makes a device fetch its file again."""
-
-    def seal(self, body: bytes, key: str) -> bytes | None:
-        """The file encrypted under the device's config key, or None if the vendor can't."""
-
-    def plan(
-        self, request: FileRequest, device: DeviceView | None, ctx: ProvisioningContext
-    ) -> TemplatePlan | None:
-        """The template and values for a file, or None when the file is not served (404)."""
+    # A requested file name (last path segment) recognised, or None if not ours.
+    match_file: Callable[[str], FileRequest | None]
+    # Model, firmware and MAC from a fetch's User-Agent, or None if not ours.
+    parse_user_agent: Callable[[str], UserAgentInfo | None]
+    # (mac, model) -> the canonical name of a device's own config file.
+    device_filename: Callable[[str, ModelInfo], str]
+    # (name, value): RenderError, naming ``name``, if ``value`` cannot be written in a setting.
+    check_text: Callable[[str, str], None]
+    # What check_text refuses beyond control characters, written so that it may stand in a
+    # regular expression's character class (the API publishes one).
+    unwritable_characters: str
+    # (reboot) -> the ``Event`` header of the SIP NOTIFY that makes a device fetch its file again.
+    resync_event: Callable[[bool], str]
+    # (body, key) -> the file encrypted under the device's config key, or None if the vendor can't.
+    seal: Callable[[bytes, str], bytes | None]
+    # The template and values for a file, or None when the file is not served (404).
+    plan: Callable[[FileRequest, DeviceView | None, ProvisioningContext], TemplatePlan | None]

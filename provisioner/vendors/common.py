@@ -1,4 +1,4 @@
-"""Small facts both vendor modules need: MAC forms, the PBX address, our URLs, resync times.
+"""Small facts both vendor packages need: MAC forms, the PBX address, our URLs, resync times.
 
 Kept free of vendor vocabulary: each vendor module turns these plain values into its own
 parameter names and value spellings.
@@ -12,11 +12,24 @@ import unicodedata
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-from provisioner.vendors.base import LineView, ModelInfo, ProvisioningContext, RenderError
+from provisioner.vendors.base import (
+    DeviceView,
+    FileRequest,
+    LineView,
+    ModelInfo,
+    ProvisioningContext,
+    RenderError,
+)
 
 MAC_HEX = "[0-9A-Fa-f]{12}"
 _MAC = re.compile(MAC_HEX)
 SIP_DEFAULT_PORT = 5060
+# The Event of the SIP NOTIFY that makes a device fetch its file again: Wazo sends it to
+# Grandstream, Panasonic's CFG_RESYNC_FROM_SIP is set to it.
+RESYNC_EVENT = "check-sync"
+
+# A parameter list as a vendor builds it, in file order, before :func:`~base.unique_params`.
+Params = list[tuple[str, str]]
 
 
 def canonical_mac(mac: str) -> str:
@@ -33,6 +46,20 @@ def longest_model_prefix(name: str, models: Mapping[str, ModelInfo]) -> ModelInf
         if upper.startswith(model.upper()):
             return models[model]
     return None
+
+
+def resync_event(reboot: bool) -> str:
+    """:data:`RESYNC_EVENT`, with FusionPBX's reboot flag only when a reboot is wanted."""
+    return f"{RESYNC_EVENT};reboot=true" if reboot else RESYNC_EVENT
+
+
+def require_requested_device(vendor: str, request: FileRequest, device: DeviceView) -> None:
+    """Refuse to render one device's secrets under another device's (or vendor's) file name."""
+    if device.model.vendor != vendor or device.mac != request.mac:
+        raise RenderError(
+            f"{request.filename} was asked for, but the device given is the "
+            f"{device.model.vendor} {device.model.model} {device.mac}"
+        )
 
 
 def sip_server(ctx: ProvisioningContext) -> str:

@@ -17,12 +17,12 @@ from provisioner.domain.inventory import tenants
 from provisioner.domain.inventory.patterns import UNWRITABLE, phone_number
 from provisioner.domain.inventory.representatives import over_limit
 from provisioner.secretbox import SecretBox, generate_secret
+from provisioner.vendors import UNWRITABLE_CHARACTERS, refuse_unwritable_text
 from provisioner.vendors.base import RenderError
-from provisioner.vendors.panasonic import check_text_value
 
 EXTENSION_PATTERN = r"[0-9]{4}"
-# What a Panasonic setting can hold (checked in full by check_text_value).
-DISPLAY_NAME_PATTERN = rf'[^"{UNWRITABLE}]+'
+# What every vendor's file can hold (checked in full by refuse_unwritable_text).
+DISPLAY_NAME_PATTERN = rf"[^{UNWRITABLE_CHARACTERS}{UNWRITABLE}]+"
 DISPLAY_NAME_LENGTH = 100
 SIP_PASSWORD_LENGTH = 20
 _USERNAME_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
@@ -38,7 +38,7 @@ def check_display_name(name: str) -> str:
     if not name or len(name) > DISPLAY_NAME_LENGTH:
         raise Invalid(f"display_name must be 1 to {DISPLAY_NAME_LENGTH} characters")
     try:
-        check_text_value("display_name", name)
+        refuse_unwritable_text("display_name", name)
     except RenderError as exc:
         raise Invalid(str(exc)) from exc
     return name

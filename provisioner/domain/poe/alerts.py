@@ -18,9 +18,9 @@ from provisioner.db.models import utcnow
 from provisioner.db.poe import PoeAlert, PoeCycle, PoeLocation, PoePort, PoeSwitch
 from provisioner.domain.poe import cycles
 from provisioner.domain.poe.readings import DELIVERING, FAULTS
+from provisioner.vendors.facts import POE_ONLY_VENDORS
 
 BUDGET_SHARE = 0.9
-POE_ONLY_VENDORS = frozenset({"panasonic"})
 
 
 class AlertKind(enum.StrEnum):

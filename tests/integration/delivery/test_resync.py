@@ -30,7 +30,7 @@ from provisioner.domain.inventory.sheet import import_sheet, sheet_rows
 from provisioner.secretbox import SecretBox
 from provisioner.settings import Settings
 from provisioner.vendors import all_models, vendor
-from provisioner.vendors.grandstream_crypto import decrypt_config
+from provisioner.vendors.grandstream.crypto import decrypt_config
 from tests.support.api import make_api
 from tests.support.paths import SIPP
 from tests.support.ports import free_port

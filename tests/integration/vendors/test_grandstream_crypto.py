@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from provisioner.vendors.grandstream_crypto import MAGIC, decrypt_config, encrypt_config
+from provisioner.vendors.grandstream.crypto import MAGIC, decrypt_config, encrypt_config
 from tests.unit.vendors.test_grandstream_crypto import ODD_PASSWORD, PASSWORD, PLAINS
 
 CASES = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from provisioner.vendors.grandstream_crypto import MAGIC, decrypt_config, encrypt_config
+from provisioner.vendors.grandstream.crypto import MAGIC, decrypt_config, encrypt_config
 
 PASSWORD = "P1359-secret"
 ODD_PASSWORD = "a&b<c>d\"e'f gé"  # XML metacharacters, a space and non-ASCII

@@ -22,6 +22,7 @@ from provisioner.vendors.base import (
     ProvisioningContext,
     RenderError,
 )
+from provisioner.vendors.grandstream import files, parameters
 from tests.support.golden_devices import (
     CONTEXT,
     GRANDSTREAM_DEVICES,
@@ -337,7 +338,7 @@ def test_device_filename_is_lower_case() -> None:
         GS.device_filename("00:0b:82:aa:bb:cc", GXP2170.model)
 
 
-@pytest.mark.parametrize(("agent", "expected"), grandstream.USER_AGENT_SAMPLES.items())
+@pytest.mark.parametrize(("agent", "expected"), files.USER_AGENT_SAMPLES.items())
 def test_user_agent_samples(agent: str, expected: tuple) -> None:
     info = GS.parse_user_agent(agent)
     assert info is not None
@@ -370,5 +371,5 @@ def test_model_table() -> None:
     for info in GS.models.values():
         assert info.vendor == "grandstream"
         assert info.japanese_display is (info.kind is DeviceKind.PHONE)
-        assert info.lines <= (len(grandstream.PHONE_ACCOUNTS) if info.kind is DeviceKind.PHONE
+        assert info.lines <= (len(parameters.PHONE_ACCOUNTS) if info.kind is DeviceKind.PHONE
                               else 8)  # fmt: skip

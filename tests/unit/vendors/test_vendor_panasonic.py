@@ -14,6 +14,7 @@ import pytest
 from provisioner.rendering import render_plan
 from provisioner.vendors import match_file, panasonic, parse_user_agent
 from provisioner.vendors.base import DeviceView, FileKind, FileRequest, RenderError
+from provisioner.vendors.panasonic import files, parameters
 from tests.support.golden_devices import CONTEXT, KX_HDV230, KX_UT133, PANASONIC_DEVICES
 
 PANA = panasonic.VENDOR
@@ -129,14 +130,14 @@ def test_a_value_that_breaks_its_line_is_refused_by_name(bad: str, reason: str) 
 
 
 def test_check_text_value_for_the_import_sheet() -> None:
-    panasonic.check_text_value("display_name", "山田 太郎")
-    panasonic.check_text_value("display_name", "x" * 500)
+    parameters.check_text_value("display_name", "山田 太郎")
+    parameters.check_text_value("display_name", "x" * 500)
     with pytest.raises(RenderError, match=r"^display_name: a double quote"):
-        panasonic.check_text_value("display_name", 'a"b')
+        parameters.check_text_value("display_name", 'a"b')
     with pytest.raises(RenderError, match=r"^display_name: .*line breaks"):
-        panasonic.check_text_value("display_name", "a\nb")
+        parameters.check_text_value("display_name", "a\nb")
     with pytest.raises(RenderError, match=r"^display_name: 501 bytes"):
-        panasonic.check_text_value("display_name", "x" * 501)
+        parameters.check_text_value("display_name", "x" * 501)
 
 
 def test_bad_context_values_are_refused_too() -> None:
@@ -209,7 +210,7 @@ def test_registry_routes_each_vendor_its_files() -> None:
     assert agent.vendor == "panasonic"
 
 
-@pytest.mark.parametrize(("agent", "expected"), panasonic.USER_AGENT_SAMPLES.items())
+@pytest.mark.parametrize(("agent", "expected"), files.USER_AGENT_SAMPLES.items())
 def test_user_agent_samples(agent: str, expected: tuple) -> None:
     info = PANA.parse_user_agent(agent)
     assert info is not None
