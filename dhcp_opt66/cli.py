@@ -8,12 +8,15 @@ import os
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from dhcp_opt66 import lease_hook, settings, snippets
 from dhcp_opt66.vendors import VENDORS
+
+if TYPE_CHECKING:  # probe is imported when run: it pulls in scapy and dnslib
+    from dhcp_opt66.probe import Diagnosis
 
 TOKEN_ENV = "DHCP_OPT66_API_TOKEN"  # noqa: S105 - a variable name
 
@@ -133,7 +136,7 @@ def probe(iface: str, timeout: float, expect: str | None, vendor_class: str | No
     sys.exit(int(result.verdict))
 
 
-def _print_diagnosis(iface: str, result: Any) -> None:
+def _print_diagnosis(iface: str, result: Diagnosis) -> None:
     click.echo(f"{len(result.offers)} offer(s) on {iface}")
     for offer in result.offers:
         click.echo(f"- from {offer.server_id} (MAC {offer.from_mac}): {offer.yiaddr}")

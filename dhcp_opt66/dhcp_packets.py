@@ -10,7 +10,10 @@ from __future__ import annotations
 import ipaddress
 import random
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # scapy itself is imported when a packet is sent: it takes a second to load
+    from scapy.packet import Packet
 
 # What a phone asks for, plus the options the probe reports.
 PARAMETER_REQUEST_LIST = [1, 3, 6, 15, 28, 42, 43, 51, 54, 66, 67, 120, 150, 159, 160]
@@ -104,7 +107,7 @@ def _vendor_specific(value: bytes) -> dict[str, Any]:
 REPLY_FILTER = "udp and src port 67 and dst port 68"
 
 
-def client_packet(mac: str, xid: int, options: list[Any]) -> Any:
+def client_packet(mac: str, xid: int, options: list[Any]) -> Packet:
     """A broadcast DHCP client message (broadcast flag set: the client has no address yet)."""
     from scapy.layers.dhcp import BOOTP, DHCP
     from scapy.layers.inet import IP, UDP
@@ -161,13 +164,16 @@ def discover(
             continue
         decoded = {code: decode(code, value) for code, value in sorted(raw.items()) if code != 53}
         server = decoded.get(54) or [received[IP].src]
+        # scapy stamps each request as it sends it; its times may be Decimals (pcap clocks).
+        assert sent.sent_time is not None, "srp answered a request it never sent"
+        latency = float(received.time) - float(sent.sent_time)
         offers.append(
             Offer(
                 server_id=server[0],
                 from_mac=received[Ether].src,
                 from_ip=received[IP].src,
                 yiaddr=received[BOOTP].yiaddr,
-                latency_ms=round((received.time - sent.sent_time) * 1000, 1),
+                latency_ms=round(latency * 1000, 1),
                 options=decoded,
             )
         )

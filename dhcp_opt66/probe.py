@@ -11,7 +11,7 @@ import enum
 import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 from urllib.parse import urlsplit
 
 from dhcp_opt66.dhcp_packets import Offer
@@ -34,13 +34,23 @@ class Verdict(enum.IntEnum):
     DNS_FAILS = 7
 
 
+class DnsCheck(TypedDict):
+    """The ``dns`` member of ``probe --json``: does the offered DNS server resolve the host?"""
+
+    ok: bool
+    host: str
+    server: NotRequired[str]  # the DNS server asked: absent when the offer names none
+    addresses: NotRequired[list[str]]  # when ok
+    message: NotRequired[str]  # when not ok: what to fix
+
+
 @dataclass(frozen=True)
 class Diagnosis:
     verdict: Verdict
     message: str
     offers: list[Offer]
     notes: list[str] = field(default_factory=list)
-    dns: dict[str, Any] | None = None
+    dns: DnsCheck | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -146,9 +156,7 @@ def diagnose(
     )
 
 
-def _check_dns(
-    offer: Offer, host: str, lookup: Callable[[str, str], Lookup]
-) -> dict[str, Any] | None:
+def _check_dns(offer: Offer, host: str, lookup: Callable[[str, str], Lookup]) -> DnsCheck | None:
     """None when there is nothing to resolve (the option names an address)."""
     try:
         ipaddress.ip_address(host)

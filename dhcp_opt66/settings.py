@@ -126,12 +126,12 @@ def check(raw: dict[str, Any]) -> Bench:
         pnp=_bool(raw.get("pnp", True), "pnp"),
         pnp_port=_port(raw.get("pnp_port", 5060), "pnp_port"),
     )
-    defaults = {
-        "provisioning_ip": bench.provisioning_ip or address.ip,
-        "ntp": bench.ntp or (address.ip,),
-        "router": bench.router or address.ip,
-    }
-    return replace(bench, **defaults)
+    return replace(
+        bench,
+        provisioning_ip=bench.provisioning_ip or address.ip,
+        ntp=bench.ntp or (address.ip,),
+        router=bench.router or address.ip,
+    )
 
 
 def _list(value: Any) -> list[Any]:

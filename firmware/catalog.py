@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypedDict
 
 from firmware.versions import parse_version
 
@@ -29,6 +30,20 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")  # models and hardware r
 
 class CatalogError(ValueError):
     """An import or removal the catalog refuses; the message says why."""
+
+
+class ImageJson(TypedDict):
+    """One entry of ``index.json`` as ``asdict(Image)`` writes it (JSON has lists, no tuples)."""
+
+    id: str
+    vendor: str
+    version: str
+    models: list[str]
+    hardware_revisions: list[str]
+    min_version: str | None
+    sha256: str
+    size: int
+    imported_at: str
 
 
 @dataclass(frozen=True)
@@ -51,11 +66,18 @@ class Image:
         return f"{self.vendor}-{self.version}-{self.sha256[:12]}.bin"
 
     @classmethod
-    def from_json(cls, data: dict[str, object]) -> Image:
-        fields = dict(data)
-        fields["models"] = tuple(data["models"])  # type: ignore[call-overload]
-        fields["hardware_revisions"] = tuple(data["hardware_revisions"])  # type: ignore[call-overload]
-        return cls(**fields)  # type: ignore[arg-type]
+    def from_json(cls, data: ImageJson) -> Image:
+        return cls(
+            id=data["id"],
+            vendor=data["vendor"],
+            version=data["version"],
+            models=tuple(data["models"]),
+            hardware_revisions=tuple(data["hardware_revisions"]),
+            min_version=data["min_version"],
+            sha256=data["sha256"],
+            size=data["size"],
+            imported_at=data["imported_at"],
+        )
 
 
 def _names(kind: str, values: Iterable[str]) -> tuple[str, ...]:

@@ -17,11 +17,19 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 
 from gateway32.provisioning import ProvisioningError, endpoint, opener, write_atomically
 from gateway32.settings import Settings
 
 BATCH = 500  # records per request (the provisioner takes up to 1000)
+
+
+class BatchAnswer(TypedDict, total=False):
+    """The provisioner's answer to a batch of CDRs (``POST /gateway/<mac>/cdrs``)."""
+
+    accepted: int  # stored now
+    duplicates: int  # already stored by an earlier upload of the same batch
 
 
 @dataclass(frozen=True)
@@ -107,7 +115,7 @@ def _batches(data: bytes, start: int) -> list[Batch]:
     return [b for b in batches if b.lines or b.skipped or b.end != start]
 
 
-def _post(settings: Settings, lines: list[bytes], timeout: float) -> dict[str, int]:
+def _post(settings: Settings, lines: list[bytes], timeout: float) -> BatchAnswer:
     body = b"[" + b",".join(line.strip() for line in lines) + b"]"
     request = urllib.request.Request(  # noqa: S310 - the URL is our setting, checked by opener()
         endpoint(settings, "cdrs"),
@@ -117,7 +125,8 @@ def _post(settings: Settings, lines: list[bytes], timeout: float) -> dict[str, i
     )
     try:
         with opener(settings).open(request, timeout=timeout) as answer:
-            return json.loads(answer.read(10_000))
+            parsed: BatchAnswer = json.loads(answer.read(10_000))
+            return parsed
     except urllib.error.HTTPError as exc:
         raw = exc.read(2000)
         try:

@@ -9,12 +9,11 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import click
 
 from gateway32.cdr_upload import UploadResult, upload_cdrs
-from gateway32.health import NotRunning, gather, prometheus_text
+from gateway32.health import HealthReport, NotRunning, gather, prometheus_text
 from gateway32.licence import LicenceError, load_public_key, verify
 from gateway32.provisioning import FetchResult, fetch_config
 from gateway32.settings import Settings, SettingsError
@@ -80,7 +79,7 @@ def metrics(settings: Settings) -> None:
     click.echo(prometheus_text(_report(settings)).decode(), nl=False)
 
 
-def _report(settings: Settings) -> dict[str, Any]:
+def _report(settings: Settings) -> HealthReport:
     try:
         return gather(settings)
     except NotRunning as exc:

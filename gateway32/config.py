@@ -147,7 +147,7 @@ def _peer(value: object, name: str) -> Peer:
         address = str(ipaddress.ip_address(host))
     except ValueError:
         try:
-            address = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0][4][0]
+            address = str(socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0][4][0])
         except (OSError, UnicodeError) as exc:
             raise ConfigError(f"{name}.host {host!r} does not resolve ({exc})") from exc
-    return Peer(str(address), port)
+    return Peer(address, port)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import TypedDict
 
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 
@@ -21,7 +22,27 @@ class NotRunning(RuntimeError):
     """No gateway (or no Kamailio) answers for this state directory."""
 
 
-def gather(settings: Settings) -> dict[str, object]:
+class CoreState(TypedDict):
+    """One PBX core as Kamailio's dispatcher sees it (``up``: flags start with A, active)."""
+
+    uri: str
+    up: bool
+    flags: str
+
+
+class HealthReport(TypedDict):
+    """What ``status --json`` prints: its keys are an interface to monitoring scripts."""
+
+    licence: dict[str, str | int]  # Licence.terms(), as the supervisor wrote it
+    licence_expired: bool
+    licence_refused: str | None
+    channels_in_use: int
+    channels: int
+    cores: list[CoreState]
+    cores_up: int
+
+
+def gather(settings: Settings) -> HealthReport:
     try:
         state = json.loads(status_file(settings).read_text())
     except (OSError, json.JSONDecodeError) as exc:
@@ -30,7 +51,7 @@ def gather(settings: Settings) -> dict[str, object]:
     try:
         channels = rpc.channels_in_use()
         cores = [
-            {"uri": core["uri"], "up": core["flags"].startswith("A"), "flags": core["flags"]}
+            CoreState(uri=core["uri"], up=core["flags"].startswith("A"), flags=core["flags"])
             for core in rpc.cores()
         ]
     except RPCError as exc:
@@ -48,16 +69,15 @@ def gather(settings: Settings) -> dict[str, object]:
     }
 
 
-def prometheus_text(report: dict[str, object]) -> bytes:
+def prometheus_text(report: HealthReport) -> bytes:
     """The report in Prometheus' text format (for a textfile collector or a scrape wrapper)."""
     registry = CollectorRegistry()
     licence = report["licence"]
-    assert isinstance(licence, dict)
     Gauge("gateway32_channels_in_use", "Calls holding a licence channel", registry=registry).set(
-        float(str(report["channels_in_use"]))
+        report["channels_in_use"]
     )
     Gauge("gateway32_channels_licensed", "Channels the licence allows", registry=registry).set(
-        float(str(report["channels"]))
+        report["channels"]
     )
     Gauge(
         "gateway32_licence_expiry_timestamp_seconds", "When the licence ends", registry=registry
@@ -67,8 +87,6 @@ def prometheus_text(report: dict[str, object]) -> bytes:
         registry=registry,
     ).set(1 if report["licence_refused"] else 0)  # fmt: skip
     up = Gauge("gateway32_core_up", "PBX core health (OPTIONS)", ["uri"], registry=registry)
-    cores = report["cores"]
-    assert isinstance(cores, list)
-    for core in cores:
+    for core in report["cores"]:
         up.labels(uri=core["uri"]).set(1 if core["up"] else 0)
     return generate_latest(registry)

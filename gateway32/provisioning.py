@@ -67,7 +67,7 @@ def endpoint(settings: Settings, name: str) -> str:
 def _download(settings: Settings, timeout: float) -> bytes:
     try:
         with opener(settings).open(endpoint(settings, "config.json"), timeout=timeout) as answer:
-            body = answer.read(MAX_CONFIG_BYTES + 1)
+            body: bytes = answer.read(MAX_CONFIG_BYTES + 1)
     except urllib.error.HTTPError as exc:
         detail = exc.read(300).decode("utf-8", "replace").strip()
         raise ProvisioningError(f"provisioner answered {exc.code}: {detail or exc.reason}") from exc

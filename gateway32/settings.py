@@ -7,11 +7,13 @@ state, where it listens, whom it trusts to sign licences. Everything the provisi
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 ENV_PREFIX = "GATEWAY32_"
 
@@ -90,7 +92,8 @@ class Settings:
         if unknown:
             raise SettingsError(f"unknown settings: {', '.join(sorted(unknown))}")
         defaults = cls()
-        coerced = {
+        # Any: _coerce has checked each value against its field's type, at run time.
+        coerced: dict[str, Any] = {
             name: _coerce(name, value, type(getattr(defaults, name)))
             for name, value in values.items()
         }
@@ -127,12 +130,15 @@ def _coerce(name: str, value: object, kind: type) -> object:
             raise SettingsError(f"GATEWAY32_{name.upper()} must be true or false, not {value!r}")
         return value.lower() in {"1", "true", "yes", "on"}
     if kind in (int, float) and not isinstance(value, bool):
-        try:
-            return kind(value)
-        except (TypeError, ValueError) as exc:
-            raise SettingsError(
-                f"GATEWAY32_{name.upper()} must be a number, not {value!r}"
-            ) from exc
+        return _number(name, value, kind)
     if not isinstance(value, kind):
         raise SettingsError(f"GATEWAY32_{name.upper()} must be a {kind.__name__}, not {value!r}")
     return value
+
+
+def _number(name: str, value: object, kind: type[int] | type[float]) -> int | float:
+    """A string from the environment or a number from the TOML file, as the field's type."""
+    if isinstance(value, str | int | float):
+        with contextlib.suppress(ValueError):
+            return kind(value)
+    raise SettingsError(f"GATEWAY32_{name.upper()} must be a number, not {value!r}")

@@ -223,5 +223,6 @@ def exposition() -> bytes:
     if not os.environ.get(MULTIPROC_ENV):
         return generate_latest(REGISTRY)
     registry = CollectorRegistry()
-    MultiProcessCollector(registry)
+    # prometheus_client leaves this constructor unannotated (it registers itself, returns None).
+    MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     return generate_latest(registry)

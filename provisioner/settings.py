@@ -11,6 +11,7 @@ import os
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 ENV_PREFIX = "PROVISIONER_"
 CONFIG_ENV = "PROVISIONER_CONFIG"  # path of the TOML settings file, if any
@@ -74,7 +75,9 @@ class Settings:
         unknown = set(values) - set(known)
         if unknown:
             raise SettingsError(f"unknown settings: {', '.join(sorted(unknown))}")
-        return cls(**{name: _coerce(name, value) for name, value in values.items()})
+        # Any: the values are checked against their fields at run time, by name, by _coerce.
+        coerced: dict[str, Any] = {name: _coerce(name, value) for name, value in values.items()}
+        return cls(**coerced)
 
     def validate(self) -> Settings:
         for cidr in (*self.staging_networks, *self.trusted_proxies):
@@ -99,14 +102,10 @@ class Settings:
 def _coerce(name: str, value: object) -> object:
     """Environment values are strings: turn them into the field's type."""
     if name in ("staging_networks", "trusted_proxies"):
-        items = value.split(",") if isinstance(value, str) else list(value)  # type: ignore[arg-type]
-        return tuple(item.strip() for item in items if item.strip())
+        return tuple(item.strip() for item in _strings(name, value) if item.strip())
     if name in ("registration_expiry", "http_threads", "http_workers", "rate_capacity",
                 "lockout_seconds", "device_sip_port"):  # fmt: skip
-        try:
-            return int(value)  # type: ignore[arg-type]
-        except (TypeError, ValueError) as exc:
-            raise SettingsError(f"{ENV_PREFIX}{name.upper()} must be a number") from exc
+        return _number(name, value, int)
     if name == "poe_poller":
         if isinstance(value, bool):
             return value
@@ -116,8 +115,26 @@ def _coerce(name: str, value: object) -> object:
             return False
         raise SettingsError(f"{ENV_PREFIX}POE_POLLER must be true or false")
     if name == "rate_refill":
-        try:
-            return float(value)  # type: ignore[arg-type]
-        except (TypeError, ValueError) as exc:
-            raise SettingsError(f"{ENV_PREFIX}{name.upper()} must be a number") from exc
+        return _number(name, value, float)
     return value
+
+
+def _strings(name: str, value: object) -> list[str]:
+    """The environment gives one comma-separated string, a TOML file a list of strings."""
+    if isinstance(value, str):
+        return value.split(",")
+    if isinstance(value, list | tuple):
+        strings = [item for item in value if isinstance(item, str)]
+        if len(strings) == len(value):
+            return strings
+    raise SettingsError(f"{ENV_PREFIX}{name.upper()} must be a list of networks")
+
+
+def _number(name: str, value: object, kind: type[int] | type[float]) -> int | float:
+    """A string from the environment or a number from a TOML file, as the field's type."""
+    if isinstance(value, str | int | float):
+        try:
+            return kind(value)
+        except ValueError as exc:
+            raise SettingsError(f"{ENV_PREFIX}{name.upper()} must be a number") from exc
+    raise SettingsError(f"{ENV_PREFIX}{name.upper()} must be a number")

@@ -48,8 +48,9 @@ def _bump_revision(session: Session, _flush: UOWTransaction, _instances: object)
     if any(isinstance(obj, RENDERED_MODELS) for obj in touched) and not session.info.get(
         "revision_bumped"
     ):
-        table = InventoryRevision.__table__
-        session.connection().execute(update(table).values(value=table.c.value + 1))
+        session.connection().execute(
+            update(InventoryRevision).values(value=InventoryRevision.value + 1)
+        )
         session.info["revision_bumped"] = True
 
 

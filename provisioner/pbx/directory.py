@@ -124,13 +124,14 @@ def _ported(
         .join(Device, Device.id == GatewayNumber.device_id)
         .order_by(GatewayNumber.did)
     ).all()
-    extensions = {
+    # Keyed like the lookup below, whose tenant is None for a gateway no tenant owns yet.
+    extensions: dict[tuple[int | None, str], int] = {
         (tenant_id, extension): account_id
         for account_id, tenant_id, extension in session.execute(
             select(Account.id, Account.tenant_id, Account.extension)
         )
     }
-    aliases = []
+    aliases: list[Alias] = []
     for did, destination, tenant_id in rows:
         account_id = extensions.get((tenant_id, destination))
         if account_id is not None and account_id in users_of:
