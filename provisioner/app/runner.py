@@ -105,7 +105,7 @@ def serve(
         spawn = multiprocessing.get_context("spawn")
         os.environ["PROVISIONER_DB"] = service.settings.db
         for listener in listeners:
-            child = spawn.Process(
+            child: multiprocessing.process.BaseProcess = spawn.Process(
                 target=_run_http, args=(listener, service.settings.http_workers,
                                         service.settings.http_threads),
                 name=f"{listener.scheme}-{listener.port}",

@@ -15,11 +15,15 @@ import queue
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, insert, select, update
 
 from provisioner.db.models import Device, DeviceEvent, utcnow
 from provisioner.db.session import Database
+
+# The events table as Core sees it: batches go in as one executemany, without the ORM.
+_EVENTS = cast(Table, DeviceEvent.__table__)
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +151,7 @@ class TimelineWriter:
                 if event.firmware and event.kind == EventKind.FETCH:
                     firmware[device_id] = event
             if rows:  # Core insert: the ORM's bulk path costs more than the rows
-                session.execute(DeviceEvent.__table__.insert(), rows)
+                session.execute(insert(_EVENTS), rows)
             for device_id, event in firmware.items():
                 # Each HTTP worker writes its own batches: a fetch another worker already
                 # wrote may be newer than this one, and the newest report must win.

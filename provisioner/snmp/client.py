@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from pyasn1.type import univ
 from pysnmp.entity.rfc3413 import cmdgen
@@ -183,9 +183,11 @@ class SnmpClient:
         return found
 
 
-def _checked(agent: Agent, indication: Any, status: Any, index: Any, varbinds: Any) -> Any:
+def _checked(
+    agent: Agent, indication: Any, status: Any, index: Any, varbinds: Any
+) -> Sequence[Any]:
     if indication:
         raise SnmpTimeout(f"{agent}: {indication}")
     if status:
         raise SnmpError(f"{agent}: {status.prettyPrint()} at varbind {int(index)}")
-    return varbinds
+    return cast(Sequence[Any], varbinds)  # pysnmp ships no types

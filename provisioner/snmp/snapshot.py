@@ -111,9 +111,9 @@ def assemble(
                 detection=_enum(DETECTIONS, detection),
                 power_class=None if power_class is None else power_class - 1,
                 power_mw=profile.power_mw(raw_power) if isinstance(raw_power, int) else None,
-                link_up=None if oper.get(ifindex) is None else oper.get(ifindex) == 1,
-                macs=tuple(sorted(macs.get(ifindex, ()))),
-                neighbours=tuple(neighbours.get(ifindex, ())),
+                link_up=_link_up(oper, ifindex),
+                macs=tuple(sorted(macs.get(ifindex, ()))) if ifindex is not None else (),
+                neighbours=tuple(neighbours.get(ifindex, ())) if ifindex is not None else (),
             )
         )
     pse = [
@@ -130,7 +130,15 @@ def assemble(
     return SwitchReading(tuple(ports), tuple(pse), seconds, varbinds)
 
 
-def _macs_by_ifindex(tables: Mapping[str, Table], base_ports: dict[int, Value]) -> dict:
+def _link_up(oper: Mapping[int, Value], ifindex: int | None) -> bool | None:
+    """IF-MIB's ifOperStatus up(1), or unknown for a port the agent maps to no interface."""
+    status = None if ifindex is None else oper.get(ifindex)
+    return None if status is None else status == 1
+
+
+def _macs_by_ifindex(
+    tables: Mapping[str, Table], base_ports: dict[int, Value]
+) -> dict[int, set[str]]:
     fdb = tables[DOT1Q_FDB_PORT] or tables.get(DOT1D_FDB_PORT, {})
     found: dict[int, set[str]] = defaultdict(set)
     for index, base_port in fdb.items():

@@ -212,7 +212,7 @@ def rollouts_using(session: Session, image_id: str) -> list[str]:
         .join(Device, Device.id == FirmwareDevice.device_id)
         .where(FirmwareDevice.pinned.is_not(None))
     )
-    names += [f"pin of {mac}" for mac, pinned in pins if pinned["image_id"] == image_id]
+    names += [f"pin of {mac}" for mac, pinned in pins if pinned and pinned["image_id"] == image_id]
     return names
 
 

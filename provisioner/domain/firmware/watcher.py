@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -92,9 +93,9 @@ class FirmwareWatcher:
 
 def _locked_count(session: Session, device_id: int) -> FirmwareDownloadCount:
     """The device's count row, created empty if missing, locked until the commit."""
-    table = FirmwareDownloadCount.__table__
+    table = cast(Table, FirmwareDownloadCount.__table__)
     dialect_insert = (
-        postgresql_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+        postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     )
     session.execute(
         dialect_insert(table)

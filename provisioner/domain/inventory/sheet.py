@@ -369,10 +369,10 @@ class _Plan:
         accounts: dict[tuple[str, str], Account] = {}
         reps: dict[str, RepresentativeNumber] = {}
         usernames: set[str] = set()
-        for tenant in self.tenants.values():
-            for account in tenant.accounts:
-                accounts[(tenant.name, account.extension)] = account
-            for rep in tenant.representative_numbers:
+        for known in self.tenants.values():
+            for account in known.accounts:
+                accounts[(known.name, account.extension)] = account
+            for rep in known.representative_numbers:
                 reps[rep.number] = rep
         by_device: dict[str, list[SheetRow]] = {}
         for row in self.rows:
@@ -426,9 +426,9 @@ class _Plan:
         # row for that port is DELETEd, which the (device, port) key refuses.
         existing = {line.port: line for line in device.lines}
         wanted = {row.port: row for row in rows}
-        for port, line in existing.items():
+        for port, gone in existing.items():
             if port not in wanted:
-                device.lines.remove(line)
+                device.lines.remove(gone)
         for port, row in sorted(wanted.items()):
             line = existing.get(port)
             if line is None:

@@ -15,8 +15,9 @@ import datetime as dt
 import enum
 import os
 import platform
+from typing import Any, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.orm import Session
 
 from provisioner.db.models import Device, DeviceEvent, utcnow
@@ -127,7 +128,7 @@ def claim(session: Session, cycle_id: int, owner: str, now: dt.datetime | None =
         )
         .values(lease_owner=owner, lease_until=now + LEASE)
     )
-    return taken.rowcount == 1
+    return cast(CursorResult[Any], taken).rowcount == 1  # an UPDATE: a cursor result
 
 
 def advance(session: Session, cycle: PoeCycle, state: CycleState, detail: str) -> None:
