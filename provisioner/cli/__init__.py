@@ -25,9 +25,9 @@ from provisioner.cli.poe import poe
 from provisioner.cli.resync import notify
 from provisioner.cli.staff import staff
 from provisioner.cli.tokens import token
-from provisioner.domain.delivery.pipeline import Fetch, Outcome
 from provisioner.domain.delivery.resync import timeline_text
 from provisioner.domain.demo import DEMO_TENANT, demo_mac, seed_demo
+from provisioner.domain.errors import DomainError
 from provisioner.domain.inventory.lookup import load_device, timeline
 from provisioner.domain.inventory.sheet import ImportReport, SheetError, import_sheet
 from provisioner.domain.poe.status import bench_poe, poe_line
@@ -202,23 +202,12 @@ def render(mac: str, filename: str | None, db_url: str | None, config_file: Path
     mac = mac_argument(mac)
     service = open_cli_service(db_url, config_file)
     try:
-        with service.db.session() as session:
-            device = load_device(session, mac)
-            if device is None:
-                raise click.ClickException(f"no device {mac} in the inventory")
-            model = next((m for m in all_models() if m.model == device.model), None)
-            if model is None:  # a gateway fetches JSON, not a vendor file
-                raise click.ClickException(
-                    f"{mac} is a {device.model}: see 'provisioner gateway config {mac}'"
-                )
-        name = filename or vendor(device.vendor).device_filename(mac, model)
-        service.provisioner.timeline = None  # rendering for a person is not a device fetch
-        delivery = service.provisioner.deliver(Fetch(path=name, protocol="cli", source="cli"))
+        body = service.provisioner.preview(mac, filename)
+    except DomainError as exc:
+        raise click.ClickException(str(exc)) from exc
     finally:
         service.close()
-    if delivery.outcome is not Outcome.SERVED:
-        raise click.ClickException(f"{name}: {delivery.outcome.value} ({delivery.reason})")
-    sys.stdout.buffer.write(delivery.body)
+    sys.stdout.buffer.write(body)
 
 
 @main.group()

@@ -29,7 +29,8 @@ from sqlalchemy.orm import Session
 
 from provisioner.db.models import Device, DeviceEvent, utcnow
 from provisioner.db.session import Database
-from provisioner.domain.delivery.pipeline import in_networks, parse_networks, render_file
+from provisioner.domain.delivery.networks import in_networks, parse_networks
+from provisioner.domain.delivery.rendering import render_file
 from provisioner.domain.errors import Conflict, Invalid, NotFound
 from provisioner.domain.firmware.rollouts import FirmwareDirector
 from provisioner.domain.inventory.lookup import FoundDevice, find_device, provisioning_context
