@@ -20,8 +20,10 @@ from provisioner.domain.delivery.fetches import Refusal
 from provisioner.domain.delivery.pipeline import Delivery, Fetch, Outcome, Provisioner
 from provisioner.domain.delivery.ratelimit import Cost, SourceLimiter
 from provisioner.domain.errors import Invalid, NotFound
+from provisioner.domain.inventory import devices, lifecycle
 from provisioner.domain.inventory.sheet import import_sheet, sheet_rows
 from provisioner.domain.timeline import Event
+from provisioner.vendors import gateway32
 from provisioner.vendors.base import RenderError
 
 GS_MAC, OTHER_MAC, UNKNOWN_MAC = "000b82aa0001", "000b82aa0002", "000b82ffffff"
@@ -296,3 +298,17 @@ def test_the_preview_refuses_an_unknown_device_and_another_device_s_file(
         provisioner.preview(GS_MAC, "cfgGXP1610.xml")  # its model's file, like a fetch: 404
     with pytest.raises(Invalid, match="is not a file device"):
         provisioner.preview(GS_MAC, f"Config{GS_MAC.upper()}.cfg")  # Panasonic's name
+
+
+def test_the_preview_refuses_a_retired_device_and_a_gateway(
+    service: Service, provisioner: Provisioner
+) -> None:
+    gateway_mac = "02aa00000001"
+    with service.db.session() as session:
+        devices.create_device(session, service.box, mac=gateway_mac, model=gateway32.MODEL)
+        retired = session.scalars(select(Device).where(Device.mac == OTHER_MAC)).one()
+        lifecycle.apply(session, service.box, retired, lifecycle.Action.RETIRE, actor="test")
+    with pytest.raises(NotFound, match=f"device {OTHER_MAC} is retired"):
+        provisioner.preview(OTHER_MAC)
+    with pytest.raises(Invalid, match="gateway config"):
+        provisioner.preview(gateway_mac)

@@ -158,8 +158,8 @@ class Provisioner:
                 raise NotFound(f"no device {mac} in the inventory")
             vendor_name, model_name = device.vendor, device.model
         model = next((m for m in all_models() if m.model == model_name), None)
-        if model is None:  # a gateway fetches JSON, not a vendor file
-            raise Invalid(f"{mac} is a {model_name}, which fetches no vendor file")
+        if model is None:
+            raise Invalid(f"{mac} is a {model_name}: it fetches its gateway config, not a file")
         name = filename or vendor(vendor_name).device_filename(mac, model)
         request = match_file(name)
         if request is None or request.vendor != vendor_name or request.mac not in (None, mac):
