@@ -201,7 +201,14 @@ class Provisioner:
                 cost=Cost.BAD_CREDENTIALS,
                 record_on=request.mac,
             )
-        return IdentifiedFetch(fetch, staging, request, agent, self._device(request))
+        return IdentifiedFetch(
+            fetch,
+            staging,
+            request,
+            self._device(request),
+            reported_firmware=agent.firmware if agent else None,
+            device_mac=request.mac or (agent.mac if agent else None),
+        )
 
     def _authorize(self, identified: IdentifiedFetch) -> None:
         """Only a device's own file carries secrets: the bench gets it for a device in
