@@ -51,8 +51,9 @@ class Delivery:
 class IdentifiedFetch(NamedTuple):
     """A fetch once identification knows its file and device: what the later stages share.
 
-    Immutable, so no stage can alter what another decided on; a named tuple because one is
-    built per fetch and it costs a third of a frozen dataclass in a boot storm.
+    Immutable, so no stage can alter what another decided on; a named tuple, built with
+    positional arguments, because one is built per fetch and it costs a third of a frozen
+    dataclass.
     """
 
     fetch: Fetch

@@ -20,6 +20,7 @@ its protocol. :meth:`Provisioner.preview` renders what the bench would get, for 
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 
@@ -70,7 +71,6 @@ __all__ = [
     "client_address",
     "in_networks",
     "parse_networks",
-    "render_file",
 ]
 
 log = logging.getLogger(__name__)
@@ -97,6 +97,9 @@ class Provisioner:
         self.devices: RenderCache[FoundDevice] = RenderCache(db.revision)
         self.firmware = FirmwareDirector(db, timeline)
         self.staging = parse_networks(settings.staging_networks)
+        # Parsing the source address is a sixth of a cached fetch, and a boot storm brings
+        # the same sources again and again: remember the answer (bounded, thread-safe).
+        self._from_bench = functools.lru_cache(maxsize=65_536)(self._on_staging_network)
         self.proxies = parse_networks(settings.trusted_proxies)
         self.mint = NonceMint(nonce_key)
         self.admission = Admission(
@@ -114,7 +117,7 @@ class Provisioner:
         """Run the fetch through the stages; whichever stage refuses, the refusal is settled
         here and nowhere else."""
         # The CLI's fetch is an operator on the server itself: it sees what the bench sees.
-        staging = fetch.protocol == "cli" or in_networks(fetch.source, self.staging)
+        staging = fetch.protocol == "cli" or self._from_bench(fetch.source)
         try:
             if not staging:
                 self.admission.admit(fetch)
@@ -137,7 +140,7 @@ class Provisioner:
             found = self._device(FileRequest(vendor_name, FileKind.DEVICE, fetch.filename, mac=mac))
             self._prove_device(fetch, found, first_contact=False)
         except Refusal as refusal:
-            return self._settle(fetch, refusal, charge=not in_networks(fetch.source, self.staging))
+            return self._settle(fetch, refusal, charge=not self._from_bench(fetch.source))
         return None
 
     def record_fetch(self, fetch: Fetch, mac: str, sha256: str) -> None:
@@ -201,14 +204,10 @@ class Provisioner:
                 cost=Cost.BAD_CREDENTIALS,
                 record_on=request.mac,
             )
-        return IdentifiedFetch(
-            fetch,
-            staging,
-            request,
-            self._device(request),
-            reported_firmware=agent.firmware if agent else None,
-            device_mac=request.mac or (agent.mac if agent else None),
-        )
+        reported_firmware = agent.firmware if agent else None
+        device_mac = request.mac or (agent.mac if agent else None)
+        found = self._device(request)
+        return IdentifiedFetch(fetch, staging, request, found, reported_firmware, device_mac)
 
     def _authorize(self, identified: IdentifiedFetch) -> None:
         """Only a device's own file carries secrets: the bench gets it for a device in
@@ -305,6 +304,9 @@ class Provisioner:
         return Delivery(refusal.outcome, reason=refusal.reason, challenge=refusal.challenge)
 
     # --- what the stages share ---------------------------------------------------------------
+
+    def _on_staging_network(self, source: str) -> bool:
+        return in_networks(source, self.staging)
 
     def _device(self, request: FileRequest) -> FoundDevice | None:
         """The device behind a per-device name; cached like files (unknown MACs are not)."""
