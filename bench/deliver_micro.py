@@ -73,6 +73,7 @@ def field_fetches(service: Service, files: list[tuple[str, str]], count: int) ->
             for mac, user, encrypted in session.execute(
                 select(Device.mac, Device.http_user, Device.http_password_encrypted)
             )
+            if user and encrypted  # every imported device has them: it is bound
         }
     nonces = {mac: service.provisioner.mint.issue() for mac, _ in files}
     counts = dict.fromkeys(nonces, 0)

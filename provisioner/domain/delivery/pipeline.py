@@ -351,7 +351,15 @@ class Provisioner:
         return director.offer(found, reported)
 
     def _timeline_event(
-        self, fetch: Fetch, mac: str, kind: str, outcome: Outcome, **details: str | None
+        self,
+        fetch: Fetch,
+        mac: str,
+        kind: str,
+        outcome: Outcome,
+        *,
+        firmware: str | None = None,
+        sha256: str | None = None,
+        detail: str | None = None,
     ) -> None:
         """Put the fetch on the device's timeline (written in batches, off this thread)."""
         if self.timeline is None:
@@ -364,7 +372,9 @@ class Provisioner:
                 filename=fetch.filename,
                 source=fetch.source,
                 user_agent=fetch.user_agent,
+                firmware=firmware,
                 status=outcome.value,
-                **details,
+                sha256=sha256,
+                detail=detail,
             )
         )
