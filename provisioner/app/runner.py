@@ -17,10 +17,9 @@ from granian import Granian
 from granian.constants import Interfaces, SSLProtocols
 from granian.log import LogLevels
 
-from firmware.catalog import Catalog
 from provisioner.app.service import Service
-from provisioner.domain.delivery.pipeline import Fetch, Outcome, Provisioner
-from provisioner.tftp.server import FilePayload, Payload, TftpAccessDenied, serve_in_thread
+from provisioner.tftp.front_door import tftp_resolver
+from provisioner.tftp.server import serve_in_thread
 
 log = logging.getLogger(__name__)
 
@@ -31,30 +30,6 @@ def split_address(text: str) -> tuple[str, int]:
     if not sep or not port.isdigit() or not 0 < int(port) < 65536:
         raise ValueError(f"{text!r} is not HOST:PORT")
     return host.strip("[]") or "127.0.0.1", int(port)
-
-
-def tftp_resolver(provisioner: Provisioner) -> Callable[[str, str], bytes | Payload | None]:
-    """TFTP has no User-Agent and no status codes: map the delivery onto its errors.
-
-    Firmware images (``firmware/<name>`` or a bare catalog file name) are streamed from the
-    catalog's blobs before any config is looked up: they carry no secrets and no MAC.
-    """
-    catalog = Catalog(provisioner.settings.firmware_dir)
-
-    def resolve(filename: str, client_ip: str) -> bytes | Payload | None:
-        found = catalog.by_path(filename.removeprefix("firmware/"))
-        if found is not None:
-            return FilePayload(found[1])
-        delivery = provisioner.deliver(Fetch(path=filename, protocol="tftp", source=client_ip))
-        if delivery.outcome is Outcome.SERVED:
-            return delivery.body
-        if delivery.outcome is Outcome.FORBIDDEN:
-            raise TftpAccessDenied("access violation")
-        if delivery.outcome is Outcome.FAILED:
-            raise RuntimeError(delivery.reason)
-        return None
-
-    return resolve
 
 
 @dataclass(frozen=True)
@@ -100,7 +75,9 @@ def serve(
         if poe is not None:
             poe.start()
         if tftp is not None:
-            tftp_thread = serve_in_thread(tftp_resolver(service.provisioner), *tftp)
+            tftp_thread = serve_in_thread(
+                tftp_resolver(service.provisioner, service.catalog), *tftp
+            )
         # Children start from a clean interpreter: a fork would copy the TFTP thread's locks.
         spawn = multiprocessing.get_context("spawn")
         os.environ["PROVISIONER_DB"] = service.settings.db

@@ -10,11 +10,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from provisioner.cli.context import CliContext, console, mac_argument, pass_cli, service_options
-from provisioner.domain.delivery.pipeline import Fetch, Outcome
 from provisioner.domain.delivery.resync import timeline_text
 from provisioner.domain.inventory.lookup import load_device, timeline
 from provisioner.domain.poe.status import bench_poe, poe_line
-from provisioner.vendors import all_models, vendor
 
 
 @click.command()
@@ -24,26 +22,7 @@ from provisioner.vendors import all_models, vendor
 @pass_cli
 def render(cli: CliContext, mac: str, filename: str | None) -> None:
     """Print the file a device would get (its own config unless FILENAME says otherwise)."""
-    mac = mac_argument(mac)
-    service = cli.service
-    try:
-        with service.db.session() as session:
-            device = load_device(session, mac)
-            if device is None:
-                raise click.ClickException(f"no device {mac} in the inventory")
-            model = next((m for m in all_models() if m.model == device.model), None)
-            if model is None:  # a gateway fetches JSON, not a vendor file
-                raise click.ClickException(
-                    f"{mac} is a {device.model}: see 'provisioner gateway config {mac}'"
-                )
-        name = filename or vendor(device.vendor).device_filename(mac, model)
-        service.provisioner.timeline = None  # rendering for a person is not a device fetch
-        delivery = service.provisioner.deliver(Fetch(path=name, protocol="cli", source="cli"))
-    finally:
-        service.close()
-    if delivery.outcome is not Outcome.SERVED:
-        raise click.ClickException(f"{name}: {delivery.outcome.value} ({delivery.reason})")
-    sys.stdout.buffer.write(delivery.body)
+    sys.stdout.buffer.write(cli.service.provisioner.preview(mac_argument(mac), filename))
 
 
 @click.group()

@@ -6,13 +6,8 @@ from flask import Blueprint, Response, current_app, request
 from werkzeug.datastructures import Authorization
 
 from provisioner.domain.delivery.digest import DigestResponse
-from provisioner.domain.delivery.pipeline import (
-    Delivery,
-    Fetch,
-    Outcome,
-    Provisioner,
-    client_address,
-)
+from provisioner.domain.delivery.networks import client_address
+from provisioner.domain.delivery.pipeline import Delivery, Fetch, Outcome, Provisioner
 
 device_files = Blueprint("device_files", __name__)
 
@@ -57,6 +52,7 @@ def request_fetch(provisioner: Provisioner, path: str) -> Fetch:
 
 
 def delivery_response(delivery: Delivery) -> Response:
+    """The pipeline's verdict as HTTP: the file, or a status with a body that names no MAC."""
     if delivery.outcome is Outcome.SERVED:
         response = Response(delivery.body, 200, content_type=delivery.content_type)
         response.headers["Cache-Control"] = "no-store"

@@ -16,8 +16,9 @@ import secrets
 import struct
 import time
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import delete, insert
+from sqlalchemy import CursorResult, delete, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -65,7 +66,8 @@ class NonceMint:
         expected = hmac.new(self._key, body, hashlib.sha256).digest()[:16]
         if not hmac.compare_digest(mac, expected):
             return None
-        return (now if now is not None else time.time()) - struct.unpack(">Q", body[:8])[0]
+        issued: int = struct.unpack(">Q", body[:8])[0]
+        return (now if now is not None else time.time()) - issued
 
     def challenge(self, stale: bool = False) -> str:
         header = f'Digest realm="{REALM}", qop="auth", algorithm=MD5, nonce="{self.issue()}"'
@@ -131,4 +133,4 @@ def verify(
 def purge_spent(session: Session) -> int:
     """Forget pairs whose nonce has expired anyway (called now and then)."""
     result = session.execute(delete(SpentNonce).where(SpentNonce.expires_at < utcnow()))
-    return result.rowcount or 0
+    return cast(CursorResult[Any], result).rowcount or 0  # a DELETE: a cursor result

@@ -11,8 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+from typing import Any, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from provisioner.db.models import Lockout, utcnow
@@ -37,7 +38,7 @@ class LockoutBoard:
                 moved = session.execute(
                     update(Lockout).where(Lockout.source == source).values(until=until)
                 )
-                if not moved.rowcount:
+                if not cast(CursorResult[Any], moved).rowcount:
                     session.add(Lockout(source=source, until=until))
         except IntegrityError:  # another process locked it out at the same moment
             pass

@@ -1,161 +1,80 @@
 """Config delivery: from "this file name was asked for" to the bytes to send, or a refusal.
 
-The pipeline every front door runs (HTTP, TFTP, the CLI's ``render``): is the source locked
-out -> which vendor file is it -> does the User-Agent agree -> who may have it -> render (or
-take it from the cache) -> record on the device's timeline.
+Every front door (HTTP, TFTP) hands a :class:`Fetch` to :meth:`Provisioner.deliver`, which
+runs it through five stages, in this order:
 
-Who may have a device's own file (it carries SIP passwords):
-- a request from a staging network (the warehouse bench) gets it, with the device's
-  provisioning credentials in it;
-- elsewhere, over HTTP, a request that authenticates as the device (Digest, or Basic over
-  HTTPS), or the first request of a ``shipped`` device from one of its tenant's allowed
-  networks (which moves it to ``installed``), gets it without the credentials;
-- everything else is challenged exactly like an unknown MAC (no oracle), and TFTP, which
-  carries no credentials, serves only files without secrets outside the staging networks.
+1. admission: a locked-out source gets nothing (:mod:`.admission`);
+2. identification: the file name, the User-Agent and the device behind them;
+3. authorization: who may have a device's own file, which carries SIP passwords: the bench
+   (staging networks) with the device's provisioning credentials in it; elsewhere, over HTTP,
+   the device itself or its first contact, without them (:mod:`.authorization`); TFTP, which
+   carries no credentials, nothing with secrets outside the bench;
+4. rendering: the variant for this source, from the render cache, sealed off the bench
+   (:mod:`.rendering`);
+5. recording: the fetch on the device's timeline, and the metrics.
+
+A stage that says no raises a :class:`Refusal`; :meth:`Provisioner.deliver` settles it, once:
+counted, logged, charged to the source, turned into the :class:`Delivery` the door maps onto
+its protocol. :meth:`Provisioner.preview` renders what the bench would get, for a person.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import enum
-import hashlib
-import hmac
-import ipaddress
+import functools
 import logging
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass
 
 from provisioner import metrics
-from provisioner.db.models import DeviceState
 from provisioner.db.session import Database
-from provisioner.domain.delivery.digest import DigestResponse, DigestVerdict, NonceMint, verify
+from provisioner.domain.delivery import authorization
+from provisioner.domain.delivery.admission import Admission
+from provisioner.domain.delivery.digest import DigestVerdict, NonceMint
+from provisioner.domain.delivery.fetches import (
+    Delivery,
+    Fetch,
+    IdentifiedFetch,
+    Outcome,
+    Refusal,
+)
 from provisioner.domain.delivery.lockouts import LockoutBoard
+from provisioner.domain.delivery.networks import (
+    Network,
+    client_address,
+    in_networks,
+    parse_networks,
+)
 from provisioner.domain.delivery.ratelimit import Cost, SourceLimiter
 from provisioner.domain.delivery.render_cache import RenderCache, RenderedFile
+from provisioner.domain.delivery.rendering import render_file, sealed
+from provisioner.domain.errors import Conflict, Invalid, NotFound
 from provisioner.domain.firmware.director import FirmwareDirector
-from provisioner.domain.inventory import lifecycle
 from provisioner.domain.inventory.lookup import (
     FoundDevice,
     find_device,
     load_device,
     provisioning_context,
 )
-from provisioner.domain.timeline import Event, TimelineWriter
-from provisioner.rendering import render_plan
+from provisioner.domain.timeline import Event, EventKind, TimelineWriter
 from provisioner.secretbox import SecretBox
 from provisioner.settings import Settings
-from provisioner.vendors import match_file, parse_user_agent, vendor
-from provisioner.vendors.base import (
-    FileKind,
-    FileRequest,
-    FirmwareOffer,
-    ProvisioningContext,
-    RenderError,
-)
+from provisioner.vendors import all_models, match_file, parse_user_agent, vendor
+from provisioner.vendors.base import FileKind, FileRequest, FirmwareOffer, RenderError
+
+# Importers of the pipeline's vocabulary and network helpers keep importing them from here.
+__all__ = [
+    "Delivery",
+    "Fetch",
+    "Network",
+    "Outcome",
+    "Provisioner",
+    "Refusal",
+    "client_address",
+    "in_networks",
+    "parse_networks",
+]
 
 log = logging.getLogger(__name__)
 security_log = logging.getLogger("provisioner.security")
-
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-class Outcome(enum.Enum):
-    SERVED = 200
-    UNAUTHORIZED = 401
-    FORBIDDEN = 403
-    NOT_FOUND = 404
-    LOCKED = 429
-    FAILED = 500
-
-
-@dataclass(frozen=True)
-class Fetch:
-    """What a device asked for, what it said about itself, and what it proved."""
-
-    path: str  # as requested; only the last segment names the file
-    protocol: str  # "http", "https", "tftp", "cli"
-    source: str  # client IP address
-    user_agent: str | None = None
-    method: str = "GET"
-    digest: DigestResponse | None = None
-    basic: tuple[str, str] | None = None  # (user, password); honoured over HTTPS only
-
-    @property
-    def filename(self) -> str:
-        return self.path.replace("\\", "/").rsplit("/", 1)[-1]
-
-
-@dataclass(frozen=True)
-class Delivery:
-    outcome: Outcome
-    body: bytes = b""
-    content_type: str = "text/plain"
-    reason: str = ""
-    challenge: str | None = None  # WWW-Authenticate value for UNAUTHORIZED
-
-
-def parse_networks(cidrs: Iterable[str]) -> tuple[Network, ...]:
-    networks = []
-    for cidr in cidrs:
-        try:
-            networks.append(ipaddress.ip_network(cidr, strict=False))
-        except ValueError:
-            log.error("ignoring bad network %r", cidr)
-    return tuple(networks)
-
-
-def in_networks(source: str, networks: Iterable[Network]) -> bool:
-    try:
-        address = ipaddress.ip_address(source.split("%", 1)[0])
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    return any(address in network for network in networks)
-
-
-def render_file(
-    request: FileRequest,
-    found: FoundDevice | None,
-    box: SecretBox,
-    context: ProvisioningContext,
-    staging: bool,
-    firmware: FirmwareOffer | None = None,
-) -> RenderedFile | None:
-    """The file in clear, as a request from a staging network (or not) gets it; None: 404.
-
-    The one place that decides which variant a source gets: with the device's provisioning
-    credentials on a staging network, without them elsewhere; with the firmware step its
-    rollout names, if any.
-    """
-    view = found.view if found else None
-    if view is not None and staging and found is not None:
-        view = dataclasses.replace(view, credentials=found.access.credentials(box))
-    if view is not None and firmware is not None:
-        view = dataclasses.replace(view, firmware=firmware)
-    plan = vendor(request.vendor).plan(request, view, context)
-    if plan is None:
-        return None
-    body = render_plan(plan)
-    return RenderedFile(body, plan.content_type, hashlib.sha256(body).hexdigest())
-
-
-def client_address(peer: str, forwarded_for: str | None, proxies: Iterable[Network]) -> str:
-    """The device's address: the peer, or, when the peer is a trusted load balancer, the
-    nearest X-Forwarded-For hop that is not one of ours (hops further left are the client's
-    own claims and prove nothing)."""
-    proxies = tuple(proxies)
-    if not forwarded_for or not in_networks(peer, proxies):
-        return peer
-    for hop in reversed([part.strip() for part in forwarded_for.split(",")]):
-        try:
-            ipaddress.ip_address(hop)
-        except ValueError:
-            return peer  # a malformed chain proves nothing: trust none of it
-        if not in_networks(hop, proxies):
-            return hop
-    return peer
 
 
 class Provisioner:
@@ -178,169 +97,146 @@ class Provisioner:
         self.devices: RenderCache[FoundDevice] = RenderCache(db.revision)
         self.firmware = FirmwareDirector(db, timeline)
         self.staging = parse_networks(settings.staging_networks)
+        # Parsing the source address is a sixth of a cached fetch, and a boot storm brings
+        # the same sources again and again: remember the answer (bounded, thread-safe).
+        self._from_bench = functools.lru_cache(maxsize=65_536)(self._on_staging_network)
         self.proxies = parse_networks(settings.trusted_proxies)
         self.mint = NonceMint(nonce_key)
-        self.lockouts = LockoutBoard(db)
-        self.limiter = SourceLimiter(
-            capacity=settings.rate_capacity,
-            refill_per_second=settings.rate_refill,
-            lockout_seconds=settings.lockout_seconds,
+        self.admission = Admission(
+            SourceLimiter(
+                capacity=settings.rate_capacity,
+                refill_per_second=settings.rate_refill,
+                lockout_seconds=settings.lockout_seconds,
+            ),
+            LockoutBoard(db),
         )
 
+    # --- entry points ----------------------------------------------------------------------
+
     def deliver(self, fetch: Fetch) -> Delivery:
-        delivery = self._deliver(fetch)
+        """Run the fetch through the stages; whichever stage refuses, the refusal is settled
+        here and nowhere else."""
+        # The CLI's fetch is an operator on the server itself: it sees what the bench sees.
+        staging = fetch.protocol == "cli" or self._from_bench(fetch.source)
+        try:
+            if not staging:
+                self.admission.admit(fetch)
+            identified = self._identify(fetch, staging)
+            self._authorize(identified)
+            rendered = self._render(identified)
+        except Refusal as refusal:
+            delivery = self._settle(fetch, refusal, charge=not staging)
+        else:
+            delivery = self._record(identified, rendered)
         metrics.count_fetch(fetch.protocol, delivery.outcome.name.lower())
         return delivery
-
-    def _deliver(self, fetch: Fetch) -> Delivery:
-        # The CLI's render is an operator on the server itself: it sees what the bench sees.
-        staging = fetch.protocol == "cli" or in_networks(fetch.source, self.staging)
-        if not staging and (
-            self.limiter.locked(fetch.source) or self.lockouts.locked(fetch.source)
-        ):
-            metrics.count_refusal(fetch.protocol, "locked_out")
-            return Delivery(Outcome.LOCKED, reason="locked out")
-        request = match_file(fetch.filename)
-        if request is None:
-            return self._refuse(
-                fetch, Outcome.NOT_FOUND, "no such file name", Cost.UNKNOWN_NAME, "unknown_file"
-            )
-        agent = parse_user_agent(fetch.user_agent) if fetch.user_agent else None
-        if request.mac and agent and agent.mac and agent.mac != request.mac:
-            reason = f"User-Agent MAC {agent.mac} asked for the file of {request.mac}"
-            return self._refuse(
-                fetch,
-                Outcome.FORBIDDEN,
-                reason,
-                Cost.BAD_CREDENTIALS,
-                "user_agent_mismatch",
-                record_on=request.mac,
-            )
-        found = self._device(request)
-        if request.kind is FileKind.DEVICE:
-            verdict = self._admit(fetch, request, found, staging)
-            if isinstance(verdict, Delivery):
-                return verdict
-        firmware = agent.firmware if agent else None
-        outcome = self._rendered(fetch, request, found, staging, firmware)
-        if isinstance(outcome, Delivery):
-            return outcome
-        mac = request.mac or (agent.mac if agent else None)
-        if mac:
-            self._record(
-                fetch, mac, "fetch", Outcome.SERVED, firmware=firmware, sha256=outcome.sha256
-            )
-        return Delivery(Outcome.SERVED, outcome.body, outcome.content_type)
-
-    def _admit(
-        self, fetch: Fetch, request: FileRequest, found: FoundDevice | None, staging: bool
-    ) -> Delivery | None:
-        """None when the device's own file may go to this request, else the refusal."""
-        if staging:
-            if found is None:
-                return self._refuse(
-                    fetch, Outcome.NOT_FOUND, "unknown device", Cost.ROUTINE, "unknown_device"
-                )
-            return None
-        if fetch.protocol == "tftp":
-            return self._refuse(
-                fetch, Outcome.NOT_FOUND, "not on a staging network", Cost.ROUTINE, "wrong_network"
-            )
-        return self._challenge(fetch, found, first_contact=True)
 
     def authenticate_device(self, fetch: Fetch, mac: str, vendor_name: str) -> Delivery | None:
         """For device endpoints outside the file pipeline (a gateway's config and CDRs):
         None when the request proves it is the device, from any network, else the refusal
         (401 with a challenge, exactly as for an unknown MAC; 429 when locked out)."""
-        if self.limiter.locked(fetch.source) or self.lockouts.locked(fetch.source):
-            metrics.count_refusal(fetch.protocol, "locked_out")
-            return Delivery(Outcome.LOCKED, reason="locked out")
-        found = self._device(FileRequest(vendor_name, FileKind.DEVICE, fetch.filename, mac=mac))
-        return self._challenge(fetch, found, first_contact=False)
+        try:
+            self.admission.admit(fetch)
+            found = self._device(FileRequest(vendor_name, FileKind.DEVICE, fetch.filename, mac=mac))
+            self._prove_device(fetch, found, first_contact=False)
+        except Refusal as refusal:
+            return self._settle(fetch, refusal, charge=not self._from_bench(fetch.source))
+        return None
 
     def record_fetch(self, fetch: Fetch, mac: str, sha256: str) -> None:
         """A served device endpoint, on the device's timeline like a file fetch."""
-        self._record(fetch, mac, "fetch", Outcome.SERVED, sha256=sha256)
+        self._timeline_event(fetch, mac, EventKind.FETCH, Outcome.SERVED, sha256=sha256)
 
-    def _challenge(
-        self, fetch: Fetch, found: FoundDevice | None, first_contact: bool
-    ) -> Delivery | None:
-        """None when the request authenticates as the device (or installs it), else a 401."""
-        verdict = self._authenticate(fetch, found)
-        if verdict == DigestVerdict.OK:
-            self.limiter.refund(fetch.source)
-            return None
-        if (
-            first_contact
-            and verdict is None
-            and found is not None
-            and self._first_contact(fetch, found)
-        ):
-            return None
-        cost = (
-            Cost.BAD_CREDENTIALS
-            if verdict in (DigestVerdict.BAD, DigestVerdict.REPLAY)
-            else Cost.ROUTINE
-        )
-        reason = {None: "no credentials", DigestVerdict.STALE: "stale nonce"}.get(
-            verdict, f"credentials {verdict}"
-        )
-        level = logging.INFO if verdict in (None, DigestVerdict.STALE) else logging.WARNING
-        label = "bad_credentials" if cost is Cost.BAD_CREDENTIALS else "no_credentials"
-        refusal = self._refuse(fetch, Outcome.UNAUTHORIZED, reason, cost, label, level=level)
-        return dataclasses.replace(
-            refusal, challenge=self.mint.challenge(stale=verdict == DigestVerdict.STALE)
-        )
+    def preview(self, mac: str, filename: str | None = None) -> bytes:
+        """The bytes a bench fetch of this device's file (its own config unless ``filename``
+        names another of its files) gets now, for a person to read.
 
-    def _authenticate(self, fetch: Fetch, found: FoundDevice | None) -> str | None:
-        """A DigestVerdict, or None when the request presented no usable credentials."""
-        user, password = ("\0", "\0")  # an unknown device compares against a dummy
-        if found is not None and (creds := found.access.credentials(self.box)) is not None:
-            user, password = creds.http_user, creds.http_password
-        if fetch.digest is not None:
-            with self.db.session() as session:
-                return verify(session, self.mint, fetch.digest, user, password, fetch.method)
-        if fetch.basic is not None and fetch.protocol == "https":
-            given_user, given_password = fetch.basic
-            return (
-                DigestVerdict.OK
-                if _equal(given_user, user) & _equal(given_password, password)
-                else DigestVerdict.BAD
-            )
-        return None
-
-    def _first_contact(self, fetch: Fetch, found: FoundDevice) -> bool:
-        """A shipped device's first fetch from its customer's network installs it."""
-        if found.access.state is not DeviceState.SHIPPED:
-            return False
-        if not in_networks(fetch.source, parse_networks(found.access.allowed_networks)):
-            return False
+        Nothing of a real fetch happens: no timeline event, no metric, no rate-limit charge,
+        and none of the caches the front doors share is read or filled, so a preview neither
+        sees a stale file nor leaves one behind.
+        """
         with self.db.session() as session:
-            device = load_device(session, found.view.mac)
-            if device is None or device.state is not DeviceState.SHIPPED:
-                return False
-            lifecycle.apply(
-                session, self.box, device, lifecycle.Action.INSTALL,
-                actor=f"first fetch from {fetch.source}",
-            )  # fmt: skip
-        security_log.info("device %s installed: first fetch from %s", found.view.mac, fetch.source)
-        return True
+            device = load_device(session, mac)
+            if device is None:
+                raise NotFound(f"no device {mac} in the inventory")
+            vendor_name, model_name = device.vendor, device.model
+        model = next((m for m in all_models() if m.model == model_name), None)
+        if model is None:
+            raise Invalid(f"{mac} is a {model_name}: it fetches its gateway config, not a file")
+        name = filename or vendor(vendor_name).device_filename(mac, model)
+        request = match_file(name)
+        if request is None or request.vendor != vendor_name or request.mac not in (None, mac):
+            raise Invalid(f"{name} is not a file device {mac} ({model_name}) fetches")
+        found = None
+        if request.mac is not None:
+            with self.db.engine.connect() as connection:
+                found = find_device(connection, self.box, mac, vendor_name)
+        if request.kind is FileKind.DEVICE and found is None:
+            raise NotFound(f"device {mac} is retired: it gets no file")
+        offer = self._offer(FirmwareDirector(self.db, None), request, found, reported=None)
+        try:
+            rendered = render_file(request, found, self.box, self.context, True, offer)
+        except RenderError as exc:
+            raise Conflict(f"cannot render {name} for device {mac}: {exc}") from exc
+        if rendered is None:
+            raise NotFound(f"{name} is not served to device {mac}")
+        return rendered.body
 
-    def _rendered(
-        self,
-        fetch: Fetch,
-        request: FileRequest,
-        found: FoundDevice | None,
-        staging: bool,
-        reported: str | None,
-    ) -> RenderedFile | Delivery:
-        """The file (cached per variant), or the refusal that replaces it.
+    # --- the stages --------------------------------------------------------------------------
+
+    def _identify(self, fetch: Fetch, staging: bool) -> IdentifiedFetch:
+        """Which vendor file is asked for, by which device, and is it in service.
+
+        A name no device ever asks for is a scan, and costs the source accordingly; a device
+        that asks for another device's file by name is refused and told on that device.
+        """
+        request = match_file(fetch.filename)
+        if request is None:
+            raise Refusal(
+                Outcome.NOT_FOUND, "no such file name", label="unknown_file", cost=Cost.UNKNOWN_NAME
+            )
+        agent = parse_user_agent(fetch.user_agent) if fetch.user_agent else None
+        if request.mac and agent and agent.mac and agent.mac != request.mac:
+            raise Refusal(
+                Outcome.FORBIDDEN,
+                f"User-Agent MAC {agent.mac} asked for the file of {request.mac}",
+                label="user_agent_mismatch",
+                cost=Cost.BAD_CREDENTIALS,
+                record_on=request.mac,
+            )
+        reported_firmware = agent.firmware if agent else None
+        device_mac = request.mac or (agent.mac if agent else None)
+        found = self._device(request)
+        return IdentifiedFetch(fetch, staging, request, found, reported_firmware, device_mac)
+
+    def _authorize(self, identified: IdentifiedFetch) -> None:
+        """Only a device's own file carries secrets: the bench gets it for a device in
+        service; TFTP, which proves nothing, gets it nowhere else; HTTP only as the device."""
+        if identified.request.kind is not FileKind.DEVICE:
+            return
+        if identified.staging:
+            if identified.found is None:
+                raise Refusal(
+                    Outcome.NOT_FOUND, "unknown device", label="unknown_device", cost=Cost.ROUTINE
+                )
+            return
+        if identified.fetch.protocol == "tftp":
+            raise Refusal(
+                Outcome.NOT_FOUND,
+                "not on a staging network",
+                label="wrong_network",
+                cost=Cost.ROUTINE,
+            )
+        self._prove_device(identified.fetch, identified.found, first_contact=True)
+
+    def _render(self, identified: IdentifiedFetch) -> RenderedFile:
+        """The file for this source's variant, rendered once per inventory revision.
 
         The firmware step is part of the variant: it follows the version this fetch reports
-        and the clock (a wave opens after its pause) without a revision bump."""
-        offer = None
-        if found is not None and request.kind is FileKind.DEVICE:
-            offer = self.firmware.offer(found, reported)
+        and the clock (a wave opens after its pause) without a revision bump.
+        """
+        request, found, staging = identified.request, identified.found, identified.staging
+        offer = self._offer(self.firmware, request, found, identified.reported_firmware)
         key = (request.vendor, request.kind, request.mac, request.model, staging, offer)
         rendered = self.cache.get(key)
         if rendered is not None:
@@ -351,31 +247,66 @@ class Provisioner:
             plain = render_file(request, found, self.box, self.context, staging, offer)
             metrics.observe_render(time.perf_counter() - started)
         except RenderError as exc:
-            log.error("cannot render %s: %s", fetch.filename, exc)
-            return Delivery(Outcome.FAILED, reason=str(exc))
+            log.error("cannot render %s: %s", identified.fetch.filename, exc)
+            raise Refusal(Outcome.FAILED, str(exc)) from exc
         if plain is None:
             # Devices walk a fallback chain (cfg<mac>, cfg<mac>.xml, cfg<model>.xml,
             # cfg.xml): a 404 here is routine, not a security event.
-            reason = f"{request.kind} file not served"
-            return self._refuse(
-                fetch, Outcome.NOT_FOUND, reason, Cost.ROUTINE, "not_served", level=logging.INFO
+            raise Refusal(
+                Outcome.NOT_FOUND,
+                f"{request.kind} file not served",
+                label="not_served",
+                cost=Cost.ROUTINE,
+                level=logging.INFO,
             )
         rendered = plain
         if not staging and found is not None and found.access.encrypt_config:
-            sealed = self._seal(request, found, plain.body)
-            if sealed is not None:
-                # The hash still names the configuration, not its encryption (a random salt
-                # each time), so the timeline tells whether the device got the file it was told.
-                rendered = RenderedFile(sealed, "application/octet-stream", plain.sha256)
+            rendered = sealed(plain, request, found, self.box)
         self.cache.put(key, rendered, revision)
         return rendered
 
-    def _seal(self, request: FileRequest, found: FoundDevice, body: bytes) -> bytes | None:
-        """Encrypted under the key the device got on the bench, where its vendor can."""
-        credentials = found.access.credentials(self.box)
-        if credentials is None:
-            return None
-        return vendor(request.vendor).seal(body, credentials.config_key)
+    def _record(self, identified: IdentifiedFetch, rendered: RenderedFile) -> Delivery:
+        """The served file on its device's timeline, with the hash that tells a resync
+        whether the device got the file it was told about."""
+        if (mac := identified.device_mac) is not None:
+            self._timeline_event(
+                identified.fetch,
+                mac,
+                EventKind.FETCH,
+                Outcome.SERVED,
+                firmware=identified.reported_firmware,
+                sha256=rendered.sha256,
+            )
+        return Delivery(Outcome.SERVED, rendered.body, rendered.content_type)
+
+    def _settle(self, fetch: Fetch, refusal: Refusal, charge: bool) -> Delivery:
+        """A refusal, whichever stage raised it: counted, logged and charged to its source
+        (unless it is the bench), told on the device it concerns, and turned into the
+        Delivery the front door maps."""
+        if refusal.label is not None:
+            metrics.count_refusal(fetch.protocol, refusal.label)
+        if refusal.cost is not None:
+            security_log.log(
+                refusal.level,
+                "refused %s %s from %s (%s): %s",
+                fetch.protocol,
+                fetch.filename[:80],
+                fetch.source,
+                refusal.outcome.value,
+                refusal.reason,
+            )
+            if charge:
+                self.admission.charge(fetch, refusal.cost)
+        if refusal.record_on:
+            self._timeline_event(
+                fetch, refusal.record_on, EventKind.REFUSED, refusal.outcome, detail=refusal.reason
+            )
+        return Delivery(refusal.outcome, reason=refusal.reason, challenge=refusal.challenge)
+
+    # --- what the stages share ---------------------------------------------------------------
+
+    def _on_staging_network(self, source: str) -> bool:
+        return in_networks(source, self.staging)
 
     def _device(self, request: FileRequest) -> FoundDevice | None:
         """The device behind a per-device name; cached like files (unknown MACs are not)."""
@@ -391,8 +322,44 @@ class Provisioner:
                 self.devices.put(key, found, revision)
         return found
 
-    def _record(
-        self, fetch: Fetch, mac: str, kind: str, outcome: Outcome, **details: str | None
+    def _prove_device(self, fetch: Fetch, found: FoundDevice | None, first_contact: bool) -> None:
+        """Return when the request authenticates as the device (or, on a file fetch, is a
+        shipped device's first contact, which installs it); else raise the 401."""
+        verdict = authorization.credential_verdict(fetch, found, self.box, self.db, self.mint)
+        if verdict == DigestVerdict.OK:
+            self.admission.refund(fetch)
+            return
+        if (
+            first_contact
+            and verdict is None
+            and found is not None
+            and authorization.install_on_first_contact(fetch, found, self.db, self.box)
+        ):
+            return
+        raise authorization.challenge(verdict, self.mint)
+
+    @staticmethod
+    def _offer(
+        director: FirmwareDirector,
+        request: FileRequest,
+        found: FoundDevice | None,
+        reported: str | None,
+    ) -> FirmwareOffer | None:
+        """The firmware step a device's own file names; other files name none."""
+        if found is None or request.kind is not FileKind.DEVICE:
+            return None
+        return director.offer(found, reported)
+
+    def _timeline_event(
+        self,
+        fetch: Fetch,
+        mac: str,
+        kind: EventKind,
+        outcome: Outcome,
+        *,
+        firmware: str | None = None,
+        sha256: str | None = None,
+        detail: str | None = None,
     ) -> None:
         """Put the fetch on the device's timeline (written in batches, off this thread)."""
         if self.timeline is None:
@@ -405,39 +372,9 @@ class Provisioner:
                 filename=fetch.filename,
                 source=fetch.source,
                 user_agent=fetch.user_agent,
+                firmware=firmware,
                 status=outcome.value,
-                **details,
+                sha256=sha256,
+                detail=detail,
             )
         )
-
-    def _refuse(
-        self,
-        fetch: Fetch,
-        outcome: Outcome,
-        reason: str,
-        cost: Cost,
-        label: str,  # the reason as a metric label (a fixed set)
-        record_on: str | None = None,
-        level: int = logging.WARNING,
-    ) -> Delivery:
-        metrics.count_refusal(fetch.protocol, label)
-        security_log.log(
-            level,
-            "refused %s %s from %s (%s): %s",
-            fetch.protocol,
-            fetch.filename[:80],
-            fetch.source,
-            outcome.value,
-            reason,
-        )
-        if not in_networks(fetch.source, self.staging) and self.limiter.charge(fetch.source, cost):
-            security_log.warning("locked out %s for %d s", fetch.source, self.limiter.lockout)
-            metrics.count_lockout(fetch.protocol)
-            self.lockouts.publish(fetch.source, self.limiter.lockout)
-        if record_on:
-            self._record(fetch, record_on, "refused", outcome, detail=reason)
-        return Delivery(outcome, reason=reason)
-
-
-def _equal(given: str, expected: str) -> bool:
-    return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))

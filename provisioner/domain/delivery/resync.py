@@ -29,7 +29,8 @@ from sqlalchemy.orm import Session
 
 from provisioner.db.models import Device, DeviceEvent, utcnow
 from provisioner.db.session import Database
-from provisioner.domain.delivery.pipeline import in_networks, parse_networks, render_file
+from provisioner.domain.delivery.networks import in_networks, parse_networks
+from provisioner.domain.delivery.rendering import render_file
 from provisioner.domain.errors import Conflict, Invalid, NotFound
 from provisioner.domain.firmware.director import FirmwareDirector
 from provisioner.domain.inventory.lookup import FoundDevice, find_device, provisioning_context
@@ -197,6 +198,8 @@ def registered_contact(session: Session, device_id: int, port: int = SIP_PORT) -
         .limit(20)
     )
     for source in sources:
+        if source is None:
+            continue
         try:
             address = ipaddress.ip_address(source)
         except ValueError:  # not an address (a CLI render): look further back

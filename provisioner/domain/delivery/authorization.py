@@ -1,0 +1,90 @@
+"""Authorization outside the bench: who, besides the bench, may have a device's own file.
+
+Over HTTP, a request that authenticates as the device (Digest, or Basic over HTTPS), or the
+first request of a ``shipped`` device from one of its tenant's allowed networks (which moves it
+to ``installed``). Everything else is challenged exactly like an unknown MAC: no oracle.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+
+from provisioner.db.models import DeviceState
+from provisioner.db.session import Database
+from provisioner.domain.delivery.digest import DigestVerdict, NonceMint, verify
+from provisioner.domain.delivery.fetches import Fetch, Outcome, Refusal
+from provisioner.domain.delivery.networks import in_networks, parse_networks
+from provisioner.domain.delivery.ratelimit import Cost
+from provisioner.domain.inventory import lifecycle
+from provisioner.domain.inventory.lookup import FoundDevice, load_device
+from provisioner.secretbox import SecretBox
+
+security_log = logging.getLogger("provisioner.security")
+
+
+def credential_verdict(
+    fetch: Fetch, found: FoundDevice | None, box: SecretBox, db: Database, mint: NonceMint
+) -> str | None:
+    """A DigestVerdict, or None when the request presented no usable credentials.
+
+    An unknown device is compared against a dummy, so it costs the same time as a known one.
+    """
+    user, password = ("\0", "\0")
+    if found is not None and (creds := found.access.credentials(box)) is not None:
+        user, password = creds.http_user, creds.http_password
+    if fetch.digest is not None:
+        with db.session() as session:
+            return verify(session, mint, fetch.digest, user, password, fetch.method)
+    if fetch.basic is not None and fetch.protocol == "https":
+        given_user, given_password = fetch.basic
+        return (
+            DigestVerdict.OK
+            if _equal(given_user, user) & _equal(given_password, password)
+            else DigestVerdict.BAD
+        )
+    return None
+
+
+def install_on_first_contact(
+    fetch: Fetch, found: FoundDevice, db: Database, box: SecretBox
+) -> bool:
+    """A shipped device's first fetch from its customer's network installs it."""
+    if found.access.state is not DeviceState.SHIPPED:
+        return False
+    if not in_networks(fetch.source, parse_networks(found.access.allowed_networks)):
+        return False
+    with db.session() as session:
+        device = load_device(session, found.view.mac)
+        if device is None or device.state is not DeviceState.SHIPPED:
+            return False
+        lifecycle.apply(
+            session, box, device, lifecycle.Action.INSTALL,
+            actor=f"first fetch from {fetch.source}",
+        )  # fmt: skip
+    security_log.info("device %s installed: first fetch from %s", found.view.mac, fetch.source)
+    return True
+
+
+def challenge(verdict: str | None, mint: NonceMint) -> Refusal:
+    """The 401 for a request that did not prove it is the device, with a fresh nonce.
+
+    Wrong or replayed credentials cost the source more than none, and are logged louder; a
+    stale nonce is routine (the device retries with the new one).
+    """
+    bad = verdict in (DigestVerdict.BAD, DigestVerdict.REPLAY)
+    reason = {None: "no credentials", DigestVerdict.STALE: "stale nonce"}.get(
+        verdict, f"credentials {verdict}"
+    )
+    return Refusal(
+        Outcome.UNAUTHORIZED,
+        reason,
+        label="bad_credentials" if bad else "no_credentials",
+        cost=Cost.BAD_CREDENTIALS if bad else Cost.ROUTINE,
+        level=logging.INFO if verdict in (None, DigestVerdict.STALE) else logging.WARNING,
+        challenge=mint.challenge(stale=verdict == DigestVerdict.STALE),
+    )
+
+
+def _equal(given: str, expected: str) -> bool:
+    return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
