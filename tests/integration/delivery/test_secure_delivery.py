@@ -311,7 +311,7 @@ def _tftp_attack(port: int, count: int) -> list[bytes]:
                 name = f"cfg000b82{index:06x}.xml".encode()
                 sock.sendto(b"\x00\x01" + name + b"\x00octet\x00", ("127.0.0.1", port))
             for sock in batch:
-                sock.settimeout(2.0)
+                sock.settimeout(5.0)  # patience for a loaded machine: every reply must come
                 try:
                     replies.append(sock.recvfrom(2048)[0])
                 except TimeoutError:
