@@ -8,7 +8,9 @@ its rule. ``docs/vendors.md`` §2.3 lists the same table for people.
 
 Each entry names its source (tags in :data:`SOURCES`) and how sure it is:
 
-* ``guide``: a Panasonic administrator guide page states the name (and the range, where given);
+* ``guide``: a Panasonic administrator guide page states the name (and the range, where given),
+  for these models or for a sibling of the same generation (KX-HDV100, KX-UTG200/300,
+  KX-TGP500: the source tag names which);
 * ``sample``: Panasonic's own sample files (as shipped by FusionPBX) or two independent
   provisioning systems use the name for these families; the range is the format's limit or
   the one the note gives;
@@ -120,6 +122,16 @@ def _p(
     return Parameter(name, per_line, rule, tuple(source.split()), sureness, note)
 
 
+_LINE_SAMPLES = "PN-SAMPLE-UT670 PN-SAMPLE-UT136"  # both samples carry every per-line name
+
+
+def _line(name: str, rule: Rule, note: str) -> Parameter:
+    return _p(name, rule, _LINE_SAMPLES, "sample", note, per_line=True)
+
+
+HOST_OR_EMPTY = Rule(pattern=HOST.pattern, empty=True)
+PORT = _int(1, 65535)
+
 PARAMETERS: Mapping[str, Parameter] = MappingProxyType(
     {
         p.name: p
@@ -195,85 +207,27 @@ PARAMETERS: Mapping[str, Parameter] = MappingProxyType(
                 "e.g. 01.133",
             ),
             _p("FIRM_FILE_PATH", URL, "PN-SAMPLE-UT670 WZ-UT113", "sample", "firmware URL"),
-            _p(
+            _line(
                 "PHONE_NUMBER",
                 SIP_USER,
-                "PN-SAMPLE-UT670 PN-SAMPLE-UT136",
-                "sample",
                 "we write the SIP user name; character set and length inferred",
-                per_line=True,
             ),
-            _p(
+            _line(
                 "DISPLAY_NAME",
                 Rule(empty=True),
-                "PN-SAMPLE-UT670 PN-SAMPLE-UT136",
-                "sample",
                 "free UTF-8 text (Japanese allowed) up to the format's 500 bytes",
-                per_line=True,
             ),
-            _p(
-                "SIP_AUTHID",
-                SIP_USER,
-                "PN-SAMPLE-UT670 PN-SAMPLE-UT136",
-                "sample",
-                "character set and length inferred",
-                per_line=True,
+            _line("SIP_AUTHID", SIP_USER, "character set and length inferred"),
+            _line("SIP_PASS", SIP_SECRET, "printable ASCII; length inferred"),
+            _line("SIP_RGSTR_ADDR", HOST_OR_EMPTY, "host name or address"),
+            _line("SIP_RGSTR_PORT", PORT, "UDP/TCP port"),
+            _line("SIP_PRXY_ADDR", HOST_OR_EMPTY, "host name or address"),
+            _line("SIP_PRXY_PORT", PORT, "UDP/TCP port"),
+            _line(
+                "REG_EXPIRE_TIME", _int(1, 4294967295), "seconds (samples: 3600); bounds inferred"
             ),
-            _p(
-                "SIP_PASS",
-                SIP_SECRET,
-                "PN-SAMPLE-UT670 PN-SAMPLE-UT136",
-                "sample",
-                "printable ASCII; length inferred",
-                per_line=True,
-            ),
-            _p(
-                "SIP_RGSTR_ADDR",
-                Rule(pattern=HOST.pattern, empty=True),
-                "PN-SAMPLE-UT670 PN-SAMPLE-UT136",
-                "sample",
-                "host name or address",
-                per_line=True,
-            ),
-            _p(
-                "SIP_RGSTR_PORT",
-                _int(1, 65535),
-                "PN-SAMPLE-UT670 PN-SAMPLE-UT136",
-                "sample",
-                "UDP/TCP port",
-                per_line=True,
-            ),
-            _p(
-                "SIP_PRXY_ADDR",
-                Rule(pattern=HOST.pattern, empty=True),
-                "PN-SAMPLE-UT670 PN-SAMPLE-UT136",
-                "sample",
-                "host name or address",
-                per_line=True,
-            ),
-            _p(
-                "SIP_PRXY_PORT",
-                _int(1, 65535),
-                "PN-SAMPLE-UT670 PN-SAMPLE-UT136",
-                "sample",
-                "UDP/TCP port",
-                per_line=True,
-            ),
-            _p(
-                "REG_EXPIRE_TIME",
-                _int(1, 4294967295),
-                "PN-SAMPLE-UT670 PN-SAMPLE-UT136",
-                "sample",
-                "seconds (samples: 3600); bounds inferred",
-                per_line=True,
-            ),
-            _p(
-                "SIP_SRC_PORT",
-                _int(1, 65535),
-                "PN-SAMPLE-UT670 PN-SAMPLE-UT136",
-                "sample",
-                "the line's local port (UT136 sample: 5060, 5070, 5080, 5090)",
-                per_line=True,
+            _line(
+                "SIP_SRC_PORT", PORT, "the line's local port (UT136 sample: 5060, 5070, 5080, 5090)"
             ),
         )
     }
