@@ -1,6 +1,17 @@
 """The Panasonic SIP phones we provision: KX-HDV, KX-TGP600 and KX-UT.
 
-Line counts (SIP accounts) are the product owner's table; the guides seen did not list them.
+Line counts (SIP accounts; the ``_n`` suffixes a file may use, see :mod:`.catalogue`):
+
+* KX-UT133 and KX-UT136: 4. Panasonic's samples for both (as shipped by FusionPBX:
+  ``panasonic/ut133/{$mac}.xml``, ``panasonic/ut136/{$mac}.xml``) carry lines 1-4 only; the
+  KX-UT136 had 6 here before, which would have written lines 5 and 6 that it does not have.
+* KX-UT113 and KX-UT123: 2; KX-HDV130: 2, KX-HDV230: 6, KX-HDV330: 12, KX-HDV430: 16;
+  KX-TGP600: 8. The product owner's table, not confirmed by a guide page: the KX-HDV230
+  guide's format chapter says only "the unit supports multiple telephone lines" (§2.4), and
+  the guides' per-model specifications were not found online (``docs/vendors.md`` §6).
+
+No model has a Japanese display language in the sources found: ``japanese_display`` stays
+off for all, and ``DEFAULT_LANGUAGE`` is not written.
 """
 
 from __future__ import annotations
@@ -31,7 +42,7 @@ MODELS: Mapping[str, ModelInfo] = MappingProxyType(
             _model("KX-UT113", "kx-ut", 2),
             _model("KX-UT123", "kx-ut", 2),
             _model("KX-UT133", "kx-ut", 4),
-            _model("KX-UT136", "kx-ut", 6),
+            _model("KX-UT136", "kx-ut", 4),
         )
     }
 )

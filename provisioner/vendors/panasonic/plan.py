@@ -1,24 +1,35 @@
 """A Panasonic phone's files: its bootstrap ``<MODEL>.cfg`` and its own ``Config<MAC>.cfg``.
 
-Sources: the Panasonic administrator guides, wazo-provd and the FusionPBX/SARK samples, as
-collected in ``docs/vendors.md`` section 2.
+Sources: the Panasonic administrator guides, Panasonic's sample files (as shipped by
+FusionPBX) and wazo-provd, collected in ``docs/vendors.md`` section 2; every name and value is
+checked against :mod:`.catalogue`, which names the source of each.
 
 Decisions taken where the sources are unclear:
 
 * ``PHONE_NUMBER_n`` is the SIP username: it is the user part of From/To/REGISTER, which the
-  PBX core knows the account by (never the direct number). ``LINE_ID_n`` (a line label in
-  the samples) carries the extension and the caller ID, for people to read.
-* Caller ID: no Panasonic parameter sets a presented number apart from ``PHONE_NUMBER_n``;
-  the PBX core rewrites the From number from its own table, so the file only shows it.
+  PBX core knows the account by (never the direct number).
+* Provisioning credentials: the guides document one way, ``user:password@`` in the file's URL
+  (KX-HDV100 guide §2.1, "Case 3"); no HTTP-authentication parameter of these models was
+  found (the ``HTTP_AUTH_ID``/``HTTP_AUTH_PASSWORD`` written before were never documented).
+  So the bench file sets ``CFG_STANDARD_FILE_PATH`` with the device's credentials in it, and a
+  file without credentials (the field variant) leaves ``CFG_STANDARD_FILE_PATH`` out: a
+  parameter a file does not name keeps its value on the phone ("Only change parameters as
+  necessary", format chapter), so the phone keeps the URL with its credentials. The risk of
+  a password inside a URL is in ``docs/security.md``.
+* No line label: ``LINE_ID_n`` is documented only for the KX-TGP500 (its sample), not for
+  these models, so the caller ID is not shown on the phone; the PBX core presents it.
 * ``LINE_ENABLE_n`` is documented for UT670/TGP5xx only, not for these models: a line is
   in use when it has a registrar; unused lines are written empty so a re-used device keeps
   no credentials of its previous owner.
-* KX-TGP600 uses the KX-HDV header: its guide shares the HDV text (INFERRED, not verified).
+* KX-TGP600 uses the HDV/UT header line: no KX-TGP600 sample or guide page with a header was
+  found (INFERRED; the KX-TGP500's "# PCC Standard Format File #" is an older product's).
 * The Japanese value of ``DEFAULT_LANGUAGE`` is not documented for these models; it is not
   written and no model claims a Japanese display.
 """
 
 from __future__ import annotations
+
+import re
 
 from provisioner.vendors.base import (
     DeviceView,
@@ -27,27 +38,47 @@ from provisioner.vendors.base import (
     FirmwareOffer,
     LineView,
     ProvisioningContext,
+    ProvisioningCredentials,
+    RenderError,
     TemplatePlan,
 )
 from provisioner.vendors.common import (
     RESYNC_EVENT,
     Params,
     firmware_url,
-    line_label,
     lines_by_port,
     require_requested_device,
     resync_time,
 )
-from provisioner.vendors.panasonic.models import NAME
+from provisioner.vendors.panasonic import catalogue
+from provisioner.vendors.panasonic.models import MODELS, NAME
 from provisioner.vendors.panasonic.parameters import checked
 
 TEMPLATE = "panasonic/config.cfg.j2"
 CONTENT_TYPE = "text/plain; charset=utf-8"
+_URL_SAFE = re.compile(r"[A-Za-z0-9._~-]+")
 
 
-def _standard_file_path(ctx: ProvisioningContext) -> str:
-    # The phone expands {MAC} (upper case) itself; we answer both cases.
-    return f"{ctx.http_base}/Config{{MAC}}.cfg"
+def _standard_file_path(
+    ctx: ProvisioningContext, creds: ProvisioningCredentials | None = None
+) -> str:
+    """The device's own file; the phone expands {MAC} (upper case) itself, we answer both cases.
+
+    With ``creds``, as ``scheme://user:password@host/...`` (the guides' way, see above); only
+    characters that need no percent-encoding are accepted, since whether the phone decodes
+    one is not documented.
+    """
+    base = ctx.http_base
+    if creds is not None:
+        for label, part in (("user", creds.http_user), ("password", creds.http_password)):
+            if not _URL_SAFE.fullmatch(part):
+                raise RenderError(
+                    f"CFG_STANDARD_FILE_PATH: the HTTP {label} has characters a URL cannot "
+                    "carry unencoded (A-Z, a-z, 0-9, . _ ~ - only); issue new credentials"
+                )
+        scheme, _, rest = base.partition("://")
+        base = f"{scheme}://{creds.http_user}:{creds.http_password}@{rest}"
+    return f"{base}/Config{{MAC}}.cfg"
 
 
 def _japan(ctx: ProvisioningContext) -> Params:
@@ -63,14 +94,13 @@ def _bootstrap(ctx: ProvisioningContext) -> Params:
     return [("CFG_STANDARD_FILE_PATH", _standard_file_path(ctx)), *_japan(ctx)]
 
 
-def _line(n: int, line: LineView | None, caller_id: str | None, ctx: ProvisioningContext) -> Params:
+def _line(n: int, line: LineView | None, ctx: ProvisioningContext) -> Params:
     if line is None:
-        cleared = ("PHONE_NUMBER", "LINE_ID", "DISPLAY_NAME", "SIP_AUTHID", "SIP_PASS",
-                   "SIP_RGSTR_ADDR", "SIP_PRXY_ADDR")  # fmt: skip
+        cleared = ("PHONE_NUMBER", "DISPLAY_NAME", "SIP_AUTHID", "SIP_PASS", "SIP_RGSTR_ADDR",
+                   "SIP_PRXY_ADDR")  # fmt: skip
         return [(f"{name}_{n}", "") for name in cleared]
     return [
         (f"PHONE_NUMBER_{n}", line.sip_username),
-        (f"LINE_ID_{n}", line_label(line, caller_id)),
         (f"DISPLAY_NAME_{n}", line.display_name),
         (f"SIP_AUTHID_{n}", line.sip_username),
         (f"SIP_PASS_{n}", line.sip_password),
@@ -97,6 +127,14 @@ def _firmware(offer: FirmwareOffer | None, ctx: ProvisioningContext) -> Params:
     ]
 
 
+def _own_file(creds: ProvisioningCredentials | None, ctx: ProvisioningContext) -> Params:
+    """The bench variant points the phone at its file with its credentials; the field variant
+    (no credentials) says nothing, so the phone keeps that URL."""
+    if creds is None:
+        return []
+    return [("CFG_STANDARD_FILE_PATH", _standard_file_path(ctx, creds))]
+
+
 def _device(device: DeviceView, ctx: ProvisioningContext) -> Params:
     hour, minute = resync_time(device.mac, ctx.resync_window)
     params: Params = [
@@ -104,7 +142,7 @@ def _device(device: DeviceView, ctx: ProvisioningContext) -> Params:
         ("ADMIN_PASS", device.admin_password),
         *_japan(ctx),
         ("PROVISION_ENABLE", "Y"),
-        ("CFG_STANDARD_FILE_PATH", _standard_file_path(ctx)),
+        *_own_file(device.credentials, ctx),
         ("CFG_CYCLIC", "Y"),
         ("CFG_CYCLIC_INTVL", "1440"),  # minutes
         ("CFG_RTRY_INTVL", "30"),  # minutes
@@ -113,14 +151,9 @@ def _device(device: DeviceView, ctx: ProvisioningContext) -> Params:
         ("CFG_RESYNC_FROM_SIP", RESYNC_EVENT),  # Event header of the PBX's resync NOTIFY
         *_firmware(device.firmware, ctx),
     ]
-    if device.credentials is not None:  # Panasonic has no config key we can use (§2.4)
-        params += [
-            ("HTTP_AUTH_ID", device.credentials.http_user),
-            ("HTTP_AUTH_PASSWORD", device.credentials.http_password),
-        ]
     by_port = lines_by_port(device.lines, device.model)
     for n in range(1, device.model.lines + 1):
-        params += _line(n, by_port.get(n), device.caller_id, ctx)
+        params += _line(n, by_port.get(n), ctx)
     return params
 
 
@@ -128,11 +161,14 @@ def plan(
     request: FileRequest, device: DeviceView | None, ctx: ProvisioningContext
 ) -> TemplatePlan | None:
     """The bootstrap and per-device files; ``ConfigCommon.cfg`` is not served (404)."""
-    if request.kind is FileKind.BOOTSTRAP:
+    if request.kind is FileKind.BOOTSTRAP and request.model is not None:
+        model = MODELS[request.model]  # match_file named a known model
         params = checked(_bootstrap(ctx))
     elif request.kind is FileKind.DEVICE and device is not None:
         require_requested_device(NAME, request, device)
+        model = device.model
         params = checked(_device(device, ctx))
     else:
         return None
+    catalogue.check(params, model)
     return TemplatePlan(TEMPLATE, params, CONTENT_TYPE, crlf=True)

@@ -115,7 +115,8 @@ def test_the_bench_gets_the_credentials(secure: RunningServer) -> None:
     assert b"<P1359>" in body
     status, body, _ = curl(f"{secure.http}/Config{PANA_MAC.upper()}.cfg", source=BENCH)
     assert status == 200
-    assert f'HTTP_AUTH_PASSWORD="{credentials(secure, PANA_MAC)[1]}"'.encode() in body
+    pana_user, pana_password = credentials(secure, PANA_MAC)
+    assert f'CFG_STANDARD_FILE_PATH="http://{pana_user}:{pana_password}@'.encode() in body
 
 
 def test_elsewhere_a_known_and_an_unknown_mac_look_the_same(secure: RunningServer) -> None:

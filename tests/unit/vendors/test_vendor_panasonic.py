@@ -60,7 +60,6 @@ def test_device_files_follow_the_format(device: DeviceView) -> None:
     assert values["TIME_ZONE"] == "540"
     assert values["DST_ENABLE"] == "N"
     assert values["NTP_ADDR"] == "ntp.nict.jp"
-    assert values["CFG_STANDARD_FILE_PATH"] == "https://prov.example.jp/zt/Config{MAC}.cfg"
     assert values["CFG_RESYNC_FROM_SIP"] == "check-sync"
     assert values["PROVISION_ENABLE"] == "Y"
     for sample in device.lines:
@@ -86,9 +85,38 @@ def test_unused_lines_are_written_empty() -> None:
     assert "SIP_SRC_PORT_4" not in values
 
 
-def test_caller_id_is_shown_in_the_line_label() -> None:
-    values = settings(render(KX_UT133))
-    assert values["LINE_ID_1"] == "1001 (0312340000)"
+def test_the_bench_file_carries_the_credentials_in_the_file_url() -> None:
+    """The guides' way (KX-HDV100 guide §2.1): user:password@ in the provisioning URL."""
+    assert KX_HDV230.credentials is not None
+    user, password = KX_HDV230.credentials.http_user, KX_HDV230.credentials.http_password
+    values = settings(render(KX_HDV230))
+    assert values["CFG_STANDARD_FILE_PATH"] == (
+        f"https://{user}:{password}@prov.example.jp/zt/Config{{MAC}}.cfg"
+    )
+    assert not any(name.startswith("HTTP_AUTH") for name in values)  # never documented
+
+
+def test_the_field_file_leaves_the_url_the_phone_has() -> None:
+    """No credentials, and no CFG_STANDARD_FILE_PATH that would drop them from the phone."""
+    field = replace(KX_HDV230, credentials=None)
+    body = render(field)
+    assert "CFG_STANDARD_FILE_PATH" not in settings(body)
+    assert b"HttpPw7kQ2mZ9xR4" not in body
+
+
+@pytest.mark.parametrize("field", ["http_user", "http_password"])
+def test_credentials_a_url_cannot_carry_are_refused(field: str) -> None:
+    assert KX_HDV230.credentials is not None
+    creds = replace(KX_HDV230.credentials, **{field: "pa:ss@word"})
+    request = PANA.match_file(PANA.device_filename(KX_HDV230.mac, KX_HDV230.model))
+    assert request is not None
+    with pytest.raises(RenderError, match=r"CFG_STANDARD_FILE_PATH: .*unencoded"):
+        PANA.plan(request, replace(KX_HDV230, credentials=creds), CONTEXT)
+
+
+def test_no_line_label_is_written() -> None:
+    """LINE_ID_n is documented for the KX-TGP500 only, not for these models."""
+    assert not any(name.startswith("LINE_ID") for name in settings(render(KX_UT133)))
 
 
 def test_resync_time_is_in_the_window() -> None:
@@ -237,7 +265,7 @@ def test_model_table() -> None:
         "KX-UT113": ("kx-ut", 2),
         "KX-UT123": ("kx-ut", 2),
         "KX-UT133": ("kx-ut", 4),
-        "KX-UT136": ("kx-ut", 6),
+        "KX-UT136": ("kx-ut", 4),
     }
     assert not any(info.japanese_display for info in PANA.models.values())
     assert {info.file_format for info in PANA.models.values()} == {"pana-text"}
