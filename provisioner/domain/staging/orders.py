@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from provisioner.db.models import utcnow
 from provisioner.db.staging import ClosedDay, OrderEvent, OrderSlot, StagingOrder
-from provisioner.domain.errors import Conflict, Invalid, get_by_id
+from provisioner.domain.errors import Conflict, Invalid, NotFound, get_by_id
 from provisioner.domain.inventory.sheet import ImportReport, RowError, decode_sheet, import_sheet
 from provisioner.domain.staging.business_days import JST, BusinessCalendar, parse_cutoff
 from provisioner.domain.staging.shipping import ADDRESS_COLUMNS, Address, parse_address
@@ -284,3 +284,32 @@ def _sheet(header: list[str], rows: list[tuple[dict[str, str], str]]) -> bytes:
     for row, mac in rows:
         writer.writerow({**row, "mac": mac})
     return out.getvalue().encode("utf-8")
+
+
+def closed_days(session: Session) -> list[ClosedDay]:
+    return list(session.scalars(select(ClosedDay).order_by(ClosedDay.day)))
+
+
+def set_closed_day(session: Session, day: dt.date, reason: str, actor: str) -> ClosedDay:
+    """Close the warehouse that day (year-end, summer); orders received later count around it.
+
+    Orders kept already keep their due time: it was promised when they came.
+    """
+    if not reason.strip() or len(reason) > 100:
+        raise Invalid("a closed day needs a reason of 1 to 100 characters")
+    found = session.get(ClosedDay, day)
+    if found is None:
+        found = ClosedDay(day=day, reason=reason.strip(), set_by=actor[:100])
+        session.add(found)
+    else:
+        found.reason, found.set_by = reason.strip(), actor[:100]
+    session.flush()
+    return found
+
+
+def remove_closed_day(session: Session, day: dt.date) -> None:
+    found = session.get(ClosedDay, day)
+    if found is None:
+        raise NotFound(f"{day} is not a company closed day")
+    session.delete(found)
+    session.flush()
