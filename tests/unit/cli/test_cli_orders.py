@@ -14,7 +14,10 @@ HEADER = (
     "tenant,extension,direct_number,display_name,mac,model,port,"
     "postal_code,prefecture,city,address_lines,recipient,phone,received_at"
 )
-ROW = "株式会社CLI,4001,,受付,,GXP2170,1,060-0001,北海道,札幌市中央区,北一条西1,鈴木 一郎,011-123-4567,"
+ROW = (
+    "株式会社CLI,4001,,受付,,GXP2170,1,"
+    "060-0001,北海道,札幌市中央区,北一条西1,鈴木 一郎,011-123-4567,"
+)
 
 
 def run(tmp_path: Path, *args: str) -> Result:
