@@ -184,7 +184,9 @@ def open_slots(session: Session, model: str) -> list[OrderSlot]:
     return list(
         session.scalars(
             select(OrderSlot)
+            .join(StagingOrder)
             .where(OrderSlot.mac.is_(None), OrderSlot.model == model)
+            .where(StagingOrder.status.in_(("received", "picking")))  # not cancelled
             .order_by(OrderSlot.order_id, OrderSlot.position)
         )
     )
