@@ -3,8 +3,9 @@ bench's day (open orders by due time, with what each still lacks); lateness and 
 day's shipments for the carrier's bulk-label system (docs/architecture.md, "Orders").
 
 ``received`` -> ``picking`` (a slot filled) -> ``staged`` (every slot filled and its device
-staged; checked whenever orders are read) -> ``shipped`` (carrier and tracking number, which
-ships the devices too) -> ``delivered``. ``cancelled`` from any state before shipped. Every step
+staged; checked whenever orders are read) -> packed (a step, not a status: the devices are in
+the box with the packing slip) -> ``shipped`` (carrier and tracking number, which ships the
+devices too) -> ``delivered``. ``cancelled`` from any state before shipped. Every step
 is in the order's history with its actor. An open order past its due time is late: the first
 time a read finds it so, a ``late`` step is recorded and logged as a warning (the alert), and
 it stays counted in the late-orders metric until it ships.
@@ -79,9 +80,25 @@ class OrderView:
 
     @property
     def missing(self) -> tuple[str, ...]:
-        """Every lack of every slot, once each, in the bench's order."""
+        """Every lack of every slot, once each, in the bench's order; then packing."""
         seen = dict.fromkeys(item for slot in self.slots for item in slot.missing)
+        if not packed(self.order):
+            seen["packed"] = None
         return tuple(seen)
+
+
+def packed(order: StagingOrder) -> bool:
+    return any(event.step == "packed" for event in order.history)
+
+
+def mark_packed(session: Session, order: StagingOrder, actor: str) -> StagingOrder:
+    """The staff packed the staged devices with the packing slip (once; shipping needs it)."""
+    if order.status != OrderStatus.STAGED:
+        raise Conflict(f"order {order.id} is {order.status}: only a staged order is packed")
+    if not packed(order):
+        record(order, "packed", actor)
+        session.flush()
+    return order
 
 
 def get_order(session: Session, order_id: int) -> StagingOrder:
@@ -140,6 +157,8 @@ def ship_order(
     number = check_tracking(carrier, tracking_number)
     if order.status != OrderStatus.STAGED:
         raise Conflict(f"order {order.id} is {order.status}: only a staged order ships")
+    if not packed(order):
+        raise Conflict(f"order {order.id} is not packed yet: pack it with its packing slip first")
     now = now or utcnow()
     devices = _devices(session, [order])
     for slot in order.slots:

@@ -33,6 +33,7 @@ def register(bp: Blueprint) -> None:
         ("/orders/<int:order_id>", order_page, ["GET"]),
         ("/orders/<int:order_id>/pick", pick_list, ["GET"]),
         ("/orders/<int:order_id>/slip", packing_slip, ["GET"]),
+        ("/orders/<int:order_id>/packed", mark_packed, ["POST"]),
         ("/orders/<int:order_id>/ship", ship_order, ["POST"]),
         ("/orders/shipments.csv", shipments, ["GET"]),
     ):
@@ -93,6 +94,16 @@ def packing_slip(order_id: int) -> Response:
             for slot in order.slots
         ]
         return page("packing_slip.html", order=order, devices=devices)
+
+
+def mark_packed(order_id: int) -> ResponseReturnValue:
+    try:
+        with provisioner().db.session() as db:
+            order_flow.mark_packed(db, order_flow.get_order(db, order_id), actor())
+    except REFUSALS as exc:
+        return order_page(order_id, t("refused", reason=exc), 409)
+    flash(t("order_packed", id=order_id))
+    return redirect(url_for("staging.order_page", order_id=order_id))
 
 
 def ship_order(order_id: int) -> ResponseReturnValue:

@@ -152,7 +152,7 @@ def test_an_order_from_sheet_to_shipment_and_one_left_late(
         )
     page.reload()
     expect(order_a.locator(".order-status")).to_have_text(ja("order_status_staged"))
-    expect(order_a.locator(".missing")).to_contain_text(ja("nothing_missing"))
+    expect(order_a.locator(".missing")).to_have_text(ja("missing_packed"))
 
     page.goto(f"{order_server.http}/staging/orders/1/pick")
     expect(page.locator("#pick-counts")).to_contain_text("GXP2170")
@@ -171,6 +171,9 @@ def test_an_order_from_sheet_to_shipment_and_one_left_late(
 
     page.goto(f"{order_server.http}/staging/orders/1")
     expect(page.locator("#due-basis")).to_contain_text("before the 15:00 cut-off")
+    expect(page.locator("#ship-form")).to_have_count(0)  # packed first
+    page.click("button.packed")
+    expect(page.locator(".notice")).to_contain_text(ja("order_packed", id=1))
     page.select_option("#carrier", "yamato")
     page.fill("#tracking-number", "1234-5678-9014")  # check digit wrong
     page.click("#ship-order")

@@ -185,16 +185,21 @@ def test_an_order_is_picked_staged_shipped_and_delivered_with_its_history(
     with tenant.db.session() as session:
         (view,) = order_flow.bench_day(session, tenant.provisioner.staging, now)
         assert view.urgency is Urgency.TOMORROW
-        assert view.missing == ("scan",)
+        assert view.missing == ("scan", "packed")
         order = order_flow.get_order(session, order_id)
         with pytest.raises(Conflict, match="only a staged order"):
             order_flow.ship_order(session, tenant.box, order, "yamato", "123456789013", "s")
     macs = _stage_both(tenant, order_id)
     with tenant.db.session() as session:
         (view,) = order_flow.bench_day(session, tenant.provisioner.staging, now)
-        assert view.missing == ()
+        assert view.missing == ("packed",)
         order = view.order
         assert order.status == OrderStatus.STAGED
+        with pytest.raises(Conflict, match="not packed"):
+            order_flow.ship_order(session, tenant.box, order, "yamato", "123456789013", "s")
+        order_flow.mark_packed(session, order, "staff hanako")
+        (view,) = order_flow.bench_day(session, tenant.provisioner.staging, now)
+        assert view.missing == ()
         with pytest.raises(Invalid, match="check digit"):
             order_flow.ship_order(session, tenant.box, order, "yamato", "123456789014", "s")
         shipped_at = dt.datetime(2026, 12, 10, 2, 0, tzinfo=dt.UTC)
@@ -212,6 +217,7 @@ def test_an_order_is_picked_staged_shipped_and_delivered_with_its_history(
             ("picked", "staff a"),
             ("picked", "staff a"),
             ("staged", order_flow.STAGED_ACTOR),
+            ("packed", "staff hanako"),
             ("shipped", "staff hanako"),
             ("delivered", "api support-bot"),
         ]

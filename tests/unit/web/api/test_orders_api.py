@@ -93,6 +93,7 @@ def test_a_staged_order_ships_with_a_checked_tracking_number(order_api: Api) -> 
     assert order_api.ok("GET", f"/orders/{made['id']}")["status"] == "picking"
     with service.db.session() as session:
         order_flow.bench_day(session, service.provisioner.staging)  # the bench notices
+        order_flow.mark_packed(session, order_flow.get_order(session, made["id"]), "staff t")
     path = f"/orders/{made['id']}/actions/ship"
     wrong = {"carrier": "yamato", "tracking_number": "123456789014"}
     assert "check digit" in order_api.refused("POST", path, 422, role="warehouse", json=wrong)
