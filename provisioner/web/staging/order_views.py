@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Callable
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup
+from sqlalchemy.orm import Session
 
 from provisioner.db.staging import StagingOrder
 from provisioner.domain.errors import Conflict, Invalid, NotFound
@@ -54,14 +56,19 @@ def orders_page() -> Response:
     return page("orders.html")
 
 
-def order_page(order_id: int, error: str | None = None, status: int = 200) -> Response:
-    service = provisioner()
-    with service.db.session() as db:
+def _with_order(order_id: int, render: Callable[[Session, StagingOrder], Response]) -> Response:
+    """The order's page as ``render`` makes it, or the not-found page."""
+    with provisioner().db.session() as db:
         try:
             order = order_flow.get_order(db, order_id)
         except NotFound as exc:
             return page("message.html", 404, message=t("not_found", what=exc))
-        views = {view.order.id: view for view in order_flow.bench_day(db, service.staging)}
+        return render(db, order)
+
+
+def order_page(order_id: int, error: str | None = None, status: int = 200) -> Response:
+    def render(db: Session, order: StagingOrder) -> Response:
+        views = {v.order.id: v for v in order_flow.bench_day(db, provisioner().staging)}
         return page(
             "order.html",
             status,
@@ -72,28 +79,26 @@ def order_page(order_id: int, error: str | None = None, status: int = 200) -> Re
             error=error,
         )
 
+    return _with_order(order_id, render)
+
 
 def pick_list(order_id: int) -> Response:
-    with provisioner().db.session() as db:
-        try:
-            order = order_flow.get_order(db, order_id)
-        except NotFound as exc:
-            return page("message.html", 404, message=t("not_found", what=exc))
+    def render(_db: Session, order: StagingOrder) -> Response:
         counts = sorted(Counter(slot.model for slot in order.slots).items())
         return page("pick_list.html", order=order, counts=counts)
 
+    return _with_order(order_id, render)
+
 
 def packing_slip(order_id: int) -> Response:
-    with provisioner().db.session() as db:
-        try:
-            order = order_flow.get_order(db, order_id)
-        except NotFound as exc:
-            return page("message.html", 404, message=t("not_found", what=exc))
+    def render(_db: Session, order: StagingOrder) -> Response:
         devices = [
             (slot.model, format_mac(slot.mac).upper() if slot.mac else "", slot.summary)
             for slot in order.slots
         ]
         return page("packing_slip.html", order=order, devices=devices)
+
+    return _with_order(order_id, render)
 
 
 def mark_packed(order_id: int) -> ResponseReturnValue:

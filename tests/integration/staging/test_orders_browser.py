@@ -15,7 +15,6 @@ import io
 import os
 import re
 import subprocess
-import sys
 import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,9 +33,10 @@ from tests.integration.staging.test_staging_browser import (
     page,
     scan,
     screenshot,
+    serve_with_staff,
 )
 from tests.support.paths import ROOT
-from tests.support.server import RunningServer, start_server, stop_server
+from tests.support.server import RunningServer
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.browser
@@ -56,7 +56,7 @@ CLOCK_SITE = ROOT / "tests" / "support" / "clock_file"
 
 @pytest.fixture(scope="module")
 def clock(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("clock") / "faketime"
+    path = tmp_path_factory.mktemp("clock") / "now"
     path.write_text(THURSDAY_10 + "\n")
     return path
 
@@ -66,17 +66,7 @@ def order_server(tmp_path_factory: pytest.TempPathFactory, clock: Path) -> Itera
     workdir = tmp_path_factory.mktemp("orders")
     path = os.pathsep.join(filter(None, [str(CLOCK_SITE), str(ROOT), os.environ.get("PYTHONPATH")]))
     fake = {"TEST_CLOCK_FILE": str(clock), "PYTHONPATH": path}
-    running = start_server(workdir, f"sqlite:///{workdir / 'inventory.db'}", env_extra=fake)
-    try:
-        added = subprocess.run(
-            [sys.executable, "-m", "provisioner", "staff", "add", STAFF],
-            input=f"{PASSWORD}\n{PASSWORD}\n".encode(), cwd=workdir, env=running.env,
-            capture_output=True, timeout=60, check=False,
-        )  # fmt: skip
-        assert added.returncode == 0, added.stderr.decode()
-        yield running
-    finally:
-        stop_server(running)
+    yield from serve_with_staff(workdir, fake)
 
 
 def log_in(page: Page, server: RunningServer) -> None:
@@ -141,7 +131,7 @@ def test_an_order_from_sheet_to_shipment_and_one_left_late(
     expect(order_b.locator(".due")).to_contain_text(ja("urgency_today"))
     expect(page.locator("tr.order").first).to_have_attribute("data-order", "2")  # by due time
     expect(page.locator("[data-late-order]")).to_have_count(0)
-    screenshot(page, "orders-today", tmp_path)
+    screenshot(page, "orders-today", tmp_path, full_page=False)
 
     bind_to_slot(page, MACS[0], "order-a.csv #1")
     bind_to_slot(page, MACS[1], "order-a.csv #2")
