@@ -10,6 +10,7 @@ import pytest
 
 from provisioner.domain.errors import Invalid
 from provisioner.domain.staging.business_days import JST, BusinessCalendar, parse_cutoff
+from provisioner.settings import Settings, SettingsError
 
 
 def at(text: str) -> dt.datetime:
@@ -79,3 +80,13 @@ def test_a_bad_cutoff_is_refused() -> None:
     assert parse_cutoff("15:30") == dt.time(15, 30)
     with pytest.raises(Invalid, match="HH:MM"):
         parse_cutoff("3pm")
+
+
+@pytest.mark.parametrize(("name", "value"), [("order_cutoff", "25:00"), ("order_cutoff", "3pm"),
+                                              ("order_due_days", "31")])  # fmt: skip
+def test_order_settings_are_checked(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
+    monkeypatch.setenv(f"PROVISIONER_{name.upper()}", value)
+    with pytest.raises(SettingsError, match=name.upper()):
+        Settings.load().validate()
+    monkeypatch.setenv(f"PROVISIONER_{name.upper()}", "16:30" if name == "order_cutoff" else "3")
+    assert Settings.load().validate()
