@@ -51,6 +51,9 @@ RENDER_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.
 # A switch poll takes 50-200 ms when it answers, the timeout and retries when it does not.
 POLL_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 POE_OUTCOMES = frozenset({"ok", "unreachable", "failed"})
+# Orders ship within two business days: from an hour (an order staged the morning it came)
+# to a long holiday weekend and beyond.
+ORDER_BUCKETS = tuple(h * 3600.0 for h in (1, 4, 8, 24, 48, 72, 96, 120, 168, 336))
 
 
 def prepare_multiprocess_dir(base: Path | None = None) -> Path:
@@ -90,6 +93,9 @@ class _Metrics:
     poe_budget_watts: Gauge
     poe_ports: Gauge
     poe_alerts: Gauge
+    orders: Gauge
+    orders_late: Gauge
+    order_ship_seconds: Histogram
 
 
 _made: list[_Metrics] = []
@@ -164,6 +170,23 @@ def _make_metrics() -> _Metrics:
             ["kind"],
             multiprocess_mode="mostrecent",
         ),
+        # Orders (issue 18): counted from the database at each scrape, so every process agrees.
+        orders=Gauge(
+            "provisioner_orders",
+            "Warehouse orders by status.",
+            ["status"],
+            multiprocess_mode="mostrecent",
+        ),
+        orders_late=Gauge(
+            "provisioner_orders_late",
+            "Open orders past their due time (an alert when above 0).",
+            multiprocess_mode="mostrecent",
+        ),
+        order_ship_seconds=Histogram(
+            "provisioner_order_ship_seconds",
+            "Time from an order's receipt to its shipment.",
+            buckets=ORDER_BUCKETS,
+        ),
     )
 
 
@@ -212,6 +235,18 @@ def set_poe_switch(
 def set_poe_alerts(counts: dict[str, int]) -> None:
     for kind, count in counts.items():
         _metrics().poe_alerts.labels(kind).set(count)
+
+
+def set_orders(counts: dict[str, int], late: int) -> None:
+    """The orders by status and the late ones, as the database holds them now."""
+    metrics = _metrics()
+    for status, count in counts.items():
+        metrics.orders.labels(status).set(count)
+    metrics.orders_late.set(late)
+
+
+def observe_order_shipped(seconds: float) -> None:
+    _metrics().order_ship_seconds.observe(max(0.0, seconds))
 
 
 def exposition() -> bytes:

@@ -45,6 +45,10 @@ class Settings:
     # serve polls PoE switches and finishes power-cycles; off on all but one instance when
     # several share a database (a cycle is safe either way: it is leased).
     poe_poller: bool = True
+    # Orders (issue 18): received after the cut-off (HH:MM, JST) they count from the next
+    # business day, and are due that many business days later.
+    order_cutoff: str = "15:00"
+    order_due_days: int = 2
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -94,6 +98,11 @@ class Settings:
             raise SettingsError(f"{ENV_PREFIX}PBX_CORE: bad port in {self.pbx_core!r}") from exc
         if not 0 < port < 65536:
             raise SettingsError(f"{ENV_PREFIX}PBX_CORE: port {port} out of range")
+        hours, _, minutes = self.order_cutoff.partition(":")
+        if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
+            raise SettingsError(f"{ENV_PREFIX}ORDER_CUTOFF must be HH:MM: {self.order_cutoff!r}")
+        if not 0 <= self.order_due_days <= 30:
+            raise SettingsError(f"{ENV_PREFIX}ORDER_DUE_DAYS must be 0 to 30")
         if not self.http_base.startswith(("http://", "https://")):
             raise SettingsError(f"{ENV_PREFIX}HTTP_BASE must start with http:// or https://")
         return self
@@ -104,7 +113,7 @@ def _coerce(name: str, value: object) -> object:
     if name in ("staging_networks", "trusted_proxies"):
         return tuple(item.strip() for item in _strings(name, value) if item.strip())
     if name in ("registration_expiry", "http_threads", "http_workers", "rate_capacity",
-                "lockout_seconds", "device_sip_port"):  # fmt: skip
+                "lockout_seconds", "device_sip_port", "order_due_days"):  # fmt: skip
         return _number(name, value, int)
     if name == "poe_poller":
         if isinstance(value, bool):

@@ -11,6 +11,7 @@ from provisioner.cli.device import device, render
 from provisioner.cli.firmware import firmware
 from provisioner.cli.gateway import gateway
 from provisioner.cli.licence import licence
+from provisioner.cli.orders import order
 from provisioner.cli.pbx import pbx
 from provisioner.cli.poe import poe
 from provisioner.cli.resync import notify
@@ -39,3 +40,4 @@ main.add_command(poe)
 main.add_command(gateway)
 main.add_command(licence)
 main.add_command(pbx)
+main.add_command(order)

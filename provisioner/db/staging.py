@@ -1,4 +1,4 @@
-"""Warehouse staging (issue 4): staff who log in to the pages, and order sheets in waiting.
+"""Warehouse staging (issue 4): staff who log in to the pages, and orders (issue 18).
 
 Only a scrypt hash of each password is stored. Failed logins are counted per account and lock it
 for a while, in the database, so that every HTTP worker refuses a guesser alike.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from provisioner.db.models import Base, utcnow
@@ -28,7 +28,10 @@ class StaffAccount(Base):
 
 
 class StagingOrder(Base):
-    """An order sheet whose MAC column is empty: its devices are picked at the bench."""
+    """An order: device slots picked at the bench, an address, a due time, its shipment.
+
+    Orders kept by issue 4 (no address, no due time) have those columns empty.
+    """
 
     __tablename__ = "staging_orders"
 
@@ -36,10 +39,54 @@ class StagingOrder(Base):
     filename: Mapped[str] = mapped_column(String(255))
     uploaded_by: Mapped[str] = mapped_column(String(100))
     uploaded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    tenant: Mapped[str | None] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20), default="received")  # an OrderStatus
+    received_at: Mapped[dt.datetime | None] = mapped_column()
+    due_at: Mapped[dt.datetime | None] = mapped_column()
+    due_basis: Mapped[str | None] = mapped_column(String(500))  # how due_at was computed
+    postal_code: Mapped[str | None] = mapped_column(String(8))  # NNN-NNNN
+    prefecture: Mapped[str | None] = mapped_column(String(10))
+    city: Mapped[str | None] = mapped_column(String(100))
+    address_lines: Mapped[str | None] = mapped_column(String(200))
+    recipient: Mapped[str | None] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    delivery_date: Mapped[dt.date | None] = mapped_column(Date)
+    delivery_band: Mapped[str | None] = mapped_column(String(20))  # "14-16"
+    carrier: Mapped[str | None] = mapped_column(String(20))  # a Carrier
+    tracking_number: Mapped[str | None] = mapped_column(String(40))
+    shipped_at: Mapped[dt.datetime | None] = mapped_column()
 
     slots: Mapped[list[OrderSlot]] = relationship(
         back_populates="order", order_by="OrderSlot.position", cascade="all, delete-orphan"
     )
+    history: Mapped[list[OrderEvent]] = relationship(
+        back_populates="order", order_by="OrderEvent.id", cascade="all, delete-orphan"
+    )
+
+
+class OrderEvent(Base):
+    """One step of an order (received, picked, staged, shipped, ...) and who took it."""
+
+    __tablename__ = "staging_order_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("staging_orders.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    step: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[str] = mapped_column(String(100))
+    detail: Mapped[str | None] = mapped_column(String(500))
+
+    order: Mapped[StagingOrder] = relationship(back_populates="history")
+
+
+class ClosedDay(Base):
+    """A day the company's warehouse is closed (year-end, summer), set by an admin."""
+
+    __tablename__ = "company_closed_days"
+
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    reason: Mapped[str] = mapped_column(String(100))
+    set_by: Mapped[str] = mapped_column(String(100))
 
 
 class OrderSlot(Base):

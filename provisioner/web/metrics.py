@@ -9,7 +9,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, request
 
 from provisioner.domain.delivery.pipeline import Provisioner, client_address, in_networks
-from provisioner.metrics import CONTENT_TYPE, exposition
+from provisioner.domain.staging import order_flow
+from provisioner.metrics import CONTENT_TYPE, exposition, set_orders
 
 metrics = Blueprint("metrics", __name__)
 
@@ -22,6 +23,9 @@ def scrape() -> Response:
     )
     if not in_networks(source, provisioner.staging):
         return Response("not found\n", 404, mimetype="text/plain")
+    with provisioner.db.session() as session:
+        order_flow.sweep(session)  # a late order's alert is raised even when nobody looks
+        set_orders(*order_flow.status_counts(session))
     response = Response(exposition(), 200, content_type=CONTENT_TYPE)
     response.headers["Cache-Control"] = "no-store"
     return response

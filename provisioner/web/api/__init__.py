@@ -21,6 +21,7 @@ from provisioner.web.api import (
     gateways,
     imports,
     leases,
+    orders,
     poe,
     resync,
     tenants,
@@ -71,6 +72,7 @@ def api_app(import_name: str) -> APIFlask:
         imports,
         tokens,
         leases,
+        orders,
         poe,
         gateways,
         firmware,
@@ -91,9 +93,10 @@ def _resync_touched(response: Response) -> Response:
 
 
 def _complete_document(spec: dict[str, Any]) -> dict[str, Any]:
-    """What APIFlask leaves out: the CSV body of an import, which JSON bodies are required,
+    """What APIFlask leaves out: the CSV body of an import or order, which JSON bodies are required,
     and the 400 a body that is not JSON gets."""
     spec["paths"][API_PREFIX + imports.IMPORT_PATH]["post"]["requestBody"] = imports.SHEET_BODY
+    spec["paths"][API_PREFIX + orders.ORDERS_PATH]["post"]["requestBody"] = orders.SHEET_BODY
     schemas = spec["components"]["schemas"]
     for item in spec["paths"].values():
         for operation in item.values():

@@ -10,7 +10,7 @@ from __future__ import annotations
 from apiflask import APIBlueprint
 from flask.blueprints import BlueprintSetupState
 
-from provisioner.web.staging import guard, views
+from provisioner.web.staging import guard, order_views, views
 
 # An APIBlueprint only so that the API document generator can skip it (not part of the API).
 staging = APIBlueprint(
@@ -27,6 +27,7 @@ staging.context_processor(
 )
 staging.add_app_template_filter(views.jst, "jst")
 views.register(staging)
+order_views.register(staging)
 
 
 @staging.record_once

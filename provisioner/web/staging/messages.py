@@ -196,3 +196,17 @@ MESSAGES: dict[str, dict[str, str]] = {
 def translate(language: str, key: str, **values: object) -> str:
     catalogue = MESSAGES.get(language, MESSAGES[DEFAULT_LANGUAGE])
     return catalogue[key].format(**values) if values else catalogue[key]
+
+
+def _merge() -> None:
+    """The orders pages' texts join the catalogues (a key defined twice is a bug)."""
+    from provisioner.web.staging.order_messages import ORDER_MESSAGES
+
+    for language, texts in ORDER_MESSAGES.items():
+        clash = set(texts) & set(MESSAGES[language])
+        if clash:
+            raise KeyError(f"texts defined twice: {sorted(clash)}")
+        MESSAGES[language].update(texts)
+
+
+_merge()

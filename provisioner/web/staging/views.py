@@ -280,7 +280,12 @@ def sheet() -> ResponseReturnValue:
     try:
         with service.db.session() as db:
             if orders.is_order(data):
-                kept = orders.upload_order(db, service.box, data, upload.filename, actor())
+                terms = orders.OrderTerms.of(
+                    service.settings.order_cutoff, service.settings.order_due_days
+                )
+                kept = orders.upload_order(
+                    db, service.box, data, upload.filename, actor(), terms=terms
+                )
                 errors, done = kept.errors, None
                 if kept.order is not None:
                     done = t("order_saved", count=len(kept.order.slots))

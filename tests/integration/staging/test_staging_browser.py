@@ -42,10 +42,11 @@ def ja(key: str, **values: object) -> str:
     return translate("ja", key, **values)
 
 
-@pytest.fixture(scope="module")
-def staging_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    workdir = tmp_path_factory.mktemp("staging")
-    running = start_server(workdir, f"sqlite:///{workdir / 'inventory.db'}")
+def serve_with_staff(
+    workdir: Path, env_extra: dict[str, str] | None = None
+) -> Iterator[RunningServer]:
+    """A server on SQLite in workdir with the staff account, stopped when the module ends."""
+    running = start_server(workdir, f"sqlite:///{workdir / 'inventory.db'}", env_extra=env_extra)
     try:
         added = subprocess.run(
             [sys.executable, "-m", "provisioner", "staff", "add", STAFF],
@@ -56,6 +57,11 @@ def staging_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running
         yield running
     finally:
         stop_server(running)
+
+
+@pytest.fixture(scope="module")
+def staging_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    yield from serve_with_staff(tmp_path_factory.mktemp("staging"))
 
 
 @pytest.fixture(scope="module")

@@ -20,23 +20,28 @@ from tests.support.server import TEST_KEY
 pytestmark = pytest.mark.postgres
 
 
-@pytest.fixture
-def pg_service(postgres_url: str) -> Iterator[Service]:
-    """A database of its own in the session's cluster (other tests fill the default one)."""
+def own_database(postgres_url: str, name: str) -> Iterator[Service]:
+    """A service on a database of its own in the session's cluster (other tests fill the
+    default one), dropped afterwards."""
     admin = make_engine(postgres_url).execution_options(isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        connection.execute(text("DROP DATABASE IF EXISTS staging_bench"))
-        connection.execute(text("CREATE DATABASE staging_bench"))
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        connection.execute(text(f"CREATE DATABASE {name}"))
     service = open_service(
-        Settings(db=postgres_url.rsplit("/", 1)[0] + "/staging_bench", secret_key=TEST_KEY)
+        Settings(db=postgres_url.rsplit("/", 1)[0] + f"/{name}", secret_key=TEST_KEY)
     )
     try:
         yield service
     finally:
         service.close()
         with admin.connect() as connection:
-            connection.execute(text("DROP DATABASE staging_bench"))
+            connection.execute(text(f"DROP DATABASE {name}"))
         admin.dispose()
+
+
+@pytest.fixture
+def pg_service(postgres_url: str) -> Iterator[Service]:
+    yield from own_database(postgres_url, "staging_bench")
 
 
 def test_a_bench_fetch_stages_the_device_on_postgres(pg_service: Service) -> None:

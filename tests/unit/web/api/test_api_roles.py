@@ -22,6 +22,11 @@ from provisioner.domain.inventory.sheet import sheet_rows
 from tests.support.api import API, Api, make_api
 
 MUTATING = {"post", "put", "patch", "delete"}
+ORDER_SHEET = (
+    "tenant,extension,direct_number,display_name,mac,model,port,postal_code,prefecture,city,"
+    f"address_lines,recipient,phone\n{DEMO_TENANT},3901,,受付,,GXP2170,1,100-0005,東京都,"
+    "千代田区,丸の内1-1-1,山田 太郎,03-1234-5678\n"
+)
 
 
 def secrets_in(service: Service) -> set[str]:
@@ -69,6 +74,7 @@ def demo_ids(service: Service) -> dict[str, Any]:
             "name": "readonly",
             "did": "0399990009",
             "serial": "GW20260101-AAAAAAAA",
+            "order_id": 1,  # made by POST /orders, which runs first (actions last)
         }
 
 
@@ -133,6 +139,12 @@ def plausible_bodies(
         ("patch", "/gateways/{mac}"): {"json": {"refusal": "busy"}},
         ("put", "/gateways/{mac}/numbers/{did}"): {"json": {"destination": "1001"}},
         ("post", "/gateways/{mac}/licences"): {"json": {"channels": 4, "days": 30}},
+        ("post", "/orders"): {"data": ORDER_SHEET, "content_type": "text/csv"},
+        ("post", "/orders/{order_id}/actions/ship"): {
+            "json": {"carrier": "yamato", "tracking_number": "123456789013"}
+        },
+        ("post", "/orders/{order_id}/actions/deliver"): {"json": {}},
+        ("post", "/orders/{order_id}/actions/cancel"): {"json": {"detail": "role test"}},
     }
 
 
