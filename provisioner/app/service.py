@@ -15,7 +15,7 @@ from provisioner.domain.delivery.resync import ResyncQueue
 from provisioner.domain.firmware.watcher import FirmwareWatcher
 from provisioner.domain.staging.auto_stage import BenchStager
 from provisioner.domain.timeline import TimelineWriter
-from provisioner.secretbox import SecretBox, load_key
+from provisioner.secretbox import SecretBox, SecretKeyError, load_key
 from provisioner.settings import Settings
 from provisioner.sip.notify import send_notify
 
@@ -47,6 +47,19 @@ def firmware_catalog(settings: Settings) -> Catalog:
     """The image store every front door serves from; commands that only manage images use it
     without opening a database."""
     return Catalog(settings.firmware_dir)
+
+
+def open_storage(settings: Settings) -> tuple[Database, SecretBox]:
+    """The database as it is (not upgraded) and the configured key (never a new one): what a
+    backup, a restore or a key rotation works on."""
+    settings.validate()
+    path = key_file(settings)
+    if not settings.secret_key and not path.exists():
+        raise SecretKeyError(
+            f"no PROVISIONER_SECRET_KEY set and no key file {path}: configure the key the "
+            "database was written with"
+        )
+    return Database(settings.db), SecretBox(load_key(settings.secret_key, path))
 
 
 def open_service(settings: Settings, *, upgrade: bool = True) -> Service:

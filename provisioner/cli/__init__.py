@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import click
 
+from provisioner.cli.backup import backup, restore
 from provisioner.cli.context import ProvisionerGroup, service_options
 from provisioner.cli.db import db
 from provisioner.cli.device import device, render
@@ -14,6 +15,7 @@ from provisioner.cli.licence import licence
 from provisioner.cli.pbx import pbx
 from provisioner.cli.poe import poe
 from provisioner.cli.resync import notify
+from provisioner.cli.secrets import secrets
 from provisioner.cli.serve import serve
 from provisioner.cli.sheet import import_command
 from provisioner.cli.staff import staff
@@ -39,3 +41,6 @@ main.add_command(poe)
 main.add_command(gateway)
 main.add_command(licence)
 main.add_command(pbx)
+main.add_command(backup)
+main.add_command(restore)
+main.add_command(secrets)
