@@ -8,7 +8,7 @@ import click
 
 from provisioner.app.service import key_file, open_storage
 from provisioner.cli.context import CliContext, console, pass_cli, service_options
-from provisioner.domain.operations.keys import Rotation, rotate_key
+from provisioner.domain.operations.keys import BATCH, Rotation, rotate_key
 
 
 @click.group()
@@ -21,9 +21,13 @@ def secrets() -> None:
     "--new-key", envvar="PROVISIONER_NEW_SECRET_KEY", required=True, metavar="KEY",
     help="The new Fernet key (or $PROVISIONER_NEW_SECRET_KEY, which stays out of `ps`).",
 )  # fmt: skip
+@click.option(
+    "--batch", default=BATCH, show_default=True,
+    help="Secrets per transaction: a fetch waits for one batch at most.",
+)  # fmt: skip
 @service_options
 @pass_cli
-def rotate(cli: CliContext, new_key: str) -> None:
+def rotate(cli: CliContext, new_key: str, batch: int) -> None:
     """Re-encrypt every secret under a new key, in batches, while the service runs.
 
     Interrupted, run it again with the same keys: it finishes. Then restart every process with
@@ -35,7 +39,7 @@ def rotate(cli: CliContext, new_key: str) -> None:
         out.print(f"re-encrypted {done.rewritten} secrets", end="\r")
 
     try:
-        done = rotate_key(db, box, new_key.strip(), after_batch=progress)
+        done = rotate_key(db, box, new_key.strip(), batch=batch, after_batch=progress)
     finally:
         db.dispose()
     out.print(f"re-encrypted {done.rewritten} secrets ({done.already} were already done)")
