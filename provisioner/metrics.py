@@ -51,6 +51,7 @@ RENDER_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.
 # A switch poll takes 50-200 ms when it answers, the timeout and retries when it does not.
 POLL_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 POE_OUTCOMES = frozenset({"ok", "unreachable", "failed"})
+FLEET_STATES = frozenset({"current", "behind", "never_fetched"})
 
 
 def prepare_multiprocess_dir(base: Path | None = None) -> Path:
@@ -90,6 +91,10 @@ class _Metrics:
     poe_budget_watts: Gauge
     poe_ports: Gauge
     poe_alerts: Gauge
+    timeline_events: Gauge
+    timeline_oldest: Gauge
+    timeline_purged: Counter
+    fleet_devices: Gauge
 
 
 _made: list[_Metrics] = []
@@ -164,6 +169,26 @@ def _make_metrics() -> _Metrics:
             ["kind"],
             multiprocess_mode="mostrecent",
         ),
+        # Operations (issue 20): set by serve's maintenance thread, one process.
+        timeline_events=Gauge(
+            "provisioner_timeline_events",
+            "Events in the device timelines.",
+            multiprocess_mode="mostrecent",
+        ),
+        timeline_oldest=Gauge(
+            "provisioner_timeline_oldest_event_timestamp_seconds",
+            "When the oldest timeline event happened (Unix time; 0 for none).",
+            multiprocess_mode="mostrecent",
+        ),
+        timeline_purged=Counter(
+            "provisioner_timeline_purged", "Timeline events deleted by the retention purge."
+        ),
+        fleet_devices=Gauge(
+            "provisioner_fleet_devices",
+            "Devices by convergence state (current, behind, never_fetched), fleet-wide.",
+            ["state"],
+            multiprocess_mode="mostrecent",
+        ),
     )
 
 
@@ -212,6 +237,19 @@ def set_poe_switch(
 def set_poe_alerts(counts: dict[str, int]) -> None:
     for kind, count in counts.items():
         _metrics().poe_alerts.labels(kind).set(count)
+
+
+def set_timeline(events: int, oldest: float | None, purged: int) -> None:
+    """After a retention pass: the timeline's size, its oldest event, what the pass deleted."""
+    metrics = _metrics()
+    metrics.timeline_events.set(events)
+    metrics.timeline_oldest.set(oldest or 0)
+    metrics.timeline_purged.inc(purged)
+
+
+def set_fleet(counts: dict[str, int]) -> None:
+    for state, count in counts.items():
+        _metrics().fleet_devices.labels(_label(state, FLEET_STATES)).set(count)
 
 
 def exposition() -> bytes:
