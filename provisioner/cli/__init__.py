@@ -10,6 +10,7 @@ from provisioner.cli.context import ProvisionerGroup, service_options
 from provisioner.cli.db import db
 from provisioner.cli.device import device, render
 from provisioner.cli.firmware import firmware
+from provisioner.cli.fleet import fleet
 from provisioner.cli.gateway import gateway
 from provisioner.cli.licence import licence
 from provisioner.cli.pbx import pbx
@@ -44,3 +45,4 @@ main.add_command(pbx)
 main.add_command(backup)
 main.add_command(restore)
 main.add_command(secrets)
+main.add_command(fleet)

@@ -31,6 +31,7 @@ from sqlalchemy.engine import make_url
 from provisioner.db.models import Account, Device
 from provisioner.db.session import Database
 from provisioner.domain.errors import Conflict, Invalid
+from provisioner.domain.operations.readiness import code_head, schema_revision
 from provisioner.secretbox import SecretBox
 
 FORMAT = 1
@@ -79,7 +80,9 @@ def create_backup(db: Database, box: SecretBox, target: Path) -> Manifest:
     backend = backend_of(db)
     with db.engine.connect() as connection:
         _check_key(connection, box)
-        revision = _current_revision(connection)
+        revision = schema_revision(connection)
+        if revision is None:
+            raise Invalid("the database has no schema yet: nothing to back up")
         devices = connection.execute(select(func.count()).select_from(Device)).scalar_one()
         accounts = connection.execute(select(func.count()).select_from(Account)).scalar_one()
     with tempfile.TemporaryDirectory(dir=target.parent) as work:
@@ -141,7 +144,7 @@ def check_restorable(db: Database, box: SecretBox, manifest: Manifest) -> None:
     except CommandError as exc:
         raise Conflict(
             f"the backup's schema revision {manifest.schema_revision} is newer than this "
-            f"version knows (head {script.get_current_head()}): restore it with the version "
+            f"version knows (head {code_head()}): restore it with the version "
             "that made it (nothing was written)"
         ) from exc
 
@@ -176,16 +179,6 @@ def _check_key(connection: Connection, box: SecretBox) -> None:
     token = connection.execute(select(Device.admin_password_encrypted).limit(1)).scalar()
     if token is not None:
         box.decrypt(token)  # SecretKeyError names the problem
-
-
-def _current_revision(connection: Connection) -> str:
-    try:
-        revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
-    except Exception as exc:  # no table: never migrated
-        raise Invalid("the database has no schema yet: nothing to back up") from exc
-    if revision is None:
-        raise Invalid("the database has no schema yet: nothing to back up")
-    return str(revision)
 
 
 def _sqlite_path(db: Database) -> Path:
