@@ -50,6 +50,7 @@ bench: debs $(STAMP)
 	$(PY) -m bench.firmware_tftp
 	$(PY) -m bench.snmp_sweep
 	$(PY) -m bench.gateway_cps
+	$(PY) -m bench.retention_purge
 
 venv: $(STAMP)
 

@@ -13,6 +13,7 @@ from provisioner.db.session import Database
 from provisioner.domain.delivery.pipeline import Provisioner, parse_networks
 from provisioner.domain.delivery.resync import ResyncQueue
 from provisioner.domain.firmware.watcher import FirmwareWatcher
+from provisioner.domain.operations.keys import check_key
 from provisioner.domain.staging.auto_stage import BenchStager
 from provisioner.domain.timeline import TimelineWriter
 from provisioner.secretbox import SecretBox, SecretKeyError, load_key
@@ -69,6 +70,7 @@ def open_service(settings: Settings, *, upgrade: bool = True) -> Service:
         db.upgrade()
     key = load_key(settings.secret_key, key_file(settings))
     box = SecretBox(key)
+    check_key(db, box)
     # Devices that fetched their config on the bench are staged as their fetches are written;
     # firmware downloads move devices along their upgrade path.
     stager = BenchStager(db, box, parse_networks(settings.staging_networks))

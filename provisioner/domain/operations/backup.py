@@ -25,12 +25,13 @@ from pathlib import Path
 
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
 from provisioner.db.models import Account, Device
 from provisioner.db.session import Database
 from provisioner.domain.errors import Conflict, Invalid
+from provisioner.domain.operations.keys import check_key
 from provisioner.domain.operations.readiness import code_head, schema_revision
 from provisioner.secretbox import SecretBox
 
@@ -78,8 +79,8 @@ def backend_of(db: Database) -> str:
 def create_backup(db: Database, box: SecretBox, target: Path) -> Manifest:
     """Write a backup of ``db`` to ``target`` (replaced only once the backup is complete)."""
     backend = backend_of(db)
+    check_key(db, box)  # a fingerprint of a key that opens nothing would lie
     with db.engine.connect() as connection:
-        _check_key(connection, box)
         revision = schema_revision(connection)
         if revision is None:
             raise Invalid("the database has no schema yet: nothing to back up")
@@ -172,13 +173,6 @@ def restore_backup(db: Database, box: SecretBox, source: Path) -> Manifest:
     db.engine.dispose()
     db.upgrade()
     return manifest
-
-
-def _check_key(connection: Connection, box: SecretBox) -> None:
-    """A backup under a key that opens nothing would carry a fingerprint that lies."""
-    token = connection.execute(select(Device.admin_password_encrypted).limit(1)).scalar()
-    if token is not None:
-        box.decrypt(token)  # SecretKeyError names the problem
 
 
 def _sqlite_path(db: Database) -> Path:

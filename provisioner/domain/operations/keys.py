@@ -112,6 +112,15 @@ def _rotate_column(
         after_batch(done)
 
 
+def check_key(db: Database, box: SecretBox) -> None:
+    """Refuse a key that opens nothing here (the old one after a rotation, another
+    installation's) when a process starts, not with a 500 on every fetch."""
+    with db.engine.connect() as connection:
+        token = connection.execute(select(Device.admin_password_encrypted).limit(1)).scalar()
+    if token is not None:
+        box.decrypt(token)  # SecretKeyError says which setting is wrong
+
+
 def undecryptable(db: Database, box: SecretBox) -> int:
     """How many stored secrets ``box``'s key does not open (0 for the key in use)."""
     count = 0

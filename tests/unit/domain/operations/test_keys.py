@@ -56,6 +56,8 @@ def test_interrupted_rotation_finishes_when_run_again(service: Service, settings
     total = done.rewritten + done.already
     assert undecryptable(service.db, service.box) == total  # the old key opens nothing
     service.close()
+    with pytest.raises(SecretKeyError, match="does not decrypt"):  # the old key, refused
+        open_service(settings)
     rotated = open_service(Settings(db=settings.db, secret_key=new_key))
     try:
         assert demo_files(rotated) == before
