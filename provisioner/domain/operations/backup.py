@@ -19,6 +19,7 @@ import sqlite3
 import subprocess
 import tarfile
 import tempfile
+import time
 from contextlib import closing
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -79,11 +80,11 @@ def backend_of(db: Database) -> str:
 def create_backup(db: Database, box: SecretBox, target: Path) -> Manifest:
     """Write a backup of ``db`` to ``target`` (replaced only once the backup is complete)."""
     backend = backend_of(db)
-    check_key(db, box)  # a fingerprint of a key that opens nothing would lie
     with db.engine.connect() as connection:
         revision = schema_revision(connection)
         if revision is None:
             raise Invalid("the database has no schema yet: nothing to back up")
+        check_key(db, box)  # a fingerprint of a key that opens nothing would lie
         devices = connection.execute(select(func.count()).select_from(Device)).scalar_one()
         accounts = connection.execute(select(func.count()).select_from(Account)).scalar_one()
     with tempfile.TemporaryDirectory(dir=target.parent) as work:
@@ -106,7 +107,7 @@ def create_backup(db: Database, box: SecretBox, target: Path) -> Manifest:
         with tarfile.open(partial, "w") as archive:
             info = tarfile.TarInfo(MANIFEST)
             body = manifest.to_json()
-            info.size = len(body)
+            info.size, info.mode, info.mtime = len(body), 0o600, int(time.time())
             archive.addfile(info, io.BytesIO(body))
             archive.add(copy, arcname=copy.name)
         partial.chmod(0o600)  # encrypted secrets, but still the whole inventory

@@ -15,6 +15,7 @@ from sqlalchemy import delete
 
 from provisioner.app.service import Service, open_service
 from provisioner.db.models import DeviceLine
+from provisioner.db.session import Database
 from provisioner.domain.errors import Conflict, Invalid
 from provisioner.domain.operations.backup import (
     MANIFEST,
@@ -110,3 +111,11 @@ def test_a_backup_under_a_key_that_opens_nothing_is_refused(
     with pytest.raises(Exception, match="does not decrypt"):
         create_backup(service.db, other, tmp_path / "backup.tar")
     assert not (tmp_path / "backup.tar").exists()
+
+
+def test_a_database_without_schema_is_not_backed_up(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'empty.db'}")
+    box = SecretBox(Fernet.generate_key().decode())
+    with pytest.raises(Invalid, match="no schema yet"):
+        create_backup(db, box, tmp_path / "backup.tar")
+    db.dispose()
