@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import time
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -34,7 +35,9 @@ def configure_logging(log_format: str = "text", verbose: bool = False) -> None:
     if log_format == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter(TEXT_FORMAT))
+        text = logging.Formatter(TEXT_FORMAT)
+        text.converter = time.gmtime  # UTC, as in the JSON lines
+        handler.setFormatter(text)
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO, handlers=[handler], force=True
     )
