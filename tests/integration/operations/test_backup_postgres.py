@@ -16,6 +16,7 @@ from provisioner.app.service import Service, open_service
 from provisioner.db.models import DeviceLine
 from provisioner.domain.errors import Conflict
 from provisioner.domain.operations.backup import create_backup, restore_backup
+from provisioner.domain.operations.keys import rotate_key, undecryptable
 from provisioner.secretbox import SecretBox
 from provisioner.settings import Settings
 from tests.support.fleet import demo_files, seed
@@ -69,3 +70,19 @@ def test_round_trip_and_wrong_key_on_postgres(own_database: str, tmp_path: Path)
         assert demo_files(fresh) == before
     finally:
         fresh.close()
+
+
+def test_key_rotation_on_postgres(own_database: str) -> None:
+    service = open_service(Settings(db=own_database, secret_key=TEST_KEY))
+    seed(service)
+    before = demo_files(service)
+    new_key = Fernet.generate_key().decode()
+    done = rotate_key(service.db, service.box, new_key, batch=7)
+    assert done.rewritten > 0
+    assert undecryptable(service.db, service.box) == done.rewritten
+    service.close()
+    rotated = open_service(Settings(db=own_database, secret_key=new_key))
+    try:
+        assert demo_files(rotated) == before
+    finally:
+        rotated.close()
