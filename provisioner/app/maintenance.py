@@ -19,6 +19,8 @@ from provisioner.domain.operations.retention import RetentionPolicy, purge, time
 
 log = logging.getLogger(__name__)
 
+FIRST_PASS_DELAY = 300  # seconds after start
+
 
 def retention_policy(service: Service) -> RetentionPolicy:
     settings = service.settings
@@ -53,10 +55,14 @@ class MaintenanceThread:
         self._thread.join(timeout=30)
 
     def _main(self) -> None:
+        # A restart after a power cut meets the boot storm: the first pass waits it out.
+        interval = self._service.settings.maintenance_interval
+        if self._stop.wait(min(FIRST_PASS_DELAY, interval)):
+            return
         while not self._stop.is_set():
             try:
                 maintain(self._service)
             except Exception:
                 log.exception("a maintenance pass failed; the next one is due in %d s",
                               self._service.settings.maintenance_interval)  # fmt: skip
-            self._stop.wait(self._service.settings.maintenance_interval)
+            self._stop.wait(interval)
