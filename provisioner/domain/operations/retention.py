@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Delete, Table, delete, func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session
 
 from provisioner.db.models import Device, DeviceEvent
 from provisioner.db.session import Database
@@ -62,45 +62,64 @@ def purge(db: Database, policy: RetentionPolicy, now: dt.datetime) -> int:
                 .scalars()
                 .all()
             )
+            pending = _thresholds(session, group, cutoff, policy.keep_last)
         if not group:
             return deleted
         after = group[-1]
-        while True:
+        while pending:
             began = time.perf_counter()
-            with db.session() as session:
-                statement = _purge_statement(group, cutoff, policy)
-                gone = session.connection().execute(statement).rowcount
-            deleted += gone
-            if policy.pause:  # at least as long as the delete took: half a core at most
+            budget = policy.batch
+            with db.session() as session:  # one transaction: at most ``batch`` rows
+                while pending and budget:
+                    device, before = pending[0]
+                    gone = session.connection().execute(_purge_statement(device, before, budget))
+                    if gone.rowcount < budget:
+                        pending.pop(0)  # this device is done
+                    budget -= gone.rowcount
+            deleted += policy.batch - budget
+            if policy.pause and budget < policy.batch:  # at least as long as the delete took
                 time.sleep(max(policy.pause, time.perf_counter() - began))
-            if gone < policy.batch:
-                break
 
 
-def _purge_statement(
-    devices: Sequence[int], cutoff: dt.datetime, policy: RetentionPolicy
-) -> Delete:
-    """At most ``batch`` purgeable events of these devices older than both the cutoff and
-    their device's ``keep_last``-th newest fetch (a device with fewer fetches loses none)."""
+def _thresholds(
+    session: Session, devices: Sequence[int], cutoff: dt.datetime, keep_last: int
+) -> list[tuple[int, dt.datetime]]:
+    """Per device, the time before which its purgeable events go: the cutoff, or its
+    ``keep_last``-th newest fetch if that is older. A device with fewer fetches loses none."""
+    if keep_last <= 0:
+        return [(device, cutoff) for device in devices]
+    found = []
+    for device in devices:  # one indexed look-up each, on (device_id, at)
+        nth_newest = session.execute(
+            select(DeviceEvent.at)
+            .where(DeviceEvent.device_id == device, DeviceEvent.kind == EventKind.FETCH.value)
+            .order_by(DeviceEvent.at.desc())
+            .limit(1)
+            .offset(keep_last - 1)
+        ).scalar()
+        if nth_newest is not None:
+            found.append((device, min(cutoff, _utc(nth_newest))))
+    return found
+
+
+def _purge_statement(device: int, before: dt.datetime, limit: int) -> Delete:
+    """At most ``limit`` purgeable events of one device older than ``before``."""
     events: Table = DeviceEvent.__table__  # type: ignore[assignment]
-    newer = aliased(DeviceEvent)
-    nth_newest_fetch = (
-        select(newer.at)
-        .where(newer.device_id == events.c.device_id, newer.kind == EventKind.FETCH.value)
-        .order_by(newer.at.desc())
-        .limit(1)
-        .offset(policy.keep_last - 1)
-        .scalar_subquery()
+    doomed = (
+        select(events.c.id)
+        .where(
+            events.c.device_id == device,
+            events.c.at < before,
+            events.c.kind.in_(PURGED_KINDS),
+        )
+        .limit(limit)
     )
-    conditions = [
-        events.c.device_id.in_(devices),
-        events.c.kind.in_(PURGED_KINDS),
-        events.c.at < cutoff,
-    ]
-    if policy.keep_last > 0:
-        conditions.append(events.c.at < nth_newest_fetch)
-    doomed = select(events.c.id).where(*conditions).limit(policy.batch)
     return delete(events).where(events.c.id.in_(doomed))
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    """SQLite returns naive datetimes (stored in UTC)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
 def timeline_size(db: Database) -> TimelineSize:
@@ -109,6 +128,4 @@ def timeline_size(db: Database) -> TimelineSize:
         events, oldest = session.execute(
             select(func.count(DeviceEvent.id), func.min(DeviceEvent.at))
         ).one()
-    if oldest is not None and oldest.tzinfo is None:  # SQLite returns naive UTC
-        oldest = oldest.replace(tzinfo=dt.UTC)
-    return TimelineSize(events, oldest)
+    return TimelineSize(events, _utc(oldest) if oldest is not None else None)
