@@ -13,11 +13,13 @@ TEST_DEBS   += kamailio kamailio-extra-modules rtpengine-daemon kamailio-sqlite-
 TEST_DEBS   += dnsmasq-base udhcpc isc-dhcp-client bind9-dnsutils kea-dhcp4-server isc-dhcp-server
 # The staging pages' browser test: Debian's Chromium (Playwright drives it) and Japanese glyphs.
 TEST_DEBS   += chromium fonts-noto-cjk
+# The service units' check (systemd-analyze verify and security).
+TEST_DEBS   += systemd
 # The programs those packages provide, checked before anything is installed.
 TEST_BINS   := openssl curl tftp /usr/sbin/in.tftpd atftp wrk nginx ip sipp /usr/lib/postgresql/*/bin/initdb snmpd snmpbulkwalk snmpget
 TEST_BINS   += kamailio rtpengine /usr/lib/*/kamailio/modules/db_sqlite.so svmap
 TEST_BINS   += /usr/sbin/dnsmasq /usr/sbin/udhcpc /sbin/dhclient dig /usr/sbin/kea-dhcp4 /usr/sbin/dhcpd
-TEST_BINS   += chromium /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
+TEST_BINS   += chromium /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc systemd-analyze
 
 .PHONY: run test check lint bench venv debs clean
 
@@ -48,6 +50,7 @@ bench: debs $(STAMP)
 	$(PY) -m bench.firmware_tftp
 	$(PY) -m bench.snmp_sweep
 	$(PY) -m bench.gateway_cps
+	$(PY) -m bench.retention_purge
 
 venv: $(STAMP)
 

@@ -54,6 +54,7 @@ POE_OUTCOMES = frozenset({"ok", "unreachable", "failed"})
 # Orders ship within two business days: from an hour (an order staged the morning it came)
 # to a long holiday weekend and beyond.
 ORDER_BUCKETS = tuple(h * 3600.0 for h in (1, 4, 8, 24, 48, 72, 96, 120, 168, 336))
+FLEET_STATES = frozenset({"current", "behind", "never_fetched"})
 
 
 def prepare_multiprocess_dir(base: Path | None = None) -> Path:
@@ -96,6 +97,10 @@ class _Metrics:
     orders: Gauge
     orders_late: Gauge
     order_ship_seconds: Histogram
+    timeline_events: Gauge
+    timeline_oldest: Gauge
+    timeline_purged: Counter
+    fleet_devices: Gauge
 
 
 _made: list[_Metrics] = []
@@ -187,6 +192,26 @@ def _make_metrics() -> _Metrics:
             "Time from an order's receipt to its shipment.",
             buckets=ORDER_BUCKETS,
         ),
+        # Operations (issue 20): set by serve's maintenance thread, one process.
+        timeline_events=Gauge(
+            "provisioner_timeline_events",
+            "Events in the device timelines.",
+            multiprocess_mode="mostrecent",
+        ),
+        timeline_oldest=Gauge(
+            "provisioner_timeline_oldest_event_timestamp_seconds",
+            "When the oldest timeline event happened (Unix time; 0 for none).",
+            multiprocess_mode="mostrecent",
+        ),
+        timeline_purged=Counter(
+            "provisioner_timeline_purged", "Timeline events deleted by the retention purge."
+        ),
+        fleet_devices=Gauge(
+            "provisioner_fleet_devices",
+            "Devices by convergence state (current, behind, never_fetched), fleet-wide.",
+            ["state"],
+            multiprocess_mode="mostrecent",
+        ),
     )
 
 
@@ -247,6 +272,19 @@ def set_orders(counts: dict[str, int], late: int) -> None:
 
 def observe_order_shipped(seconds: float) -> None:
     _metrics().order_ship_seconds.observe(max(0.0, seconds))
+
+
+def set_timeline(events: int, oldest: float | None, purged: int) -> None:
+    """After a retention pass: the timeline's size, its oldest event, what the pass deleted."""
+    metrics = _metrics()
+    metrics.timeline_events.set(events)
+    metrics.timeline_oldest.set(oldest or 0)
+    metrics.timeline_purged.inc(purged)
+
+
+def set_fleet(counts: dict[str, int]) -> None:
+    for state, count in counts.items():
+        _metrics().fleet_devices.labels(_label(state, FLEET_STATES)).set(count)
 
 
 def exposition() -> bytes:

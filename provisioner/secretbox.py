@@ -15,7 +15,7 @@ import os
 import secrets
 from pathlib import Path
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 log = logging.getLogger(__name__)
 
@@ -34,20 +34,44 @@ def generate_secret(length: int = 20, alphabet: str = SAFE_ALPHABET) -> str:
 
 class SecretBox:
     def __init__(self, key: str) -> None:
+        """``key`` is one key or, while a rotation runs, ``NEW,OLD``: secrets are encrypted
+        under the first and read under either (docs/operations.md, 'Key rotation')."""
+        keys = [part.strip() for part in key.split(",") if part.strip()]
         try:
-            self._fernet = Fernet(key.encode("ascii"))
-            self._key = base64.urlsafe_b64decode(key.encode("ascii"))
+            self._readers = tuple(Fernet(part.encode("ascii")) for part in keys)
+            self._raw = tuple(base64.urlsafe_b64decode(part.encode("ascii")) for part in keys)
         except (ValueError, UnicodeEncodeError) as exc:
             raise SecretKeyError(
                 "PROVISIONER_SECRET_KEY must be urlsafe base64 of 32 bytes; "
                 "make one with: python -c 'from cryptography.fernet import Fernet; "
                 "print(Fernet.generate_key().decode())'"
             ) from exc
+        if not keys:
+            raise SecretKeyError("PROVISIONER_SECRET_KEY is empty")
+        self._key = self._raw[0]
+        self._fernet = MultiFernet(self._readers)
 
     def derive_key(self, purpose: str) -> bytes:
         """A key of its own for one purpose (signing session cookies, say), from the service key:
         every worker derives the same one, and it opens no stored secret."""
         return hmac.new(self._key, b"derive\0" + purpose.encode("utf-8"), hashlib.sha256).digest()
+
+    @property
+    def readers(self) -> tuple[Fernet, ...]:
+        """Every configured key's cipher, the writing one first (for a key rotation)."""
+        return self._readers
+
+    def fingerprint(self) -> str:
+        """Names the writing key in backups and logs without revealing it: a derived value,
+        so knowing it helps neither to decrypt nor to guess the key."""
+        return self.fingerprints()[0]
+
+    def fingerprints(self) -> tuple[str, ...]:
+        """Each configured key's fingerprint, the writing one first."""
+        return tuple(
+            hmac.new(raw, b"derive\0key-fingerprint", hashlib.sha256).hexdigest()[:16]
+            for raw in self._raw
+        )
 
     def encrypt(self, plain: str) -> str:
         return self._fernet.encrypt(plain.encode("utf-8")).decode("ascii")

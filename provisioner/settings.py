@@ -15,6 +15,7 @@ from typing import Any
 
 ENV_PREFIX = "PROVISIONER_"
 CONFIG_ENV = "PROVISIONER_CONFIG"  # path of the TOML settings file, if any
+LOG_FORMATS = ("text", "json")
 
 
 class SettingsError(ValueError):
@@ -49,6 +50,13 @@ class Settings:
     # business day, and are due that many business days later.
     order_cutoff: str = "15:00"
     order_due_days: int = 2
+    # Timeline retention (docs/operations.md): fetches older than this many days are purged by
+    # serve (0: never), but never a device's newest ``retention_keep_last`` fetches; state
+    # changes and security events are kept forever.
+    retention_fetch_days: int = 90
+    retention_keep_last: int = 10
+    maintenance_interval: int = 3600  # seconds between purges (and fleet gauge refreshes)
+    log_format: str = "text"  # or "json": one object per line, the same fields in every process
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -105,6 +113,12 @@ class Settings:
             raise SettingsError(f"{ENV_PREFIX}ORDER_DUE_DAYS must be 0 to 30")
         if not self.http_base.startswith(("http://", "https://")):
             raise SettingsError(f"{ENV_PREFIX}HTTP_BASE must start with http:// or https://")
+        if self.log_format not in LOG_FORMATS:
+            raise SettingsError(f"{ENV_PREFIX}LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}")
+        if min(self.retention_fetch_days, self.retention_keep_last) < 0:
+            raise SettingsError(f"{ENV_PREFIX}RETENTION_* must not be negative")
+        if self.maintenance_interval <= 0:
+            raise SettingsError(f"{ENV_PREFIX}MAINTENANCE_INTERVAL must be positive")
         return self
 
 
@@ -113,7 +127,8 @@ def _coerce(name: str, value: object) -> object:
     if name in ("staging_networks", "trusted_proxies"):
         return tuple(item.strip() for item in _strings(name, value) if item.strip())
     if name in ("registration_expiry", "http_threads", "http_workers", "rate_capacity",
-                "lockout_seconds", "device_sip_port", "order_due_days"):  # fmt: skip
+                "lockout_seconds", "device_sip_port", "order_due_days", "retention_fetch_days",
+                "retention_keep_last", "maintenance_interval"):  # fmt: skip
         return _number(name, value, int)
     if name == "poe_poller":
         if isinstance(value, bool):

@@ -17,6 +17,7 @@ from granian import Granian
 from granian.constants import Interfaces, SSLProtocols
 from granian.log import LogLevels
 
+from provisioner.app.maintenance import MaintenanceThread
 from provisioner.app.service import Service
 from provisioner.tftp.front_door import tftp_resolver
 from provisioner.tftp.server import serve_in_thread
@@ -56,7 +57,8 @@ def serve(
     TFTP runs in this process. Each HTTP(S) listener runs granian in a child process with
     worker processes of its own (one per core) that build their own service from the same
     settings, so a boot storm can use every core. The PoE poller runs in a thread of this
-    process: one poller per service, however many HTTP workers there are.
+    process: one poller per service, however many HTTP workers there are; so does the
+    maintenance thread (timeline retention, fleet gauges).
     """
     for listener in listeners:
         _check_free((listener.host, listener.port))
@@ -70,8 +72,10 @@ def serve(
         from provisioner.snmp.poller import PoeThread  # pysnmp only where it is used
 
         poe = PoeThread(service.db, service.box)
+    maintenance = MaintenanceThread(service)
     children: list[multiprocessing.process.BaseProcess] = []
     try:
+        maintenance.start()
         if poe is not None:
             poe.start()
         if tftp is not None:
@@ -108,6 +112,7 @@ def serve(
             tftp_thread.stop()
         if poe is not None:
             poe.stop()
+        maintenance.stop()
 
 
 def _check_free(address: tuple[str, int]) -> None:

@@ -13,9 +13,10 @@ from provisioner.db.session import Database
 from provisioner.domain.delivery.pipeline import Provisioner, parse_networks
 from provisioner.domain.delivery.resync import ResyncQueue
 from provisioner.domain.firmware.watcher import FirmwareWatcher
+from provisioner.domain.operations.keys import check_key
 from provisioner.domain.staging.auto_stage import BenchStager
 from provisioner.domain.timeline import TimelineWriter
-from provisioner.secretbox import SecretBox, load_key
+from provisioner.secretbox import SecretBox, SecretKeyError, load_key
 from provisioner.settings import Settings
 from provisioner.sip.notify import send_notify
 
@@ -49,6 +50,19 @@ def firmware_catalog(settings: Settings) -> Catalog:
     return Catalog(settings.firmware_dir)
 
 
+def open_storage(settings: Settings) -> tuple[Database, SecretBox]:
+    """The database as it is (not upgraded) and the configured key (never a new one): what a
+    backup, a restore or a key rotation works on."""
+    settings.validate()
+    path = key_file(settings)
+    if not settings.secret_key and not path.exists():
+        raise SecretKeyError(
+            f"no PROVISIONER_SECRET_KEY set and no key file {path}: configure the key the "
+            "database was written with"
+        )
+    return Database(settings.db), SecretBox(load_key(settings.secret_key, path))
+
+
 def open_service(settings: Settings, *, upgrade: bool = True) -> Service:
     settings.validate()
     db = Database(settings.db)
@@ -56,6 +70,7 @@ def open_service(settings: Settings, *, upgrade: bool = True) -> Service:
         db.upgrade()
     key = load_key(settings.secret_key, key_file(settings))
     box = SecretBox(key)
+    check_key(db, box)
     # Devices that fetched their config on the bench are staged as their fetches are written;
     # firmware downloads move devices along their upgrade path.
     stager = BenchStager(db, box, parse_networks(settings.staging_networks))

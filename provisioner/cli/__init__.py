@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import click
 
+from provisioner.cli.backup import backup, restore
 from provisioner.cli.context import ProvisionerGroup, service_options
 from provisioner.cli.db import db
 from provisioner.cli.device import device, render
 from provisioner.cli.firmware import firmware
+from provisioner.cli.fleet import fleet
 from provisioner.cli.gateway import gateway
 from provisioner.cli.licence import licence
 from provisioner.cli.orders import order
 from provisioner.cli.pbx import pbx
 from provisioner.cli.poe import poe
 from provisioner.cli.resync import notify
+from provisioner.cli.secrets import secrets
 from provisioner.cli.serve import serve
 from provisioner.cli.sheet import import_command
 from provisioner.cli.staff import staff
@@ -41,3 +44,7 @@ main.add_command(gateway)
 main.add_command(licence)
 main.add_command(pbx)
 main.add_command(order)
+main.add_command(backup)
+main.add_command(restore)
+main.add_command(secrets)
+main.add_command(fleet)

@@ -4,7 +4,7 @@ service opened on first use, refusals turned into error messages, and the consol
 from __future__ import annotations
 
 import datetime as dt
-import logging
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,16 +16,19 @@ from rich.console import Console
 from sqlalchemy.orm import Session
 
 from firmware.catalog import Catalog, CatalogError
+from provisioner.app.logs import configure_logging
 from provisioner.app.service import Service, firmware_catalog, open_service
 from provisioner.domain.errors import DomainError
 from provisioner.domain.inventory.macs import BadMac, normalize_mac
 from provisioner.secretbox import SecretKeyError
-from provisioner.settings import Settings, SettingsError
+from provisioner.settings import ENV_PREFIX, Settings, SettingsError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 # What a command refuses for a reason the user can fix: the message says which, exit status 1.
 REFUSALS = (DomainError, SettingsError, SecretKeyError, CatalogError)
+
+LOG_FORMAT_ENV = ENV_PREFIX + "LOG_FORMAT"  # read before the settings: options log early
 
 # Piped output is read by grep and scripts: a table cut to 80 columns would hide rows' ends.
 PIPED_WIDTH = 10_000
@@ -49,6 +52,7 @@ class CliContext:
     def settings(self) -> Settings:
         if self._settings is None:
             self._settings = Settings.load(self.config_file, db=self.db_url)
+            configure_logging(self._settings.log_format, self.verbose)  # the file may set it
         return self._settings
 
     @property
@@ -94,18 +98,7 @@ def _remember(ctx: click.Context, param: click.Parameter, value: object) -> None
 def _verbosity(ctx: click.Context, _param: click.Parameter, verbose: bool) -> None:
     cli = ctx.ensure_object(CliContext)
     cli.verbose = cli.verbose or verbose
-    configure_logging(cli.verbose)
-
-
-def configure_logging(verbose: bool) -> None:
-    """INFO on standard error; DEBUG with ``-v``, which also shows Alembic's INFO lines."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    if verbose:
-        logging.getLogger().setLevel(logging.DEBUG)
-    # Every command upgrades the schema first; its step-by-step report is noise unless asked for.
-    logging.getLogger("alembic").setLevel(logging.NOTSET if verbose else logging.WARNING)
+    configure_logging(os.environ.get(LOG_FORMAT_ENV, "text"), cli.verbose)
 
 
 _SERVICE_OPTIONS = (

@@ -9,6 +9,7 @@ from provisioner.web.api import api_app
 from provisioner.web.device_files import device_files
 from provisioner.web.firmware import firmware
 from provisioner.web.gateway import gateway
+from provisioner.web.health import health
 from provisioner.web.metrics import metrics
 from provisioner.web.staging import staging
 
@@ -19,6 +20,7 @@ def create_app(service: Service) -> Flask:
     app.extensions["provisioner"] = service.provisioner
     app.extensions["resync"] = service.resync
     app.extensions["firmware"] = service.catalog
+    app.register_blueprint(health)
     app.register_blueprint(firmware)  # before the device files' catch-all route
     app.register_blueprint(staging)  # the warehouse pages under /staging/
     app.register_blueprint(gateway)

@@ -10,13 +10,16 @@ import atexit
 
 from flask import Flask
 
+from provisioner.app.logs import configure_logging
 from provisioner.app.service import open_service
 from provisioner.settings import Settings
 from provisioner.web import create_app
 
 
 def app_from_environment() -> Flask:
-    service = open_service(Settings.load(), upgrade=False)
+    settings = Settings.load()
+    configure_logging(settings.log_format)  # a granian worker: a process of its own
+    service = open_service(settings, upgrade=False)
     service.timeline.start()
     atexit.register(service.close)
     return create_app(service)

@@ -15,6 +15,7 @@ from provisioner.domain.delivery.resync import ResyncQueue
 from provisioner.web.api import (
     accounts,
     actions,
+    convergence,
     devices,
     errors,
     firmware,
@@ -76,6 +77,7 @@ def api_app(import_name: str) -> APIFlask:
         poe,
         gateways,
         firmware,
+        convergence,
     ):
         app.register_blueprint(module.bp)
     app.after_request(_resync_touched)

@@ -1,0 +1,1 @@
+"""Running the service for years: backups, key rotation, timeline retention, convergence."""
