@@ -90,6 +90,7 @@ class _Metrics:
     poe_budget_watts: Gauge
     poe_ports: Gauge
     poe_alerts: Gauge
+    registrations: Gauge
 
 
 _made: list[_Metrics] = []
@@ -164,6 +165,14 @@ def _make_metrics() -> _Metrics:
             ["kind"],
             multiprocess_mode="mostrecent",
         ),
+        # Registrations (issue 13): labelled by tenant name (chosen by the inventory's admins),
+        # state registered, unregistered or line_unregistered (alerts); set by the poller.
+        registrations=Gauge(
+            "provisioner_registration_lines",
+            "Lines by tenant and registration state read from the PBX cores, and active alerts.",
+            ["tenant", "state"],
+            multiprocess_mode="mostrecent",
+        ),
     )
 
 
@@ -226,3 +235,8 @@ def exposition() -> bytes:
     # prometheus_client leaves this constructor unannotated (it registers itself, returns None).
     MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     return generate_latest(registry)
+
+
+def set_registrations(counts: dict[tuple[str, str], int]) -> None:
+    for (tenant, state), count in counts.items():
+        _metrics().registrations.labels(tenant, state).set(count)

@@ -45,6 +45,11 @@ class Settings:
     # serve polls PoE switches and finishes power-cycles; off on all but one instance when
     # several share a database (a cycle is safe either way: it is leased).
     poe_poller: bool = True
+    # The PBX cores' registration readers (``http://IP:PORT/RPC``, see `provisioner pbx config
+    # --rpc`); serve polls each every registration_poll_seconds. None configured: "unknown".
+    pbx_readers: tuple[str, ...] = ()
+    registration_poll_seconds: float = 2.0
+    unregistered_alert_seconds: int = 600  # line_unregistered after a registered line is lost
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -101,10 +106,12 @@ class Settings:
 
 def _coerce(name: str, value: object) -> object:
     """Environment values are strings: turn them into the field's type."""
+    if name == "pbx_readers":
+        return tuple(item.strip() for item in _strings(name, value) if item.strip())
     if name in ("staging_networks", "trusted_proxies"):
         return tuple(item.strip() for item in _strings(name, value) if item.strip())
     if name in ("registration_expiry", "http_threads", "http_workers", "rate_capacity",
-                "lockout_seconds", "device_sip_port"):  # fmt: skip
+                "lockout_seconds", "device_sip_port", "unregistered_alert_seconds"):  # fmt: skip
         return _number(name, value, int)
     if name == "poe_poller":
         if isinstance(value, bool):
@@ -114,7 +121,7 @@ def _coerce(name: str, value: object) -> object:
         if str(value).lower() in ("0", "false", "no", "off"):
             return False
         raise SettingsError(f"{ENV_PREFIX}POE_POLLER must be true or false")
-    if name == "rate_refill":
+    if name in ("rate_refill", "registration_poll_seconds"):
         return _number(name, value, float)
     return value
 
@@ -127,7 +134,7 @@ def _strings(name: str, value: object) -> list[str]:
         strings = [item for item in value if isinstance(item, str)]
         if len(strings) == len(value):
             return strings
-    raise SettingsError(f"{ENV_PREFIX}{name.upper()} must be a list of networks")
+    raise SettingsError(f"{ENV_PREFIX}{name.upper()} must be a list of strings")
 
 
 def _number(name: str, value: object, kind: type[int] | type[float]) -> int | float:

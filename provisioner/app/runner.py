@@ -18,6 +18,7 @@ from granian.constants import Interfaces, SSLProtocols
 from granian.log import LogLevels
 
 from provisioner.app.service import Service
+from provisioner.pbx.registrations_poller import RegistrationThread
 from provisioner.tftp.front_door import tftp_resolver
 from provisioner.tftp.server import serve_in_thread
 
@@ -56,7 +57,8 @@ def serve(
     TFTP runs in this process. Each HTTP(S) listener runs granian in a child process with
     worker processes of its own (one per core) that build their own service from the same
     settings, so a boot storm can use every core. The PoE poller runs in a thread of this
-    process: one poller per service, however many HTTP workers there are.
+    process: one poller per service, however many HTTP workers there are; so does the
+    registration poller when PBX cores are configured (``PROVISIONER_PBX_READERS``).
     """
     for listener in listeners:
         _check_free((listener.host, listener.port))
@@ -70,10 +72,15 @@ def serve(
         from provisioner.snmp.poller import PoeThread  # pysnmp only where it is used
 
         poe = PoeThread(service.db, service.box)
+    registrations = None
+    if service.settings.pbx_readers:
+        registrations = RegistrationThread(service.db, service.settings, service.timeline)
     children: list[multiprocessing.process.BaseProcess] = []
     try:
         if poe is not None:
             poe.start()
+        if registrations is not None:
+            registrations.start()
         if tftp is not None:
             tftp_thread = serve_in_thread(
                 tftp_resolver(service.provisioner, service.catalog), *tftp
@@ -108,6 +115,8 @@ def serve(
             tftp_thread.stop()
         if poe is not None:
             poe.stop()
+        if registrations is not None:
+            registrations.stop()
 
 
 def _check_free(address: tuple[str, int]) -> None:

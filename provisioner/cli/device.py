@@ -13,6 +13,7 @@ from provisioner.cli.context import CliContext, console, mac_argument, pass_cli,
 from provisioner.domain.delivery.resync import timeline_text
 from provisioner.domain.inventory.lookup import load_device, timeline
 from provisioner.domain.poe.status import bench_poe, poe_line
+from provisioner.domain.registrations.status import device_lines
 
 
 @click.command()
@@ -36,7 +37,7 @@ def device() -> None:
 @service_options
 @pass_cli
 def device_show(cli: CliContext, mac: str, limit: int) -> None:
-    """The device, its lines and its timeline (newest first)."""
+    """The device, its lines, their PBX registrations and its timeline (newest first)."""
     mac = mac_argument(mac)
     out = console()
     with cli.session() as session:
@@ -63,6 +64,17 @@ def device_show(cli: CliContext, mac: str, limit: int) -> None:
                 line.fax_mode or "-",
             )
         out.print(lines)
+        registrations = Table("port", "PBX registration", "core", "source", "User-Agent", "expires")
+        for status in device_lines(session, found, cli.settings.pbx_readers):
+            registrations.add_row(
+                str(status.port),
+                status.state,
+                escape(status.core or "-"),
+                escape(status.source or "-"),
+                escape(status.user_agent or "-"),
+                f"{status.expires_at:%H:%M:%S}" if status.expires_at else "-",
+            )
+        out.print(registrations)
         events = Table("time (UTC)", "kind", "by", "proto", "file", "source", "status", "firmware")
         for event in timeline(session, found, limit):
             events.add_row(

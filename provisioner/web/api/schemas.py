@@ -245,6 +245,26 @@ class LineOut(Schema):
     fax_mode = String(required=True, allow_none=True)
 
 
+class RegistrationOut(Schema):
+    port = Integer(required=True, metadata={"description": "Line key or FXS port."})
+    extension = String(required=True)
+    sip_username = String(required=True)
+    state = String(
+        required=True,
+        metadata={
+            "description": "registered, unregistered, or unknown (no PBX core read recently)."
+        },
+    )
+    core = String(required=True, allow_none=True)
+    contact = String(required=True, allow_none=True)
+    source = String(required=True, allow_none=True)
+    user_agent = String(required=True, allow_none=True)
+    expires_at = DateTime(required=True, allow_none=True)
+    first_seen = DateTime(required=True, allow_none=True)
+    last_seen = DateTime(required=True, allow_none=True)
+    lost_at = DateTime(required=True, allow_none=True)
+
+
 class DeviceOut(Schema):
     mac = String(required=True, metadata={"description": "12 lower-case hex digits."})
     vendor = String(required=True)
@@ -260,6 +280,10 @@ class DeviceOut(Schema):
     ring_representative = Boolean(required=True)
     encrypt_config = Boolean(required=True)
     lines = List(Nested(LineOut), required=True)
+    registrations = List(
+        Nested(RegistrationOut),
+        metadata={"description": "Only on GET /devices/{mac}: each line's PBX registration."},
+    )
     created_at = DateTime(required=True)
     updated_at = DateTime(required=True)
 
