@@ -9,7 +9,7 @@ about the phones.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -88,3 +88,24 @@ def device_lines(
             )
         )
     return out
+
+
+def all_cores(session: Session) -> list[str]:
+    """Every core the poller has tried: a core not read lately makes its lines unknown."""
+    return list(session.scalars(select(PbxCore.name)))
+
+
+def bench_registered(
+    lines: Sequence[LineStatus], since: dt.datetime | None, on_bench: Callable[[str], bool]
+) -> bool | None:
+    """Every line registered from the bench (``on_bench(source address)``) after ``since``
+    (the config fetch); None when no core was read lately (staging does not wait for it)."""
+    if not lines or any(line.state == "unknown" for line in lines):
+        return None
+    return all(
+        line.state == "registered"
+        and line.source is not None
+        and on_bench(line.source.rsplit(":", 1)[0].strip("[]"))
+        and (since is None or (line.first_seen is not None and line.first_seen >= aware(since)))
+        for line in lines
+    )

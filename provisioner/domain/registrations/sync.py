@@ -95,6 +95,7 @@ def apply(
             row.expires_at = now + dt.timedelta(seconds=max(contact.expires_in, 0))
             row.last_seen = now
             if not was:
+                row.first_seen = now  # of this registration: the bench compares it with a fetch
                 events += _events(session, row, "registered", now)
         elif row.registered:
             expired = row.expires_at is not None and aware(row.expires_at) <= now + EXPIRY_SLACK

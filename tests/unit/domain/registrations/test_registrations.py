@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from provisioner.app.service import Service
-from provisioner.db.models import Device, DeviceState
+from provisioner.db.models import Device, DeviceEvent, DeviceState
+from provisioner.domain.delivery.networks import parse_networks
 from provisioner.domain.inventory.sheet import import_sheet, sheet_rows
 from provisioner.domain.registrations import alerts
 from provisioner.domain.registrations.status import device_lines
@@ -19,6 +20,8 @@ from provisioner.domain.registrations.sync import (
     core_row,
     read_core,
 )
+from provisioner.domain.staging.auto_stage import refresh_bench
+from provisioner.domain.timeline import EventKind
 from provisioner.pbx.usrloc import parse_dump
 
 GXP = "000b82aa2170"
@@ -125,3 +128,44 @@ def test_parse_dump_reads_contacts_and_refuses_other_documents() -> None:
     for bad in ({"error": {"code": -32601}}, {"result": {"Domains": [{"x": 1}]}}, []):
         with pytest.raises(CoreUnreadable):
             parse_dump(bad)
+
+
+def _bench(service: Service) -> tuple[DeviceState, bool | None]:
+    with service.db.session() as session:
+        rows = refresh_bench(session, service.box, parse_networks(("127.0.0.0/8",)))
+        row = next(row for row in rows if row.mac == GXP)
+        return row.state, row.registered
+
+
+def _fetched_on_bench(service: Service) -> None:
+    with service.db.session() as session:
+        device = session.scalars(select(Device).where(Device.mac == GXP)).one()
+        fetch = DeviceEvent(device_id=device.id, kind=EventKind.FETCH, protocol="http",
+                            filename=f"cfg{GXP}.xml", source="127.0.0.1", status=200)  # fmt: skip
+        session.add(fetch)
+
+
+def _on_bench(user: str) -> Contact:
+    return Contact(user, f"sip:{user}@127.0.0.1:5062", "127.0.0.1:5062", "GXP2170", 600)
+
+
+def test_bench_stages_only_once_every_line_registered_from_the_bench_after_the_fetch(
+    service: Service, users: dict[int, str]
+) -> None:
+    _read(service, [_on_bench(users[1]), _on_bench(users[2])])  # before the fetch: not counted
+    _fetched_on_bench(service)
+    assert _bench(service) == (DeviceState.BOUND, False)
+    _read(service, [])
+    _read(service, [_on_bench(users[1]), _contact(users[2])])  # line 2 from elsewhere
+    assert _bench(service) == (DeviceState.BOUND, False)
+    _read(service, [_on_bench(users[1])])
+    _read(service, [_on_bench(users[1]), _on_bench(users[2])])
+    assert _bench(service) == (DeviceState.STAGED, True)
+
+
+def test_bench_does_not_wait_for_a_core_it_cannot_read(
+    service: Service, users: dict[int, str]
+) -> None:
+    _read(service, None)
+    _fetched_on_bench(service)
+    assert _bench(service) == (DeviceState.STAGED, None)
