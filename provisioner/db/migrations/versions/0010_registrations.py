@@ -1,4 +1,4 @@
-"""Line registrations read from the PBX cores (issue 13).
+"""Line registrations read from the PBX cores; on-site re-enrolment (issue 13).
 
 Revision ID: 0010
 Revises: 0008
@@ -17,6 +17,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("devices") as batch:
+        batch.add_column(sa.Column("re_enrol_until", sa.DateTime(timezone=True), nullable=True))
     op.create_table(
         "pbx_cores",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -51,3 +53,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("line_registrations")
     op.drop_table("pbx_cores")
+    with op.batch_alter_table("devices") as batch:
+        batch.drop_column("re_enrol_until")
