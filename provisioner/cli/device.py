@@ -11,6 +11,7 @@ from rich.table import Table
 
 from provisioner.cli.context import CliContext, console, mac_argument, pass_cli, service_options
 from provisioner.domain.delivery.resync import timeline_text
+from provisioner.domain.inventory import devices, re_enrol
 from provisioner.domain.inventory.lookup import load_device, timeline
 from provisioner.domain.poe.status import bench_poe, poe_line
 from provisioner.domain.registrations.status import device_lines
@@ -88,3 +89,20 @@ def device_show(cli: CliContext, mac: str, limit: int) -> None:
                 event.firmware or "",
             )
         out.print(events)
+
+
+@device.command("re-enrol")
+@click.argument("mac")
+@click.option("--hours", default=24, show_default=True, type=click.IntRange(1, re_enrol.MAX_HOURS))
+@click.option("--reason", required=True, help="What happened on site (on the timeline).")
+@service_options
+@pass_cli
+def device_re_enrol(cli: CliContext, mac: str, hours: int, reason: str) -> None:
+    """Rotate an installed device's credentials; ONE fetch without them, from its tenant's
+    networks within HOURS, gets the file with the new ones (a phone reset on site)."""
+    with cli.session() as session:
+        found = devices.get_device(session, mac_argument(mac))
+        until = re_enrol.arm(session, cli.service.box, found, hours, reason, "cli")
+        console().print(
+            f"{found.mac}: one fetch from its tenant's networks until {until:%Y-%m-%d %H:%M} UTC"
+        )

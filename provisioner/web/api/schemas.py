@@ -307,6 +307,24 @@ class BindIn(Schema):
     tenant_id = _id(required=True)
 
 
+class ReEnrolIn(Schema):
+    reason = String(
+        required=True,
+        validate=Length(min=1, max=200),
+        metadata={"description": "What happened on site (a factory reset...): on the timeline."},
+    )
+    hours = Integer(
+        load_default=24,
+        validate=Range(min=1, max=168),
+        metadata={"description": "How long the one fetch may take to arrive."},
+    )
+
+
+class ReEnrolOut(Schema):
+    mac = String(required=True)
+    until = DateTime(required=True, metadata={"description": "End of the one-fetch window."})
+
+
 class ResyncIn(Schema):
     to = String(
         load_default=None,
