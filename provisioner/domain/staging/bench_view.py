@@ -226,6 +226,21 @@ def served_on_bench(event: Event | DeviceEvent, staging: Sequence[Network]) -> b
     return in_networks(event.source, staging)
 
 
+def never_fetched_on_bench(
+    session: Session, device: Device, staging: Sequence[Network]
+) -> str | None:
+    """Why staging or shipping ``device`` by hand would leave it without credentials on site
+    (it never fetched its own file on the bench since it was bound), else None."""
+    events = _events_by_device(session, [device.id]).get(device.id, [])
+    if _row(device, events, staging).config_fetched_at is not None:
+        return None
+    return (
+        f"device {device.mac} has not fetched its own file on the bench since it was bound: "
+        "it would reach the customer without its provisioning credentials. Power it on the "
+        "bench first (it is staged by itself), or re-enrol it on site once installed"
+    )
+
+
 def registered_on_bench(event: Event, staging: Sequence[Network]) -> bool:
     """A line registered from an address of a staging network (source ``IP:PORT``)."""
     if event.kind != EventKind.REGISTRATION or not event.source:
