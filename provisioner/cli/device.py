@@ -14,6 +14,7 @@ from provisioner.domain.delivery.resync import timeline_text
 from provisioner.domain.inventory import devices, re_enrol
 from provisioner.domain.inventory.lookup import load_device, timeline
 from provisioner.domain.poe.status import bench_poe, poe_line
+from provisioner.domain.registrations.doctor import diagnose
 from provisioner.domain.registrations.status import device_lines
 
 
@@ -89,6 +90,23 @@ def device_show(cli: CliContext, mac: str, limit: int) -> None:
                 event.firmware or "",
             )
         out.print(events)
+
+
+@device.command("doctor")
+@click.argument("mac")
+@service_options
+@pass_cli
+def device_doctor(cli: CliContext, mac: str) -> None:
+    """Why a phone may have no dial tone: the most likely cause and the next step."""
+    with cli.session() as session:
+        found = devices.get_device(session, mac_argument(mac))
+        answer = diagnose(session, found, cli.settings.pbx_readers)
+        out = console()
+        out.print(f"[bold]{found.mac}[/]: {answer.cause}")
+        out.print(escape(answer.ja))
+        out.print(escape(answer.en))
+        for fact in answer.facts:
+            out.print(f"  - {escape(fact)}")
 
 
 @device.command("re-enrol")

@@ -12,9 +12,10 @@ from marshmallow import RAISE
 
 from provisioner.domain.inventory import accounts, devices
 from provisioner.domain.inventory.lookup import timeline
+from provisioner.domain.registrations.doctor import diagnose
 from provisioner.domain.registrations.status import device_lines
 from provisioner.web.api import present
-from provisioner.web.api.auth import ADMIN, ANY_ROLE, WAREHOUSE, auth
+from provisioner.web.api.auth import ADMIN, ANY_ROLE, SUPPORT, WAREHOUSE, auth
 from provisioner.web.api.context import API_PREFIX, provisioner, unit_of_work
 from provisioner.web.api.present import Data
 from provisioner.web.api.schemas import (
@@ -24,6 +25,7 @@ from provisioner.web.api.schemas import (
     DeviceOut,
     DevicePatch,
     DeviceQuery,
+    DiagnosisOut,
     EventOut,
     LineIn,
     RegistrationOut,
@@ -67,6 +69,19 @@ def get_device(mac: str) -> Data:
             **present.device(row),
             "registrations": [line.as_dict() for line in device_lines(session, row, cores)],
         }
+
+
+@bp.get("/devices/<mac>/diagnosis")
+@bp.auth_required(auth, roles=SUPPORT)
+@bp.output(DiagnosisOut)
+@bp.doc(responses=[403])
+def get_diagnosis(mac: str) -> Data:
+    """Why this phone may have no dial tone: the most likely cause and the next step, in
+    Japanese and English, with the facts behind it."""
+    with unit_of_work() as session:
+        row = devices.get_device(session, mac)
+        found = diagnose(session, row, provisioner().settings.pbx_readers)
+        return {"cause": found.cause, "ja": found.ja, "en": found.en, "facts": found.facts}
 
 
 @bp.get("/devices/<mac>/registrations")

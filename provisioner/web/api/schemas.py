@@ -265,6 +265,13 @@ class RegistrationOut(Schema):
     lost_at = DateTime(required=True, allow_none=True)
 
 
+class DiagnosisOut(Schema):
+    cause = String(required=True, metadata={"description": "The rule that held, or ok."})
+    ja = String(required=True)
+    en = String(required=True)
+    facts = List(String(), required=True)
+
+
 class DeviceOut(Schema):
     mac = String(required=True, metadata={"description": "12 lower-case hex digits."})
     vendor = String(required=True)
