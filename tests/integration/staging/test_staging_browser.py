@@ -48,17 +48,22 @@ def ja(key: str, **values: object) -> str:
     return translate("ja", key, **values)
 
 
+def add_staff(server: RunningServer) -> None:
+    """The bench login, made with the CLI as an operator would (password on stdin)."""
+    added = subprocess.run(
+        [sys.executable, "-m", "provisioner", "staff", "add", STAFF],
+        input=f"{PASSWORD}\n{PASSWORD}\n".encode(), cwd=server.workdir, env=server.env,
+        capture_output=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr.decode()
+
+
 @pytest.fixture(scope="module")
 def staging_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     workdir = tmp_path_factory.mktemp("staging")
     running = start_server(workdir, f"sqlite:///{workdir / 'inventory.db'}")
     try:
-        added = subprocess.run(
-            [sys.executable, "-m", "provisioner", "staff", "add", STAFF],
-            input=f"{PASSWORD}\n{PASSWORD}\n".encode(), cwd=workdir, env=running.env,
-            capture_output=True, timeout=60, check=False,
-        )  # fmt: skip
-        assert added.returncode == 0, added.stderr.decode()
+        add_staff(running)
         yield running
     finally:
         stop_server(running)
@@ -284,12 +289,7 @@ def test_the_bench_stages_a_device_only_after_its_lines_registered(
     )  # fmt: skip
     core = None
     try:
-        added = subprocess.run(
-            [sys.executable, "-m", "provisioner", "staff", "add", STAFF],
-            input=f"{PASSWORD}\n{PASSWORD}\n".encode(), cwd=tmp_path, env=server.env,
-            capture_output=True, timeout=60, check=False,
-        )  # fmt: skip
-        assert added.returncode == 0, added.stderr.decode()
+        add_staff(server)
         pbx_db = tmp_path / "pbx.sqlite"
         assert server.cli("pbx", "export", "--to", str(pbx_db), "--realm", REALM).returncode == 0
         (tmp_path / "pbx-run").mkdir()
