@@ -101,6 +101,7 @@ class _Metrics:
     timeline_oldest: Gauge
     timeline_purged: Counter
     fleet_devices: Gauge
+    registrations: Gauge
 
 
 _made: list[_Metrics] = []
@@ -212,6 +213,14 @@ def _make_metrics() -> _Metrics:
             ["state"],
             multiprocess_mode="mostrecent",
         ),
+        # Registrations (issue 13): labelled by tenant name (chosen by the inventory's admins),
+        # state registered, unregistered or line_unregistered (alerts); set by the poller.
+        registrations=Gauge(
+            "provisioner_registration_lines",
+            "Lines by tenant and registration state read from the PBX cores, and active alerts.",
+            ["tenant", "state"],
+            multiprocess_mode="mostrecent",
+        ),
     )
 
 
@@ -299,3 +308,8 @@ def exposition() -> bytes:
     # prometheus_client leaves this constructor unannotated (it registers itself, returns None).
     MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     return generate_latest(registry)
+
+
+def set_registrations(counts: dict[tuple[str, str], int]) -> None:
+    for (tenant, state), count in counts.items():
+        _metrics().registrations.labels(tenant, state).set(count)

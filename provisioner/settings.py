@@ -57,6 +57,11 @@ class Settings:
     retention_keep_last: int = 10
     maintenance_interval: int = 3600  # seconds between purges (and fleet gauge refreshes)
     log_format: str = "text"  # or "json": one object per line, the same fields in every process
+    # The PBX cores' registration readers (``http://IP:PORT/RPC``, see `provisioner pbx config
+    # --rpc`); serve polls each every registration_poll_seconds. None configured: "unknown".
+    pbx_readers: tuple[str, ...] = ()
+    registration_poll_seconds: float = 2.0
+    unregistered_alert_seconds: int = 600  # line_unregistered after a registered line is lost
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -124,11 +129,14 @@ class Settings:
 
 def _coerce(name: str, value: object) -> object:
     """Environment values are strings: turn them into the field's type."""
+    if name == "pbx_readers":
+        return tuple(item.strip() for item in _strings(name, value) if item.strip())
     if name in ("staging_networks", "trusted_proxies"):
         return tuple(item.strip() for item in _strings(name, value) if item.strip())
     if name in ("registration_expiry", "http_threads", "http_workers", "rate_capacity",
                 "lockout_seconds", "device_sip_port", "order_due_days", "retention_fetch_days",
-                "retention_keep_last", "maintenance_interval"):  # fmt: skip
+                "retention_keep_last", "maintenance_interval",
+                "unregistered_alert_seconds"):  # fmt: skip
         return _number(name, value, int)
     if name == "poe_poller":
         if isinstance(value, bool):
@@ -138,7 +146,7 @@ def _coerce(name: str, value: object) -> object:
         if str(value).lower() in ("0", "false", "no", "off"):
             return False
         raise SettingsError(f"{ENV_PREFIX}POE_POLLER must be true or false")
-    if name == "rate_refill":
+    if name in ("rate_refill", "registration_poll_seconds"):
         return _number(name, value, float)
     return value
 
@@ -151,7 +159,7 @@ def _strings(name: str, value: object) -> list[str]:
         strings = [item for item in value if isinstance(item, str)]
         if len(strings) == len(value):
             return strings
-    raise SettingsError(f"{ENV_PREFIX}{name.upper()} must be a list of networks")
+    raise SettingsError(f"{ENV_PREFIX}{name.upper()} must be a list of strings")
 
 
 def _number(name: str, value: object, kind: type[int] | type[float]) -> int | float:

@@ -19,6 +19,7 @@ from granian.log import LogLevels
 
 from provisioner.app.maintenance import MaintenanceThread
 from provisioner.app.service import Service
+from provisioner.pbx.registrations_poller import RegistrationThread
 from provisioner.tftp.front_door import tftp_resolver
 from provisioner.tftp.server import serve_in_thread
 
@@ -58,7 +59,8 @@ def serve(
     worker processes of its own (one per core) that build their own service from the same
     settings, so a boot storm can use every core. The PoE poller runs in a thread of this
     process: one poller per service, however many HTTP workers there are; so does the
-    maintenance thread (timeline retention, fleet gauges).
+    maintenance thread (timeline retention, fleet gauges), and the registration poller when PBX
+    cores are configured (``PROVISIONER_PBX_READERS``).
     """
     for listener in listeners:
         _check_free((listener.host, listener.port))
@@ -73,11 +75,16 @@ def serve(
 
         poe = PoeThread(service.db, service.box)
     maintenance = MaintenanceThread(service)
+    registrations = None
+    if service.settings.pbx_readers:
+        registrations = RegistrationThread(service.db, service.settings, service.timeline)
     children: list[multiprocessing.process.BaseProcess] = []
     try:
         maintenance.start()
         if poe is not None:
             poe.start()
+        if registrations is not None:
+            registrations.start()
         if tftp is not None:
             tftp_thread = serve_in_thread(
                 tftp_resolver(service.provisioner, service.catalog), *tftp
@@ -113,6 +120,8 @@ def serve(
         if poe is not None:
             poe.stop()
         maintenance.stop()
+        if registrations is not None:
+            registrations.stop()
 
 
 def _check_free(address: tuple[str, int]) -> None:

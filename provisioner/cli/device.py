@@ -11,8 +11,11 @@ from rich.table import Table
 
 from provisioner.cli.context import CliContext, console, mac_argument, pass_cli, service_options
 from provisioner.domain.delivery.resync import timeline_text
+from provisioner.domain.inventory import devices, re_enrol
 from provisioner.domain.inventory.lookup import load_device, timeline
 from provisioner.domain.poe.status import bench_poe, poe_line
+from provisioner.domain.registrations.doctor import diagnose
+from provisioner.domain.registrations.status import device_lines
 
 
 @click.command()
@@ -36,7 +39,7 @@ def device() -> None:
 @service_options
 @pass_cli
 def device_show(cli: CliContext, mac: str, limit: int) -> None:
-    """The device, its lines and its timeline (newest first)."""
+    """The device, its lines, their PBX registrations and its timeline (newest first)."""
     mac = mac_argument(mac)
     out = console()
     with cli.session() as session:
@@ -63,6 +66,17 @@ def device_show(cli: CliContext, mac: str, limit: int) -> None:
                 line.fax_mode or "-",
             )
         out.print(lines)
+        registrations = Table("port", "PBX registration", "core", "source", "User-Agent", "expires")
+        for status in device_lines(session, found, cli.settings.pbx_readers):
+            registrations.add_row(
+                str(status.port),
+                status.state,
+                escape(status.core or "-"),
+                escape(status.source or "-"),
+                escape(status.user_agent or "-"),
+                f"{status.expires_at:%H:%M:%S}" if status.expires_at else "-",
+            )
+        out.print(registrations)
         events = Table("time (UTC)", "kind", "by", "proto", "file", "source", "status", "firmware")
         for event in timeline(session, found, limit):
             events.add_row(
@@ -76,3 +90,37 @@ def device_show(cli: CliContext, mac: str, limit: int) -> None:
                 event.firmware or "",
             )
         out.print(events)
+
+
+@device.command("doctor")
+@click.argument("mac")
+@service_options
+@pass_cli
+def device_doctor(cli: CliContext, mac: str) -> None:
+    """Why a phone may have no dial tone: the most likely cause and the next step."""
+    with cli.session() as session:
+        found = devices.get_device(session, mac_argument(mac))
+        answer = diagnose(session, found, cli.settings.pbx_readers)
+        out = console()
+        out.print(f"[bold]{found.mac}[/]: {answer.cause}")
+        out.print(escape(answer.ja))
+        out.print(escape(answer.en))
+        for fact in answer.facts:
+            out.print(f"  - {escape(fact)}")
+
+
+@device.command("re-enrol")
+@click.argument("mac")
+@click.option("--hours", default=24, show_default=True, type=click.IntRange(1, re_enrol.MAX_HOURS))
+@click.option("--reason", required=True, help="What happened on site (on the timeline).")
+@service_options
+@pass_cli
+def device_re_enrol(cli: CliContext, mac: str, hours: int, reason: str) -> None:
+    """Rotate an installed device's credentials; ONE fetch without them, from its tenant's
+    networks within HOURS, gets the file with the new ones (a phone reset on site)."""
+    with cli.session() as session:
+        found = devices.get_device(session, mac_argument(mac))
+        until = re_enrol.arm(session, cli.service.box, found, hours, reason, "cli")
+        console().print(
+            f"{found.mac}: one fetch from its tenant's networks until {until:%Y-%m-%d %H:%M} UTC"
+        )

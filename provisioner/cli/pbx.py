@@ -83,6 +83,28 @@ def export(
     help="A trusted gateway; with its tenant, that tenant's outside calls go out through it.",
 )
 @click.option("--children", default=4, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--min-expires",
+    default=60,
+    show_default=True,
+    type=click.IntRange(1, 3600),
+    help="The shortest registration the core grants (seconds).",
+)
+@click.option(
+    "--rpc",
+    default=None,
+    metavar="IP:PORT",
+    help="TCP socket where the provisioner reads registrations (JSON-RPC ul.dump); none if unset.",
+)
+@click.option(
+    "--rpc-reader",
+    "rpc_readers",
+    multiple=True,
+    default=("127.0.0.1",),
+    show_default=True,
+    metavar="IP",
+    help="An address allowed to read registrations (repeat for several provisioners).",
+)
 @realm_option
 @service_options
 @pass_cli
@@ -93,6 +115,9 @@ def config(
     run_dir: Path,
     gateways: tuple[str, ...],
     children: int,
+    min_expires: int,
+    rpc: str | None,
+    rpc_readers: tuple[str, ...],
     realm: str | None,
 ) -> None:
     """Print the core's kamailio.cfg (run it with: kamailio -f FILE -DD -E)."""
@@ -107,6 +132,9 @@ def config(
                 gateways=tuple(peer(g, "--gateway") for g in gateways),
                 children=children,
                 max_expires=settings.registration_expiry,
+                min_expires=min_expires,
+                rpc=peer(rpc, "--rpc") if rpc else None,
+                rpc_readers=rpc_readers,
             )
         )
     except CoreConfigError as exc:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import tomllib
 from pathlib import Path
 
 import click
@@ -13,8 +15,10 @@ from provisioner.app.tls import self_signed_pair
 from provisioner.cli.context import CliContext, console, pass_cli, service_options
 from provisioner.domain.demo import DEMO_TENANT, demo_mac, seed_demo
 from provisioner.metrics import prepare_multiprocess_dir
-from provisioner.settings import CONFIG_ENV
+from provisioner.settings import CONFIG_ENV, ENV_PREFIX
 from provisioner.vendors import all_models, vendor
+
+HTTP_BASE_ENV = f"{ENV_PREFIX}HTTP_BASE"
 
 
 @click.command()
@@ -51,6 +55,9 @@ def serve(
         raise click.BadParameter(str(exc)) from exc
     if cli.config_file is not None:  # HTTP workers read the same file
         os.environ[CONFIG_ENV] = str(cli.config_file.resolve())
+    base = _derived_http_base(listeners, cli.config_file)
+    if base is not None:  # before the settings are read, here and in every HTTP worker
+        os.environ[HTTP_BASE_ENV] = base
     service = cli.service
     if demo:
         with service.db.session() as session:
@@ -64,6 +71,26 @@ def serve(
         serve_forever(service, listeners, tftp, ready=ready)
     except OSError as exc:
         raise click.ClickException(f"cannot listen: {exc}") from exc
+
+
+def _derived_http_base(listeners: list[HttpListener], config_file: Path | None) -> str | None:
+    """The URL rendered files point devices at, from the first listener, when neither the
+    environment nor the settings file names one: a server on :8081 must not send phones to
+    the default :8080. A wildcard address (0.0.0.0, ::) names no host: the default stays."""
+    if HTTP_BASE_ENV in os.environ or not listeners:
+        return None
+    if config_file is not None:
+        with config_file.open("rb") as handle:
+            if "http_base" in tomllib.load(handle):
+                return None
+    first = listeners[0]
+    try:
+        if ipaddress.ip_address(first.host).is_unspecified:
+            return None
+    except ValueError:  # a host name: devices can use it as it is
+        pass
+    host = f"[{first.host}]" if ":" in first.host else first.host
+    return f"{first.scheme}://{host}:{first.port}"
 
 
 def _https_listener(address: str, cert: Path | None, key: Path | None, demo: bool) -> HttpListener:

@@ -125,6 +125,9 @@ class Device(Base):
     config_key_encrypted: Mapped[str | None] = mapped_column(Text)  # Grandstream P1359
     encrypt_config: Mapped[bool] = mapped_column(Boolean, default=False)
     ring_representative: Mapped[bool] = mapped_column(Boolean, default=True)
+    # On-site re-enrolment (issue 13): until then, one credential-less fetch from the tenant's
+    # networks gets the file with the (rotated) provisioning credentials; None: not armed.
+    re_enrol_until: Mapped[dt.datetime | None] = mapped_column()
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

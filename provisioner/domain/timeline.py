@@ -41,6 +41,7 @@ class EventKind(enum.StrEnum):
     POE = "poe"  # seen on a PoE port, moved, or power-cycled
     ALERT = "alert"  # held by the firmware watcher
     LICENCE = "licence"  # a gateway licence issued
+    REGISTRATION = "registration"  # a line registered, unregistered or expired on a PBX core
 
 
 @dataclass(frozen=True)

@@ -40,8 +40,13 @@ class CoreSettings:
     gateways: tuple[Peer, ...] = field(default=())
     children: int = 4
     max_expires: int = 3600
+    min_expires: int = 60  # Kamailio's default: a phone asking for less gets this
     debug: int = 1
     modules_dir: Path | None = None  # Kamailio's modules; None: asked of this machine's kamailio
+    # Where the provisioner reads registrations (JSON-RPC ``ul.dump`` over HTTP on TCP), and
+    # the addresses allowed to ask; None: no reader socket (see docs/architecture.md, "PBX core").
+    rpc: Peer | None = None
+    rpc_readers: tuple[str, ...] = ("127.0.0.1",)
 
 
 def peer(text: str, label: str) -> Peer:
@@ -75,16 +80,26 @@ def _modules_dir(settings: CoreSettings) -> Path:
         raise CoreConfigError(str(exc)) from exc
 
 
+def _bracketed(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
 def render_core_config(settings: CoreSettings) -> str:
     if not _REALM.fullmatch(settings.realm):
         raise CoreConfigError(f"realm {settings.realm!r} must be a host name or address")
-    listen_host = (
-        f"[{settings.listen.host}]" if ":" in settings.listen.host else settings.listen.host
-    )
+    readers = []
+    for reader in settings.rpc_readers:
+        try:
+            readers.append(str(ipaddress.ip_address(reader)))
+        except ValueError:
+            raise CoreConfigError(f"registration reader {reader!r} must be an IP address") from None
     return render_template(
         TEMPLATE,
-        listen_host=listen_host,
+        listen_host=_bracketed(settings.listen.host),
         listen_port=settings.listen.port,
+        rpc_host=_bracketed(settings.rpc.host) if settings.rpc else None,
+        rpc_port=settings.rpc.port if settings.rpc else None,
+        rpc_readers=readers,
         realm=settings.realm,
         db_path=_path(settings.db_path, "database"),
         run_dir=_path(settings.run_dir, "run directory"),
@@ -103,5 +118,6 @@ def render_core_config(settings: CoreSettings) -> str:
         global_domain=GLOBAL_DOMAIN,
         children=settings.children,
         max_expires=settings.max_expires,
+        min_expires=settings.min_expires,
         debug=settings.debug,
     )

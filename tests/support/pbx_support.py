@@ -68,6 +68,7 @@ def start_core(
     db_path: Path,
     gateways: tuple[Peer, ...] = (),
     port: int | None = None,
+    rpc_port: int | None = None,
 ) -> Core:
     """Kamailio on the PBX database ``db_path`` (already exported), answering OPTIONS."""
     if not Path(KAMAILIO).exists():
@@ -75,19 +76,25 @@ def start_core(
     port = port or free_udp_port()
     run_dir = workdir / "pbx-run"
     run_dir.mkdir(exist_ok=True)
-    cfg = workdir / "pbx.cfg"
-    cfg.write_text(
-        render_core_config(
-            CoreSettings(
-                listen=Peer("127.0.0.1", port),
-                realm=REALM,
-                db_path=db_path,
-                run_dir=run_dir,
-                gateways=gateways,
-                children=2,
-            )
+    cfg_text = render_core_config(
+        CoreSettings(
+            listen=Peer("127.0.0.1", port),
+            realm=REALM,
+            db_path=db_path,
+            run_dir=run_dir,
+            gateways=gateways,
+            children=2,
+            rpc=Peer("127.0.0.1", rpc_port) if rpc_port else None,
         )
     )
+    return run_core(workdir, cfg_text, port, db_path)
+
+
+def run_core(workdir: Path, cfg_text: str, port: int, db_path: Path) -> Core:
+    """Kamailio on ``cfg_text`` (its ``rundir`` must exist), once it answers OPTIONS on ``port``."""
+    run_dir = workdir / "pbx-run"
+    cfg = workdir / "pbx.cfg"
+    cfg.write_text(cfg_text)
     log = workdir / "pbx.log"
     process = subprocess.Popen(
         [KAMAILIO, "-f", str(cfg), "-DD", "-E", "-m", "64", "-M", "8", "-Y", str(run_dir)],
@@ -120,11 +127,20 @@ def _final(workdir: Path, scenario: str, args: list[str]) -> str:
     return found[-1] if found else "no answer"
 
 
-def register(workdir: Path, core_port: int, username: str, password: str, contact_port: int) -> str:
-    """Register with SIPp; the final status ("200", "401" or "403") the core gave."""
+def register(
+    workdir: Path,
+    core_port: int,
+    username: str,
+    password: str,
+    contact_port: int,
+    expires: int = 600,
+    user_agent: str = "SIPp-phone",
+) -> str:
+    """Register with SIPp (``expires=0``: unregister); the final status ("200", "401" or "403")."""
     return _final(workdir, "register.xml", [
         f"127.0.0.1:{core_port}", "-s", username, "-au", username, "-ap", password,
-        "-key", "contact_port", str(contact_port),
+        "-key", "contact_port", str(contact_port), "-key", "expires", str(expires),
+        "-key", "user_agent", user_agent,
     ])  # fmt: skip
 
 

@@ -16,7 +16,7 @@ from provisioner.domain.delivery.digest import DigestVerdict, NonceMint, verify
 from provisioner.domain.delivery.fetches import Fetch, Outcome, Refusal
 from provisioner.domain.delivery.networks import in_networks, parse_networks
 from provisioner.domain.delivery.ratelimit import Cost
-from provisioner.domain.inventory import lifecycle
+from provisioner.domain.inventory import lifecycle, re_enrol
 from provisioner.domain.inventory.lookup import FoundDevice, load_device
 from provisioner.secretbox import SecretBox
 
@@ -63,6 +63,21 @@ def install_on_first_contact(
             actor=f"first fetch from {fetch.source}",
         )  # fmt: skip
     security_log.info("device %s installed: first fetch from %s", found.view.mac, fetch.source)
+    return True
+
+
+def re_enrol_on_contact(fetch: Fetch, found: FoundDevice, db: Database) -> bool:
+    """An installed device's credential-less fetch from its customer's network while support's
+    re-enrolment window is open: this one fetch gets the file with the new credentials.
+    Decided from the cached device first: every Digest fetch starts without credentials."""
+    if found.access.state is not DeviceState.INSTALLED or found.access.re_enrol_until is None:
+        return False
+    if not in_networks(fetch.source, parse_networks(found.access.allowed_networks)):
+        return False
+    with db.session() as session:
+        if not re_enrol.consume(session, found.view.mac, fetch.source):
+            return False
+    security_log.info("device %s re-enrolled: fetch from %s", found.view.mac, fetch.source)
     return True
 
 

@@ -121,8 +121,7 @@ class Provisioner:
         try:
             if not staging:
                 self.admission.admit(fetch)
-            identified = self._identify(fetch, staging)
-            self._authorize(identified)
+            identified = self._authorize(self._identify(fetch, staging))
             rendered = self._render(identified)
         except Refusal as refusal:
             delivery = self._settle(fetch, refusal, charge=not staging)
@@ -209,17 +208,18 @@ class Provisioner:
         found = self._device(request)
         return IdentifiedFetch(fetch, staging, request, found, reported_firmware, device_mac)
 
-    def _authorize(self, identified: IdentifiedFetch) -> None:
+    def _authorize(self, identified: IdentifiedFetch) -> IdentifiedFetch:
         """Only a device's own file carries secrets: the bench gets it for a device in
-        service; TFTP, which proves nothing, gets it nowhere else; HTTP only as the device."""
+        service; TFTP, which proves nothing, gets it nowhere else; HTTP only as the device.
+        A re-enrolment fetch gets the bench variant: the file with the new credentials."""
         if identified.request.kind is not FileKind.DEVICE:
-            return
+            return identified
         if identified.staging:
             if identified.found is None:
                 raise Refusal(
                     Outcome.NOT_FOUND, "unknown device", label="unknown_device", cost=Cost.ROUTINE
                 )
-            return
+            return identified
         if identified.fetch.protocol == "tftp":
             raise Refusal(
                 Outcome.NOT_FOUND,
@@ -227,7 +227,16 @@ class Provisioner:
                 label="wrong_network",
                 cost=Cost.ROUTINE,
             )
-        self._prove_device(identified.fetch, identified.found, first_contact=True)
+        fetch, found = identified.fetch, identified.found
+        if (
+            found is not None
+            and fetch.digest is None
+            and fetch.basic is None
+            and authorization.re_enrol_on_contact(fetch, found, self.db)
+        ):
+            return identified._replace(staging=True)
+        self._prove_device(fetch, found, first_contact=True)
+        return identified
 
     def _render(self, identified: IdentifiedFetch) -> RenderedFile:
         """The file for this source's variant, rendered once per inventory revision.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, bindparam, select
@@ -63,6 +64,7 @@ _DEVICE_ROWS = (
         Device.http_password_encrypted,
         Device.config_key_encrypted,
         Device.encrypt_config,
+        Device.re_enrol_until,
         Device.hardware_revision,
         Device.firmware_version,
         Tenant.name.label("tenant"),
@@ -96,6 +98,7 @@ class DeviceAccess:
     http_password_encrypted: str | None
     config_key_encrypted: str | None
     encrypt_config: bool
+    re_enrol_until: dt.datetime | None = None  # support armed an on-site re-enrolment
 
     def credentials(self, box: SecretBox) -> ProvisioningCredentials | None:
         if not (self.http_user and self.http_password_encrypted and self.config_key_encrypted):
@@ -159,6 +162,7 @@ def find_device(
         http_password_encrypted=first.http_password_encrypted,
         config_key_encrypted=first.config_key_encrypted,
         encrypt_config=first.encrypt_config,
+        re_enrol_until=first.re_enrol_until,
     )
     return FoundDevice(view, access, first.hardware_revision, first.firmware_version)
 

@@ -1,5 +1,6 @@
 """Automatic staging: a bound device whose config was fetched on the bench (and whose
-firmware is at target, where a rollout applies) is staged.
+firmware is at target, where a rollout applies, and whose lines all registered from the bench
+after that fetch, where the PBX core can be read) is staged.
 
 :func:`promote_staged` runs both from the bench page and from the timeline writer after each
 batch (:class:`BenchStager`), so a device is staged even when nobody looks.
@@ -21,6 +22,7 @@ from provisioner.domain.staging.bench_view import (
     BenchRow,
     bench_devices,
     bench_rows,
+    registered_on_bench,
     served_on_bench,
 )
 from provisioner.domain.timeline import Event
@@ -80,7 +82,9 @@ class BenchStager:
 
     def __call__(self, written: Sequence[tuple[int, Event]]) -> None:
         candidates = {
-            device_id for device_id, event in written if served_on_bench(event, self._staging)
+            device_id
+            for device_id, event in written
+            if served_on_bench(event, self._staging) or registered_on_bench(event, self._staging)
         }
         if not candidates:
             return

@@ -23,6 +23,7 @@ from provisioner.db.models import Device, DeviceEvent, DeviceLine, DeviceState
 from provisioner.domain.delivery.pipeline import Network, in_networks
 from provisioner.domain.firmware.progress import firmware_progress
 from provisioner.domain.poe.status import bench_poe
+from provisioner.domain.registrations.status import all_cores, bench_registered, device_lines
 from provisioner.domain.staging.leases import LeaseAction
 from provisioner.domain.timeline import Event, EventKind
 from provisioner.vendors import match_file
@@ -70,7 +71,7 @@ def poe_facts(session: Session, devices: Sequence[Device]) -> dict[int, BenchFac
 
 
 # What the other parts know; later providers' known facts win over earlier ones'. Registration
-# on the PBX core is not known to the provisioner yet (the core keeps its own location table).
+# on the PBX core comes from domain/registrations (bench_rows: it needs the fetch time).
 FACT_PROVIDERS: list[FactsProvider] = [firmware_facts, poe_facts]
 
 
@@ -118,11 +119,13 @@ class BenchRow:
 
     @property
     def ready_to_stage(self) -> bool:
-        """Config fetched on the bench after binding, and firmware at target where known."""
+        """Config fetched on the bench after binding, firmware at target where known, and every
+        line registered from the bench after that fetch where the core can be read."""
         return (
             self.state is DeviceState.BOUND
             and self.config_fetched_at is not None
             and self.firmware_at_target is not False
+            and self.registered is not False
         )
 
 
@@ -158,15 +161,21 @@ def bench_rows(
     """The progress of each device, from its timeline and the fact providers."""
     events = _events_by_device(session, [device.id for device in devices])
     facts = _facts(session, devices)
+    cores = all_cores(session)
     rows = []
     for device in devices:
         row = _row(device, events.get(device.id, []), staging)
         known = facts.get(device.id, BenchFacts())
+        registered = bench_registered(
+            device_lines(session, device, cores),
+            row.config_fetched_at,
+            lambda source: in_networks(source, staging),
+        )
         rows.append(
             replace(
                 row,
                 firmware_target=known.firmware_target,
-                registered=known.registered,
+                registered=registered if known.registered is None else known.registered,
                 poe_port=known.poe_port,
                 alerts=known.alerts,
             )
@@ -215,6 +224,28 @@ def served_on_bench(event: Event | DeviceEvent, staging: Sequence[Network]) -> b
     if event.kind != EventKind.FETCH or event.status != 200 or not event.source:
         return False
     return in_networks(event.source, staging)
+
+
+def never_fetched_on_bench(
+    session: Session, device: Device, staging: Sequence[Network]
+) -> str | None:
+    """Why staging or shipping ``device`` by hand would leave it without credentials on site
+    (it never fetched its own file on the bench since it was bound), else None."""
+    events = _events_by_device(session, [device.id]).get(device.id, [])
+    if _row(device, events, staging).config_fetched_at is not None:
+        return None
+    return (
+        f"device {device.mac} has not fetched its own file on the bench since it was bound: "
+        "it would reach the customer without its provisioning credentials. Power it on the "
+        "bench first (it is staged by itself), or re-enrol it on site once installed"
+    )
+
+
+def registered_on_bench(event: Event, staging: Sequence[Network]) -> bool:
+    """A line registered from an address of a staging network (source ``IP:PORT``)."""
+    if event.kind != EventKind.REGISTRATION or not event.source:
+        return False
+    return in_networks(event.source.rsplit(":", 1)[0].strip("[]"), staging)
 
 
 def _own_file_on_bench(device: Device, event: DeviceEvent, staging: Sequence[Network]) -> bool:

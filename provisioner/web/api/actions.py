@@ -10,8 +10,10 @@ from typing import Any
 
 from apiflask import APIBlueprint
 
+from provisioner.domain.errors import Conflict
 from provisioner.domain.inventory import devices, tenants
 from provisioner.domain.inventory.lifecycle import TRANSITIONS, Action
+from provisioner.domain.staging.bench_view import never_fetched_on_bench
 from provisioner.web.api import present
 from provisioner.web.api.auth import ADMIN, WAREHOUSE, auth, caller
 from provisioner.web.api.context import API_PREFIX, provisioner, unit_of_work
@@ -25,8 +27,10 @@ ROLES = dict.fromkeys(Action, WAREHOUSE) | {Action.INSTALL: ADMIN, Action.RETIRE
 _BACK_TO_STOCK = "Lines and caller ID are cleared, provisioning credentials replaced."
 NOTES = {
     Action.UNBIND: _BACK_TO_STOCK,
-    Action.STAGE: "The device fetched its config on the bench and proved it.",
-    Action.SHIP: "The device left the warehouse for the customer.",
+    Action.STAGE: "The device fetched its config on the bench and proved it (409 if it never "
+    "did since it was bound: it would reach the customer without its credentials).",
+    Action.SHIP: "The device left the warehouse for the customer (409 if it never fetched on "
+    "the bench since it was bound).",
     Action.INSTALL: "Normally recorded by the first fetch from the customer's network.",
     Action.RETIRE: "Out of service until restocked.",
     Action.RESTOCK: _BACK_TO_STOCK,
@@ -43,6 +47,10 @@ def _act(mac: str, action: Action, tenant_id: int | None = None) -> Data:
     with unit_of_work() as session:
         device = devices.get_device(session, mac)
         tenant = tenants.get_tenant(session, tenant_id) if tenant_id is not None else None
+        if action in (Action.STAGE, Action.SHIP) and device.state in TRANSITIONS[action][0]:
+            refusal = never_fetched_on_bench(session, device, provisioner().staging)
+            if refusal is not None:
+                raise Conflict(refusal)
         devices.act(session, provisioner().box, device, action, caller().actor, tenant)
         return present.device(device)
 

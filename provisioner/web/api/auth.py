@@ -21,6 +21,7 @@ from provisioner.web.api.context import provisioner
 ANY_ROLE = [role.value for role in ApiRole]
 ADMIN = [ApiRole.ADMIN.value]
 WAREHOUSE = [ApiRole.ADMIN.value, ApiRole.WAREHOUSE.value]
+SUPPORT = [ApiRole.ADMIN.value, ApiRole.SUPPORT.value]
 
 auth = HTTPTokenAuth(
     scheme="Bearer",

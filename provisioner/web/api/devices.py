@@ -12,8 +12,10 @@ from marshmallow import RAISE
 
 from provisioner.domain.inventory import accounts, devices
 from provisioner.domain.inventory.lookup import timeline
+from provisioner.domain.registrations.doctor import diagnose
+from provisioner.domain.registrations.status import device_lines
 from provisioner.web.api import present
-from provisioner.web.api.auth import ADMIN, ANY_ROLE, WAREHOUSE, auth
+from provisioner.web.api.auth import ADMIN, ANY_ROLE, SUPPORT, WAREHOUSE, auth
 from provisioner.web.api.context import API_PREFIX, provisioner, unit_of_work
 from provisioner.web.api.present import Data
 from provisioner.web.api.schemas import (
@@ -23,8 +25,10 @@ from provisioner.web.api.schemas import (
     DeviceOut,
     DevicePatch,
     DeviceQuery,
+    DiagnosisOut,
     EventOut,
     LineIn,
+    RegistrationOut,
     TimelineQuery,
 )
 
@@ -57,9 +61,38 @@ def list_devices(query_data: dict[str, Any]) -> Data:
 @bp.auth_required(auth, roles=ANY_ROLE)
 @bp.output(DeviceOut)
 def get_device(mac: str) -> Data:
-    """Show a device with its lines and caller ID."""
+    """Show a device with its lines, caller ID and each line's PBX registration."""
     with unit_of_work() as session:
-        return present.device(devices.get_device(session, mac))
+        row = devices.get_device(session, mac)
+        cores = provisioner().settings.pbx_readers
+        return {
+            **present.device(row),
+            "registrations": [line.as_dict() for line in device_lines(session, row, cores)],
+        }
+
+
+@bp.get("/devices/<mac>/diagnosis")
+@bp.auth_required(auth, roles=SUPPORT)
+@bp.output(DiagnosisOut)
+@bp.doc(responses=[403])
+def get_diagnosis(mac: str) -> Data:
+    """Why this phone may have no dial tone: the most likely cause and the next step, in
+    Japanese and English, with the facts behind it."""
+    with unit_of_work() as session:
+        row = devices.get_device(session, mac)
+        found = diagnose(session, row, provisioner().settings.pbx_readers)
+        return {"cause": found.cause, "ja": found.ja, "en": found.en, "facts": found.facts}
+
+
+@bp.get("/devices/<mac>/registrations")
+@bp.auth_required(auth, roles=ANY_ROLE)
+@bp.output(RegistrationOut(many=True))
+def get_registrations(mac: str) -> list[Data]:
+    """Each line's registration on the PBX cores: registered, unregistered, or unknown."""
+    with unit_of_work() as session:
+        row = devices.get_device(session, mac)
+        cores = provisioner().settings.pbx_readers
+        return [line.as_dict() for line in device_lines(session, row, cores)]
 
 
 @bp.patch("/devices/<mac>")

@@ -10,18 +10,16 @@ from typing import Any
 
 from apiflask import APIBlueprint
 
-from provisioner.db.models import ApiRole
 from provisioner.domain.delivery.resync import parse_target, resync_device
 from provisioner.domain.errors import NotFound
 from provisioner.domain.inventory.macs import BadMac, normalize_mac
 from provisioner.sip.notify import send_notify
-from provisioner.web.api.auth import auth, caller
+from provisioner.web.api.auth import SUPPORT, auth, caller
 from provisioner.web.api.context import API_PREFIX, provisioner
 from provisioner.web.api.present import Data
 from provisioner.web.api.schemas import ResyncIn, ResyncOut
 
 bp = APIBlueprint("resync", __name__, url_prefix=API_PREFIX)
-SUPPORT = [ApiRole.ADMIN.value, ApiRole.SUPPORT.value]
 API_TIMEOUT = 10.0  # seconds: an HTTP client will not wait for SIP's full 32
 
 

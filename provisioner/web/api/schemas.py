@@ -245,6 +245,33 @@ class LineOut(Schema):
     fax_mode = String(required=True, allow_none=True)
 
 
+class RegistrationOut(Schema):
+    port = Integer(required=True, metadata={"description": "Line key or FXS port."})
+    extension = String(required=True)
+    sip_username = String(required=True)
+    state = String(
+        required=True,
+        metadata={
+            "description": "registered, unregistered, or unknown (no PBX core read recently)."
+        },
+    )
+    core = String(required=True, allow_none=True)
+    contact = String(required=True, allow_none=True)
+    source = String(required=True, allow_none=True)
+    user_agent = String(required=True, allow_none=True)
+    expires_at = DateTime(required=True, allow_none=True)
+    first_seen = DateTime(required=True, allow_none=True)
+    last_seen = DateTime(required=True, allow_none=True)
+    lost_at = DateTime(required=True, allow_none=True)
+
+
+class DiagnosisOut(Schema):
+    cause = String(required=True, metadata={"description": "The rule that held, or ok."})
+    ja = String(required=True)
+    en = String(required=True)
+    facts = List(String(), required=True)
+
+
 class DeviceOut(Schema):
     mac = String(required=True, metadata={"description": "12 lower-case hex digits."})
     vendor = String(required=True)
@@ -260,6 +287,10 @@ class DeviceOut(Schema):
     ring_representative = Boolean(required=True)
     encrypt_config = Boolean(required=True)
     lines = List(Nested(LineOut), required=True)
+    registrations = List(
+        Nested(RegistrationOut),
+        metadata={"description": "Only on GET /devices/{mac}: each line's PBX registration."},
+    )
     created_at = DateTime(required=True)
     updated_at = DateTime(required=True)
 
@@ -281,6 +312,24 @@ class LineIn(Schema):
 
 class BindIn(Schema):
     tenant_id = _id(required=True)
+
+
+class ReEnrolIn(Schema):
+    reason = String(
+        required=True,
+        validate=Length(min=1, max=200),
+        metadata={"description": "What happened on site (a factory reset...): on the timeline."},
+    )
+    hours = Integer(
+        load_default=24,
+        validate=Range(min=1, max=168),
+        metadata={"description": "How long the one fetch may take to arrive."},
+    )
+
+
+class ReEnrolOut(Schema):
+    mac = String(required=True)
+    until = DateTime(required=True, metadata={"description": "End of the one-fetch window."})
 
 
 class ResyncIn(Schema):

@@ -21,10 +21,16 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
+from sqlalchemy import select
 
+from provisioner.db.models import Device
+from provisioner.db.session import Database
 from provisioner.domain.demo import DEMO_TENANT
+from provisioner.secretbox import SecretBox
 from provisioner.web.staging.messages import translate
-from tests.support.server import RunningServer, start_server, stop_server
+from tests.support.pbx_support import REALM, register, run_core
+from tests.support.ports import free_port, free_udp_port
+from tests.support.server import TEST_KEY, RunningServer, start_server, stop_server
 
 pytestmark = pytest.mark.browser
 
@@ -42,18 +48,23 @@ def ja(key: str, **values: object) -> str:
     return translate("ja", key, **values)
 
 
+def add_staff(server: RunningServer) -> None:
+    """The bench login, made with the CLI as an operator would (password on stdin)."""
+    added = subprocess.run(
+        [sys.executable, "-m", "provisioner", "staff", "add", STAFF],
+        input=f"{PASSWORD}\n{PASSWORD}\n".encode(), cwd=server.workdir, env=server.env,
+        capture_output=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr.decode()
+
+
 def serve_with_staff(
     workdir: Path, env_extra: dict[str, str] | None = None
 ) -> Iterator[RunningServer]:
     """A server on SQLite in workdir with the staff account, stopped when the module ends."""
     running = start_server(workdir, f"sqlite:///{workdir / 'inventory.db'}", env_extra=env_extra)
     try:
-        added = subprocess.run(
-            [sys.executable, "-m", "provisioner", "staff", "add", STAFF],
-            input=f"{PASSWORD}\n{PASSWORD}\n".encode(), cwd=workdir, env=running.env,
-            capture_output=True, timeout=60, check=False,
-        )  # fmt: skip
-        assert added.returncode == 0, added.stderr.decode()
+        add_staff(running)
         yield running
     finally:
         stop_server(running)
@@ -169,7 +180,7 @@ def test_scan_bind_stage_ship_and_print(
     expect(row.locator(".state")).to_have_text(ja("state_bound"))
     expect(row.locator(".config")).to_contain_text(ja("waiting"))
     expect(row.locator(".lease")).to_contain_text(ja("waiting"))
-    expect(row.locator(".registered")).to_have_text(ja("unknown"))  # issue 6 not wired: a dash
+    expect(row.locator(".registered")).to_have_text(ja("unknown"))  # no PBX core to read: a dash
 
     # The device leases an address and fetches its config; the page is not reloaded.
     page.evaluate("window.notReloaded = true")
@@ -253,3 +264,62 @@ def test_an_order_sheet_binds_a_scanned_device_to_its_slot(
     expect(row).to_contain_text("株式会社オーダー")
     expect(row).to_contain_text("1:3001 2:3002")
     expect(row.locator(".state")).to_have_text(ja("state_bound"))
+
+
+GXP_DEMO = "000b820d000a"  # the demo's GXP2170 (bound, two lines)
+
+
+def _line_credentials(server: RunningServer, mac: str) -> list[tuple[str, str]]:
+    database, box = Database(server.env["PROVISIONER_DB"]), SecretBox(TEST_KEY)
+    with database.session() as session:
+        device = session.scalars(select(Device).where(Device.mac == mac)).one()
+        found = [
+            (line.account.sip_username, box.decrypt(line.account.sip_password_encrypted))
+            for line in device.lines
+        ]
+    database.dispose()
+    return found
+
+
+@pytest.mark.sip
+def test_the_bench_stages_a_device_only_after_its_lines_registered(
+    page: Page, tmp_path: Path
+) -> None:
+    """With a PBX core to read, a fetched device waits on the bench ("PBX登録" … いいえ) until
+    its lines registered from the bench, then stages itself."""
+    sip_port, rpc_port = free_udp_port(), free_port()
+    server = start_server(
+        tmp_path, f"sqlite:///{tmp_path / 'inventory.db'}",
+        env_extra={"PROVISIONER_PBX_READERS": f"http://127.0.0.1:{rpc_port}/RPC",
+                   "PROVISIONER_REGISTRATION_POLL_SECONDS": "0.5"},
+    )  # fmt: skip
+    core = None
+    try:
+        add_staff(server)
+        pbx_db = tmp_path / "pbx.sqlite"
+        assert server.cli("pbx", "export", "--to", str(pbx_db), "--realm", REALM).returncode == 0
+        (tmp_path / "pbx-run").mkdir()
+        config = server.cli("pbx", "config", "--listen", f"127.0.0.1:{sip_port}",
+                            "--pbx-db", str(pbx_db), "--run-dir", str(tmp_path / "pbx-run"),
+                            "--children", "2", "--rpc", f"127.0.0.1:{rpc_port}",
+                            "--realm", REALM)  # fmt: skip
+        assert config.returncode == 0, config.stderr.decode()
+        core = run_core(tmp_path, config.stdout.decode(), sip_port, pbx_db)
+
+        log_in(page, server)
+        row = page.locator(f"tr[data-mac='{GXP_DEMO}']")
+        expect(row.locator(".state")).to_have_text(ja("state_bound"))
+        assert curl_config(server, f"cfg{GXP_DEMO}.xml") == 200
+        expect(row.locator(".config")).to_contain_text("✓", timeout=WAIT_MS)
+        expect(row.locator(".registered")).to_contain_text(ja("no"), timeout=WAIT_MS)
+        expect(row.locator(".state")).to_have_text(ja("state_bound"))  # not before registering
+        for user, password in _line_credentials(server, GXP_DEMO):  # all six lines
+            assert register(tmp_path, sip_port, user, password, 5999) == "200"
+        expect(row.locator(".registered")).to_contain_text("✓", timeout=WAIT_MS)
+        expect(row.locator(".state")).to_have_text(ja("state_staged"), timeout=WAIT_MS)
+        shown = server.cli("device", "show", GXP_DEMO).stdout.decode()
+        assert "registered" in shown
+    finally:
+        if core is not None:
+            core.stop()
+        stop_server(server)

@@ -128,6 +128,7 @@ def plausible_bodies(
         ("post", "/imports"): {"data": sheet_rows(demo_rows()), "content_type": "text/csv"},
         ("post", "/tokens"): {"json": {"name": "made-by-role", "role": "readonly"}},
         ("post", "/devices/{mac}/actions/resync"): {"json": {"to": sip_device}},
+        ("post", "/devices/{mac}/actions/re-enrol"): {"json": {"reason": "reset on site"}},
         ("post", "/poe/switches"): {
             "json": {"name": "role-sw", "host": "192.0.2.9", "vendor": "hp", "community": "c"}
         },

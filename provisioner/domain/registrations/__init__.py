@@ -1,0 +1,1 @@
+"""Registrations: what the shared PBX cores say about each line (see README, "Registrations")."""
