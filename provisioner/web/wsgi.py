@@ -7,16 +7,20 @@ writer from the same ``PROVISIONER_*`` environment the ``serve`` command prepare
 from __future__ import annotations
 
 import atexit
-
-from flask import Flask
+from typing import TYPE_CHECKING
 
 from provisioner.app.service import open_service
 from provisioner.settings import Settings
 from provisioner.web import create_app
+from provisioner.web.device_files import lean_front
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
 
 
-def app_from_environment() -> Flask:
+def app_from_environment() -> WSGIApplication:
+    """The application, with device files answered in front of Flask (see ``lean_front``)."""
     service = open_service(Settings.load(), upgrade=False)
     service.timeline.start()
     atexit.register(service.close)
-    return create_app(service)
+    return lean_front(create_app(service))

@@ -12,7 +12,7 @@ import logging
 
 from provisioner.db.models import DeviceState
 from provisioner.db.session import Database
-from provisioner.domain.delivery.digest import DigestVerdict, NonceMint, verify
+from provisioner.domain.delivery.digest import DigestVerdict, NonceMint, SpentNonces, verify
 from provisioner.domain.delivery.fetches import Fetch, Outcome, Refusal
 from provisioner.domain.delivery.networks import in_networks, parse_networks
 from provisioner.domain.delivery.ratelimit import Cost
@@ -24,20 +24,22 @@ security_log = logging.getLogger("provisioner.security")
 
 
 def credential_verdict(
-    fetch: Fetch, found: FoundDevice | None, box: SecretBox, db: Database, mint: NonceMint
+    fetch: Fetch, found: FoundDevice | None, box: SecretBox, spent: SpentNonces, mint: NonceMint
 ) -> str | None:
     """A DigestVerdict, or None when the request presented no usable credentials.
 
     An unknown device is compared against a dummy, so it costs the same time as a known one.
     """
+    basic = fetch.basic if fetch.protocol == "https" else None
+    if fetch.digest is None and basic is None:
+        return None  # nothing to compare: the challenge (a boot storm's every first request)
     user, password = ("\0", "\0")
     if found is not None and (creds := found.access.credentials(box)) is not None:
         user, password = creds.http_user, creds.http_password
     if fetch.digest is not None:
-        with db.session() as session:
-            return verify(session, mint, fetch.digest, user, password, fetch.method)
-    if fetch.basic is not None and fetch.protocol == "https":
-        given_user, given_password = fetch.basic
+        return verify(spent, mint, fetch.digest, user, password, fetch.method)
+    if basic is not None:
+        given_user, given_password = basic
         return (
             DigestVerdict.OK
             if _equal(given_user, user) & _equal(given_password, password)
@@ -69,8 +71,10 @@ def install_on_first_contact(
 def challenge(verdict: str | None, mint: NonceMint) -> Refusal:
     """The 401 for a request that did not prove it is the device, with a fresh nonce.
 
-    Wrong or replayed credentials cost the source more than none, and are logged louder; a
-    stale nonce is routine (the device retries with the new one).
+    Wrong or replayed credentials cost the source, and are logged louder. A challenge to a
+    request without credentials, or with a stale nonce, costs nothing: it tells nothing (an
+    unknown MAC is challenged alike), and an office of phones behind one NAT address booting
+    together must not spend its source's tokens on challenges it then answers correctly.
     """
     bad = verdict in (DigestVerdict.BAD, DigestVerdict.REPLAY)
     reason = {None: "no credentials", DigestVerdict.STALE: "stale nonce"}.get(
@@ -80,7 +84,7 @@ def challenge(verdict: str | None, mint: NonceMint) -> Refusal:
         Outcome.UNAUTHORIZED,
         reason,
         label="bad_credentials" if bad else "no_credentials",
-        cost=Cost.BAD_CREDENTIALS if bad else Cost.ROUTINE,
+        cost=Cost.BAD_CREDENTIALS if bad else Cost.CHALLENGE,
         level=logging.INFO if verdict in (None, DigestVerdict.STALE) else logging.WARNING,
         challenge=mint.challenge(stale=verdict == DigestVerdict.STALE),
     )
