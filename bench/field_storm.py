@@ -186,6 +186,23 @@ def run_wrk(url: str, script: Path, connections: int, seconds: int) -> dict[str,
     return figures
 
 
+def tree_rss(pid: int) -> int:
+    """Resident bytes of a process and all its descendants (``serve``, granian, its workers)."""
+    total, pending = 0, [pid]
+    while pending:
+        current = pending.pop()
+        proc = Path(f"/proc/{current}")
+        try:
+            status = (proc / "status").read_text()
+            for task in (proc / "task").iterdir():
+                pending.extend(int(child) for child in (task / "children").read_text().split())
+        except OSError:
+            continue  # it ended meanwhile
+        match = re.search(r"VmRSS:\s+(\d+) kB", status)
+        total += int(match.group(1)) * 1024 if match else 0
+    return total
+
+
 def refused_credentials(port: int, tls: bool) -> float:
     """How many Digest answers the server refused as wrong or replayed (its own metrics: to
     wrk a refused answer and a challenge are both a 401 with a nonce)."""
@@ -261,7 +278,9 @@ def main() -> None:
                 with urllib.request.urlopen(f"{base}/{names[0]}", context=_insecure()) as answer:  # noqa: S310
                     assert answer.read() == (workdir / "static" / names[0]).read_bytes()
             script = static if name == "nginx" else storm
+            before = tree_rss(process.pid)
             results[name] = run_wrk(base, script, args.connections, args.seconds)
+            results[name]["rss_growth_mib"] = (tree_rss(process.pid) - before) / 2**20
             if name == "provisioner":
                 results[name]["refused_credentials"] = refused_credentials(port, args.https)
         finally:
@@ -292,6 +311,10 @@ def report(args: argparse.Namespace, results: dict[str, dict[str, float]]) -> No
         f"{ours['refused_401']:.0f} refused 401, {ours['locked_429']:.0f} locked out 429, "
         f"{ours['other']:.0f} other answers; the server refused "
         f"{ours['refused_credentials']:.0f} Digest answers as wrong or replayed"
+    )
+    print(
+        f"RSS of serve and its workers: {ours['rss_growth_mib']:+.0f} MiB after the storm "
+        "(target within 150 MiB of before)"
     )
     target = 0.03 if args.https else 0.05
     print(

@@ -32,7 +32,11 @@ class Admission:
     def charge(self, fetch: Fetch, cost: Cost) -> None:
         """What a refusal costs its source; the charge that empties the bucket locks the
         source out in every process."""
-        if cost and self.limiter.charge(fetch.source, cost):
+        if self.limiter.charge(fetch.source, cost):
             security_log.warning("locked out %s for %d s", fetch.source, self.limiter.lockout)
             metrics.count_lockout(fetch.protocol)
             self.lockouts.publish(fetch.source, self.limiter.lockout)
+
+    def refund(self, fetch: Fetch) -> None:
+        """An honest device pays for its challenge only until it authenticates."""
+        self.limiter.refund(fetch.source)

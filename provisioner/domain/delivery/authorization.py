@@ -71,10 +71,8 @@ def install_on_first_contact(
 def challenge(verdict: str | None, mint: NonceMint) -> Refusal:
     """The 401 for a request that did not prove it is the device, with a fresh nonce.
 
-    Wrong or replayed credentials cost the source, and are logged louder. A challenge to a
-    request without credentials, or with a stale nonce, costs nothing: it tells nothing (an
-    unknown MAC is challenged alike), and an office of phones behind one NAT address booting
-    together must not spend its source's tokens on challenges it then answers correctly.
+    Wrong or replayed credentials cost the source more than none, and are logged louder; a
+    stale nonce is routine (the device retries with the new one).
     """
     bad = verdict in (DigestVerdict.BAD, DigestVerdict.REPLAY)
     reason = {None: "no credentials", DigestVerdict.STALE: "stale nonce"}.get(
@@ -84,7 +82,7 @@ def challenge(verdict: str | None, mint: NonceMint) -> Refusal:
         Outcome.UNAUTHORIZED,
         reason,
         label="bad_credentials" if bad else "no_credentials",
-        cost=Cost.BAD_CREDENTIALS if bad else Cost.CHALLENGE,
+        cost=Cost.BAD_CREDENTIALS if bad else Cost.ROUTINE,
         level=logging.INFO if verdict in (None, DigestVerdict.STALE) else logging.WARNING,
         challenge=mint.challenge(stale=verdict == DigestVerdict.STALE),
     )

@@ -328,6 +328,7 @@ class Provisioner:
         shipped device's first contact, which installs it); else raise the 401."""
         verdict = authorization.credential_verdict(fetch, found, self.box, self.spent, self.mint)
         if verdict == DigestVerdict.OK:
+            self.admission.refund(fetch)
             return
         if (
             first_contact

@@ -1,8 +1,8 @@
 """Per-source rate limit and lockout against MAC enumeration and password guessing.
 
 Each source address has a bucket of tokens that refills slowly. What an honest device does
-costs nothing or little (a challenge is free, a fallback file costs a token); what an
-attacker does costs more (unknown names, wrong passwords). An empty bucket locks the source out: it
+costs little (one challenge per fetch, refunded when it then authenticates); what an attacker
+does costs more (unknown names, wrong passwords). An empty bucket locks the source out: it
 gets nothing, not even for a valid name, until the lockout ends.
 
 State is per process (each HTTP worker and the TFTP process keep their own), which keeps the
@@ -20,8 +20,7 @@ from dataclasses import dataclass
 
 
 class Cost(enum.IntEnum):
-    CHALLENGE = 0  # a 401 to a request without (or with stale) credentials: logged, free
-    ROUTINE = 1  # a fallback file every device asks for (cfg<mac>, cfg.xml)
+    ROUTINE = 1  # a challenge, or a fallback file every device asks for (cfg<mac>, cfg.xml)
     UNKNOWN_NAME = 10  # a file name no device ever asks for
     BAD_CREDENTIALS = 20  # a wrong password, a replayed nonce
 

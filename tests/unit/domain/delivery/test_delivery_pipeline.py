@@ -182,9 +182,9 @@ def test_tftp_off_the_bench_gets_no_device_file(provisioner: Provisioner, seen: 
 @pytest.mark.parametrize(
     ("mac", "password", "label", "cost"),
     [
-        (GS_MAC, None, "no_credentials", Cost.CHALLENGE),  # no Authorization at all
+        (GS_MAC, None, "no_credentials", Cost.ROUTINE),  # no Authorization at all
         (GS_MAC, "wrong", "bad_credentials", Cost.BAD_CREDENTIALS),
-        (UNKNOWN_MAC, None, "no_credentials", Cost.CHALLENGE),  # looks like a known one
+        (UNKNOWN_MAC, None, "no_credentials", Cost.ROUTINE),  # looks like a known one
     ],
 )
 def test_off_the_bench_http_without_proof_is_challenged(
@@ -201,16 +201,17 @@ def test_off_the_bench_http_without_proof_is_challenged(
     assert tokens(provisioner, FIELD) == before - cost
 
 
-def test_the_device_s_own_digest_is_served_and_costs_nothing(
+def test_the_device_s_own_digest_is_served_and_its_challenge_refunded(
     provisioner: Provisioner, seen: Seen
 ) -> None:
+    provisioner.admission.limiter.charge(FIELD, Cost.ROUTINE)  # the challenge before
     before = tokens(provisioner, FIELD)
     fetch = Fetch(GS_FILE, "http", FIELD, digest=digest(provisioner, GS_MAC))
     delivery = provisioner.deliver(fetch)
     assert delivery.outcome is Outcome.SERVED
     assert seen.fetches == [("http", "served")]
     assert seen.refusals == []
-    assert tokens(provisioner, FIELD) == before
+    assert tokens(provisioner, FIELD) == before + Cost.ROUTINE
     [event] = seen.events
     assert (event.mac, event.kind, event.status) == (GS_MAC, "fetch", 200)
 
