@@ -169,12 +169,17 @@ def start_provisioner(
     )  # fmt: skip
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def storm_arguments(doc: str | None) -> argparse.ArgumentParser:
+    """The options every storm takes, described by the first line of its docstring."""
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
     parser.add_argument("--devices", type=int, default=10_000)
     parser.add_argument("--connections", type=int, default=256)
     parser.add_argument("--seconds", type=int, default=15)
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = storm_arguments(__doc__).parse_args()
     for tool in ("wrk", "nginx"):
         if shutil.which(tool) is None:
             sys.exit(f"{tool} is not installed: run `make bench`, which installs it")

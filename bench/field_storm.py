@@ -32,7 +32,7 @@ import tempfile
 import urllib.request
 from pathlib import Path
 
-from bench.boot_storm import build_inventory, start_nginx, start_provisioner
+from bench.boot_storm import build_inventory, start_nginx, start_provisioner, storm_arguments
 from bench.common import free_port, wait_http
 from provisioner.app.service import Service
 from provisioner.db.models import DeviceState
@@ -44,6 +44,17 @@ from provisioner.domain.inventory.lookup import load_device
 # server's metrics (which only a staging network may) from 127.0.0.2.
 STAGING = "127.0.0.2/32"
 FIELD_SOURCE = "198.51.100.7"  # where the static copies are fetched from while building
+
+# What both scripts print when wrk is done, for run_wrk to read.
+REPORT_LUA = r"""
+function report(summary, latency)
+  io.write(string.format("P99_US %d\n", latency:percentile(99)))
+  io.write(string.format("ERRORS %d\n", summary.errors.connect
+    + summary.errors.read + summary.errors.write + summary.errors.timeout))
+  io.write(string.format("STATUS_ERRORS %d\n", summary.errors.status))
+  io.write(string.format("DURATION_US %d\n", summary.duration))
+end
+"""
 
 # wrk's Lua (LuaJIT). Each thread keeps a queue of devices waiting for a challenge and one of
 # answers to send: a request is an answer when one is ready, else a fresh device's first,
@@ -132,11 +143,7 @@ function done(summary, latency, requests)
     for name, _ in pairs(totals) do totals[name] = totals[name] + thread:get(name) end
   end
   for name, value in pairs(totals) do io.write(string.format("COUNT %s %d\n", name, value)) end
-  io.write(string.format("P99_US %d\n", latency:percentile(99)))
-  io.write(string.format("ERRORS %d\n", summary.errors.connect
-    + summary.errors.read + summary.errors.write + summary.errors.timeout))
-  io.write(string.format("STATUS_ERRORS %d\n", summary.errors.status))
-  io.write(string.format("DURATION_US %d\n", summary.duration))
+  report(summary, latency)
 end
 """
 
@@ -148,11 +155,7 @@ function request()
 end
 function done(summary, latency, requests)
   io.write(string.format("COUNT served %d\n", summary.requests))
-  io.write(string.format("P99_US %d\n", latency:percentile(99)))
-  io.write(string.format("ERRORS %d\n", summary.errors.connect
-    + summary.errors.read + summary.errors.write + summary.errors.timeout))
-  io.write(string.format("STATUS_ERRORS %d\n", summary.errors.status))
-  io.write(string.format("DURATION_US %d\n", summary.duration))
+  report(summary, latency)
 end
 """
 
@@ -228,10 +231,7 @@ def self_signed(workdir: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--devices", type=int, default=10_000)
-    parser.add_argument("--connections", type=int, default=256)
-    parser.add_argument("--seconds", type=int, default=15)
+    parser = storm_arguments(__doc__)
     parser.add_argument("--https", action="store_true", help="granian TLS against nginx TLS")
     args = parser.parse_args()
     for tool in ("wrk", "nginx", "openssl"):
@@ -255,9 +255,9 @@ def main() -> None:
     _db_url, names = build_inventory(workdir, args.devices, DeviceState.INSTALLED, field_fetch)
     table = "devices = {\n" + ",\n".join(devices) + "\n}\n"
     storm = workdir / "field.lua"
-    storm.write_text(table + LUA.replace("REALM", REALM))
+    storm.write_text(table + REPORT_LUA + LUA.replace("REALM", REALM))
     static = workdir / "static.lua"
-    static.write_text(table + STATIC_LUA)
+    static.write_text(table + REPORT_LUA + STATIC_LUA)
     if args.https:
         self_signed(workdir)
     scheme = "https" if args.https else "http"
