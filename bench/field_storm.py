@@ -7,7 +7,7 @@ source address (127.0.0.1, which the server is told is not a staging network: on
 front of every phone) against ``provisioner serve``, and nginx serving the same bytes as static
 files in the same run, and prints configs delivered per second, the share of authenticated
 requests answered 200, p99 and the ratio. ``--https``: granian's TLS against nginx's.
-Targets (docs/architecture.md): configs/s >= 5% of nginx (>= 3% over HTTPS), p99 < 100 ms at
+Targets: configs/s >= 5% of nginx (>= 3% over HTTPS), p99 < 100 ms at
 256 connections, >= 99.9% of authenticated requests answered 200, no errors.
 
 wrk computes each Digest response itself: its LuaJIT reaches libcrypto's ``MD5()`` through
