@@ -46,6 +46,8 @@ lint: $(STAMP)
 
 bench: debs $(STAMP)
 	$(PY) -m bench.boot_storm
+	$(PY) -m bench.field_storm
+	$(PY) -m bench.field_storm --https
 	$(PY) -m bench.dhcp_burst
 	$(PY) -m bench.firmware_tftp
 	$(PY) -m bench.snmp_sweep

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import ssl
 import time
 import urllib.error
 import urllib.request
@@ -14,12 +15,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_http(url: str, seconds: float = 60) -> None:
+def wait_http(url: str, seconds: float = 60, context: ssl.SSLContext | None = None) -> None:
     """Until the URL answers at all (any status), or fail after ``seconds``."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
-            urllib.request.urlopen(url, timeout=1).close()  # noqa: S310 - loopback only
+            urllib.request.urlopen(url, timeout=1, context=context).close()  # noqa: S310 - loopback only
             return
         except urllib.error.HTTPError:
             return

@@ -2,12 +2,12 @@
 
 A boot storm after a power cut runs every fetch through this code; this times it without a
 web server in front, from the bench (a staging address, no credentials) and from the field
-(HTTP Digest, which spends each (nonce, nc) pair in the database), so a change to the pipeline
-can be compared with the code before it, run after run on the same machine.
+(HTTP Digest, which spends each (nonce, nc) pair in the process's memory), so a change to the
+pipeline can be compared with the code before it, run after run on the same machine.
 
     python -m bench.deliver_micro [--devices 2000] [--fetches 20000] [--dir /dev/shm]
 
-Each Digest fetch commits one row: on a disk, fsync dominates; in /dev/shm the pipeline shows.
+The database is read only on cache misses; ``--dir`` places it (a disk or /dev/shm).
 """
 
 from __future__ import annotations

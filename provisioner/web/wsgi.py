@@ -7,19 +7,23 @@ writer from the same ``PROVISIONER_*`` environment the ``serve`` command prepare
 from __future__ import annotations
 
 import atexit
-
-from flask import Flask
+from typing import TYPE_CHECKING
 
 from provisioner.app.logs import configure_logging
 from provisioner.app.service import open_service
 from provisioner.settings import Settings
 from provisioner.web import create_app
+from provisioner.web.device_files import lean_front
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
 
 
-def app_from_environment() -> Flask:
+def app_from_environment() -> WSGIApplication:
+    """The application, with device files answered in front of Flask (see ``lean_front``)."""
     settings = Settings.load()
     configure_logging(settings.log_format)  # a granian worker: a process of its own
     service = open_service(settings, upgrade=False)
     service.timeline.start()
     atexit.register(service.close)
-    return create_app(service)
+    return lean_front(create_app(service))

@@ -38,5 +38,12 @@ class Admission:
             self.lockouts.publish(fetch.source, self.limiter.lockout)
 
     def refund(self, fetch: Fetch) -> None:
-        """An honest device pays for its challenge only until it authenticates."""
-        self.limiter.refund(fetch.source)
+        """An honest device pays for its challenge only until it authenticates.
+
+        Buckets are per process, and the answer often reaches another worker than its
+        challenge did: refunding exactly one token would leave the challenging worker's
+        bucket on a random walk that, over a long storm from one NAT address, hits empty and
+        locks the office out (bench.field_storm showed it). A correct answer credits two (its
+        challenge and another's), capped at capacity, so every worker drifts back to full;
+        crediting needs the device's password, so it buys an attacker nothing."""
+        self.limiter.refund(fetch.source, 2 * Cost.ROUTINE)

@@ -12,7 +12,7 @@ import logging
 
 from provisioner.db.models import DeviceState
 from provisioner.db.session import Database
-from provisioner.domain.delivery.digest import DigestVerdict, NonceMint, verify
+from provisioner.domain.delivery.digest import DigestVerdict, NonceMint, SpentNonces, verify
 from provisioner.domain.delivery.fetches import Fetch, Outcome, Refusal
 from provisioner.domain.delivery.networks import in_networks, parse_networks
 from provisioner.domain.delivery.ratelimit import Cost
@@ -24,20 +24,22 @@ security_log = logging.getLogger("provisioner.security")
 
 
 def credential_verdict(
-    fetch: Fetch, found: FoundDevice | None, box: SecretBox, db: Database, mint: NonceMint
+    fetch: Fetch, found: FoundDevice | None, box: SecretBox, spent: SpentNonces, mint: NonceMint
 ) -> str | None:
     """A DigestVerdict, or None when the request presented no usable credentials.
 
     An unknown device is compared against a dummy, so it costs the same time as a known one.
     """
+    basic = fetch.basic if fetch.protocol == "https" else None
+    if fetch.digest is None and basic is None:
+        return None  # nothing to compare: the challenge (a boot storm's every first request)
     user, password = ("\0", "\0")
     if found is not None and (creds := found.access.credentials(box)) is not None:
         user, password = creds.http_user, creds.http_password
     if fetch.digest is not None:
-        with db.session() as session:
-            return verify(session, mint, fetch.digest, user, password, fetch.method)
-    if fetch.basic is not None and fetch.protocol == "https":
-        given_user, given_password = fetch.basic
+        return verify(spent, mint, fetch.digest, user, password, fetch.method)
+    if basic is not None:
+        given_user, given_password = basic
         return (
             DigestVerdict.OK
             if _equal(given_user, user) & _equal(given_password, password)

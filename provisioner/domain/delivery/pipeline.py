@@ -28,7 +28,7 @@ from provisioner import metrics
 from provisioner.db.session import Database
 from provisioner.domain.delivery import authorization
 from provisioner.domain.delivery.admission import Admission
-from provisioner.domain.delivery.digest import DigestVerdict, NonceMint
+from provisioner.domain.delivery.digest import DigestVerdict, NonceMint, SpentNonces
 from provisioner.domain.delivery.fetches import (
     Delivery,
     Fetch,
@@ -102,6 +102,7 @@ class Provisioner:
         self._from_bench = functools.lru_cache(maxsize=65_536)(self._on_staging_network)
         self.proxies = parse_networks(settings.trusted_proxies)
         self.mint = NonceMint(nonce_key)
+        self.spent = SpentNonces(db)
         self.admission = Admission(
             SourceLimiter(
                 capacity=settings.rate_capacity,
@@ -334,7 +335,7 @@ class Provisioner:
     def _prove_device(self, fetch: Fetch, found: FoundDevice | None, first_contact: bool) -> None:
         """Return when the request authenticates as the device (or, on a file fetch, is a
         shipped device's first contact, which installs it); else raise the 401."""
-        verdict = authorization.credential_verdict(fetch, found, self.box, self.db, self.mint)
+        verdict = authorization.credential_verdict(fetch, found, self.box, self.spent, self.mint)
         if verdict == DigestVerdict.OK:
             self.admission.refund(fetch)
             return
