@@ -96,7 +96,8 @@ def is_order(data: bytes) -> bool:
     """True for a sheet whose every row leaves the MAC empty (the sheet import takes the rest)."""
     try:
         reader = csv.DictReader(io.StringIO(decode_sheet(data), newline=""))
-        rows = [row for row in reader if any((v or "").strip() for v in row.values())]
+        # Fields past the header come under the key None, as a list: not a cell to read.
+        rows = [r for r in reader if any((v or "").strip() for k, v in r.items() if k is not None)]
     except (ValueError, csv.Error):
         return False
     return bool(rows) and all(not (row.get("mac") or "").strip() for row in rows)
@@ -121,7 +122,10 @@ def upload_order(
     fields = _OrderFields()
     addressed = any(name in header for name in ADDRESS_COLUMNS)
     for raw in reader:
-        values = {k: (v or "").strip() for k, v in raw.items() if k is not None}
+        if None in raw:
+            errors.append(RowError(reader.line_num, "more fields than the header has columns"))
+            continue
+        values = {k: (v or "").strip() for k, v in raw.items()}
         if not any(values.values()):
             continue
         if any("\n" in value or "\r" in value for value in values.values()):

@@ -55,6 +55,7 @@ SEMANTIC_CHECKS = {
     f"POST {API_PREFIX}/tenants",
     f"PATCH {API_PREFIX}/tenants/{{tenant_id}}",
     f"POST {API_PREFIX}/imports",
+    f"POST {API_PREFIX}/orders",  # a CSV body is an order sheet only when its rows are
     f"POST {API_PREFIX}/poe/switches",
 }
 

@@ -258,3 +258,17 @@ def test_a_company_closed_day_moves_an_uploaded_orders_due_time(tenant: Service)
     due = kept.order.due_at.astimezone(JST) if kept.order.due_at else None
     assert due == dt.datetime(2026, 12, 14, 15, 0, tzinfo=JST)  # Fri closed: Monday
     assert "2026-12-11 (Fri) company closed day" in (kept.order.due_basis or "")
+
+
+def test_a_row_with_more_fields_than_the_header_is_named_not_a_crash(tenant: Service) -> None:
+    """csv puts fields past the header under None, as a list: a row error, never a 500."""
+    data = sheet(
+        f"株式会社オーダー,3001,,受付,,GXP2170,1,{ADDRESS},{RECEIVED}",
+        f"株式会社オーダー,3002,,総務,,GXP2170,1,{ADDRESS},,extra",
+    )
+    assert orders.is_order(data)
+    kept = upload(tenant, data)
+    assert kept.order is None
+    assert [(e.line, e.reason) for e in kept.errors] == [
+        (3, "more fields than the header has columns")
+    ]
