@@ -156,6 +156,9 @@ def start_provisioner(
     """``provisioner serve`` on ``port`` (HTTPS with workdir's cert.pem when ``tls``), with
     ``settings`` as PROVISIONER_* environment variables."""
     env = {**os.environ, "PROVISIONER_DB": db_url, "PROVISIONER_SECRET_KEY": KEY}
+    # The files nginx serves were rendered with the default base URL; without this, serve
+    # would derive it from its own port and every body would differ by that.
+    env["PROVISIONER_HTTP_BASE"] = Settings().http_base
     env.update({f"PROVISIONER_{name.upper()}": value for name, value in settings.items()})
     address = f"127.0.0.1:{port}"
     listen = ["--http", address]
