@@ -23,9 +23,16 @@ from pathlib import Path
 
 from sqlalchemy import insert, select
 
-from bench.boot_storm import KEY, build_inventory, run_wrk, start_provisioner, wrk_script
+from bench.boot_storm import (
+    KEY,
+    bench_fetch,
+    build_inventory,
+    run_wrk,
+    start_provisioner,
+    wrk_script,
+)
 from bench.common import free_port, wait_http
-from provisioner.db.models import Device, DeviceEvent
+from provisioner.db.models import Device, DeviceEvent, DeviceState
 from provisioner.db.session import Database
 from provisioner.domain.operations.retention import RetentionPolicy, purge, timeline_size
 
@@ -56,7 +63,7 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="retention-"))
     os.environ["PROVISIONER_SECRET_KEY"] = KEY
     os.environ["PROVISIONER_RETENTION_FETCH_DAYS"] = "0"  # serve's own purge off: ours is timed
-    db_url, names = build_inventory(workdir, args.devices)
+    db_url, names = build_inventory(workdir, args.devices, DeviceState.STAGED, bench_fetch)
     db = Database(db_url)
     now = dt.datetime.now(dt.UTC)
     started = time.perf_counter()
