@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 
 from provisioner import metrics
 from provisioner.app.service import Service
 from provisioner.db.models import utcnow
+from provisioner.domain.background import BackgroundThread
 from provisioner.domain.operations.convergence import convergence
 from provisioner.domain.operations.retention import RetentionPolicy, purge, timeline_size
 
@@ -40,19 +40,14 @@ def maintain(service: Service, now: dt.datetime | None = None) -> int:
     return purged
 
 
-class MaintenanceThread:
+class MaintenanceThread(BackgroundThread):
+    """:func:`maintain` every ``maintenance_interval`` in a daemon thread of ``serve``."""
+
+    join_seconds = 30.0  # a purge batch in flight finishes first
+
     def __init__(self, service: Service) -> None:
+        super().__init__("maintenance")
         self._service = service
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._main, name="maintenance", daemon=True)
-
-    def start(self) -> MaintenanceThread:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
 
     def _main(self) -> None:
         # A restart after a power cut meets the boot storm: the first pass waits it out.

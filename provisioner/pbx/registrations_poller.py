@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 
 from provisioner import metrics
 from provisioner.db.models import utcnow
 from provisioner.db.session import Database
+from provisioner.domain.background import BackgroundThread
 from provisioner.domain.registrations import alerts
 from provisioner.domain.registrations.sync import read_core
 from provisioner.domain.timeline import TimelineWriter
@@ -43,21 +43,12 @@ def poll_once(db: Database, settings: Settings, timeline: TimelineWriter) -> Non
     metrics.set_registrations(counts)
 
 
-class RegistrationThread:
+class RegistrationThread(BackgroundThread):
     """:func:`poll_once` every ``registration_poll_seconds`` in a daemon thread of ``serve``."""
 
     def __init__(self, db: Database, settings: Settings, timeline: TimelineWriter) -> None:
+        super().__init__("registrations")
         self._db, self._settings, self._timeline = db, settings, timeline
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._main, name="registrations", daemon=True)
-
-    def start(self) -> RegistrationThread:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
 
     def _main(self) -> None:
         while True:

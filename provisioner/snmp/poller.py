@@ -21,6 +21,7 @@ from provisioner import metrics
 from provisioner.db.models import utcnow
 from provisioner.db.poe import PoeCycle, PoeSwitch
 from provisioner.db.session import Database
+from provisioner.domain.background import BackgroundThread
 from provisioner.domain.poe import alerts as poe_alerts
 from provisioner.domain.poe import cycles as poe_cycles
 from provisioner.domain.poe.cycles import CycleState
@@ -260,21 +261,12 @@ def _later(at: dt.datetime | None, seconds: float) -> dt.datetime:
     return _aware(at or utcnow()) + dt.timedelta(seconds=seconds)
 
 
-class PoeThread:
+class PoeThread(BackgroundThread):
     """The poller in a daemon thread of ``serve`` (its own event loop and SNMP engine)."""
 
     def __init__(self, db: Database, box: SecretBox) -> None:
+        super().__init__("poe-poller")
         self._db, self._box = db, box
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._main, name="poe-poller", daemon=True)
-
-    def start(self) -> PoeThread:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
 
     def _main(self) -> None:
         async def main() -> None:
