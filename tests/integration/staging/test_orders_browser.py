@@ -195,7 +195,9 @@ def test_an_order_from_sheet_to_shipment_and_one_left_late(
     assert wait_until(turned_late, 15, interval=1.0)
     expect(late).to_contain_text(ja("late_alert", id=2, due="2026-12-10 15:00"))
     expect(page.locator("tr.order[data-order='2'] .due")).to_contain_text(ja("urgency_late"))
-    assert metric(order_server, "provisioner_orders_late") == "1.0"
+    # Each worker process follows the clock file on its own (within a quarter second), so the
+    # scrape may land on one that has not moved yet: wait for it rather than race it.
+    assert wait_until(lambda: metric(order_server, "provisioner_orders_late") == "1.0", 10, 0.25)
     assert metric(order_server, 'provisioner_orders{status="shipped"}') == "1.0"
     assert re.search(r"order 2 .* is late", (order_server.workdir / "server.log").read_text())
     history = order_server.cli("order", "show", "2").stdout.decode()
