@@ -177,6 +177,22 @@ class DeviceEvent(Base):
     device: Mapped[Device] = relationship()
 
 
+class ServedFile(Base):
+    """The device's own file as last served, written as it is served (issue 19).
+
+    The timeline gets fetches in batches, each HTTP worker from its own queue, so for a
+    moment the newest recorded fetch is not the newest fetch; the resync after an admin
+    change decides from this row. Keyed by MAC: the pipeline knows it without a lookup.
+    """
+
+    __tablename__ = "served_files"
+
+    mac: Mapped[str] = mapped_column(String(12), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(45))
+    served_at: Mapped[dt.datetime] = mapped_column()
+
+
 class ApiRole(enum.StrEnum):
     ADMIN = "admin"  # everything, SIP passwords included
     WAREHOUSE = "warehouse"  # binds, stages and ships; never sees a SIP password

@@ -46,6 +46,7 @@ from provisioner.domain.delivery.networks import (
 from provisioner.domain.delivery.ratelimit import Cost, SourceLimiter
 from provisioner.domain.delivery.render_cache import RenderCache, RenderedFile
 from provisioner.domain.delivery.rendering import render_file, sealed
+from provisioner.domain.delivery.served import ServedFiles
 from provisioner.domain.errors import Conflict, Invalid, NotFound
 from provisioner.domain.firmware.director import FirmwareDirector
 from provisioner.domain.inventory.lookup import (
@@ -96,6 +97,7 @@ class Provisioner:
         self.cache: RenderCache[RenderedFile] = RenderCache(db.revision)
         self.devices: RenderCache[FoundDevice] = RenderCache(db.revision)
         self.firmware = FirmwareDirector(db, timeline)
+        self.served = ServedFiles(db)  # what a resync decides from (issue 19)
         self.staging = parse_networks(settings.staging_networks)
         # Parsing the source address is a sixth of a cached fetch, and a boot storm brings
         # the same sources again and again: remember the answer (bounded, thread-safe).
@@ -278,6 +280,8 @@ class Provisioner:
     def _record(self, identified: IdentifiedFetch, rendered: RenderedFile) -> Delivery:
         """The served file on its device's timeline, with the hash that tells a resync
         whether the device got the file it was told about."""
+        if identified.request.kind is FileKind.DEVICE and identified.found is not None:
+            self.served.note(identified.found.view.mac, rendered.sha256, identified.fetch.source)
         if (mac := identified.device_mac) is not None:
             self._timeline_event(
                 identified.fetch,

@@ -31,6 +31,7 @@ from provisioner.db.models import Device, DeviceEvent, utcnow
 from provisioner.db.session import Database
 from provisioner.domain.delivery.networks import in_networks, parse_networks
 from provisioner.domain.delivery.rendering import render_file
+from provisioner.domain.delivery.served import Served, last_served
 from provisioner.domain.errors import Conflict, Invalid, NotFound
 from provisioner.domain.firmware.director import FirmwareDirector
 from provisioner.domain.inventory.lookup import FoundDevice, find_device, provisioning_context
@@ -288,32 +289,43 @@ def _time(at: dt.datetime) -> str:
 def resync_if_changed(
     parts: Parts, device_id: int, notifier: Notifier, *, actor: str, timeout: float
 ) -> ResyncResult | None:
-    """Resync a device whose file now differs from the one it last fetched; else nothing.
+    """Resync a device whose file now differs from the one it was last served; else nothing.
 
-    A device that never fetched has no known address and nothing to refresh: skipped.
+    What it was last served is the newer of the served-file row (written as the file is
+    served) and the newest recorded fetch: a fetch still in a timeline writer's queue is in
+    the first, one recorded after another worker's serving in the second. A device that never
+    fetched has no known address and nothing to refresh: skipped.
     """
     with parts.db.session() as session:
-        last = session.execute(
-            select(Device.mac, Device.vendor, DeviceEvent.source, DeviceEvent.sha256)
-            .join(DeviceEvent, DeviceEvent.device_id == Device.id)
-            .where(Device.id == device_id, DeviceEvent.kind == EventKind.FETCH)
+        device = session.execute(
+            select(Device.mac, Device.vendor).where(Device.id == device_id)
+        ).one()
+        recorded = session.execute(
+            select(DeviceEvent.source, DeviceEvent.sha256, DeviceEvent.at)
+            .where(DeviceEvent.device_id == device_id, DeviceEvent.kind == EventKind.FETCH)
             .order_by(DeviceEvent.at.desc(), DeviceEvent.id.desc())
             .limit(1)
         ).first()
-    if last is None or not last.source:
+        served = last_served(session.connection(), device.mac)
+    last: Served | None = None
+    if recorded is not None and recorded.source:  # no hash recorded: a different file
+        last = Served(recorded.sha256 or "", recorded.source, recorded.at)
+    if served is not None and (last is None or served.at >= last.at):
+        last = served
+    if last is None:
         return None
     with parts.db.engine.connect() as connection:
-        found = find_device(connection, parts.box, last.mac, last.vendor)
+        found = find_device(connection, parts.box, device.mac, device.vendor)
     if found is None or not found.view.lines:
         return None
-    module = vendor(last.vendor)
-    filename = module.device_filename(last.mac, found.view.model)
+    module = vendor(device.vendor)
+    filename = module.device_filename(device.mac, found.view.model)
     try:
         if expected_sha256(parts, found, filename, last.source) == last.sha256:
             return None  # it already has this very file
-        return resync_device(parts, last.mac, notifier, actor=actor, timeout=timeout)
+        return resync_device(parts, device.mac, notifier, actor=actor, timeout=timeout)
     except (Conflict, NotFound) as exc:
-        log.info("no automatic resync of %s: %s", last.mac, exc)
+        log.info("no automatic resync of %s: %s", device.mac, exc)
         return None
 
 

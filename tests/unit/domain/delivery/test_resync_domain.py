@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
 import pytest
 from sqlalchemy import select
@@ -10,13 +11,17 @@ from sqlalchemy import select
 from provisioner.app.service import Service
 from provisioner.db.models import Device, DeviceEvent
 from provisioner.domain.delivery.pipeline import Fetch, Outcome
+from provisioner.domain.delivery.render_cache import RenderCache
 from provisioner.domain.delivery.resync import (
     Applied,
+    NotifyAnswer,
+    NotifyRequest,
     Target,
     latest_notify,
     parse_target,
     registered_contact,
     resync_device,
+    resync_if_changed,
     resync_status,
     timeline_text,
 )
@@ -129,3 +134,55 @@ def test_whether_the_notified_file_was_applied(service: Service, device_id: int)
     assert status() == (Applied.APPLIED, "new")
     add_event(service, device_id, 5, "fetch", filename=filename, sha256="newer")
     assert status() == (Applied.APPLIED, "new")  # it did apply that file; later is later
+
+
+def rename(service: Service, display_name: str) -> None:
+    with service.db.session() as session:
+        device = session.get(Device, device_of(service))
+        assert device is not None
+        device.lines[0].account.display_name = display_name
+
+
+def device_of(service: Service) -> int:
+    with service.db.session() as session:
+        return session.scalars(select(Device.id).where(Device.mac == GS_MAC)).one()
+
+
+def test_a_fetch_still_in_the_timeline_queue_does_not_skip_the_notify(
+    service: Service, device_id: int
+) -> None:
+    """The race of issue 19: a rename, a fetch of the renamed file, the rename reverted at
+    once. The fetch is not on the timeline yet (the writer writes every 0.25 s, each HTTP
+    worker its own queue), so the recorded events still show the original file, which equals
+    the file now: judged from them alone, the device that holds the renamed file is never
+    told. The decision must come from what was last served."""
+    notified: list[NotifyRequest] = []
+
+    def notifier(request: NotifyRequest) -> NotifyAnswer:
+        notified.append(request)
+        return NotifyAnswer(200, "OK")
+
+    def fetch() -> str:
+        bench = Fetch(path=f"cfg{GS_MAC}.xml", protocol="http", source="127.0.0.1")
+        delivery = service.provisioner.deliver(bench)
+        assert delivery.outcome is Outcome.SERVED
+        return hashlib.sha256(delivery.body).hexdigest()
+
+    # Every fetch sees the inventory as it is (in service, within a second of a change).
+    service.provisioner.cache = RenderCache(service.db.revision, check_interval=0)
+    service.provisioner.devices = RenderCache(service.db.revision, check_interval=0)
+    original = fetch()
+    service.timeline.flush()  # the original file is on the timeline
+    rename(service, "Renamed")
+    assert fetch() != original  # served, still queued: the timeline writer has not run
+    rename(service, "A")  # reverted: the file is the original again
+
+    result = resync_if_changed(service, device_id, notifier, actor="test", timeout=1.0)
+    assert result is not None
+    assert result.sha256 == original
+    assert [request.target for request in notified] == [Target("127.0.0.1", 5060)]
+
+    # Once the device fetched the file it was told about, nothing more is sent.
+    assert fetch() == original
+    assert resync_if_changed(service, device_id, notifier, actor="test", timeout=1.0) is None
+    assert len(notified) == 1

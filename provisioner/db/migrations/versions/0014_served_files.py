@@ -1,0 +1,31 @@
+"""The device's own file as last served, for the resync after an admin change (issue 19).
+
+Revision ID: 0014
+Revises: 0010
+Create Date: 2026-12-06 07:50:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0014"
+down_revision = "0010"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "served_files",
+        sa.Column("mac", sa.String(length=12), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("source", sa.String(length=45), nullable=False),
+        sa.Column("served_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("mac"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("served_files")
