@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 ENV_PREFIX = "PROVISIONER_"
+SRV_PREFIX = "srv:"  # PROVISIONER_PBX_CORE=srv:DOMAIN: devices look up _sip._udp.DOMAIN
 CONFIG_ENV = "PROVISIONER_CONFIG"  # path of the TOML settings file, if any
 LOG_FORMATS = ("text", "json")
 
@@ -31,11 +32,17 @@ class Settings:
     # Load balancers whose X-Forwarded-For is believed (none by default: the peer address is
     # the client). Behind one, every device would otherwise share the balancer's address.
     trusted_proxies: tuple[str, ...] = ()
+    # Where devices register: ``host[:port]``, several comma separated (the first is the
+    # primary, the next the failover core the files name), or ``srv:DOMAIN`` for devices to
+    # resolve ``_sip._udp.DOMAIN`` SRV records themselves (docs/vendors.md §7).
     pbx_core: str = "127.0.0.1:5060"
     http_base: str = "http://127.0.0.1:8080"  # how devices reach our HTTP front door
     tftp_host: str = "127.0.0.1"
     ntp_server: str = "ntp.nict.jp"
-    registration_expiry: int = 3600
+    # Seconds; short enough that a phone whose NAT mapping changed anyway (a router reboot)
+    # is reachable again within minutes (docs/vendors.md §7).
+    registration_expiry: int = 600
+    nat_keepalive: int = 15  # seconds between a device's NAT keep-alives (routers: 30-120 s)
     device_sip_port: int = 5060  # where devices listen for SIP (the resync NOTIFY goes there)
     rate_capacity: int = 300  # per source: what an office full of phones needs after a power cut
     rate_refill: float = 1.0  # tokens per second
@@ -65,14 +72,43 @@ class Settings:
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
+    def pbx_srv(self) -> bool:
+        """Devices find the cores by DNS SRV (``srv:DOMAIN``)."""
+        return self.pbx_core.strip().startswith(SRV_PREFIX)
+
+    @property
+    def pbx_cores(self) -> tuple[tuple[str, int], ...]:
+        """(host, port) of every core, primary first; the SIP domain alone in SRV mode.
+
+        :class:`ValueError` on a bad port (``validate`` turns it into a SettingsError).
+        """
+        text = self.pbx_core.strip()
+        if text.startswith(SRV_PREFIX):
+            return ((text.removeprefix(SRV_PREFIX).strip(), 5060),)
+        cores = []
+        for item in (part.strip() for part in text.split(",")):
+            host, _, port = item.rpartition(":") if ":" in item else (item, "", "5060")
+            cores.append((host, int(port)))
+        return tuple(cores)
+
+    @property
     def pbx_host(self) -> str:
-        return self.pbx_core.rsplit(":", 1)[0] if ":" in self.pbx_core else self.pbx_core
+        """The primary core's host (the SIP domain in SRV mode)."""
+        return self.pbx_cores[0][0]
 
     @property
     def pbx_port(self) -> int:
-        if ":" not in self.pbx_core:
-            return 5060
-        return int(self.pbx_core.rsplit(":", 1)[1])
+        return self.pbx_cores[0][1]
+
+    @property
+    def pbx_addresses(self) -> tuple[str, ...]:
+        """``host:port`` of every core, primary first (a gateway's default cores)."""
+        return tuple(f"{host}:{port}" for host, port in self.pbx_cores)
+
+    @property
+    def pbx_primary(self) -> str:
+        """``host:port`` of the primary core: what the NOTIFY comes from."""
+        return self.pbx_addresses[0]
 
     @classmethod
     def load(cls, toml_path: Path | None = None, **overrides: object) -> Settings:
@@ -106,11 +142,23 @@ class Settings:
                     f"network ({exc})"
                 ) from exc
         try:
-            port = self.pbx_port
+            cores = self.pbx_cores
         except ValueError as exc:
             raise SettingsError(f"{ENV_PREFIX}PBX_CORE: bad port in {self.pbx_core!r}") from exc
-        if not 0 < port < 65536:
-            raise SettingsError(f"{ENV_PREFIX}PBX_CORE: port {port} out of range")
+        for host, port in cores:
+            if not host:
+                raise SettingsError(
+                    f"{ENV_PREFIX}PBX_CORE: a core without a host in "
+                    f"{self.pbx_core!r} (host[:port],host[:port] or srv:DOMAIN)"
+                )
+            if not 0 < port < 65536:
+                raise SettingsError(f"{ENV_PREFIX}PBX_CORE: port {port} out of range")
+        if not 10 <= self.nat_keepalive <= 160:
+            raise SettingsError(
+                f"{ENV_PREFIX}NAT_KEEPALIVE must be 10 to 160 seconds (Grandstream's range)"
+            )
+        if not 60 <= self.registration_expiry <= 86400:
+            raise SettingsError(f"{ENV_PREFIX}REGISTRATION_EXPIRY must be 60 to 86400 seconds")
         hours, _, minutes = self.order_cutoff.partition(":")
         if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
             raise SettingsError(f"{ENV_PREFIX}ORDER_CUTOFF must be HH:MM: {self.order_cutoff!r}")
@@ -136,7 +184,7 @@ def _coerce(name: str, value: object) -> object:
     if name in ("registration_expiry", "http_threads", "http_workers", "rate_capacity",
                 "lockout_seconds", "device_sip_port", "order_due_days", "retention_fetch_days",
                 "retention_keep_last", "maintenance_interval",
-                "unregistered_alert_seconds"):  # fmt: skip
+                "unregistered_alert_seconds", "nat_keepalive"):  # fmt: skip
         return _number(name, value, int)
     if name == "poe_poller":
         if isinstance(value, bool):

@@ -135,7 +135,7 @@ def config(cli: CliContext, mac: str) -> None:
     """Print the config.json the gateway would fetch now."""
     with cli.session() as session:
         document = config_document(
-            session, get_gateway(session, mac), cli.service.settings.pbx_core
+            session, get_gateway(session, mac), cli.service.settings.pbx_addresses
         )
     click.echo(json.dumps(document, indent=2, ensure_ascii=False))
 

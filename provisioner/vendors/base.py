@@ -130,12 +130,16 @@ class DeviceView:
 class ProvisioningContext:
     """Server-wide settings a config points the device at."""
 
-    pbx_host: str  # registrar and proxy
+    pbx_host: str  # registrar and proxy: the primary core (the SIP domain when pbx_srv)
     pbx_port: int = 5060
+    # The failover core a file names after the primary (vendors take one), if any.
+    pbx_backup: tuple[str, int] | None = None
+    pbx_srv: bool = False  # devices resolve _sip._udp.<pbx_host> SRV records themselves
     http_base: str = "http://127.0.0.1:8080"  # scheme://host[:port][/path], no trailing slash
     tftp_host: str = "127.0.0.1"
     ntp_server: str = "ntp.nict.jp"
-    registration_expiry: int = 3600  # seconds
+    registration_expiry: int = 600  # seconds
+    nat_keepalive: int = 15  # seconds between NAT keep-alives
     resync_window: tuple[int, int] = (1, 5)  # daily config check between these hours (local time)
     extra: dict[str, str] = field(default_factory=dict)
 

@@ -63,10 +63,20 @@ def require_requested_device(vendor: str, request: FileRequest, device: DeviceVi
 
 
 def sip_server(ctx: ProvisioningContext) -> str:
-    """``host`` or ``host:port``: devices assume 5060 when no port is written."""
-    if ctx.pbx_port == SIP_DEFAULT_PORT:
-        return ctx.pbx_host
-    return f"{ctx.pbx_host}:{ctx.pbx_port}"
+    """``host`` or ``host:port``: devices assume 5060 when no port is written. In SRV mode the
+    bare domain: a port would make the device skip the SRV lookup."""
+    return _host_port(ctx.pbx_host, None if ctx.pbx_srv else ctx.pbx_port)
+
+
+def backup_server(ctx: ProvisioningContext) -> str:
+    """The failover core as ``host[:port]``, or "" (none, or SRV mode, where DNS names them)."""
+    if ctx.pbx_backup is None or ctx.pbx_srv:
+        return ""
+    return _host_port(*ctx.pbx_backup)
+
+
+def _host_port(host: str, port: int | None) -> str:
+    return host if port in (None, SIP_DEFAULT_PORT) else f"{host}:{port}"
 
 
 def provisioning_paths(ctx: ProvisioningContext) -> tuple[str, str, str]:

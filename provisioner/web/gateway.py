@@ -66,7 +66,7 @@ def config(provisioner: Provisioner, mac: str) -> Response:
     try:
         with provisioner.db.session() as session:
             device = get_gateway(session, mac)
-            document = config_document(session, device, provisioner.settings.pbx_core)
+            document = config_document(session, device, provisioner.settings.pbx_addresses)
             note_config_fetch(session, provisioner.box, device, fetch.source)
     except (Conflict, NotFound) as exc:
         return _error(str(exc), 409)

@@ -24,9 +24,11 @@ from provisioner.vendors.base import (
 CONTEXT = ProvisioningContext(
     pbx_host="pbx.example.jp",
     pbx_port=5060,
+    pbx_backup=("pbx2.example.jp", 5080),
     http_base="https://prov.example.jp/zt",
     ntp_server="ntp.nict.jp",
-    registration_expiry=3600,
+    registration_expiry=600,
+    nat_keepalive=15,
     resync_window=(1, 5),
 )
 XML_HOSTILE_PASSWORD = "a&b<c>d\"e'f"  # every character XML must escape

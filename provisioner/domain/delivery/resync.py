@@ -162,7 +162,7 @@ def resync_device(
     started = utcnow()
     answer = notifier(
         NotifyRequest(
-            target, line.sip_username, line.sip_password, event, parts.settings.pbx_core, timeout
+            target, line.sip_username, line.sip_password, event, parts.settings.pbx_primary, timeout
         )
     )
     with parts.db.session() as session:

@@ -8,6 +8,7 @@ the issuer's public key.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -19,7 +20,9 @@ from provisioner.domain.gateways.licences import current_licence
 from provisioner.domain.gateways.numbers import list_numbers
 
 
-def config_document(session: Session, device: Device, default_core: str) -> dict[str, Any]:
+def config_document(
+    session: Session, device: Device, default_cores: Sequence[str]
+) -> dict[str, Any]:
     """Everything the gateway needs, or :class:`Conflict` naming what is still missing."""
     tenant = bound_tenant(device)
     profile = get_profile(session, device)
@@ -46,7 +49,8 @@ def config_document(session: Session, device: Device, default_core: str) -> dict
             "port": profile.trunk_port,
             "transport": profile.trunk_transport,
         },
-        "cores": list(profile.cores) or [address(default_core, "PROVISIONER_PBX_CORE")],
+        "cores": list(profile.cores)
+        or [address(core, "PROVISIONER_PBX_CORE") for core in default_cores],
         "refusal": profile.refusal,
         "max_call_seconds": profile.max_call_seconds,
     }

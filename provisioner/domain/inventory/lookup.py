@@ -33,10 +33,13 @@ def provisioning_context(settings: Settings) -> ProvisioningContext:
     return ProvisioningContext(
         pbx_host=settings.pbx_host,
         pbx_port=settings.pbx_port,
+        pbx_backup=settings.pbx_cores[1] if len(settings.pbx_cores) > 1 else None,
+        pbx_srv=settings.pbx_srv,
         http_base=settings.http_base.rstrip("/"),
         tftp_host=settings.tftp_host,
         ntp_server=settings.ntp_server,
         registration_expiry=settings.registration_expiry,
+        nat_keepalive=settings.nat_keepalive,
     )
 
 

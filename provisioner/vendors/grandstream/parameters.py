@@ -67,6 +67,61 @@ def alias_account(n: int) -> AccountKeys:
 
 
 @dataclass(frozen=True)
+class ReachKeys:
+    """How one account (phones), FXS port (HT80x) or profile (HT81x) reaches the cores and
+    stays reachable behind NAT (docs/vendors.md §7)."""
+
+    backup: str  # secondary SIP server (phones) / failover SIP server (HT)
+    dns_mode: str  # 0 A record, 1 SRV
+    nat: str  # NAT traversal: 2 keep-alive
+    local_port: str | None  # local SIP port
+    prefer_primary: str | None = None  # HT: back to the primary as soon as it answers
+    random_port: str | None = None  # HT: "Use random SIP port" (off: the port stays fixed)
+    rport: str | None = None  # "Support Rport (RFC 3581)": an alias of GRP26xx only
+
+
+def _p_reach(n: int, base: int) -> ReachKeys:
+    """Phone accounts 2-6: secondary P2n12 (P2412 ... P2812), DNS mode x08, NAT x14, port x13."""
+    return ReachKeys(f"P{2212 + 100 * n}", f"P{base + 8}", f"P{base + 14}", f"P{base + 13}")
+
+
+# GXP16xx/GXP21xx accounts 1-6 (FusionPBX gxp21xx fw 1.0.5.32; gxp16xx fw 1.0.4.33 for 1-3).
+PHONE_REACH: tuple[ReachKeys, ...] = (
+    ReachKeys("P2312", "P103", "P52", "P40"),
+    *(_p_reach(n, base) for n, base in ((2, 400), (3, 500), (4, 600), (5, 1700), (6, 1800))),
+)
+# HT80x port 1 and HT81x profile 1; HT80x port 2 (FusionPBX ht802 fw 1.0.10.6) and, by the
+# +700 rule of docs/vendors.md §1.6, HT81x profile 2 (inferred: FusionPBX's HT814 template
+# sets profile 1 only).
+HT_REACH = (
+    ReachKeys("P967", "P103", "P52", "P40", "P4567", "P20501"),
+    ReachKeys("P987", "P702", "P730", "P740", "P4568", "P20502"),
+)
+
+
+def alias_reach(n: int) -> ReachKeys:
+    """GRP26xx account ``n`` (P2312, P103, P52, P40 in the alias table; supportRport has no
+    P-value in Grandstream's GRP2614 template, only the alias)."""
+    return ReachKeys(
+        f"account.{n}.sip.server.2.address",
+        f"account.{n}.network.dnsMode",
+        f"account.{n}.network.natTraversal",
+        f"account.{n}.sip.localPort",
+        rport=f"account.{n}.network.supportRport",
+    )
+
+
+# Phones: account n listens on 5060 + 2(n - 1), Grandstream's template defaults (P40 5060,
+# P413 5062 ... P1813 5070).
+def phone_local_port(n: int) -> str:
+    return str(5060 + 2 * (n - 1))
+
+
+KEEPALIVE_INTERVAL = "P84"  # seconds, 10-160, global (every template: "Keep-alive interval")
+ALIAS_KEEPALIVE_INTERVAL = "sip.keepAliveInterval"
+
+
+@dataclass(frozen=True)
 class AnalogKeys:
     """Line-side settings of an FXS port (HT80x) or a SIP profile (HT81x)."""
 
@@ -83,20 +138,18 @@ PORT1_ANALOG = AnalogKeys("P228", "P4416", "P854", "P853")
 PORT2_ANALOG = AnalogKeys("P710", "P4417", "P864", "P863")  # wazo emits these as global: wrong
 
 # HT80x FXS ports: one full account each; port 2 is the +700 set.
-HT80X_PORTS: tuple[tuple[AccountKeys, str, AnalogKeys], ...] = (
+HT80X_PORTS: tuple[tuple[AccountKeys, AnalogKeys], ...] = (
     (
         AccountKeys("P271", None, "P47", "P48", "P35", "P36", "P34", "P3", "P31", "P81", "P32"),
-        "P40",
         PORT1_ANALOG,
     ),
     (
         AccountKeys("P401", None, "P747", "P748", "P735", "P736", "P734", "P703", "P731",
                     "P752", "P732"),
-        "P740",
         PORT2_ANALOG,
     ),
 )  # fmt: skip
-HT80X_LOCAL_SIP_PORTS = ("5060", "5062")
+HT_LOCAL_SIP_PORTS = ("5060", "5062")  # P40, P740: the HT802 template's defaults
 
 
 @dataclass(frozen=True)
@@ -160,13 +213,16 @@ ALIAS_CREDENTIALS = CredentialKeys(
 
 @dataclass(frozen=True)
 class Spelling:
-    """How a family writes yes/no."""
+    """How a family writes yes/no, and the drop-down values of the NAT and DNS settings."""
 
     yes: str
     no: str
+    keep_alive: str  # NAT traversal "keep alive" (HT: "No, but send keep-alive")
+    a_record: str  # DNS mode
+    srv: str
 
 
-P_SPELLING = Spelling("1", "0")
-ALIAS_SPELLING = Spelling("Yes", "No")
+P_SPELLING = Spelling("1", "0", "2", "0", "1")
+ALIAS_SPELLING = Spelling("Yes", "No", "KeepAlive", "ARecord", "SRV")
 TIME_ZONE_JAPAN = "TZZ-9"
 CHECK_INTERVAL_MINUTES = "1440"

@@ -20,6 +20,15 @@ Decisions taken where the sources disagree or say nothing:
   get both. P193 is 1440 so that a firmware reading "every P193 minutes" still checks daily.
 * P212 is "config upgrade via" on phones, with firmware in P6767; on HT it is "firmware
   upgrade and provisioning" and there is no P6767 in the HT templates.
+* Behind NAT and across cores (docs/vendors.md §7): every account, FXS port or profile
+  sends NAT keep-alives (NAT traversal "keep alive", P52 and its twins, every P84 seconds)
+  so an office router keeps its UDP mapping open between registrations; names the failover
+  core (phones: "secondary SIP server" P2312...; HT: "failover SIP server" P967/P987 with
+  "prefer primary" so it comes back); looks the core up by A record, or by DNS SRV when
+  PROVISIONER_PBX_CORE is ``srv:DOMAIN`` (P103 and twins). Local SIP ports are fixed at
+  Grandstream's template defaults (random ports off), so a contact stays predictable.
+  Rport: only GRP26xx has a setting for it (``supportRport``); the other families' templates
+  have none, and the core answers to the source address and port whatever the device asks.
 * Caller ID: no family has a per-account "caller ID number"; the From user part is the SIP
   username and the PBX core rewrites the presented number from its own table. The file
   carries the device's caller ID only in the account name (line key label) on phones.
@@ -44,6 +53,7 @@ from provisioner.vendors.base import (
 )
 from provisioner.vendors.common import (
     Params,
+    backup_server,
     line_label,
     lines_by_port,
     provisioning_paths,
@@ -55,15 +65,19 @@ from provisioner.vendors.common import (
 from provisioner.vendors.grandstream.models import ALIAS_FORMAT, NAME, P_FORMAT
 from provisioner.vendors.grandstream.parameters import (
     ALIAS_CREDENTIALS,
+    ALIAS_KEEPALIVE_INTERVAL,
     ALIAS_SPELLING,
     CALLER_ID_NTT_JAPAN,
     CHECK_INTERVAL_MINUTES,
-    HT80X_LOCAL_SIP_PORTS,
     HT80X_PORTS,
     HT81X_PROFILES,
+    HT_LOCAL_SIP_PORTS,
+    HT_REACH,
+    KEEPALIVE_INTERVAL,
     P_CREDENTIALS,
     P_SPELLING,
     PHONE_ACCOUNTS,
+    PHONE_REACH,
     PROFILE_PASSTHROUGH,
     PROFILE_T38,
     SLIC_JAPAN_CO,
@@ -71,9 +85,12 @@ from provisioner.vendors.grandstream.parameters import (
     AccountKeys,
     AnalogKeys,
     CredentialKeys,
+    ReachKeys,
     Spelling,
     alias_account,
+    alias_reach,
     ht81x_port,
+    phone_local_port,
 )
 
 _TEMPLATES = {
@@ -114,6 +131,26 @@ def _account(
         (keys.unregister, spell.no),
         (keys.expiry, _expiry_minutes(ctx)),
     ]
+    return params
+
+
+def _reach(
+    keys: ReachKeys, ctx: ProvisioningContext, spell: Spelling, local_port: str | None = None
+) -> Params:
+    """Failover core, DNS mode and NAT keep-alive of one account, port or profile."""
+    params: Params = [
+        (keys.backup, backup_server(ctx)),
+        (keys.dns_mode, spell.srv if ctx.pbx_srv else spell.a_record),
+        (keys.nat, spell.keep_alive),
+    ]
+    if keys.prefer_primary:
+        params.append((keys.prefer_primary, spell.yes))
+    if keys.random_port:
+        params.append((keys.random_port, spell.no))
+    if keys.rport:
+        params.append((keys.rport, spell.yes))
+    if keys.local_port and local_port:
+        params.append((keys.local_port, local_port))
     return params
 
 
@@ -197,6 +234,7 @@ def _p_globals(device: DeviceView, ctx: ProvisioningContext) -> Params:
         ("P2", device.admin_password),
         ("P30", ctx.ntp_server),
         ("P64", TIME_ZONE_JAPAN),
+        (KEEPALIVE_INTERVAL, str(ctx.nat_keepalive)),
     ]
     if device.model.japanese_display:
         params.append(("P1362", "ja"))
@@ -227,24 +265,31 @@ def _phone_accounts(
     device: DeviceView,
     ctx: ProvisioningContext,
     keys_of: Callable[[int], AccountKeys],
+    reach_of: Callable[[int], ReachKeys],
     spell: Spelling,
 ) -> Params:
-    """Every account of a phone, numbered from 1, labelled with the device's caller ID."""
+    """Every account of a phone, numbered from 1, labelled with the device's caller ID; the
+    accounts in use with their failover core and NAT settings."""
     by_port = lines_by_port(device.lines, device.model)
     params: Params = []
     for n in range(1, device.model.lines + 1):
-        params += _account(keys_of(n), by_port.get(n), ctx, spell, device.caller_id)
+        line = by_port.get(n)
+        params += _account(keys_of(n), line, ctx, spell, device.caller_id)
+        if line is not None:
+            params += _reach(reach_of(n), ctx, spell, phone_local_port(n))
     return params
 
 
 def _phone_p(device: DeviceView, ctx: ProvisioningContext) -> Params:
-    accounts = _phone_accounts(device, ctx, lambda n: PHONE_ACCOUNTS[n - 1], P_SPELLING)
+    accounts = _phone_accounts(
+        device, ctx, lambda n: PHONE_ACCOUNTS[n - 1], lambda n: PHONE_REACH[n - 1], P_SPELLING
+    )
     return accounts + _p_globals(device, ctx)
 
 
 def _phone_alias(device: DeviceView, ctx: ProvisioningContext) -> Params:
     """GRP26xx: the same settings under their v2 aliases and alias vocabulary."""
-    params = _phone_accounts(device, ctx, alias_account, ALIAS_SPELLING)
+    params = _phone_accounts(device, ctx, alias_account, alias_reach, ALIAS_SPELLING)
     prov = Provisioning.of(device, ctx)
     protocol = prov.protocol.upper()
     params += [
@@ -252,6 +297,7 @@ def _phone_alias(device: DeviceView, ctx: ProvisioningContext) -> Params:
         ("users.admin.password", device.admin_password),
         ("dateTime.ntp.server.1", ctx.ntp_server),
         ("dateTime.timezone", TIME_ZONE_JAPAN),
+        (ALIAS_KEEPALIVE_INTERVAL, str(ctx.nat_keepalive)),
     ]
     if device.model.japanese_display:
         params.append(("language.gui", "ja"))
@@ -278,10 +324,10 @@ def _ht80x(device: DeviceView, ctx: ProvisioningContext) -> Params:
     by_port = lines_by_port(device.lines, device.model)
     params: Params = []
     for n in range(1, device.model.lines + 1):
-        keys, local_port_key, analog = HT80X_PORTS[n - 1]
+        keys, analog = HT80X_PORTS[n - 1]
         line = by_port.get(n)
         params += _account(keys, line, ctx, P_SPELLING)
-        params.append((local_port_key, HT80X_LOCAL_SIP_PORTS[n - 1]))
+        params += _reach(HT_REACH[n - 1], ctx, P_SPELLING, HT_LOCAL_SIP_PORTS[n - 1])
         params += _analog(analog, line.fax_mode if line else None)
     return params + _p_globals(device, ctx)
 
@@ -291,7 +337,9 @@ def _ht81x(device: DeviceView, ctx: ProvisioningContext) -> Params:
     by_port = lines_by_port(device.lines, device.model)
     server = sip_server(ctx)
     params: Params = []
-    for profile, fax_mode in zip(HT81X_PROFILES, (FaxMode.T38, FaxMode.PASSTHROUGH), strict=True):
+    faxes = (FaxMode.T38, FaxMode.PASSTHROUGH)
+    profiles = zip(HT81X_PROFILES, faxes, HT_REACH, HT_LOCAL_SIP_PORTS, strict=True)
+    for profile, fax_mode, reach, local_port in profiles:
         params += [
             (profile.active, "1"),
             (profile.server, server),
@@ -300,6 +348,7 @@ def _ht81x(device: DeviceView, ctx: ProvisioningContext) -> Params:
             (profile.unregister, "0"),
             (profile.expiry, _expiry_minutes(ctx)),
             *_analog(profile.analog, fax_mode),
+            *_reach(reach, ctx, P_SPELLING, local_port),
         ]
     for n in range(1, device.model.lines + 1):
         keys = ht81x_port(n)

@@ -229,6 +229,22 @@ PARAMETERS: Mapping[str, Parameter] = MappingProxyType(
             _line(
                 "SIP_SRC_PORT", PORT, "the line's local port (UT136 sample: 5060, 5070, 5080, 5090)"
             ),
+            _line("SIP_2NDRGSTR_ADDR", HOST_OR_EMPTY, "failover registrar; empty: none"),
+            _line("SIP_2NDRGSTR_PORT", PORT, "UDP/TCP port (samples: 5060)"),
+            _line("SIP_2NDPROXY_ADDR", HOST_OR_EMPTY, "failover proxy; empty: none"),
+            _line("SIP_2NDPROXY_PORT", PORT, "UDP/TCP port (samples: 5060)"),
+            _line("SIP_DNSSRV_ENA", YES_NO, "Y/N: resolve the registrar by DNS SRV"),
+            _line(
+                "SIP_UDP_SRV_PREFIX",
+                Rule(pattern=r"_sip\._udp\."),
+                "SRV prefix (samples: '_sip._udp.'; the UT136 one has a stray trailing space)",
+            ),
+            _line("SIP_ADD_RPORT", YES_NO, "Y/N: rport (RFC 3581) in Via (samples: N)"),
+            _line(
+                "PORT_PUNCH_INTVL",
+                _int(0, 3600),
+                "seconds between NAT keep-alive packets, 0 off (samples: 0); upper bound inferred",
+            ),
         )
     }
 )

@@ -23,6 +23,12 @@ Decisions taken where the sources are unclear:
   no credentials of its previous owner.
 * KX-TGP600 uses the HDV/UT header line: no KX-TGP600 sample or guide page with a header was
   found (INFERRED; the KX-TGP500's "# PCC Standard Format File #" is an older product's).
+* Behind NAT and across cores (docs/vendors.md §7): each line in use sends a keep-alive
+  every ``nat_keepalive`` seconds (``PORT_PUNCH_INTVL_n``; 0 in Panasonic's samples = off),
+  asks for symmetric responses (``SIP_ADD_RPORT_n="Y"``; "N" in the samples), names the
+  failover core as its second registrar and proxy (``SIP_2NDRGSTR_*``, ``SIP_2NDPROXY_*``;
+  written empty without one, so a re-used phone forgets an old one) and, in SRV mode, looks
+  the core up by ``_sip._udp.`` SRV records (``SIP_DNSSRV_ENA_n``, ``SIP_UDP_SRV_PREFIX_n``).
 * The Japanese value of ``DEFAULT_LANGUAGE`` is not documented for these models; it is not
   written and no model claims a Japanese display.
 """
@@ -97,7 +103,7 @@ def _bootstrap(ctx: ProvisioningContext) -> Params:
 def _line(n: int, line: LineView | None, ctx: ProvisioningContext) -> Params:
     if line is None:
         cleared = ("PHONE_NUMBER", "DISPLAY_NAME", "SIP_AUTHID", "SIP_PASS", "SIP_RGSTR_ADDR",
-                   "SIP_PRXY_ADDR")  # fmt: skip
+                   "SIP_PRXY_ADDR", "SIP_2NDRGSTR_ADDR", "SIP_2NDPROXY_ADDR")  # fmt: skip
         return [(f"{name}_{n}", "") for name in cleared]
     return [
         (f"PHONE_NUMBER_{n}", line.sip_username),
@@ -108,10 +114,30 @@ def _line(n: int, line: LineView | None, ctx: ProvisioningContext) -> Params:
         (f"SIP_RGSTR_PORT_{n}", str(ctx.pbx_port)),
         (f"SIP_PRXY_ADDR_{n}", ctx.pbx_host),
         (f"SIP_PRXY_PORT_{n}", str(ctx.pbx_port)),
+        *_failover(n, ctx),
         (f"REG_EXPIRE_TIME_{n}", str(ctx.registration_expiry)),
         # A distinct local port per line (FusionPBX's UT133 sample: 5060, 5070, 5080, 5090).
         (f"SIP_SRC_PORT_{n}", str(5060 + 10 * (n - 1))),
+        (f"SIP_ADD_RPORT_{n}", "Y"),
+        (f"PORT_PUNCH_INTVL_{n}", str(ctx.nat_keepalive)),
     ]
+
+
+def _failover(n: int, ctx: ProvisioningContext) -> Params:
+    """The second registrar and proxy (the failover core), and DNS SRV mode."""
+    backup_host, backup_port = ctx.pbx_backup or ("", ctx.pbx_port)
+    if ctx.pbx_srv:
+        backup_host, backup_port = "", ctx.pbx_port  # DNS names them all
+    params: Params = [
+        (f"SIP_2NDRGSTR_ADDR_{n}", backup_host),
+        (f"SIP_2NDRGSTR_PORT_{n}", str(backup_port)),
+        (f"SIP_2NDPROXY_ADDR_{n}", backup_host),
+        (f"SIP_2NDPROXY_PORT_{n}", str(backup_port)),
+        (f"SIP_DNSSRV_ENA_{n}", "Y" if ctx.pbx_srv else "N"),
+    ]
+    if ctx.pbx_srv:
+        params.append((f"SIP_UDP_SRV_PREFIX_{n}", "_sip._udp."))
+    return params
 
 
 def _firmware(offer: FirmwareOffer | None, ctx: ProvisioningContext) -> Params:

@@ -106,7 +106,7 @@ def test_gxp2170_accounts_5_and_6_are_p17xx_and_p18xx() -> None:
         assert values[f"P{base + 5}"] == sample.sip_username  # auth id
         assert values[f"P{base + 6}"] == sample.sip_password
         assert values[f"P{base + 7}"] == sample.display_name
-        assert values[f"P{base + 12}"] == "60"  # expiry in minutes
+        assert values[f"P{base + 12}"] == "10"  # expiry in minutes (600 s)
         assert values[f"P{base + 17}"] == f"{sample.extension} (0312340000)"
     assert not any(name.startswith("P7") and len(name) == 4 for name in values)
 
@@ -228,7 +228,7 @@ def test_grp2614_uses_aliases_and_their_vocabulary() -> None:
     assert values["account.1.enable"] == "Yes"
     assert values["account.1.sip.registration"] == "Yes"
     assert "account.1.sip.allowSipReset" not in values
-    assert values["account.1.sip.registerExpiration"] == "60"
+    assert values["account.1.sip.registerExpiration"] == "10"
     assert values["account.2.sip.userid"] == GRP2614.lines[1].sip_username
     assert values["account.4.enable"] == "No"  # no line on account 4: off and cleared
     assert values["account.4.sip.subscriber.password"] == ""

@@ -70,7 +70,7 @@ def test_device_files_follow_the_format(device: DeviceView) -> None:
         assert values[f"DISPLAY_NAME_{n}"] == sample.display_name
         assert values[f"SIP_RGSTR_ADDR_{n}"] == values[f"SIP_PRXY_ADDR_{n}"] == "pbx.example.jp"
         assert values[f"SIP_RGSTR_PORT_{n}"] == "5060"
-        assert values[f"REG_EXPIRE_TIME_{n}"] == "3600"  # seconds, unlike Grandstream
+        assert values[f"REG_EXPIRE_TIME_{n}"] == "600"  # seconds, unlike Grandstream
     assert f"PHONE_NUMBER_{device.model.lines + 1}" not in values
 
 
