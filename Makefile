@@ -11,13 +11,15 @@ TEST_DEBS   := openssl curl tftp-hpa tftpd-hpa atftp postgresql nginx-light wrk 
 TEST_DEBS   += kamailio kamailio-extra-modules rtpengine-daemon kamailio-sqlite-modules sipvicious
 # The bench LAN: dnsmasq-base (no service to grab port 53), DHCP clients, dig, syntax checkers.
 TEST_DEBS   += dnsmasq-base udhcpc isc-dhcp-client bind9-dnsutils kea-dhcp4-server isc-dhcp-server
+# The office NAT of the PBX core's NAT test: iptables MASQUERADE in a namespace.
+TEST_DEBS   += iptables
 # The staging pages' browser test: Debian's Chromium (Playwright drives it) and Japanese glyphs.
 TEST_DEBS   += chromium fonts-noto-cjk
 # The service units' check (systemd-analyze verify and security).
 TEST_DEBS   += systemd
 # The programs those packages provide, checked before anything is installed.
 TEST_BINS   := openssl curl tftp /usr/sbin/in.tftpd atftp wrk nginx ip sipp /usr/lib/postgresql/*/bin/initdb snmpd snmpbulkwalk snmpget
-TEST_BINS   += kamailio rtpengine /usr/lib/*/kamailio/modules/db_sqlite.so svmap
+TEST_BINS   += kamailio rtpengine /usr/lib/*/kamailio/modules/db_sqlite.so svmap iptables /usr/lib/*/kamailio/modules/nathelper.so
 TEST_BINS   += /usr/sbin/dnsmasq /usr/sbin/udhcpc /sbin/dhclient dig /usr/sbin/kea-dhcp4 /usr/sbin/dhcpd
 TEST_BINS   += chromium /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc systemd-analyze
 

@@ -115,14 +115,19 @@ class Lan:
         return host
 
     def close(self) -> None:
-        for name in self._namespaces:
-            for pid in _pids(name):
-                with suppress(ProcessLookupError):
-                    os.kill(int(pid), signal.SIGKILL)
-        if any(_pids(name) for name in self._namespaces):
-            time.sleep(0.2)
-        for name in self._namespaces:
-            subprocess.run(["ip", "netns", "del", name], capture_output=True, check=False)
+        _remove(self._namespaces)
+
+
+def _remove(namespaces: list[str]) -> None:
+    """Kill what runs inside (by namespace, never by name), then delete them and their links."""
+    for name in namespaces:
+        for pid in _pids(name):
+            with suppress(ProcessLookupError):
+                os.kill(int(pid), signal.SIGKILL)
+    if any(_pids(name) for name in namespaces):
+        time.sleep(0.2)
+    for name in namespaces:
+        subprocess.run(["ip", "netns", "del", name], capture_output=True, check=False)
 
 
 def _pids(namespace: str) -> list[str]:
@@ -149,3 +154,78 @@ def stop(process: subprocess.Popen[Any], timeout: float = 10) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+@dataclass
+class NatOffice:
+    """A small office behind a NAT router, and the PBX core's network on the router's other side.
+
+    ``core`` (``10.204.90.1``) and the router's WAN side (``10.204.90.2``) share one link; the
+    ``phone`` (``192.168.90.2``) sits behind the router, which masquerades it (iptables
+    MASQUERADE) and forgets a UDP mapping after ``udp_timeout`` seconds without a packet (both
+    conntrack UDP timeouts, set in the router's namespace only). The core has no route to the
+    office: only what the mapping lets through reaches the phone.
+    """
+
+    udp_timeout: int
+    run_id: str = field(default_factory=lambda: secrets.token_hex(2))
+    _namespaces: list[str] = field(default_factory=list)
+
+    CORE_IP = "10.204.90.1"
+    WAN_IP = "10.204.90.2"
+    PHONE_IP = "192.168.90.2"
+
+    def __post_init__(self) -> None:
+        self.core = self._host("core")
+        self.router = self._host("router")
+        self.phone = self._host("phone")
+        self._link(self.core, "eth0", f"{self.CORE_IP}/24", self.router, "wan", f"{self.WAN_IP}/24")
+        self._link(self.router, "lan", "192.168.90.1/24", self.phone, "eth0", f"{self.PHONE_IP}/24")
+        _ip("-n", self.phone.namespace, "route", "add", "default", "via", "192.168.90.1")
+        for setting in (
+            "net.ipv4.ip_forward=1",
+            f"net.netfilter.nf_conntrack_udp_timeout={self.udp_timeout}",
+            f"net.netfilter.nf_conntrack_udp_timeout_stream={self.udp_timeout}",
+        ):
+            self._check(self.router.run("sysctl", "-w", setting))
+        self._check(
+            self.router.run(
+                "iptables", "-t", "nat", "-A", "POSTROUTING", "-o", "wan", "-j", "MASQUERADE"
+            )
+        )
+
+    @staticmethod
+    def _check(done: subprocess.CompletedProcess[str]) -> None:
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(done.args)}: {done.stderr.strip()}")
+
+    def _host(self, role: str) -> Host:
+        name = f"{PREFIX}{self.run_id}-{role}"
+        _ip("netns", "add", name)
+        self._namespaces.append(name)
+        _ip("-n", name, "link", "set", "lo", "up")
+        return Host(name)
+
+    def _link(self, a: Host, a_if: str, a_addr: str, b: Host, b_if: str, b_addr: str) -> None:
+        outer, inner = (
+            f"zt4{self.run_id}{a_if[:3]}{b_if[:3]}a",
+            f"zt4{self.run_id}{a_if[:3]}{b_if[:3]}b",
+        )
+        _ip("link", "add", outer, "type", "veth", "peer", "name", inner)
+        for host, link, iface, address in ((a, outer, a_if, a_addr), (b, inner, b_if, b_addr)):
+            _ip("link", "set", link, "netns", host.namespace)
+            _ip("-n", host.namespace, "link", "set", link, "name", iface)
+            _ip("-n", host.namespace, "addr", "add", address, "dev", iface)
+            _ip("-n", host.namespace, "link", "set", iface, "up")
+
+    def close(self) -> None:
+        _remove(self._namespaces)
+
+
+@contextmanager
+def nat_office(udp_timeout: int) -> Iterator[NatOffice]:
+    made = NatOffice(udp_timeout)
+    try:
+        yield made
+    finally:
+        made.close()

@@ -45,18 +45,18 @@ def export(service: Service, db_path: Path) -> None:
         write_directory(db_path, build_directory(session, service.box, REALM))
 
 
-def _answers_options(port: int) -> bool:
-    probe = (
-        f"OPTIONS sip:127.0.0.1:{port} SIP/2.0\r\n"
-        "Via: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKprobe\r\n"
-        "From: <sip:probe@127.0.0.1>;tag=1\r\nTo: <sip:127.0.0.1>\r\n"
-        "Call-ID: probe\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 5\r\nContent-Length: 0\r\n\r\n"
-    )
+def answers_options(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether a SIP server on ``host:port`` (UDP) answers an OPTIONS with 200."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind((host, 0))
         sock.settimeout(0.3)
-        sock.sendto(probe.replace("127.0.0.1:9", f"127.0.0.1:{sock.getsockname()[1]}").encode(),
-                    ("127.0.0.1", port))  # fmt: skip
+        probe = (
+            f"OPTIONS sip:{host}:{port} SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP {host}:{sock.getsockname()[1]};branch=z9hG4bKprobe\r\n"
+            f"From: <sip:probe@{host}>;tag=1\r\nTo: <sip:{host}>\r\n"
+            "Call-ID: probe\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 5\r\nContent-Length: 0\r\n\r\n"
+        )
+        sock.sendto(probe.encode(), (host, port))
         try:
             return sock.recv(4096).startswith(b"SIP/2.0 200")
         except OSError:
@@ -105,21 +105,22 @@ def run_core(workdir: Path, cfg_text: str, port: int, db_path: Path) -> Core:
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"kamailio exited: {log.read_text()[-3000:]}")
-        if _answers_options(port):
+        if answers_options(port):
             return core
         time.sleep(0.2)
     core.stop()
     raise RuntimeError(f"kamailio did not answer OPTIONS: {log.read_text()[-3000:]}")
 
 
-def _final(workdir: Path, scenario: str, args: list[str]) -> str:
-    """Run a phone scenario once with SIPp; the final status it logged, or "no answer"."""
+def _final(workdir: Path, scenario: str, args: list[str], timeout: int = 20) -> str:
+    """Run a phone scenario once with SIPp; the final status it logged, or "no answer" when
+    nothing final came within ``timeout`` seconds."""
     for old in workdir.glob(f"{Path(scenario).stem}_*_logs.log"):
         old.unlink()
     subprocess.run(
         ["sipp", *args, "-sf", str(SCENARIOS / scenario), "-i", "127.0.0.1",
          "-p", str(free_udp_port()), "-m", "1", "-nostdin", "-trace_logs",
-         "-timeout", "20s", "-timeout_error"],
+         "-timeout", f"{timeout}s", "-timeout_error"],
         cwd=workdir, capture_output=True, timeout=40, check=False,
     )  # fmt: skip
     logs = "".join(p.read_text() for p in workdir.glob(f"{Path(scenario).stem}_*_logs.log"))
@@ -135,13 +136,15 @@ def register(
     contact_port: int,
     expires: int = 600,
     user_agent: str = "SIPp-phone",
+    timeout: int = 20,
 ) -> str:
-    """Register with SIPp (``expires=0``: unregister); the final status ("200", "401" or "403")."""
+    """Register with SIPp (``expires=0``: unregister); the final status ("200", "401" or "403"),
+    or "no answer"."""
     return _final(workdir, "register.xml", [
         f"127.0.0.1:{core_port}", "-s", username, "-au", username, "-ap", password,
         "-key", "contact_port", str(contact_port), "-key", "expires", str(expires),
         "-key", "user_agent", user_agent,
-    ])  # fmt: skip
+    ], timeout)  # fmt: skip
 
 
 def call_out(
