@@ -63,6 +63,8 @@ class Tenant(Base):
         _enum(TenantStatus, "tenant_status"), default=TenantStatus.ACTIVE
     )
     allowed_networks: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Seconds its phones ask to stay registered; None: PROVISIONER_REGISTRATION_EXPIRY (issue 19).
+    registration_expiry: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     accounts: Mapped[list[Account]] = relationship(back_populates="tenant")

@@ -17,6 +17,7 @@ from provisioner.db.models import (
     Device,
     DeviceLine,
     InventoryRevision,
+    Tenant,
 )
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -60,7 +61,10 @@ def _track_devices(session: Session, _flush: UOWTransaction, _instances: object)
     touched: set[int] = session.info.setdefault("touched_devices", set())
     accounts = []
     for obj in (*session.new, *session.dirty, *session.deleted):
-        if isinstance(obj, Device) and obj.id is not None:
+        if isinstance(obj, Tenant) and obj.id is not None:  # its registration expiry
+            devices = select(Device.id).where(Device.tenant_id == obj.id)
+            touched.update(session.connection().execute(devices).scalars())
+        elif isinstance(obj, Device) and obj.id is not None:
             touched.add(obj.id)
         elif isinstance(obj, DeviceLine) and obj.device_id is not None:
             touched.add(obj.device_id)

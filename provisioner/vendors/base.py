@@ -124,6 +124,7 @@ class DeviceView:
     tenant: str | None = None
     credentials: ProvisioningCredentials | None = None  # staging deliveries only
     firmware: FirmwareOffer | None = None  # the rollout's next step for it, if any
+    registration_expiry: int | None = None  # its tenant's, in seconds; None: the context's
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,11 @@ def sip_server(ctx: ProvisioningContext) -> str:
     return _host_port(ctx.pbx_host, None if ctx.pbx_srv else ctx.pbx_port)
 
 
+def registration_expiry(device: DeviceView, ctx: ProvisioningContext) -> int:
+    """Seconds the device asks to stay registered: its tenant's, else the service's."""
+    return device.registration_expiry or ctx.registration_expiry
+
+
 def backup_server(ctx: ProvisioningContext) -> str:
     """The failover core as ``host[:port]``, or "" (none, or SRV mode, where DNS names them)."""
     if ctx.pbx_backup is None or ctx.pbx_srv:

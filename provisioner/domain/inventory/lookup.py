@@ -72,6 +72,7 @@ _DEVICE_ROWS = (
         Device.firmware_version,
         Tenant.name.label("tenant"),
         Tenant.allowed_networks,
+        Tenant.registration_expiry,
         RepresentativeNumber.number.label("representative"),
         DeviceLine.port,
         DeviceLine.fax_mode,
@@ -157,6 +158,7 @@ def find_device(
         lines=lines,
         caller_id=caller_id,
         tenant=first.tenant,
+        registration_expiry=first.registration_expiry,
     )
     access = DeviceAccess(
         state=first.state,

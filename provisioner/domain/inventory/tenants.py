@@ -102,6 +102,18 @@ def create_tenant(
     return tenant
 
 
+EXPIRY_RANGE = (60, 86400)  # seconds: Kamailio's min_expires up to a day
+
+
+def set_registration_expiry(tenant: Tenant, seconds: int | None) -> None:
+    """The expiry its phones' files ask for; None: the service's. The PBX core caps it at
+    PROVISIONER_REGISTRATION_EXPIRY (its max_expires), so only a shorter one takes effect."""
+    low, high = EXPIRY_RANGE
+    if seconds is not None and not low <= seconds <= high:
+        raise Invalid(f"registration expiry must be {low} to {high} seconds, not {seconds}")
+    tenant.registration_expiry = seconds
+
+
 def update_tenant(
     session: Session,
     tenant: Tenant,

@@ -58,6 +58,7 @@ from provisioner.vendors.common import (
     lines_by_port,
     provisioning_paths,
     refuse_unwritable_characters,
+    registration_expiry,
     require_requested_device,
     resync_time,
     sip_server,
@@ -100,8 +101,8 @@ _TEMPLATES = {
 CONTENT_TYPE = "application/xml; charset=utf-8"
 
 
-def _expiry_minutes(ctx: ProvisioningContext) -> str:
-    return str(max(1, ctx.registration_expiry // 60))
+def _expiry_minutes(device: DeviceView, ctx: ProvisioningContext) -> str:
+    return str(max(1, registration_expiry(device, ctx) // 60))
 
 
 def _account(
@@ -109,9 +110,11 @@ def _account(
     line: LineView | None,
     ctx: ProvisioningContext,
     spell: Spelling,
+    expiry: str,
     caller_id: str | None = None,
 ) -> Params:
-    """One account; an account with no line is switched off and its credentials cleared."""
+    """One account; an account with no line is switched off and its credentials cleared.
+    ``expiry``: the registration expiry in minutes."""
     if line is None:
         cleared = [key for key in (keys.label, keys.user, keys.auth, keys.password, keys.name)
                    if key]  # fmt: skip
@@ -129,7 +132,7 @@ def _account(
         (keys.name, line.display_name),
         (keys.registration, spell.yes),
         (keys.unregister, spell.no),
-        (keys.expiry, _expiry_minutes(ctx)),
+        (keys.expiry, expiry),
     ]
     return params
 
@@ -274,7 +277,8 @@ def _phone_accounts(
     params: Params = []
     for n in range(1, device.model.lines + 1):
         line = by_port.get(n)
-        params += _account(keys_of(n), line, ctx, spell, device.caller_id)
+        expiry = _expiry_minutes(device, ctx)
+        params += _account(keys_of(n), line, ctx, spell, expiry, device.caller_id)
         if line is not None:
             params += _reach(reach_of(n), ctx, spell, phone_local_port(n))
     return params
@@ -326,7 +330,7 @@ def _ht80x(device: DeviceView, ctx: ProvisioningContext) -> Params:
     for n in range(1, device.model.lines + 1):
         keys, analog = HT80X_PORTS[n - 1]
         line = by_port.get(n)
-        params += _account(keys, line, ctx, P_SPELLING)
+        params += _account(keys, line, ctx, P_SPELLING, _expiry_minutes(device, ctx))
         params += _reach(HT_REACH[n - 1], ctx, P_SPELLING, HT_LOCAL_SIP_PORTS[n - 1])
         params += _analog(analog, line.fax_mode if line else None)
     return params + _p_globals(device, ctx)
@@ -346,7 +350,7 @@ def _ht81x(device: DeviceView, ctx: ProvisioningContext) -> Params:
             (profile.proxy, server),
             (profile.registration, "1"),
             (profile.unregister, "0"),
-            (profile.expiry, _expiry_minutes(ctx)),
+            (profile.expiry, _expiry_minutes(device, ctx)),
             *_analog(profile.analog, fax_mode),
             *_reach(reach, ctx, P_SPELLING, local_port),
         ]

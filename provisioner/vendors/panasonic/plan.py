@@ -53,6 +53,7 @@ from provisioner.vendors.common import (
     Params,
     firmware_url,
     lines_by_port,
+    registration_expiry,
     require_requested_device,
     resync_time,
 )
@@ -100,7 +101,7 @@ def _bootstrap(ctx: ProvisioningContext) -> Params:
     return [("CFG_STANDARD_FILE_PATH", _standard_file_path(ctx)), *_japan(ctx)]
 
 
-def _line(n: int, line: LineView | None, ctx: ProvisioningContext) -> Params:
+def _line(n: int, line: LineView | None, ctx: ProvisioningContext, expiry: int) -> Params:
     if line is None:
         cleared = ("PHONE_NUMBER", "DISPLAY_NAME", "SIP_AUTHID", "SIP_PASS", "SIP_RGSTR_ADDR",
                    "SIP_PRXY_ADDR", "SIP_2NDRGSTR_ADDR", "SIP_2NDPROXY_ADDR")  # fmt: skip
@@ -115,7 +116,7 @@ def _line(n: int, line: LineView | None, ctx: ProvisioningContext) -> Params:
         (f"SIP_PRXY_ADDR_{n}", ctx.pbx_host),
         (f"SIP_PRXY_PORT_{n}", str(ctx.pbx_port)),
         *_failover(n, ctx),
-        (f"REG_EXPIRE_TIME_{n}", str(ctx.registration_expiry)),
+        (f"REG_EXPIRE_TIME_{n}", str(expiry)),
         # A distinct local port per line (FusionPBX's UT133 sample: 5060, 5070, 5080, 5090).
         (f"SIP_SRC_PORT_{n}", str(5060 + 10 * (n - 1))),
         (f"SIP_ADD_RPORT_{n}", "Y"),
@@ -179,7 +180,7 @@ def _device(device: DeviceView, ctx: ProvisioningContext) -> Params:
     ]
     by_port = lines_by_port(device.lines, device.model)
     for n in range(1, device.model.lines + 1):
-        params += _line(n, by_port.get(n), ctx)
+        params += _line(n, by_port.get(n), ctx, registration_expiry(device, ctx))
     return params
 
 

@@ -35,6 +35,7 @@ def tenant(row: Tenant) -> Data:
         "name": row.name,
         "status": row.status,
         "allowed_networks": list(row.allowed_networks or []),
+        "registration_expiry": row.registration_expiry,
         "account_count": len(row.accounts),
         "representative_numbers": [rep.number for rep in row.representative_numbers],
         "created_at": utc(row.created_at),

@@ -22,7 +22,7 @@ from provisioner.domain.inventory.accounts import (
 )
 from provisioner.domain.inventory.devices import DIRECT, MAC_PATTERN, OWNERSHIPS, REVISION_LENGTH
 from provisioner.domain.inventory.patterns import NAME_PATTERN, PHONE_NUMBER_PATTERN, anchored
-from provisioner.domain.inventory.tenants import MAX_NETWORKS
+from provisioner.domain.inventory.tenants import EXPIRY_RANGE, MAX_NETWORKS
 from provisioner.vendors import device_models
 from provisioner.vendors.base import FaxMode
 
@@ -98,16 +98,28 @@ _NETWORKS = {
 }
 
 
+_EXPIRY = {
+    "allow_none": True,
+    "validate": Range(*EXPIRY_RANGE),
+    "metadata": {
+        "description": "Seconds its phones ask to stay registered (NAT offices: short); null: "
+        "the service's PROVISIONER_REGISTRATION_EXPIRY, which also caps it."
+    },
+}
+
+
 class TenantIn(Schema):
     name = _name(required=True)
     status = Enum(TenantStatus, by_value=True, load_default=TenantStatus.ACTIVE)
     allowed_networks = List(String(validate=Length(1, 50)), load_default=list, **_NETWORKS)
+    registration_expiry = JsonInteger(load_default=None, **_EXPIRY)
 
 
 class TenantPatch(Schema):
     name = _name()
     status = Enum(TenantStatus, by_value=True)
     allowed_networks = List(String(validate=Length(1, 50)), **_NETWORKS)
+    registration_expiry = JsonInteger(**_EXPIRY)
 
 
 class TenantQuery(Schema):
@@ -120,6 +132,7 @@ class TenantOut(Schema):
     name = String(required=True)
     status = Enum(TenantStatus, by_value=True, required=True)
     allowed_networks = List(String(), required=True)
+    registration_expiry = Integer(required=True, allow_none=True)
     account_count = Integer(required=True)
     representative_numbers = List(String(), required=True)
     created_at = DateTime(required=True)

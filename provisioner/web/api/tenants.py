@@ -44,8 +44,11 @@ def create_tenant(json_data: dict[str, Any]) -> Data:
 
     The status defaults to active; allowed networks are CIDRs, stored in canonical form.
     """
+    expiry = json_data.pop("registration_expiry")
     with unit_of_work() as session:
-        return present.tenant(tenants.create_tenant(session, **json_data))
+        tenant = tenants.create_tenant(session, **json_data)
+        tenants.set_registration_expiry(tenant, expiry)
+        return present.tenant(tenant)
 
 
 @bp.get("/tenants/<int:tenant_id>")
@@ -63,12 +66,15 @@ def get_tenant(tenant_id: int) -> Data:
 @bp.output(TenantOut)
 @bp.doc(responses=[403, 409])
 def update_tenant(tenant_id: int, json_data: dict[str, Any]) -> Data:
-    """Rename a tenant, change its status or replace its allowed networks.
+    """Rename a tenant, change its status, replace its allowed networks or set its phones'
+    registration expiry (null: the service's).
 
     Back to trial only without direct numbers.
     """
     with unit_of_work() as session:
         tenant = tenants.get_tenant(session, tenant_id)
+        if "registration_expiry" in json_data:
+            tenants.set_registration_expiry(tenant, json_data.pop("registration_expiry"))
         return present.tenant(tenants.update_tenant(session, tenant, **json_data))
 
 

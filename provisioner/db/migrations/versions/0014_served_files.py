@@ -1,4 +1,5 @@
-"""The device's own file as last served, for the resync after an admin change (issue 19).
+"""The device's own file as last served, for the resync after an admin change, and a tenant's
+own registration expiry (issue 19).
 
 Revision ID: 0014
 Revises: 0010
@@ -25,7 +26,11 @@ def upgrade() -> None:
         sa.Column("served_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("mac"),
     )
+    with op.batch_alter_table("tenants") as batch:
+        batch.add_column(sa.Column("registration_expiry", sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("tenants") as batch:
+        batch.drop_column("registration_expiry")
     op.drop_table("served_files")
