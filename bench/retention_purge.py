@@ -5,9 +5,11 @@ against ``provisioner serve`` in alternating windows: alone, and while the reten
 (the code serve's maintenance thread runs, at its priority, on its own sessions) deletes the
 old events, ``--rounds`` times, ending alone. Prints each window's p99, each "during" minus
 the mean of the windows on either side, and the median of those; target: within 10 ms.
+``--control`` runs no purge in the "during" windows: what the method shows when nothing
+changes, on this machine, now (a shared machine's load moves p99 by more than the target).
 
     python -m bench.retention_purge [--devices 2000] [--days 365] [--connections 64]
-                                    [--seconds 10] [--rounds 3]
+                                    [--seconds 10] [--rounds 3] [--control]
 """
 
 from __future__ import annotations
@@ -62,8 +64,8 @@ class Purger:
     "during" window and stopped at its end, as a stopping serve stops it (the next window's
     pass goes on where the last one stopped, since it deletes by age)."""
 
-    def __init__(self, db: Database, now: dt.datetime) -> None:
-        self.db, self.now = db, now
+    def __init__(self, db: Database, now: dt.datetime, policy: RetentionPolicy) -> None:
+        self.db, self.now, self.policy = db, now, policy
         self.rows, self.seconds = 0, 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -81,7 +83,7 @@ class Purger:
     def _run(self) -> None:
         lower_priority(MaintenanceThread.nice)
         began = time.perf_counter()
-        self.rows += purge(self.db, RetentionPolicy(), self.now, self._stop)
+        self.rows += purge(self.db, self.policy, self.now, self._stop)
         self.seconds += time.perf_counter() - began
 
 
@@ -92,6 +94,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--seconds", type=int, default=10, help="per window")
     parser.add_argument("--rounds", type=int, default=3, help="pairs of windows")
+    control = "no purge in the 'during' windows: the method's own noise"
+    parser.add_argument("--control", action="store_true", help=control)
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: run `make bench`, which installs it")
@@ -108,7 +112,7 @@ def main() -> None:
     port = free_port()
     server = start_provisioner(workdir, db_url, port)
     windows: list[tuple[str, tuple[float, float, int]]] = []
-    purger = Purger(db, now)
+    purger = Purger(db, now, RetentionPolicy(fetch_days=0) if args.control else RetentionPolicy())
     try:
         wait_http(f"http://127.0.0.1:{port}/{names[0]}")
         url = f"http://127.0.0.1:{port}"
@@ -129,7 +133,8 @@ def main() -> None:
             server.kill()
             server.wait(timeout=30)
     print(f"\n{args.devices} devices, {args.connections} connections, "
-          f"{args.rounds} rounds of {args.seconds} s windows, wrk -t2")  # fmt: skip
+          f"{args.rounds} rounds of {args.seconds} s windows, wrk -t2"
+          f"{', CONTROL: no purge in the during windows' if args.control else ''}")  # fmt: skip
     print(f"{'window':8} {'req/s':>10} {'p99 ms':>8} {'errors':>7} {'vs neighbours':>14}")
     differences = []
     for i, (name, (rps, p99, errors)) in enumerate(windows):
