@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 
 from provisioner import metrics
 from provisioner.app.service import Service
@@ -29,9 +30,11 @@ def retention_policy(service: Service) -> RetentionPolicy:
     )
 
 
-def maintain(service: Service, now: dt.datetime | None = None) -> int:
+def maintain(
+    service: Service, now: dt.datetime | None = None, stop: threading.Event | None = None
+) -> int:
     """One pass: purge, then refresh the gauges; returns how many events were purged."""
-    purged = purge(service.db, retention_policy(service), now or utcnow())
+    purged = purge(service.db, retention_policy(service), now or utcnow(), stop)
     size = timeline_size(service.db)
     metrics.set_timeline(size.events, size.oldest.timestamp() if size.oldest else None, purged)
     metrics.set_fleet(convergence(service.provisioner).fleet.as_dict())
@@ -44,6 +47,9 @@ class MaintenanceThread(BackgroundThread):
     """:func:`maintain` every ``maintenance_interval`` in a daemon thread of ``serve``."""
 
     join_seconds = 30.0  # a purge batch in flight finishes first
+    # The purge and the convergence figures can wait; the fetches of a storm cannot (on a
+    # busy machine the scheduler gives this thread what the fetches leave over).
+    nice = 19
 
     def __init__(self, service: Service) -> None:
         super().__init__("maintenance")
@@ -56,7 +62,7 @@ class MaintenanceThread(BackgroundThread):
             return
         while not self._stop.is_set():
             try:
-                maintain(self._service)
+                maintain(self._service, stop=self._stop)
             except Exception:
                 log.exception("a maintenance pass failed; the next one is due in %d s",
                               self._service.settings.maintenance_interval)  # fmt: skip

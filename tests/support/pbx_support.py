@@ -18,6 +18,7 @@ from provisioner.pbx.directory import build_directory
 from provisioner.pbx.kamailio_db import write_directory
 from tests.support.paths import SIPP
 from tests.support.ports import free_udp_port
+from tests.support.server import RunningServer
 
 SCENARIOS = SIPP / "pbx"
 KAMAILIO = shutil.which("kamailio") or "/usr/sbin/kamailio"
@@ -110,6 +111,27 @@ def run_core(workdir: Path, cfg_text: str, port: int, db_path: Path) -> Core:
         time.sleep(0.2)
     core.stop()
     raise RuntimeError(f"kamailio did not answer OPTIONS: {log.read_text()[-3000:]}")
+
+
+def core_from_cli(
+    server: RunningServer, workdir: Path, sip_port: int, rpc_port: int, *extra: str
+) -> Core:
+    """The core as an operator makes it beside ``serve``: `provisioner pbx export`, then
+    `pbx config` (``extra`` are more of its options) with registrations readable over RPC on
+    ``rpc_port``, then Kamailio on that config."""
+
+    def cli(*args: str) -> str:
+        done = server.cli(*args)
+        assert done.returncode == 0, done.stderr.decode()
+        return done.stdout.decode()
+
+    pbx_db = workdir / "pbx.sqlite"
+    cli("pbx", "export", "--to", str(pbx_db), "--realm", REALM)
+    (workdir / "pbx-run").mkdir()
+    config = cli("pbx", "config", "--listen", f"127.0.0.1:{sip_port}", "--pbx-db", str(pbx_db),
+                 "--run-dir", str(workdir / "pbx-run"), "--children", "2",
+                 "--rpc", f"127.0.0.1:{rpc_port}", "--realm", REALM, *extra)  # fmt: skip
+    return run_core(workdir, config, sip_port, pbx_db)
 
 
 def _final(workdir: Path, scenario: str, args: list[str], timeout: int = 20) -> str:

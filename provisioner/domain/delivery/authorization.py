@@ -7,6 +7,7 @@ to ``installed``). Everything else is challenged exactly like an unknown MAC: no
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 import logging
 
@@ -21,6 +22,10 @@ from provisioner.domain.inventory.lookup import FoundDevice, load_device
 from provisioner.secretbox import SecretBox
 
 security_log = logging.getLogger("provisioner.security")
+
+# Refusal reasons ``device doctor`` reads back from a device's timeline.
+WRONG_CREDENTIALS = f"credentials {DigestVerdict.BAD}"
+NETWORK_NOT_ALLOWED = "network not allowed"
 
 
 def credential_verdict(
@@ -83,24 +88,60 @@ def re_enrol_on_contact(fetch: Fetch, found: FoundDevice, db: Database) -> bool:
     return True
 
 
-def challenge(verdict: str | None, mint: NonceMint) -> Refusal:
+def challenge(
+    verdict: str | None,
+    mint: NonceMint,
+    fetch: Fetch | None = None,
+    found: FoundDevice | None = None,
+    first_contact: bool = False,
+) -> Refusal:
     """The 401 for a request that did not prove it is the device, with a fresh nonce.
 
     Wrong or replayed credentials cost the source more than none, and are logged louder; a
-    stale nonce is routine (the device retries with the new one).
+    stale nonce is routine (the device retries with the new one). The answer is the same
+    whatever the reason (no oracle); a known device's wrong credentials and a first contact
+    from outside its tenant's networks also go on its timeline, for ``device doctor``.
     """
     bad = verdict in (DigestVerdict.BAD, DigestVerdict.REPLAY)
     reason = {None: "no credentials", DigestVerdict.STALE: "stale nonce"}.get(
         verdict, f"credentials {verdict}"
     )
+    record_on = None
+    if found is not None and bad:
+        record_on = found.view.mac
+    elif (
+        found is not None
+        and fetch is not None
+        and verdict is None
+        and first_contact
+        and _outside_awaited_network(fetch, found)
+    ):
+        reason, record_on = NETWORK_NOT_ALLOWED, found.view.mac
     return Refusal(
         Outcome.UNAUTHORIZED,
         reason,
         label="bad_credentials" if bad else "no_credentials",
         cost=Cost.BAD_CREDENTIALS if bad else Cost.ROUTINE,
         level=logging.INFO if verdict in (None, DigestVerdict.STALE) else logging.WARNING,
+        record_on=record_on,
         challenge=mint.challenge(stale=verdict == DigestVerdict.STALE),
     )
+
+
+def _outside_awaited_network(fetch: Fetch, found: FoundDevice) -> bool:
+    """A credential-less fetch that would have installed a shipped device, or re-enrolled an
+    armed one, had it come from one of its tenant's allowed networks.
+
+    Any other credential-less fetch is the first leg of a Digest exchange (every fetch of an
+    installed phone starts with one): routine, never told.
+    """
+    access, until = found.access, found.access.re_enrol_until
+    awaited = access.state is DeviceState.SHIPPED or (
+        access.state is DeviceState.INSTALLED
+        and until is not None  # SQLite hands it back naive (stored in UTC)
+        and until.replace(tzinfo=until.tzinfo or dt.UTC) > dt.datetime.now(dt.UTC)
+    )
+    return awaited and not in_networks(fetch.source, parse_networks(access.allowed_networks))
 
 
 def _equal(given: str, expected: str) -> bool:

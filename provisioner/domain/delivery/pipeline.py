@@ -47,6 +47,7 @@ from provisioner.domain.delivery.ratelimit import Cost, SourceLimiter
 from provisioner.domain.delivery.render_cache import RenderCache, RenderedFile
 from provisioner.domain.delivery.rendering import render_file, sealed
 from provisioner.domain.delivery.served import ServedFiles
+from provisioner.domain.delivery.told_refusals import ToldRefusals
 from provisioner.domain.errors import Conflict, Invalid, NotFound
 from provisioner.domain.firmware.director import FirmwareDirector
 from provisioner.domain.inventory.lookup import (
@@ -105,6 +106,7 @@ class Provisioner:
         self.proxies = parse_networks(settings.trusted_proxies)
         self.mint = NonceMint(nonce_key)
         self.spent = SpentNonces(db)
+        self.told = ToldRefusals()  # refusals on a device's timeline: deduplicated, capped
         self.admission = Admission(
             SourceLimiter(
                 capacity=settings.rate_capacity,
@@ -311,7 +313,7 @@ class Provisioner:
             )
             if charge:
                 self.admission.charge(fetch, refusal.cost)
-        if refusal.record_on:
+        if refusal.record_on and self.told.tell(refusal.record_on, refusal.reason):
             self._timeline_event(
                 fetch, refusal.record_on, EventKind.REFUSED, refusal.outcome, detail=refusal.reason
             )
@@ -350,7 +352,7 @@ class Provisioner:
             and authorization.install_on_first_contact(fetch, found, self.db, self.box)
         ):
             return
-        raise authorization.challenge(verdict, self.mint)
+        raise authorization.challenge(verdict, self.mint, fetch, found, first_contact)
 
     @staticmethod
     def _offer(

@@ -13,6 +13,7 @@ the timeline writer's batches interleave with the purge's.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,8 +34,9 @@ DEVICES_PER_GROUP = 200
 class RetentionPolicy:
     fetch_days: int = 90  # fetches and downloads older than this go ...
     keep_last: int = 10  # ... but never a device's newest ``keep_last`` fetches
-    batch: int = 500  # rows per delete transaction
-    pause: float = 0.05  # seconds between two deletes (at least the last delete's duration)
+    batch: int = 100  # rows per delete transaction
+    pause: float = 0.05  # seconds between two deletes, at least ...
+    rest: float = 4.0  # ... this many times the last delete's duration
 
 
 @dataclass(frozen=True)
@@ -43,14 +45,21 @@ class TimelineSize:
     oldest: dt.datetime | None
 
 
-def purge(db: Database, policy: RetentionPolicy, now: dt.datetime) -> int:
-    """Delete what the policy lets go; returns how many events were deleted."""
+def purge(
+    db: Database, policy: RetentionPolicy, now: dt.datetime, stop: threading.Event | None = None
+) -> int:
+    """Delete what the policy lets go; returns how many events were deleted.
+
+    ``stop`` ends the purge between two transactions (a stopping ``serve`` does not wait for a
+    backlog of millions); the next pass goes on where it left off, since it deletes by age.
+    """
     if policy.fetch_days <= 0:
         return 0  # retention off
+    stop = stop or threading.Event()
     cutoff = now - dt.timedelta(days=policy.fetch_days)
     deleted = 0
     after = 0
-    while True:
+    while not stop.is_set():
         with db.session() as session:
             group = (
                 session.execute(
@@ -66,7 +75,7 @@ def purge(db: Database, policy: RetentionPolicy, now: dt.datetime) -> int:
         if not group:
             return deleted
         after = group[-1]
-        while pending:
+        while pending and not stop.is_set():
             began = time.perf_counter()
             budget = policy.batch
             with db.session() as session:  # one transaction: at most ``batch`` rows
@@ -77,8 +86,10 @@ def purge(db: Database, policy: RetentionPolicy, now: dt.datetime) -> int:
                         pending.pop(0)  # this device is done
                     budget -= gone.rowcount
             deleted += policy.batch - budget
-            if policy.pause and budget < policy.batch:  # at least as long as the delete took
-                time.sleep(max(policy.pause, time.perf_counter() - began))
+            if policy.pause and budget < policy.batch:
+                # A delete that took long ran on a busy machine: rest longer, in proportion.
+                stop.wait(max(policy.pause, policy.rest * (time.perf_counter() - began)))
+    return deleted
 
 
 def _thresholds(

@@ -6,9 +6,9 @@ registrations; PoE); each cause is one rule, tried in order from the most basic 
 fetch) to the last step (registered, then lost). The first rule that holds is the most likely
 cause; every fact is listed too, so support sees why.
 
-Not yet a rule: wrong Digest password and network not allowed. The delivery pipeline puts only a
-MAC mismatch on the device's timeline, not its 401s (every Digest fetch starts with one), so the
-doctor cannot tell them apart from a healthy phone's first leg; the last refusal is listed.
+Refusals come from the device's timeline: the delivery pipeline tells it a MAC mismatch, wrong
+credentials and a first contact from outside the tenant's networks (once a minute per device
+and reason, see delivery/told_refusals.py), never the routine 401 that opens every Digest fetch.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from provisioner.db.models import Device, DeviceEvent, Lockout, utcnow
+from provisioner.domain.delivery.authorization import NETWORK_NOT_ALLOWED, WRONG_CREDENTIALS
 from provisioner.domain.poe.alerts import AlertKind
 from provisioner.domain.poe.status import bench_poe
 from provisioner.domain.registrations.status import LineStatus, aware, device_lines
@@ -72,6 +73,34 @@ def _locked_out(f: Facts) -> tuple[str, str] | None:
             "stop whatever keeps guessing")  # fmt: skip
 
 
+def _refused_since_fetch(f: Facts, reason: str) -> DeviceEvent | None:
+    """The last refusal, if it was for ``reason`` and nothing was served since."""
+    refusal = f.last_refusal
+    if refusal is None or refusal.detail != reason or _after(f.last_fetch, refusal):
+        return None
+    return refusal
+
+
+def _wrong_password(f: Facts) -> tuple[str, str] | None:
+    if (refusal := _refused_since_fetch(f, WRONG_CREDENTIALS)) is None:
+        return None
+    return (f"{_at(refusal)}に{refusal.source}から誤ったプロビジョニング用パスワード（Digest認証）で取得しようとしました。"
+            "電話機に設定されたパスワードが違います。再登録（device re-enrol）で新しい認証情報を届けてください。",
+            f"it asked for its file at {_at(refusal)} from {refusal.source} with the wrong "
+            "provisioning password (HTTP Digest): re-enrol it (`device re-enrol`) so that it "
+            "gets new credentials")  # fmt: skip
+
+
+def _network_not_allowed(f: Facts) -> tuple[str, str] | None:
+    if (refusal := _refused_since_fetch(f, NETWORK_NOT_ALLOWED)) is None:
+        return None
+    return (f"{_at(refusal)}に{refusal.source}から初回取得がありましたが、このアドレスはテナントの許可ネットワークに含まれていません。"
+            f"お客様の事務所のグローバルアドレスが{refusal.source}であれば、許可ネットワークに追加してください。",
+            f"its first contact came at {_at(refusal)} from {refusal.source}, which is not in "
+            f"its tenant's allowed networks: if the office's public address is "
+            f"{refusal.source}, add it to the tenant's allowed networks")  # fmt: skip
+
+
 def _never_fetched(f: Facts) -> tuple[str, str] | None:
     if f.last_fetch is not None:
         return None
@@ -117,6 +146,8 @@ def _fetched_not_registered(f: Facts) -> tuple[str, str] | None:
 RULES: Sequence[Rule] = (
     ("poe_only_unpowered", _poe_unpowered),
     ("locked_out", _locked_out),
+    ("wrong_digest_password", _wrong_password),
+    ("network_not_allowed", _network_not_allowed),
     ("never_fetched", _never_fetched),
     ("firmware_loop_held", _firmware_held),
     ("registered_then_lost", _registered_then_lost),

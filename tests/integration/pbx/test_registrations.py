@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.pbx_support import REALM, Core, register, run_core
+from tests.support.pbx_support import Core, core_from_cli, register
 from tests.support.ports import free_port, free_udp_port
 from tests.support.server import RunningServer, start_server, stop_server
 from tests.support.waiting import wait_until
@@ -96,14 +96,7 @@ def bench(tmp_path: Path) -> Iterator[Bench]:
     try:
         _cli(server, "import", str(sheet))
         token = _cli(server, "token", "create", "support-desk", "--role", "support").strip()
-        pbx_db = tmp_path / "pbx.sqlite"
-        _cli(server, "pbx", "export", "--to", str(pbx_db), "--realm", REALM)
-        (tmp_path / "pbx-run").mkdir()
-        config = _cli(server, "pbx", "config", "--listen", f"127.0.0.1:{sip_port}",
-                      "--pbx-db", str(pbx_db), "--run-dir", str(tmp_path / "pbx-run"),
-                      "--children", "2", "--min-expires", "1",
-                      "--rpc", f"127.0.0.1:{rpc_port}", "--realm", REALM)  # fmt: skip
-        core = run_core(tmp_path, config, sip_port, pbx_db)
+        core = core_from_cli(server, tmp_path, sip_port, rpc_port, "--min-expires", "1")
         yield Bench(server, core, token, tmp_path)
     finally:
         if core is not None:

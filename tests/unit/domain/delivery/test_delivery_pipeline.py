@@ -19,6 +19,7 @@ from provisioner.domain.delivery.digest import REALM, DigestResponse, expected_r
 from provisioner.domain.delivery.fetches import Refusal
 from provisioner.domain.delivery.pipeline import Delivery, Fetch, Outcome, Provisioner
 from provisioner.domain.delivery.ratelimit import Cost, SourceLimiter
+from provisioner.domain.delivery.render_cache import RenderCache
 from provisioner.domain.errors import Invalid, NotFound
 from provisioner.domain.inventory import devices, lifecycle
 from provisioner.domain.inventory.sheet import import_sheet, sheet_rows
@@ -199,6 +200,36 @@ def test_off_the_bench_http_without_proof_is_challenged(
     assert delivery.challenge.startswith(f'Digest realm="{REALM}", qop="auth"')
     settled_once(seen, fetch, label)
     assert tokens(provisioner, FIELD) == before - cost
+
+
+def test_wrong_credentials_and_a_first_contact_from_elsewhere_are_told_once_per_device(
+    provisioner: Provisioner, seen: Seen
+) -> None:
+    wrong = Fetch(GS_FILE, "http", FIELD, digest=digest(provisioner, GS_MAC, "wrong"))
+    for _ in range(3):  # a phone retrying: told once
+        assert provisioner.deliver(wrong).outcome is Outcome.UNAUTHORIZED
+    assert provisioner.deliver(Fetch(GS_FILE, "http", FIELD)).outcome is Outcome.UNAUTHORIZED
+    guess = Fetch(f"cfg{UNKNOWN_MAC}.xml", "http", FIELD, digest=digest(provisioner, GS_MAC, "x"))
+    assert provisioner.deliver(guess).outcome is Outcome.UNAUTHORIZED  # no device to tell
+    assert [(e.mac, e.kind, e.status, e.detail, e.source) for e in seen.events] == [
+        (GS_MAC, "refused", 401, "credentials bad", FIELD),
+    ]  # the credential-less first leg of a Digest fetch is routine: never told
+
+    with provisioner.db.session() as session:  # shipped to a tenant that allows only 198.51.100/24
+        device = session.scalars(select(Device).where(Device.mac == OTHER_MAC)).one()
+        device.tenant.allowed_networks = ["198.51.100.0/24"]
+        for action in (lifecycle.Action.STAGE, lifecycle.Action.SHIP):
+            lifecycle.apply(session, provisioner.box, device, action, actor="test")
+    provisioner.devices = RenderCache(provisioner.db.revision)
+    first_contact = Fetch(f"cfg{OTHER_MAC}.xml", "http", FIELD)
+    for _ in range(2):
+        delivery = provisioner.deliver(first_contact)
+        assert delivery.outcome is Outcome.UNAUTHORIZED
+        assert delivery.challenge is not None  # the same answer as any other 401
+    assert [(e.mac, e.detail, e.source) for e in seen.events[1:]] == [
+        (OTHER_MAC, "network not allowed", FIELD),
+    ]
+    assert seen.refusals[-1] == ("http", "no_credentials")  # the metric's labels stay as they were
 
 
 def test_the_device_s_own_digest_is_served_and_its_challenge_refunded(

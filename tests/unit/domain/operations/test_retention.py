@@ -4,12 +4,17 @@ changes and security events stay; the metrics see the count and the oldest event
 from __future__ import annotations
 
 import datetime as dt
+import os
+import threading
 from collections import Counter
+from dataclasses import replace
 
 from sqlalchemy import select
 
+from provisioner.app.maintenance import MaintenanceThread
 from provisioner.app.service import Service
 from provisioner.db.models import Device, DeviceEvent
+from provisioner.domain.background import BackgroundThread
 from provisioner.domain.demo import demo_rows
 from provisioner.domain.operations.retention import RetentionPolicy, purge, timeline_size
 from provisioner.domain.timeline import Event, EventKind
@@ -82,3 +87,43 @@ def test_retention_off_keeps_everything(service: Service) -> None:
     service.timeline.flush()
     off = RetentionPolicy(fetch_days=0)
     assert purge(service.db, off, now=day(3650)) == 0
+
+
+def test_a_stopped_purge_ends_between_transactions_and_the_next_pass_goes_on(
+    service: Service,
+) -> None:
+    seed(service)
+    mac = demo_rows()[0]["mac"]
+    for n in range(100):
+        service.timeline.record(Event(mac, EventKind.FETCH, status=200, at=day(n)))
+    service.timeline.flush()
+    stop = threading.Event()
+    slow = RetentionPolicy(fetch_days=1, keep_last=1, batch=5, pause=0.01)
+    calls = 0
+    real_wait = stop.wait
+
+    def stop_after_three(seconds: float) -> bool:  # the rest between two transactions
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            stop.set()
+        return real_wait(seconds)
+
+    stop.wait = stop_after_three  # type: ignore[method-assign]
+    assert purge(service.db, slow, now=day(365), stop=stop) == 15  # three batches of five
+    assert purge(service.db, replace(slow, pause=0), now=day(365)) == 99 - 15  # the next pass
+    assert fetch_days(service, mac) == [99]
+
+
+def test_the_maintenance_thread_runs_at_a_lower_priority() -> None:
+    seen: list[int] = []
+
+    class Probe(BackgroundThread):
+        nice = 19
+
+        def _main(self) -> None:
+            seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+
+    Probe("probe").start().stop()
+    assert seen == [MaintenanceThread.nice] == [19]
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == 0  # the caller's own
