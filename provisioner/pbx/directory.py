@@ -17,7 +17,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from provisioner.db.gateways import GatewayNumber
-from provisioner.db.models import Account, Device, DeviceLine, Tenant, TenantStatus
+from provisioner.db.models import (
+    Account,
+    Device,
+    DeviceLine,
+    RepresentativeNumber,
+    Tenant,
+    TenantStatus,
+)
 from provisioner.secretbox import SecretBox
 
 GLOBAL_DOMAIN = "g"
@@ -33,6 +40,10 @@ class Subscriber:
     ha1b: str
     tenant: str
     extension: str  # the From user the core presents for it (the gateway maps it to a DID)
+    # The number its calls out present, as the customer chose per phone: the representative
+    # number the phone was set to, else the account's direct number; "" for neither (the
+    # gateway then shows the tenant's default). The core asserts it to the gateway.
+    caller_id: str
 
 
 @dataclass(frozen=True)
@@ -70,6 +81,7 @@ def build_directory(session: Session, box: SecretBox, realm: str) -> Directory:
     subscribers = []
     aliases: list[Alias] = []
     users_of: dict[int, str] = {}
+    representative_choice = _representative_choice(session)
     for account, tenant_name in rows:
         password = box.decrypt(account.sip_password_encrypted)
         user = account.sip_username
@@ -82,6 +94,7 @@ def build_directory(session: Session, box: SecretBox, realm: str) -> Directory:
                 ha1b=_md5(f"{user}@{realm}:{realm}:{password}"),
                 tenant=tenant_name,
                 extension=account.extension,
+                caller_id=representative_choice.get(account.id) or account.direct_number or "",
             )
         )
         aliases.append(Alias(account.extension, tenant_domain(tenant_name), user, realm))
@@ -92,6 +105,20 @@ def build_directory(session: Session, box: SecretBox, realm: str) -> Directory:
         aliases.extend(Alias(number, GLOBAL_DOMAIN, user, realm) for user in users)
     aliases.extend(_ported(session, users_of, ringing, realm))
     return Directory(tuple(subscribers), tuple(aliases))
+
+
+def _representative_choice(session: Session) -> dict[int, str]:
+    """Account -> the representative number a phone carrying it was set to present."""
+    rows = session.execute(
+        select(DeviceLine.account_id, RepresentativeNumber.number)
+        .join(Device, Device.id == DeviceLine.device_id)
+        .join(RepresentativeNumber, RepresentativeNumber.id == Device.caller_id_number_id)
+        .order_by(Device.mac)
+    ).all()
+    chosen: dict[int, str] = {}
+    for account_id, number in rows:
+        chosen.setdefault(account_id, number)
+    return chosen
 
 
 def _representative_ringing(session: Session, users_of: dict[int, str]) -> dict[str, list[str]]:

@@ -2,9 +2,10 @@
 
 The tables are those of Debian's ``/usr/share/kamailio/db_sqlite/{auth_db,alias_db}-create.sql``
 with their ``version`` rows (Kamailio refuses a table whose version it does not know), plus
-``tenant`` and ``extension`` columns on ``subscriber`` that the core loads as AVPs. An export
-replaces the rows in one transaction, in place: a running Kamailio keeps its open file and sees
-the old rows or the new ones, never a mix.
+``tenant``, ``extension`` and ``caller_id`` columns on ``subscriber`` that the core loads as
+AVPs (a database an older export made gets the newer columns added). An export replaces the
+rows in one transaction, in place: a running Kamailio keeps its open file and sees the old rows
+or the new ones, never a mix.
 """
 
 from __future__ import annotations
@@ -21,7 +22,10 @@ from sqlalchemy import (
     create_engine,
     delete,
     insert,
+    inspect,
+    text,
 )
+from sqlalchemy.engine import Connection
 
 from provisioner.pbx.directory import Directory
 
@@ -44,6 +48,7 @@ subscriber = Table(
     Column("ha1b", String(128), nullable=False, default=""),
     Column("tenant", String(100), nullable=False, default=""),
     Column("extension", String(4), nullable=False, default=""),
+    Column("caller_id", String(20), nullable=False, default=""),  # asserted to the gateway
     UniqueConstraint("username", "domain", name="subscriber_account_idx"),
 )
 dbaliases = Table(
@@ -58,6 +63,17 @@ dbaliases = Table(
 VERSIONS = {"version": 1, "subscriber": 7, "dbaliases": 1}
 
 
+def _add_new_columns(connection: Connection) -> None:
+    """A database an older export made lacks the columns added since: add them, empty."""
+    present = {column["name"] for column in inspect(connection).get_columns("subscriber")}
+    for column in subscriber.columns:
+        if column.name not in present:
+            kind = column.type.compile(connection.dialect)
+            connection.execute(
+                text(f"ALTER TABLE subscriber ADD COLUMN {column.name} {kind} NOT NULL DEFAULT ''")
+            )
+
+
 def write_directory(path: Path, directory: Directory) -> None:
     """Create the tables if needed and replace every subscriber and alias."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -65,6 +81,7 @@ def write_directory(path: Path, directory: Directory) -> None:
     try:
         metadata.create_all(engine)
         with engine.begin() as connection:
+            _add_new_columns(connection)
             connection.execute(delete(version))
             connection.execute(
                 insert(version),
