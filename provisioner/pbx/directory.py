@@ -25,6 +25,7 @@ from provisioner.db.models import (
     Tenant,
     TenantStatus,
 )
+from provisioner.domain.inventory.representatives import rings_for_representative
 from provisioner.secretbox import SecretBox
 
 GLOBAL_DOMAIN = "g"
@@ -55,9 +56,19 @@ class Alias:
 
 
 @dataclass(frozen=True)
+class Representative:
+    """A representative number and how many calls it may carry at once: the tenant's IDs."""
+
+    number: str
+    tenant: str
+    max_calls: int
+
+
+@dataclass(frozen=True)
 class Directory:
     subscribers: tuple[Subscriber, ...]
     aliases: tuple[Alias, ...]
+    representatives: tuple[Representative, ...] = ()
 
 
 def _md5(text: str) -> str:
@@ -104,7 +115,18 @@ def build_directory(session: Session, box: SecretBox, realm: str) -> Directory:
     for number, users in ringing.items():
         aliases.extend(Alias(number, GLOBAL_DOMAIN, user, realm) for user in users)
     aliases.extend(_ported(session, users_of, ringing, realm))
-    return Directory(tuple(subscribers), tuple(aliases))
+    return Directory(tuple(subscribers), tuple(aliases), _representatives(session))
+
+
+def _representatives(session: Session) -> tuple[Representative, ...]:
+    """Each served tenant's representative numbers, capped at its ID (account) count."""
+    found: list[Representative] = []
+    for tenant in session.scalars(select(Tenant).where(Tenant.status.in_(SERVED))):
+        found.extend(
+            Representative(rep.number, tenant.name, len(tenant.accounts))
+            for rep in tenant.representative_numbers
+        )
+    return tuple(sorted(found, key=lambda rep: rep.number))
 
 
 def _representative_choice(session: Session) -> dict[int, str]:
@@ -124,15 +146,18 @@ def _representative_choice(session: Session) -> dict[int, str]:
 def _representative_ringing(session: Session, users_of: dict[int, str]) -> dict[str, list[str]]:
     """Representative number -> the usernames on the tenant's devices that ring for it."""
     rows = session.execute(
-        select(Tenant.id, DeviceLine.account_id)
-        .join(Device, Device.tenant_id == Tenant.id)
+        select(Device, DeviceLine)
         .join(DeviceLine, DeviceLine.device_id == Device.id)
-        .where(Device.ring_representative.is_(True))
+        .where(Device.tenant_id.is_not(None))
         .order_by(Device.mac, DeviceLine.port)
     ).all()
     by_tenant: dict[int, list[str]] = {}
-    for tenant_id, account_id in rows:
-        user = users_of.get(account_id)
+    for device, line in rows:
+        if not rings_for_representative(device, line):
+            continue
+        tenant_id = device.tenant_id
+        assert tenant_id is not None  # the query's condition
+        user = users_of.get(line.account_id)
         if user is not None and user not in by_tenant.setdefault(tenant_id, []):
             by_tenant[tenant_id].append(user)
     ringing: dict[str, list[str]] = {}

@@ -60,6 +60,15 @@ dbaliases = Table(
     Column("username", String(64), nullable=False, default=""),
     Column("domain", String(64), nullable=False, default=""),
 )
+# Ours, read by the core's sqlops: a representative number carries at most max_calls at once.
+representative = Table(
+    "representative",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("number", String(20), nullable=False, unique=True),
+    Column("tenant", String(100), nullable=False),
+    Column("max_calls", Integer, nullable=False),
+)
 VERSIONS = {"version": 1, "subscriber": 7, "dbaliases": 1}
 
 
@@ -89,6 +98,11 @@ def write_directory(path: Path, directory: Directory) -> None:
             )
             connection.execute(delete(subscriber))
             connection.execute(delete(dbaliases))
+            connection.execute(delete(representative))
+            if directory.representatives:
+                connection.execute(
+                    insert(representative), [vars(row) for row in directory.representatives]
+                )
             if directory.subscribers:
                 connection.execute(
                     insert(subscriber),

@@ -1,4 +1,5 @@
-"""Trunk registration of gateways: the carrier account and its reported state (issue 14).
+"""Trunk registration of gateways: the carrier account and its reported state; per-line
+ringing for representative numbers (issue 14).
 
 Revision ID: 0011
 Revises: 0010
@@ -31,9 +32,13 @@ def upgrade() -> None:
         )
         batch.add_column(sa.Column("trunk_state", sa.String(length=200), nullable=True))
         batch.add_column(sa.Column("trunk_state_at", sa.DateTime(timezone=True), nullable=True))
+    with op.batch_alter_table("device_lines") as batch:
+        batch.add_column(sa.Column("ring_representative", sa.Boolean(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("device_lines") as batch:
+        batch.drop_column("ring_representative")
     with op.batch_alter_table("gateway_profiles") as batch:
         for column in ("trunk_state_at", "trunk_state", "trunk_expires", "trunk_outbound_proxy",
                        "trunk_registrar", "trunk_password_encrypted", "trunk_auth_user",
