@@ -14,11 +14,10 @@ from pathlib import Path
 import pytest
 
 from provisioner.app.service import Service
-from provisioner.db.models import Account, Tenant
 from provisioner.domain.inventory import devices
 from provisioner.pbx.core_config import Peer
 from tests.support.gateway_engine import Issuer, gateway_config, running_gateway
-from tests.support.pbx_support import Core, call_out, export, start_core
+from tests.support.pbx_support import Core, account_credentials, call_out, export, start_core
 from tests.support.ports import free_udp_port
 from tests.support.sip_harness import SipLab
 
@@ -29,17 +28,6 @@ pytestmark = pytest.mark.sip
 DIRECT, REPRESENTATIVE, DEFAULT = "0312345001", "0312340000", "0312349999"
 PORTED = {DIRECT: "2001", REPRESENTATIVE: REPRESENTATIVE, DEFAULT: "2001"}
 TAROS_PHONE = "000b82bb0001"
-
-
-def _credentials(service: Service, extension: str) -> tuple[str, str]:
-    with service.db.session() as session:
-        account = (
-            session.query(Account)
-            .join(Tenant)
-            .filter(Tenant.name == "acme", Account.extension == extension)
-            .one()
-        )
-        return account.sip_username, service.box.decrypt(account.sip_password_encrypted)
 
 
 def _choose(service: Service, caller_id: str) -> None:
@@ -71,7 +59,8 @@ def test_each_line_shows_its_choice_and_184_186_work_per_call(
     carrier = lab.uas("uas_answer.xml")
     config = gateway_config(issuer.licence(4), trunk_port=carrier.port, cores=[running.port],
                             numbers=PORTED, default_caller_id=DEFAULT)  # fmt: skip
-    taro, hanako = _credentials(pbx_inventory, "2001"), _credentials(pbx_inventory, "2002")
+    taro = account_credentials(pbx_inventory, "acme", "2001")
+    hanako = account_credentials(pbx_inventory, "acme", "2002")
     calls = [(taro, "0455556666"), (taro, "1840455556666"), (taro, "1860455556666"),
              (taro, "184110"), (hanako, "0455556667")]  # fmt: skip
     with running_gateway(issuer, config, sip_port=gateway_port) as gw:

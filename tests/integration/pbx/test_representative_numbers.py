@@ -14,11 +14,10 @@ from pathlib import Path
 import pytest
 
 from provisioner.app.service import Service
-from provisioner.db.models import Account, Tenant
 from provisioner.domain.inventory import devices
-from provisioner.domain.inventory.sheet import import_sheet, sheet_rows
 from provisioner.pbx.core_config import Peer
-from tests.support.pbx_support import Core, export, register, start_core
+from tests.support.pbx_inventory import imported
+from tests.support.pbx_support import Core, account_credentials, export, register, start_core
 from tests.support.ports import free_udp_port
 from tests.support.sip_harness import SipLab, Sipp
 
@@ -39,10 +38,7 @@ ROWS = [
 
 @pytest.fixture
 def inventory(service: Service) -> Service:
-    with service.db.session() as session:
-        report = import_sheet(session, service.box, sheet_rows(ROWS), actor="test")
-        assert report.ok, report.errors
-    return service
+    return imported(service, ROWS)
 
 
 @pytest.fixture
@@ -59,14 +55,7 @@ def core(inventory: Service, tmp_path: Path) -> Iterator[tuple[Core, list[int]]]
 
 
 def _register(service: Service, core: Core, workdir: Path, extension: str, phone: Sipp) -> None:
-    with service.db.session() as session:
-        account = (
-            session.query(Account)
-            .join(Tenant)
-            .filter(Tenant.name == "rep-co", Account.extension == extension)
-            .one()
-        )
-        user, password = account.sip_username, service.box.decrypt(account.sip_password_encrypted)
+    user, password = account_credentials(service, "rep-co", extension)
     assert register(workdir, core.port, user, password, phone.port) == "200"
 
 
