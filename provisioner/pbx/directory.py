@@ -27,6 +27,7 @@ from provisioner.db.models import (
 )
 from provisioner.domain.inventory.representatives import rings_for_representative
 from provisioner.secretbox import SecretBox
+from provisioner.vendors.base import DeviceKind
 
 GLOBAL_DOMAIN = "g"
 # Suspended and cancelled tenants' phones cannot register.
@@ -45,6 +46,10 @@ class Subscriber:
     # number the phone was set to, else the account's direct number; "" for neither (the
     # gateway then shows the tenant's default). The core asserts it to the gateway.
     caller_id: str
+    # The MACs of the inventory's phones and ATAs that carry the account, as a regular
+    # expression ("000b82bb0001|0080f0000001"): a REGISTER whose User-Agent or Contact names one
+    # of them comes from a desk phone, which rings first (docs/architecture.md, 'Desk phone first')
+    desk_macs: str
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,7 @@ def build_directory(session: Session, box: SecretBox, realm: str) -> Directory:
     aliases: list[Alias] = []
     users_of: dict[int, str] = {}
     representative_choice = _representative_choice(session)
+    desk_macs = _desk_macs(session)
     for account, tenant_name in rows:
         password = box.decrypt(account.sip_password_encrypted)
         user = account.sip_username
@@ -106,6 +112,7 @@ def build_directory(session: Session, box: SecretBox, realm: str) -> Directory:
                 tenant=tenant_name,
                 extension=account.extension,
                 caller_id=representative_choice.get(account.id) or account.direct_number or "",
+                desk_macs="|".join(desk_macs.get(account.id, [])),
             )
         )
         aliases.append(Alias(account.extension, tenant_domain(tenant_name), user, realm))
@@ -127,6 +134,21 @@ def _representatives(session: Session) -> tuple[Representative, ...]:
             for rep in tenant.representative_numbers
         )
     return tuple(sorted(found, key=lambda rep: rep.number))
+
+
+def _desk_macs(session: Session) -> dict[int, list[str]]:
+    """Account -> the MACs (12 lower-case hex digits) of the desk phones and ATAs carrying it."""
+    rows = session.execute(
+        select(DeviceLine.account_id, Device.mac)
+        .join(Device, Device.id == DeviceLine.device_id)
+        .where(Device.kind != DeviceKind.GATEWAY)
+        .order_by(Device.mac)
+    ).all()
+    found: dict[int, list[str]] = {}
+    for account_id, mac in rows:
+        if mac not in found.setdefault(account_id, []):
+            found[account_id].append(mac)
+    return found
 
 
 def _representative_choice(session: Session) -> dict[int, str]:

@@ -49,6 +49,7 @@ subscriber = Table(
     Column("tenant", String(100), nullable=False, default=""),
     Column("extension", String(4), nullable=False, default=""),
     Column("caller_id", String(20), nullable=False, default=""),  # asserted to the gateway
+    Column("desk_macs", String(255), nullable=False, default=""),  # desk phone first
     UniqueConstraint("username", "domain", name="subscriber_account_idx"),
 )
 dbaliases = Table(

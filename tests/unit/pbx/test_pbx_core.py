@@ -51,3 +51,11 @@ def test_an_export_adds_new_columns_to_a_database_an_older_export_made(
     with sqlite3.connect(target) as db:
         rows = set(db.execute("select extension, caller_id from subscriber"))
     assert rows == {("2001", "0312345001"), ("2002", ""), ("2001", "")}
+
+
+def test_each_account_knows_the_desk_phones_that_carry_it(pbx_inventory: Service) -> None:
+    with pbx_inventory.db.session() as session:
+        directory = build_directory(session, pbx_inventory.box, REALM)
+    desks = {(s.tenant, s.extension): s.desk_macs for s in directory.subscribers}
+    assert desks == {("acme", "2001"): "000b82bb0001", ("acme", "2002"): "000b82bb0002",
+                     ("other", "2001"): "000b82bb0003"}  # fmt: skip
