@@ -46,6 +46,15 @@ def rings_for_representative(device: Device, line: DeviceLine) -> bool:
     return device.ring_representative and line.fax_mode is None
 
 
+def holders(session: Session) -> list[str]:
+    """The names of the tenants that hold a representative number (for the call metrics)."""
+    return list(
+        session.scalars(
+            select(Tenant.name).join(RepresentativeNumber).distinct().order_by(Tenant.name)
+        )
+    )
+
+
 def get_representative(session: Session, number_id: int) -> RepresentativeNumber:
     return get_by_id(session, RepresentativeNumber, number_id, "representative number")
 

@@ -16,9 +16,10 @@ import pytest
 from provisioner.app.service import Service
 from provisioner.domain.inventory import devices
 from provisioner.pbx.core_config import Peer
+from provisioner.pbx.usrloc import representative_calls
 from tests.support.pbx_inventory import imported
 from tests.support.pbx_support import Core, account_credentials, export, register, start_core
-from tests.support.ports import free_udp_port
+from tests.support.ports import free_port, free_udp_port
 from tests.support.sip_harness import SipLab, Sipp
 
 pytestmark = pytest.mark.sip
@@ -42,14 +43,16 @@ def inventory(service: Service) -> Service:
 
 
 @pytest.fixture
-def core(inventory: Service, tmp_path: Path) -> Iterator[tuple[Core, list[int]]]:
-    """The core, trusting two gateway ports (a carrier's calls come in through them)."""
-    gateways = [free_udp_port(), free_udp_port()]
+def core(inventory: Service, tmp_path: Path) -> Iterator[tuple[Core, list[int], str]]:
+    """The core, trusting two gateway ports (a carrier's calls come in through them), and the
+    URL of its JSON-RPC (what serve reads)."""
+    gateways, rpc_port = [free_udp_port(), free_udp_port()], free_port()
     db_path = tmp_path / "pbx.sqlite"
     export(inventory, db_path)
-    running = start_core(tmp_path, db_path, gateways=tuple(Peer("127.0.0.1", p) for p in gateways))
+    running = start_core(tmp_path, db_path, gateways=tuple(Peer("127.0.0.1", p) for p in gateways),
+                         rpc_port=rpc_port)  # fmt: skip
     try:
-        yield running, gateways
+        yield running, gateways, f"http://127.0.0.1:{rpc_port}/RPC"
     finally:
         running.stop()
 
@@ -60,9 +63,9 @@ def _register(service: Service, core: Core, workdir: Path, extension: str, phone
 
 
 def test_a_representative_call_rings_the_lines_set_to_ring_and_not_the_fax_port(
-    inventory: Service, core: tuple[Core, list[int]], lab: SipLab, tmp_path: Path
+    inventory: Service, core: tuple[Core, list[int], str], lab: SipLab, tmp_path: Path
 ) -> None:
-    running, (gateway, _) = core
+    running, (gateway, _), _rpc = core
     phones = {extension: lab.uas("uas_busy.xml") for extension in ("3001", "3002", "3003")}
     for extension, phone in phones.items():
         _register(inventory, running, tmp_path, extension, phone)
@@ -87,20 +90,23 @@ def test_a_representative_call_rings_the_lines_set_to_ring_and_not_the_fax_port(
 
 
 def test_a_representative_number_carries_as_many_calls_as_the_tenant_has_ids(
-    inventory: Service, core: tuple[Core, list[int]], lab: SipLab, tmp_path: Path
+    inventory: Service, core: tuple[Core, list[int], str], lab: SipLab, tmp_path: Path
 ) -> None:
-    running, (gateway, other_gateway) = core
+    running, (gateway, other_gateway), rpc = core
     desk = lab.uas("uas_ring.xml")  # rings until the caller gives up
     _register(inventory, running, tmp_path, "3001", desk)
     target = f"127.0.0.1:{running.port}"
     held = lab.start_uac(target, "uac_cancel.xml", calls=3, rate=50, service=REP, port=gateway)
     time.sleep(0.5)  # three IDs: three calls ring the desk phone for a second
+    # what serve's poller reads for provisioner_representative_calls{tenant}
+    assert representative_calls(rpc, ["rep-co"]) == {"rep-co": 3}
     refused = lab.uac(target, "uac_expect_error.xml", service=REP, port=other_gateway)
     finals = refused.events("final")
     assert [f["code"] for f in finals] == ["486"], refused.describe()
     assert "Q.850;cause=17" in finals[0]["reason"]
     done = held.wait(timeout=30)
     assert done.successful == 3, done.describe()
+    assert representative_calls(rpc, ["rep-co"]) == {"rep-co": 0}
     assert done.count("486") == 0
     # the calls ended: their channels are back
     again = lab.uac(target, "uac_cancel.xml", service=REP, port=other_gateway)
