@@ -123,12 +123,17 @@ class Settings:
             raise SettingsError(
                 "GATEWAY32_KEEPALIVE_INTERVAL below 30 s is not allowed by Kamailio"
             )
-        if self.register_timer < 1 or self.register_retry < self.register_timer + 4:
-            # uac_reg retries up to register_timer + 3 s before the retry interval is over
+        if self.register_timer < 1 or self.register_retry < self.register_timer:
             raise SettingsError(
-                "GATEWAY32_REGISTER_RETRY must exceed GATEWAY32_REGISTER_TIMER by at least 4 s"
+                "GATEWAY32_REGISTER_RETRY must be at least GATEWAY32_REGISTER_TIMER (>= 1 s)"
             )
         return self
+
+    @property
+    def uac_retry_interval(self) -> int:
+        """uac_reg's reg_retry_interval for a back-off of at least ``register_retry``: uac_reg
+        tries again once the interval is within reg_timer_interval + 3 s of ending (uac_reg.c)."""
+        return self.register_retry + self.register_timer + 3
 
 
 def _coerce(name: str, value: object, kind: type) -> object:
