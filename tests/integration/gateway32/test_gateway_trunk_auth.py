@@ -152,7 +152,7 @@ def test_a_wrong_password_is_reported_and_retried_slowly(lab: SipLab, issuer: Is
     assert 2 <= len(attempts) <= 1 + int(elapsed // 10) + 1, attempts
 
 
-@pytest.mark.parametrize("channels", [4])
+@pytest.mark.parametrize("channels", [4, 32])
 def test_licence_is_exact_under_a_burst_with_trunk_registration_on(
     lab: SipLab, issuer: Issuer, channels: int
 ) -> None:
