@@ -70,6 +70,15 @@ def status(settings: Settings, as_json: bool) -> None:
         click.echo(f"core {core['uri']}: {'up' if core['up'] else 'DOWN'} ({core['flags']})")
     if not report["cores_up"]:
         click.echo("all PBX cores are down: inbound calls get 503 (Q.850 cause 41)")
+    trunk = report["trunk"]
+    if trunk["mode"] == "ip":
+        click.echo("trunk: trusted by address (no registration)")
+    elif trunk["registered"]:
+        click.echo(f"trunk: registered as {trunk['user']} at {trunk['registrar']}, "
+                   f"{trunk['expires_in']} s left")  # fmt: skip
+    else:
+        reason = trunk["last_error"] or "no answer yet"
+        click.echo(f"trunk: NOT REGISTERED as {trunk['user']} at {trunk['registrar']}: {reason}")
 
 
 @main.command()

@@ -10,7 +10,7 @@ import ipaddress
 import json
 import re
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from gateway32.licence import Licence, LicenceError, load_public_key, verify
@@ -20,6 +20,11 @@ REFUSALS = ("busy", "unavailable")
 _NUMBER = re.compile(r"\+?[0-9]{1,32}")
 _USER = re.compile(r"[A-Za-z0-9+._-]{1,64}")
 _TENANT = re.compile(r"[^\x00-\x1f\"\\]{1,100}")
+# A trunk account's user names and password travel in SIP headers and a Kamailio RPC string:
+# printable ASCII, no quote, backslash or space (the provisioner refuses the same).
+_ACCOUNT = re.compile(r"[A-Za-z0-9+._@-]{1,64}")
+_PASSWORD = re.compile(r"[!#-\[\]-~]{1,128}")
+MIN_EXPIRES, MAX_EXPIRES = 60, 86_400
 
 
 class ConfigError(ValueError):
@@ -38,6 +43,31 @@ class Peer:
 
 
 @dataclass(frozen=True)
+class Registration:
+    """The carrier wants this gateway to REGISTER and to answer digest challenges on INVITE.
+
+    ``registrar`` receives the REGISTERs (its address is the SIP domain of the account);
+    ``outbound_proxy``, when given, is where they (and the calls) are sent instead.
+    """
+
+    registrar: Peer
+    user: str  # the account: the user part of To/From in REGISTER and of the Contact
+    auth_user: str  # the digest user name (often the same as ``user``)
+    password: str = field(repr=False)  # never in a repr, a log line or a status
+    expires: int = 3600
+    outbound_proxy: Peer | None = None
+
+    @property
+    def domain(self) -> str:
+        """The registrar as host:port, the domain part of the account's URIs."""
+        return self.registrar.uri.removeprefix("sip:")
+
+    def sources(self) -> tuple[Peer, ...]:
+        """Addresses a carrier request may come from besides the trunk itself."""
+        return (self.registrar,) + ((self.outbound_proxy,) if self.outbound_proxy else ())
+
+
+@dataclass(frozen=True)
 class GatewayConfig:
     licence: Licence
     tenant: str
@@ -47,6 +77,12 @@ class GatewayConfig:
     cores: tuple[Peer, ...]  # primary first
     refusal: str
     max_call_seconds: int
+    registration: Registration | None = None  # None: the carrier trusts the trunk by address
+
+    def carrier_sources(self) -> tuple[Peer, ...]:
+        """Every address whose requests are the carrier's (inbound calls, in-dialog requests)."""
+        extra = self.registration.sources() if self.registration else ()
+        return tuple(dict.fromkeys((self.trunk, *extra)))
 
     def caller_ids(self) -> dict[str, str]:
         """Calling extension -> the DID shown for it outbound (the first DID that maps to it)."""
@@ -95,22 +131,56 @@ def parse_config(raw: bytes, issuer_pem: bytes, gateway: str | None) -> GatewayC
     cores = doc.get("cores")
     if not isinstance(cores, list) or not cores:
         raise ConfigError("cores must be a non-empty list of {host, port}")
+    trunk = doc.get("trunk")
     return GatewayConfig(
         licence=licence,
         tenant=tenant,
         numbers=numbers,
         default_caller_id=_text(doc, "default_caller_id", _NUMBER),
-        trunk=_peer(doc.get("trunk"), "trunk"),
+        trunk=_peer(trunk, "trunk"),
         cores=tuple(_peer(core, f"cores[{i}]") for i, core in enumerate(cores)),
         refusal=refusal,
         max_call_seconds=max_seconds,
+        registration=_registration(trunk),
     )
 
 
-def _text(doc: dict[str, object], name: str, pattern: re.Pattern[str]) -> str:
+def _registration(trunk: object) -> Registration | None:
+    """``trunk.registration``: absent or null means the carrier trusts the trunk's address."""
+    value = trunk.get("registration") if isinstance(trunk, dict) else None
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ConfigError("trunk.registration must be an object or null")
+    user = _text(value, "user", _ACCOUNT, "trunk.registration.")
+    auth_user = value.get("auth_user") or user
+    if not isinstance(auth_user, str) or not _ACCOUNT.fullmatch(auth_user):
+        raise ConfigError(f"trunk.registration.auth_user is malformed: {auth_user!r}")
+    password = value.get("password")
+    if not isinstance(password, str) or not _PASSWORD.fullmatch(password):
+        # the value itself is never echoed: it is a secret
+        raise ConfigError("trunk.registration.password is missing or has characters not allowed")
+    expires = value.get("expires", 3600)
+    if (not isinstance(expires, int) or isinstance(expires, bool)
+            or not MIN_EXPIRES <= expires <= MAX_EXPIRES):  # fmt: skip
+        raise ConfigError(
+            f"trunk.registration.expires must be {MIN_EXPIRES}-{MAX_EXPIRES} s, not {expires!r}"
+        )
+    proxy = value.get("outbound_proxy")
+    return Registration(
+        registrar=_peer(value.get("registrar", trunk), "trunk.registration.registrar"),
+        user=user,
+        auth_user=auth_user,
+        password=password,
+        expires=expires,
+        outbound_proxy=None if proxy is None else _peer(proxy, "trunk.registration.outbound_proxy"),
+    )
+
+
+def _text(doc: dict[str, object], name: str, pattern: re.Pattern[str], prefix: str = "") -> str:
     value = doc.get(name)
     if not isinstance(value, str) or not pattern.fullmatch(value):
-        raise ConfigError(f"{name} is missing or malformed: {value!r}")
+        raise ConfigError(f"{prefix}{name} is missing or malformed: {value!r}")
     return value
 
 

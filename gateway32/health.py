@@ -13,9 +13,10 @@ from typing import TypedDict
 
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 
+from gateway32.kamailio import registration_state
 from gateway32.rpc import KamailioRPC, RPCError
 from gateway32.settings import Settings
-from gateway32.supervisor import status_file
+from gateway32.supervisor import last_registration_error, status_file
 
 
 class NotRunning(RuntimeError):
@@ -30,6 +31,17 @@ class CoreState(TypedDict):
     flags: str
 
 
+class TrunkState(TypedDict):
+    """The carrier side: ``mode`` "ip" (trusted by address) or "registration"."""
+
+    mode: str
+    user: str | None
+    registrar: str | None
+    registered: bool | None  # None in "ip" mode: nothing to register
+    expires_in: int  # seconds the registration still holds
+    last_error: str | None  # the last refusal, while not registered
+
+
 class HealthReport(TypedDict):
     """What ``status --json`` prints: its keys are an interface to monitoring scripts."""
 
@@ -40,6 +52,7 @@ class HealthReport(TypedDict):
     channels: int
     cores: list[CoreState]
     cores_up: int
+    trunk: TrunkState
 
 
 def gather(settings: Settings) -> HealthReport:
@@ -54,6 +67,7 @@ def gather(settings: Settings) -> HealthReport:
             CoreState(uri=core["uri"], up=core["flags"].startswith("A"), flags=core["flags"])
             for core in rpc.cores()
         ]
+        trunk = _trunk(settings, rpc, state.get("registration"))
     except RPCError as exc:
         raise NotRunning(f"Kamailio does not answer: {exc}") from exc
     licence = state["licence"]
@@ -66,7 +80,21 @@ def gather(settings: Settings) -> HealthReport:
         "channels": licence["channels"],
         "cores": cores,
         "cores_up": sum(core["up"] for core in cores),
+        "trunk": trunk,
     }
+
+
+def _trunk(settings: Settings, rpc: KamailioRPC, account: dict[str, str] | None) -> TrunkState:
+    if account is None:
+        return TrunkState(mode="ip", user=None, registrar=None, registered=None, expires_in=0,
+                          last_error=None)  # fmt: skip
+    live = registration_state(rpc, account["user"])
+    error = None if live["registered"] else last_registration_error(settings)
+    return TrunkState(
+        mode="registration", user=account["user"], registrar=account["registrar"],
+        registered=bool(live["registered"]), expires_in=int(str(live["expires_in"])),
+        last_error=error,
+    )  # fmt: skip
 
 
 def prometheus_text(report: HealthReport) -> bytes:
@@ -86,6 +114,12 @@ def prometheus_text(report: HealthReport) -> bytes:
         "gateway32_licence_refused", "1 if the last new configuration was refused",
         registry=registry,
     ).set(1 if report["licence_refused"] else 0)  # fmt: skip
+    trunk = report["trunk"]
+    if trunk["registered"] is not None:  # only a trunk that wants registration can lack one
+        Gauge(
+            "gateway32_trunk_registered", "1 while the carrier holds our registration (alert on 0)",
+            registry=registry,
+        ).set(1 if trunk["registered"] else 0)  # fmt: skip
     up = Gauge("gateway32_core_up", "PBX core health (OPTIONS)", ["uri"], registry=registry)
     for core in report["cores"]:
         up.labels(uri=core["uri"]).set(1 if core["up"] else 0)

@@ -25,6 +25,7 @@ from gateway32.settings import Settings
 
 MAX_CONFIG_BYTES = 1024 * 1024
 USER_AGENT = "gateway32"
+TRUNK_HEADER = "X-Gateway32-Trunk"  # how the trunk registration fares, reported on each fetch
 
 
 class ProvisioningError(RuntimeError):
@@ -64,9 +65,12 @@ def endpoint(settings: Settings, name: str) -> str:
     return f"{settings.provisioner_url.rstrip('/')}/gateway/{settings.mac}/{name}"
 
 
-def _download(settings: Settings, timeout: float) -> bytes:
+def _download(settings: Settings, timeout: float, trunk_state: str | None) -> bytes:
+    request = urllib.request.Request(endpoint(settings, "config.json"))  # noqa: S310 - checked
+    if trunk_state is not None:
+        request.add_header(TRUNK_HEADER, trunk_state)
     try:
-        with opener(settings).open(endpoint(settings, "config.json"), timeout=timeout) as answer:
+        with opener(settings).open(request, timeout=timeout) as answer:
             body: bytes = answer.read(MAX_CONFIG_BYTES + 1)
     except urllib.error.HTTPError as exc:
         detail = exc.read(300).decode("utf-8", "replace").strip()
@@ -109,10 +113,16 @@ def last_good(settings: Settings) -> str:
     return f"keeping the last good configuration, fetched {when}"
 
 
-def fetch_config(settings: Settings, timeout: float = 10.0) -> FetchResult:
-    """One fetch: write a new good configuration, or keep the last one and say why."""
+def fetch_config(
+    settings: Settings, timeout: float = 10.0, trunk_state: str | None = None
+) -> FetchResult:
+    """One fetch: write a new good configuration, or keep the last one and say why.
+
+    ``trunk_state`` ("registered", or "not registered: why") goes along for the provisioner's
+    timeline and alerts; None when the trunk needs no registration.
+    """
     try:
-        body = _download(settings, timeout)
+        body = _download(settings, timeout, trunk_state)
         issuer = Path(settings.issuer_key).read_bytes()
         parse_config(body, issuer, settings.mac)
     except (ProvisioningError, ConfigError, LicenceError) as exc:

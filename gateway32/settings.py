@@ -45,6 +45,8 @@ class Settings:
     core_ping_interval: int = 5  # seconds between OPTIONS health checks of the PBX cores
     keepalive_interval: int = 30  # in-dialog OPTIONS to both sides (Kamailio's minimum is 30)
     failover_timeout_ms: int = 2000  # no reply from a core in this long: try the next one
+    register_timer: int = 10  # seconds between uac_reg's checks of the trunk registration
+    register_retry: int = 60  # a refused or unanswered REGISTER is tried again after this long
     config_poll_seconds: float = 2.0  # how often `run` looks for a new config.json
     provisioner_poll_seconds: float = 60.0  # how often `run` fetches config.json (provisioner_url)
     cdr_upload_seconds: float = 30.0  # how often `run` uploads new CDRs (provisioner_url)
@@ -121,7 +123,17 @@ class Settings:
             raise SettingsError(
                 "GATEWAY32_KEEPALIVE_INTERVAL below 30 s is not allowed by Kamailio"
             )
+        if self.register_timer < 1 or self.register_retry < self.register_timer:
+            raise SettingsError(
+                "GATEWAY32_REGISTER_RETRY must be at least GATEWAY32_REGISTER_TIMER (>= 1 s)"
+            )
         return self
+
+    @property
+    def uac_retry_interval(self) -> int:
+        """uac_reg's reg_retry_interval for a back-off of at least ``register_retry``: uac_reg
+        tries again once the interval is within reg_timer_interval + 3 s of ending (uac_reg.c)."""
+        return self.register_retry + self.register_timer + 3
 
 
 def _coerce(name: str, value: object, kind: type) -> object:

@@ -14,6 +14,7 @@ import fcntl
 import json
 import logging
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -26,7 +27,13 @@ from typing import IO
 from gateway32.cdr import CdrFile, record_from_line
 from gateway32.cdr_upload import upload_cdrs
 from gateway32.config import ConfigError, GatewayConfig, load_config
-from gateway32.kamailio import push_state, render, run_dir
+from gateway32.kamailio import (
+    apply_registration,
+    push_state,
+    registration_state,
+    render,
+    run_dir,
+)
 from gateway32.kamailio_modules import ModulesNotFound
 from gateway32.licence import LicenceError
 from gateway32.media import MediaRelayError, Rtpengine, end_calls_without_media
@@ -51,6 +58,39 @@ def load(settings: Settings) -> GatewayConfig:
 
 def status_file(settings: Settings) -> Path:
     return run_dir(settings) / "status.json"
+
+
+def trunk_file(settings: Settings) -> Path:
+    """The last refusal of the trunk registration, as Kamailio logged it (none: no file)."""
+    return run_dir(settings) / "trunk.json"
+
+
+# uac_reg's own words when a registration fails (Kamailio 5.6 uac_reg.c): the account's
+# l_uuid is its user name, never the password
+_REGISTER_FAILED = (
+    (re.compile(r"authentication failed for <([^>]*)>"),
+     "the carrier refused the credentials (wrong user or password)"),
+    (re.compile(r"got sip response (\d{3}) while registering \[([^\]]*)\]"),
+     "the carrier answered {0}"),
+    (re.compile(r"failed to send request for \[([^\]]*)\]"), "the REGISTER could not be sent"),
+)  # fmt: skip
+
+
+def last_registration_error(settings: Settings) -> str | None:
+    """The last refusal uac_reg logged for the current account, if any."""
+    try:
+        return str(json.loads(trunk_file(settings).read_text())["error"])
+    except (OSError, json.JSONDecodeError, KeyError, TypeError):
+        return None
+
+
+def registration_failure(line: str) -> str | None:
+    """What went wrong, if ``line`` is uac_reg reporting a failed registration."""
+    for pattern, reason in _REGISTER_FAILED:
+        found = pattern.search(line)
+        if found:
+            return reason.format(*found.groups())
+    return None
 
 
 def pid_file(settings: Settings) -> Path:
@@ -177,9 +217,11 @@ class Supervisor:
                 )
             try:
                 self.rpc.call("core.version")
-                return
             except RPCError:
                 time.sleep(0.1)
+                continue
+            self._register_trunk()
+            return
         raise StartError("Kamailio did not answer JSON-RPC within 20 s")
 
     def _read_events(self, process: subprocess.Popen[bytes]) -> None:
@@ -193,9 +235,12 @@ class Supervisor:
                 *lines, pending = (pending + chunk).split(b"\n")
                 batch, other = [], []
                 for raw in lines:
-                    record = record_from_line(raw.decode("utf-8", "replace"))
+                    text = raw.decode("utf-8", "replace")
+                    record = record_from_line(text)
                     if record is None:
                         other.append(raw + b"\n")
+                        if (failure := registration_failure(text)) is not None:
+                            self._note_registration_failure(failure)
                     else:
                         batch.append(record)
                 cdrs.append(batch)
@@ -203,6 +248,35 @@ class Supervisor:
                     kamailio_log.write(b"".join(other))
                     kamailio_log.flush()
         cdrs.close()
+
+    def _note_registration_failure(self, reason: str) -> None:
+        log.warning("trunk registration failed: %s", reason)
+        _write_json(trunk_file(self.settings), {"error": reason, "at": time.time()})
+
+    def _trunk_state(self) -> str | None:
+        """How the trunk registration fares, in words for the provisioner (None: not needed)."""
+        config = self.config
+        if config is None or config.registration is None:
+            return None
+        try:
+            if registration_state(self.rpc, config.registration.user)["registered"]:
+                return "registered"
+        except RPCError:
+            return "not registered: Kamailio does not answer"
+        return f"not registered: {last_registration_error(self.settings) or 'no answer yet'}"
+
+    def _register_trunk(self) -> None:
+        """A Kamailio just started knows no trunk account: hand it over (it then registers)."""
+        assert self.config is not None
+        if self.config.registration is None:
+            return
+        trunk_file(self.settings).unlink(missing_ok=True)
+        try:
+            apply_registration(self.rpc, self.settings, None, self.config.registration)
+        except RPCError as exc:
+            raise StartError(f"Kamailio did not take the trunk account: {exc}") from exc
+        log.info("trunk: registering as %s at %s", self.config.registration.user,
+                 self.config.registration.domain)  # fmt: skip
 
     def serve(self) -> int:
         """Until SIGTERM/SIGINT: watch Kamailio and config.json. The exit status."""
@@ -237,7 +311,7 @@ class Supervisor:
             try:
                 if now >= next_fetch:
                     next_fetch = now + self.settings.provisioner_poll_seconds
-                    result = fetch_config(self.settings)
+                    result = fetch_config(self.settings, trunk_state=self._trunk_state())
                     if not result.ok or result.updated:
                         log.info("provisioner: %s", result.message)
                 if now >= next_upload:
@@ -274,6 +348,8 @@ class Supervisor:
             log.error("new configuration refused, the running one stays: %s", exc)
             self._write_status(refused=str(exc))
             return
+        if new.registration != self.config.registration:
+            trunk_file(self.settings).unlink(missing_ok=True)  # a new account: no failure yet
         try:
             push_state(self.rpc, self.settings, self.config, new)
         except RPCError as exc:
@@ -289,17 +365,20 @@ class Supervisor:
         assert self.config is not None
         self._seq += 1
         licence = self.config.licence
+        registration = self.config.registration
         status = {
             "seq": self._seq,
             "pid": os.getpid(),
             "sip": self.settings.sip,
             "licence": licence.terms(),
             "refused": refused,
-        }
-        path = status_file(self.settings)
-        temporary = path.with_name(path.name + ".tmp")
-        temporary.write_text(json.dumps(status, indent=2) + "\n")
-        os.replace(temporary, path)
+            # who the trunk knows us as; the password stays in config.json and Kamailio
+            "registration": None if registration is None else {
+                "user": registration.user,
+                "registrar": registration.domain,
+            },
+        }  # fmt: skip
+        _write_json(status_file(self.settings), status)
 
     def stop(self) -> None:
         self._hang_up_all()
@@ -338,3 +417,9 @@ class Supervisor:
         else:
             if calls:
                 log.info("stopping: hung up %d calls in progress", len(calls))
+
+
+def _write_json(path: Path, value: object) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps(value, indent=2) + "\n")
+    os.replace(temporary, path)

@@ -19,6 +19,7 @@ import shutil
 import sys
 import tempfile
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -102,6 +103,7 @@ class _Metrics:
     timeline_purged: Counter
     fleet_devices: Gauge
     registrations: Gauge
+    representative_calls: Gauge
 
 
 _made: list[_Metrics] = []
@@ -221,6 +223,13 @@ def _make_metrics() -> _Metrics:
             ["tenant", "state"],
             multiprocess_mode="mostrecent",
         ),
+        # Issue 14: a representative number carries at most the tenant's ID count at once.
+        representative_calls=Gauge(
+            "provisioner_representative_calls",
+            "Calls in progress on each tenant's representative numbers, all PBX cores together.",
+            ["tenant"],
+            multiprocess_mode="mostrecent",
+        ),
     )
 
 
@@ -313,3 +322,8 @@ def exposition() -> bytes:
 def set_registrations(counts: dict[tuple[str, str], int]) -> None:
     for (tenant, state), count in counts.items():
         _metrics().registrations.labels(tenant, state).set(count)
+
+
+def set_representative_calls(counts: Mapping[str, int]) -> None:
+    for tenant, count in counts.items():
+        _metrics().representative_calls.labels(tenant).set(count)

@@ -15,6 +15,7 @@ from provisioner.cli.context import CliContext, console, pass_cli, service_optio
 from provisioner.domain.gateways import numbers as number_map
 from provisioner.domain.gateways.config import config_document
 from provisioner.domain.gateways.devices import REFUSALS, get_gateway, set_profile
+from provisioner.domain.gateways.trunk import TrunkAccount, apply_account
 from provisioner.domain.inventory import devices, tenants
 from provisioner.domain.inventory.lifecycle import Action
 from provisioner.vendors import gateway32
@@ -53,6 +54,22 @@ def add(cli: CliContext, mac: str, tenant_name: str) -> None:
 @click.option("--refusal", type=click.Choice(REFUSALS), help="busy: 486; unavailable: 503.")
 @click.option("--default-caller-id", help="Outbound number for extensions without a DID.")
 @click.option("--max-call-seconds", type=int)
+@click.option(
+    "--trunk-register/--trunk-no-register",
+    default=None,
+    help="The carrier wants a REGISTER with the account below (off: it trusts the address).",
+)
+@click.option("--trunk-user", help="The carrier account's user name ('' removes it).")
+@click.option("--trunk-auth-user", help="Digest user name, when not the account's ('' removes).")
+@click.option(
+    "--trunk-password",
+    envvar="PROVISIONER_TRUNK_PASSWORD",
+    show_envvar=True,
+    help="The account's password (better through the environment than on the command line).",
+)
+@click.option("--trunk-registrar", metavar="HOST[:PORT]", help="Registrar, if not the trunk.")
+@click.option("--trunk-outbound-proxy", metavar="HOST[:PORT]", help="Outbound proxy, if any.")
+@click.option("--trunk-expires", type=int, help="Seconds a registration is asked to hold.")
 @service_options
 @pass_cli
 def set_command(
@@ -63,10 +80,23 @@ def set_command(
     refusal: str | None,
     default_caller_id: str | None,
     max_call_seconds: int | None,
+    trunk_register: bool | None,
+    trunk_user: str | None,
+    trunk_auth_user: str | None,
+    trunk_password: str | None,
+    trunk_registrar: str | None,
+    trunk_outbound_proxy: str | None,
+    trunk_expires: int | None,
 ) -> None:
-    """Set a gateway's trunk, PBX cores and refusal; what is not given stays."""
+    """Set a gateway's trunk, its carrier account, PBX cores and refusal; what is not given
+    stays."""
+    account = TrunkAccount(
+        register=trunk_register, user=trunk_user, auth_user=trunk_auth_user,
+        password=trunk_password, registrar=trunk_registrar,
+        outbound_proxy=trunk_outbound_proxy, expires=trunk_expires,
+    )  # fmt: skip
     with cli.session() as session:
-        set_profile(
+        profile = set_profile(
             session,
             get_gateway(session, mac),
             trunk=trunk,
@@ -75,6 +105,7 @@ def set_command(
             default_caller_id=default_caller_id,
             max_call_seconds=max_call_seconds,
         )
+        apply_account(profile, cli.service.box, account)
     console(stderr=True).print(f"gateway {mac}: settings saved")
 
 
@@ -135,8 +166,11 @@ def config(cli: CliContext, mac: str) -> None:
     """Print the config.json the gateway would fetch now."""
     with cli.session() as session:
         document = config_document(
-            session, get_gateway(session, mac), cli.service.settings.pbx_addresses
+            session, get_gateway(session, mac), cli.service.settings.pbx_addresses, cli.service.box
         )
+    registration = document["trunk"]["registration"]
+    if registration is not None:  # printed for checking, not for copying a secret around
+        registration["password"] = "********"  # noqa: S105
     click.echo(json.dumps(document, indent=2, ensure_ascii=False))
 
 

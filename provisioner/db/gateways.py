@@ -71,6 +71,18 @@ class GatewayProfile(Base):
     refusal: Mapped[str] = mapped_column(String(12), default="busy")
     default_caller_id: Mapped[str | None] = mapped_column(String(20))
     max_call_seconds: Mapped[int] = mapped_column(Integer, default=7200)
+    # A carrier that wants its terminal to REGISTER and answer digest challenges (issue 14);
+    # off: the carrier trusts the trunk by its address.
+    trunk_register: Mapped[bool] = mapped_column(Boolean, default=False)
+    trunk_user: Mapped[str | None] = mapped_column(String(64))
+    trunk_auth_user: Mapped[str | None] = mapped_column(String(64))  # None: trunk_user
+    trunk_password_encrypted: Mapped[str | None] = mapped_column(Text)
+    trunk_registrar: Mapped[dict[str, object] | None] = mapped_column(JSON)  # None: the trunk
+    trunk_outbound_proxy: Mapped[dict[str, object] | None] = mapped_column(JSON)
+    trunk_expires: Mapped[int] = mapped_column(Integer, default=3600)
+    # what the gateway last reported about its registration ("registered" or why not)
+    trunk_state: Mapped[str | None] = mapped_column(String(200))
+    trunk_state_at: Mapped[dt.datetime | None] = mapped_column()
 
     device: Mapped[Device] = relationship()
 

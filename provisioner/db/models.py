@@ -151,6 +151,9 @@ class DeviceLine(Base):
     port: Mapped[int] = mapped_column(Integer)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     fax_mode: Mapped[str | None] = mapped_column(String(12))
+    # Rings for the tenant's representative numbers; None: the default (not on a FAX port,
+    # and as the device says), see domain.inventory.representatives.rings_for_representative
+    ring_representative: Mapped[bool | None] = mapped_column(Boolean)
 
     device: Mapped[Device] = relationship(back_populates="lines")
     account: Mapped[Account] = relationship()

@@ -17,8 +17,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from provisioner.db.gateways import GatewayNumber
-from provisioner.db.models import Account, Device, DeviceLine, Tenant, TenantStatus
+from provisioner.db.models import (
+    Account,
+    Device,
+    DeviceLine,
+    RepresentativeNumber,
+    Tenant,
+    TenantStatus,
+)
+from provisioner.domain.inventory.representatives import rings_for_representative
 from provisioner.secretbox import SecretBox
+from provisioner.vendors.base import DeviceKind
 
 GLOBAL_DOMAIN = "g"
 # Suspended and cancelled tenants' phones cannot register.
@@ -33,6 +42,14 @@ class Subscriber:
     ha1b: str
     tenant: str
     extension: str  # the From user the core presents for it (the gateway maps it to a DID)
+    # The number its calls out present, as the customer chose per phone: the representative
+    # number the phone was set to, else the account's direct number; "" for neither (the
+    # gateway then shows the tenant's default). The core asserts it to the gateway.
+    caller_id: str
+    # The MACs of the inventory's phones and ATAs that carry the account, as a regular
+    # expression ("000b82bb0001|0080f0000001"): a REGISTER whose User-Agent or Contact names one
+    # of them comes from a desk phone, which rings first (docs/architecture.md, 'Desk phone first')
+    desk_macs: str
 
 
 @dataclass(frozen=True)
@@ -44,9 +61,19 @@ class Alias:
 
 
 @dataclass(frozen=True)
+class Representative:
+    """A representative number and how many calls it may carry at once: the tenant's IDs."""
+
+    number: str
+    tenant: str
+    max_calls: int
+
+
+@dataclass(frozen=True)
 class Directory:
     subscribers: tuple[Subscriber, ...]
     aliases: tuple[Alias, ...]
+    representatives: tuple[Representative, ...] = ()
 
 
 def _md5(text: str) -> str:
@@ -70,6 +97,8 @@ def build_directory(session: Session, box: SecretBox, realm: str) -> Directory:
     subscribers = []
     aliases: list[Alias] = []
     users_of: dict[int, str] = {}
+    representative_choice = _representative_choice(session)
+    desk_macs = _desk_macs(session)
     for account, tenant_name in rows:
         password = box.decrypt(account.sip_password_encrypted)
         user = account.sip_username
@@ -82,6 +111,8 @@ def build_directory(session: Session, box: SecretBox, realm: str) -> Directory:
                 ha1b=_md5(f"{user}@{realm}:{realm}:{password}"),
                 tenant=tenant_name,
                 extension=account.extension,
+                caller_id=representative_choice.get(account.id) or account.direct_number or "",
+                desk_macs="|".join(desk_macs.get(account.id, [])),
             )
         )
         aliases.append(Alias(account.extension, tenant_domain(tenant_name), user, realm))
@@ -91,21 +122,64 @@ def build_directory(session: Session, box: SecretBox, realm: str) -> Directory:
     for number, users in ringing.items():
         aliases.extend(Alias(number, GLOBAL_DOMAIN, user, realm) for user in users)
     aliases.extend(_ported(session, users_of, ringing, realm))
-    return Directory(tuple(subscribers), tuple(aliases))
+    return Directory(tuple(subscribers), tuple(aliases), _representatives(session))
+
+
+def _representatives(session: Session) -> tuple[Representative, ...]:
+    """Each served tenant's representative numbers, capped at its ID (account) count."""
+    found: list[Representative] = []
+    for tenant in session.scalars(select(Tenant).where(Tenant.status.in_(SERVED))):
+        found.extend(
+            Representative(rep.number, tenant.name, len(tenant.accounts))
+            for rep in tenant.representative_numbers
+        )
+    return tuple(sorted(found, key=lambda rep: rep.number))
+
+
+def _desk_macs(session: Session) -> dict[int, list[str]]:
+    """Account -> the MACs (12 lower-case hex digits) of the desk phones and ATAs carrying it."""
+    rows = session.execute(
+        select(DeviceLine.account_id, Device.mac)
+        .join(Device, Device.id == DeviceLine.device_id)
+        .where(Device.kind != DeviceKind.GATEWAY)
+        .order_by(Device.mac)
+    ).all()
+    found: dict[int, list[str]] = {}
+    for account_id, mac in rows:
+        if mac not in found.setdefault(account_id, []):
+            found[account_id].append(mac)
+    return found
+
+
+def _representative_choice(session: Session) -> dict[int, str]:
+    """Account -> the representative number a phone carrying it was set to present."""
+    rows = session.execute(
+        select(DeviceLine.account_id, RepresentativeNumber.number)
+        .join(Device, Device.id == DeviceLine.device_id)
+        .join(RepresentativeNumber, RepresentativeNumber.id == Device.caller_id_number_id)
+        .order_by(Device.mac)
+    ).all()
+    chosen: dict[int, str] = {}
+    for account_id, number in rows:
+        chosen.setdefault(account_id, number)
+    return chosen
 
 
 def _representative_ringing(session: Session, users_of: dict[int, str]) -> dict[str, list[str]]:
     """Representative number -> the usernames on the tenant's devices that ring for it."""
     rows = session.execute(
-        select(Tenant.id, DeviceLine.account_id)
-        .join(Device, Device.tenant_id == Tenant.id)
+        select(Device, DeviceLine)
         .join(DeviceLine, DeviceLine.device_id == Device.id)
-        .where(Device.ring_representative.is_(True))
+        .where(Device.tenant_id.is_not(None))
         .order_by(Device.mac, DeviceLine.port)
     ).all()
     by_tenant: dict[int, list[str]] = {}
-    for tenant_id, account_id in rows:
-        user = users_of.get(account_id)
+    for device, line in rows:
+        if not rings_for_representative(device, line):
+            continue
+        tenant_id = device.tenant_id
+        assert tenant_id is not None  # the query's condition
+        user = users_of.get(line.account_id)
         if user is not None and user not in by_tenant.setdefault(tenant_id, []):
             by_tenant[tenant_id].append(user)
     ringing: dict[str, list[str]] = {}

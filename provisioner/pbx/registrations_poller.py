@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import Counter
 
 from provisioner import metrics
 from provisioner.db.models import utcnow
 from provisioner.db.session import Database
 from provisioner.domain.background import BackgroundThread
+from provisioner.domain.inventory import representatives
 from provisioner.domain.registrations import alerts
-from provisioner.domain.registrations.sync import read_core
+from provisioner.domain.registrations.sync import CoreUnreadable, read_core
 from provisioner.domain.timeline import TimelineWriter
-from provisioner.pbx.usrloc import reader
+from provisioner.pbx.usrloc import reader, representative_calls
 from provisioner.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -41,6 +43,21 @@ def poll_once(db: Database, settings: Settings, timeline: TimelineWriter) -> Non
     for event in raised:
         timeline.record(event)
     metrics.set_registrations(counts)
+    metrics.set_representative_calls(representative_call_counts(db, settings))
+
+
+def representative_call_counts(db: Database, settings: Settings) -> Counter[str]:
+    """Calls in progress on each holding tenant's representative numbers, over all cores; a
+    core that does not answer is left out (its lines are 'unknown' by then)."""
+    with db.session() as session:
+        tenants = representatives.holders(session)
+    calls: Counter[str] = Counter(dict.fromkeys(tenants, 0))
+    for url in settings.pbx_readers:
+        try:
+            calls.update(representative_calls(url, tenants))
+        except CoreUnreadable as exc:
+            log.warning("representative calls not read: %s", exc)
+    return calls
 
 
 class RegistrationThread(BackgroundThread):

@@ -76,6 +76,37 @@ def _source(contact: dict[str, Any]) -> str | None:
     return host.removeprefix("sip:")
 
 
+def _call(url: str, method: str, params: list[str], timeout: float) -> Any:
+    """One JSON-RPC call to the core at ``url``; its ``result``."""
+    if urlsplit(url).scheme not in ("http", "https"):
+        raise ValueError(f"registration reader {url!r} must be an http:// URL")
+    body = json.dumps({"jsonrpc": "2.0", "method": method, "params": params, "id": 1}).encode()
+    request = urllib.request.Request(  # noqa: S310 - the scheme is checked above
+        url, data=body, headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310
+            document = json.loads(answer.read(1024 * 1024))
+    except (OSError, urllib.error.URLError, ValueError) as exc:
+        raise CoreUnreadable(f"{url}: {exc}") from None
+    if not isinstance(document, dict) or "result" not in document:
+        raise CoreUnreadable(f"{url}: {method} answered {str(document)[:200]}")
+    return document["result"]
+
+
+def representative_calls(url: str, tenants: list[str], timeout: float = TIMEOUT) -> dict[str, int]:
+    """Calls in progress on each tenant's representative numbers at the core at ``url`` (its
+    dialog profile ``representative_tenant``)."""
+    counts = {}
+    for tenant in tenants:
+        result = _call(url, "dlg.profile_get_size", ["representative_tenant", tenant], timeout)
+        try:
+            counts[tenant] = int(result["size"] if isinstance(result, dict) else result)
+        except (KeyError, TypeError, ValueError):
+            raise CoreUnreadable(f"{url}: not a profile size: {str(result)[:200]}") from None
+    return counts
+
+
 def reader(url: str, timeout: float = TIMEOUT) -> Callable[[], list[Contact]]:
     """A function that reads the core at ``url`` (``http://IP:PORT/RPC``) once."""
     if urlsplit(url).scheme not in ("http", "https"):

@@ -17,9 +17,9 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from provisioner.domain.delivery.pipeline import Provisioner
 from provisioner.domain.errors import Conflict, Invalid, NotFound
-from provisioner.domain.gateways import cdrs
+from provisioner.domain.gateways import cdrs, trunk
 from provisioner.domain.gateways.config import config_document
-from provisioner.domain.gateways.devices import get_gateway, note_config_fetch
+from provisioner.domain.gateways.devices import get_gateway, get_profile, note_config_fetch
 from provisioner.domain.inventory.macs import BadMac, normalize_mac
 from provisioner.vendors import gateway32
 from provisioner.web.device_files import delivery_response, request_fetch
@@ -66,8 +66,14 @@ def config(provisioner: Provisioner, mac: str) -> Response:
     try:
         with provisioner.db.session() as session:
             device = get_gateway(session, mac)
-            document = config_document(session, device, provisioner.settings.pbx_addresses)
+            document = config_document(
+                session, device, provisioner.settings.pbx_addresses, provisioner.box
+            )
             note_config_fetch(session, provisioner.box, device, fetch.source)
+            reported = request.headers.get(trunk.STATE_HEADER)
+            profile = get_profile(session, device)
+            if reported is not None and profile is not None:
+                trunk.note_state(session, device, profile, reported)
     except (Conflict, NotFound) as exc:
         return _error(str(exc), 409)
     body = json.dumps(document, indent=2, ensure_ascii=False).encode("utf-8") + b"\n"

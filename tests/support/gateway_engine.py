@@ -67,6 +67,7 @@ def gateway_config(
     refusal: str = "busy",
     max_call_seconds: int = 7200,
     default_caller_id: str = DID,
+    registration: dict[str, object] | None = None,
 ) -> dict[str, object]:
     """A config.json as the provisioner serves it (docs/gateway32.md, 'config.json')."""
     return {
@@ -75,7 +76,12 @@ def gateway_config(
         "licence": licence,
         "numbers": [{"did": d, "destination": x} for d, x in (numbers or {DID: EXTENSION}).items()],
         "default_caller_id": default_caller_id,
-        "trunk": {"host": LOOPBACK, "port": trunk_port, "transport": "udp"},
+        "trunk": {
+            "host": LOOPBACK,
+            "port": trunk_port,
+            "transport": "udp",
+            "registration": registration,
+        },
         "cores": [{"host": LOOPBACK, "port": port} for port in cores],
         "refusal": refusal,
         "max_call_seconds": max_call_seconds,

@@ -18,9 +18,14 @@ ROWS = [
 ]  # fmt: skip
 
 
-@pytest.fixture
-def pbx_inventory(service: Service) -> Service:
+def imported(service: Service, rows: list[dict[str, str]]) -> Service:
+    """``service`` with ``rows`` imported (a sheet that must be good)."""
     with service.db.session() as session:
-        report = import_sheet(session, service.box, sheet_rows(ROWS), actor="test")
+        report = import_sheet(session, service.box, sheet_rows(rows), actor="test")
         assert report.ok, report.errors
     return service
+
+
+@pytest.fixture
+def pbx_inventory(service: Service) -> Service:
+    return imported(service, ROWS)

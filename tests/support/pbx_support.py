@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from provisioner.app.service import Service
+from provisioner.db.models import Account, Tenant
 from provisioner.pbx.core_config import CoreSettings, Peer, render_core_config
 from provisioner.pbx.directory import build_directory
 from provisioner.pbx.kamailio_db import write_directory
@@ -44,6 +45,18 @@ class Core:
 def export(service: Service, db_path: Path) -> None:
     with service.db.session() as session:
         write_directory(db_path, build_directory(session, service.box, REALM))
+
+
+def account_credentials(service: Service, tenant: str, extension: str) -> tuple[str, str]:
+    """The SIP username and password of a tenant's extension, as its phone's file has them."""
+    with service.db.session() as session:
+        account = (
+            session.query(Account)
+            .join(Tenant)
+            .filter(Tenant.name == tenant, Account.extension == extension)
+            .one()
+        )
+        return account.sip_username, service.box.decrypt(account.sip_password_encrypted)
 
 
 def answers_options(port: int, host: str = "127.0.0.1") -> bool:

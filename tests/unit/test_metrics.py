@@ -9,13 +9,16 @@ from flask import Flask
 from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 
+from provisioner.app.service import Service
 from provisioner.metrics import (
     MULTIPROC_ENV,
     count_fetch,
     count_refusal,
     exposition,
     prepare_multiprocess_dir,
+    set_representative_calls,
 )
+from provisioner.pbx.registrations_poller import representative_call_counts
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -97,3 +100,14 @@ def test_scrape_is_parseable_text_and_names_no_device(client: FlaskClient) -> No
     names = {family.name for family in text_string_to_metric_families(text)}
     assert {"provisioner_fetches", "provisioner_render_seconds"} <= names
     assert client.head("/metrics").status_code == 200
+
+
+def test_representative_calls_are_counted_per_holding_tenant(
+    pbx_inventory: Service, client: FlaskClient
+) -> None:
+    settings = pbx_inventory.settings  # no PBX core to read: every holder counts 0 calls
+    calls = representative_call_counts(pbx_inventory.db, settings)
+    assert calls == {"acme": 0}  # "other" holds no representative number: no series
+    set_representative_calls(calls | {"acme": 2})
+    scraped = samples(client.get("/metrics").get_data(as_text=True))
+    assert value(scraped, "provisioner_representative_calls", tenant="acme") == 2

@@ -18,10 +18,12 @@ from provisioner.domain.errors import Conflict
 from provisioner.domain.gateways.devices import address, bound_tenant, get_profile
 from provisioner.domain.gateways.licences import current_licence
 from provisioner.domain.gateways.numbers import list_numbers
+from provisioner.domain.gateways.trunk import registration_document
+from provisioner.secretbox import SecretBox
 
 
 def config_document(
-    session: Session, device: Device, default_cores: Sequence[str]
+    session: Session, device: Device, default_cores: Sequence[str], box: SecretBox
 ) -> dict[str, Any]:
     """Everything the gateway needs, or :class:`Conflict` naming what is still missing."""
     tenant = bound_tenant(device)
@@ -48,6 +50,7 @@ def config_document(
             "host": profile.trunk_host,
             "port": profile.trunk_port,
             "transport": profile.trunk_transport,
+            "registration": registration_document(profile, box),
         },
         "cores": list(profile.cores)
         or [address(core, "PROVISIONER_PBX_CORE") for core in default_cores],

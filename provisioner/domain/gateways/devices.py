@@ -106,6 +106,8 @@ def set_profile(
             cores=[],
             refusal="busy",
             max_call_seconds=7200,
+            trunk_register=False,
+            trunk_expires=3600,
         )
         session.add(profile)
     if trunk is not None:

@@ -198,9 +198,15 @@ def caller_id(device: Device) -> tuple[str, str | None]:
 
 
 def set_line(
-    session: Session, device: Device, port: int, account: Account, fax: str = ""
+    session: Session,
+    device: Device,
+    port: int,
+    account: Account,
+    fax: str = "",
+    ring_representative: bool | None = None,
 ) -> Device:
-    """Put an account of the device's tenant on a line key or FXS port."""
+    """Put an account of the device's tenant on a line key or FXS port; whether it rings for
+    the tenant's representative numbers (None: unless it is a FAX port)."""
     tenant = _configurable_tenant(device)
     model = _model_of(device)
     check_port(model, port)
@@ -218,6 +224,7 @@ def set_line(
         device.lines.sort(key=lambda ln: ln.port)
     line.account = account
     line.fax_mode = mode.value if mode else None
+    line.ring_representative = ring_representative
     session.flush()
     return device
 

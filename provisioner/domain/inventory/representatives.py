@@ -1,7 +1,9 @@
 """Representative numbers: one number shared by several accounts' devices.
 
-A tenant holds at most as many as it has accounts, and at most three; the provisioning sheet
-and the admin API both ask :func:`over_limit`.
+A tenant needs at least two IDs (accounts: its basic ID and an additional one) to hold one,
+holds at most as many as it has accounts, and at most three; the provisioning sheet and the
+admin API both ask :func:`over_limit`. A representative number carries at most as many
+simultaneous calls as the tenant has IDs (the PBX core counts them).
 """
 
 from __future__ import annotations
@@ -9,21 +11,48 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from provisioner.db.models import Device, RepresentativeNumber, Tenant
+from provisioner.db.models import Device, DeviceLine, RepresentativeNumber, Tenant
 from provisioner.domain.errors import Conflict, Invalid, get_by_id
 from provisioner.domain.inventory import tenants
 from provisioner.domain.inventory.patterns import phone_number
 
 MAX_REPRESENTATIVE_NUMBERS = 3
+MIN_IDS = 2  # the 03plus guide: a tenant with only its basic ID has no representative number
 
 
 def over_limit(tenant_name: str, held: int, accounts: int) -> str | None:
     """Why a tenant with ``accounts`` accounts may not hold ``held`` numbers, or None."""
+    if held and accounts < MIN_IDS:
+        return (
+            f"{tenant_name} has {accounts} ID(s): a representative number needs at least "
+            f"{MIN_IDS} (the basic ID and an additional one)"
+        )
     if held > MAX_REPRESENTATIVE_NUMBERS:
         return f"{tenant_name} would hold more than {MAX_REPRESENTATIVE_NUMBERS}"
     if held > accounts:
         return f"{tenant_name} would hold more than its {accounts} account(s)"
     return None
+
+
+def rings_for_representative(device: Device, line: DeviceLine) -> bool:
+    """Whether a call to the tenant's representative numbers rings this line (or FXS port).
+
+    Set per line (sheet column ``ring_representative``, the API's line objects); unset, a line
+    rings unless it is a FAX port (an HT802 port in T.38 or pass-through mode answering a
+    representative call with fax tones) or its device was switched off as a whole.
+    """
+    if line.ring_representative is not None:
+        return line.ring_representative
+    return device.ring_representative and line.fax_mode is None
+
+
+def holders(session: Session) -> list[str]:
+    """The names of the tenants that hold a representative number (for the call metrics)."""
+    return list(
+        session.scalars(
+            select(Tenant.name).join(RepresentativeNumber).distinct().order_by(Tenant.name)
+        )
+    )
 
 
 def get_representative(session: Session, number_id: int) -> RepresentativeNumber:

@@ -3,8 +3,10 @@
 Columns (docs/architecture.md, 'Provisioning sheet'):
 ``tenant,extension,direct_number,display_name,mac,model,port``, plus
 the optional ``representative_number`` (a number the tenant holds, shared by devices),
-``caller_id`` (``direct`` or ``representative``: which number the device presents) and
-``fax`` (``t38`` or ``passthrough``, ATA ports only).
+``caller_id`` (``direct`` or ``representative``: which number the device presents),
+``fax`` (``t38`` or ``passthrough``, ATA ports only) and ``ring_representative`` (``yes`` or
+``no``: whether this line rings for the tenant's representative numbers; empty: yes, except on
+a FAX port).
 
 Every row is checked first, against the sheet and against the inventory; only a sheet with no
 error at all is written, in one transaction.
@@ -49,7 +51,8 @@ from provisioner.vendors import find_model
 from provisioner.vendors.base import FaxMode, ModelInfo
 
 REQUIRED_COLUMNS = ("tenant", "extension", "direct_number", "display_name", "mac", "model", "port")
-OPTIONAL_COLUMNS = ("representative_number", "caller_id", "fax")
+OPTIONAL_COLUMNS = ("representative_number", "caller_id", "fax", "ring_representative")
+_YES, _NO = ("yes", "true", "1", "on"), ("no", "false", "0", "off")
 
 Progress = Callable[[int], None]
 
@@ -80,6 +83,7 @@ class SheetRow:
     representative_number: str | None
     caller_id: str  # "direct" or "representative"
     fax: FaxMode | None
+    ring_representative: bool | None  # None: the default (not on a FAX port)
 
 
 @dataclass
@@ -158,9 +162,12 @@ def _parse_row(line: int, values: dict[str, str]) -> SheetRow:
     if caller_id == "representative" and representative is None:
         raise ValueError("caller_id 'representative' needs a representative_number on the row")
     fax = fax_mode(model, values.get("fax", "").lower())
+    ring = values.get("ring_representative", "").strip().lower()
+    if ring and ring not in _YES + _NO:
+        raise ValueError(f"ring_representative {ring!r} must be yes, no or empty")
     return SheetRow(
         line, tenant, extension, direct_number, display_name, mac, model, port,
-        representative, caller_id, fax,
+        representative, caller_id, fax, (ring in _YES) if ring else None,
     )  # fmt: skip
 
 
@@ -436,6 +443,7 @@ class _Plan:
                 device.lines.append(line)
             line.account = accounts[(row.tenant, row.extension)]
             line.fax_mode = row.fax.value if row.fax else None
+            line.ring_representative = row.ring_representative
         extensions = ", ".join(f"{row.port}:{row.extension}" for row in rows)
         self.session.add(
             DeviceEvent(

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy import Column, Table, bindparam, select, update
 
-from provisioner.db.gateways import IssuerKey
+from provisioner.db.gateways import GatewayProfile, IssuerKey
 from provisioner.db.models import Account, Device
 from provisioner.db.poe import PoeSwitch
 from provisioner.db.session import Database
@@ -29,6 +29,7 @@ SECRET_COLUMNS: tuple[tuple[type, tuple[str, ...]], ...] = (
     (Device, ("admin_password_encrypted", "http_password_encrypted", "config_key_encrypted")),
     (PoeSwitch, ("community_encrypted", "v3_auth_key_encrypted", "v3_priv_key_encrypted")),
     (IssuerKey, ("private_key_encrypted",)),
+    (GatewayProfile, ("trunk_password_encrypted",)),
 )
 
 
@@ -56,8 +57,9 @@ def rotate_key(
     done = Rotation()
     for model, names in SECRET_COLUMNS:
         table: Table = model.__table__  # type: ignore[attr-defined]
+        (key,) = table.primary_key.columns  # one integer key each (a profile's is its device's)
         for name in names:
-            _rotate_column(db, table.c.id, table.c[name], new_only, both, batch, done, after_batch)
+            _rotate_column(db, key, table.c[name], new_only, both, batch, done, after_batch)
     return done
 
 

@@ -121,7 +121,8 @@ def set_line(mac: str, port: int, json_data: dict[str, Any]) -> Data:
     with unit_of_work() as session:
         device = devices.get_device(session, mac)
         account = accounts.get_account(session, json_data["account_id"])
-        devices.set_line(session, device, port, account, json_data["fax_mode"] or "")
+        devices.set_line(session, device, port, account, json_data["fax_mode"] or "",
+                         json_data["ring_representative"])  # fmt: skip
         return present.device(device)
 
 

@@ -11,9 +11,10 @@ from provisioner.domain.errors import MAX_ID
 from provisioner.domain.gateways.cdrs import DIRECTIONS, RESULTS
 from provisioner.domain.gateways.devices import MAX_CALL_SECONDS, MAX_CORES, REFUSALS
 from provisioner.domain.gateways.licences import MAX_DAYS
+from provisioner.domain.gateways.trunk import MAX_EXPIRES, MIN_EXPIRES, PASSWORD, USER
 from provisioner.domain.inventory.accounts import EXTENSION_PATTERN
 from provisioner.domain.inventory.patterns import PHONE_NUMBER_PATTERN, anchored
-from provisioner.web.api.schemas import JsonInteger
+from provisioner.web.api.schemas import JsonBoolean, JsonInteger
 
 _PHONE = Regexp(anchored(PHONE_NUMBER_PATTERN), error="a Japanese number: 0 and 9-10 digits")
 _ADDRESS = {
@@ -73,6 +74,19 @@ class GatewayPatch(Schema):
         validate=Regexp(f"^(?:{PHONE_NUMBER_PATTERN})?$", error="a Japanese number, or empty")
     )
     max_call_seconds = JsonInteger(validate=Range(60, MAX_CALL_SECONDS))
+    trunk_register = JsonBoolean(
+        metadata={"description": "The carrier wants a REGISTER and digest answers (issue 14)."}
+    )
+    trunk_user = String(validate=Regexp(f"^(?:{USER.pattern})?$"))
+    trunk_auth_user = String(validate=Regexp(f"^(?:{USER.pattern})?$"))
+    trunk_password = String(
+        load_only=True,
+        validate=Regexp(f"^(?:{PASSWORD.pattern})?$", error="printable ASCII, no space or quote"),
+        metadata={"description": "Stored encrypted; never shown again."},
+    )
+    trunk_registrar = String(validate=Length(0, 300), metadata=_ADDRESS["metadata"])
+    trunk_outbound_proxy = String(validate=Length(0, 300), metadata=_ADDRESS["metadata"])
+    trunk_expires = JsonInteger(validate=Range(MIN_EXPIRES, MAX_EXPIRES))
 
 
 class PeerOut(Schema):
@@ -80,10 +94,26 @@ class PeerOut(Schema):
     port = Integer(required=True)
 
 
+class TrunkAccountOut(Schema):
+    register = Boolean(required=True)
+    user = String(required=True, allow_none=True)
+    auth_user = String(required=True, allow_none=True)
+    password_set = Boolean(required=True)
+    registrar = Nested(PeerOut, required=True, allow_none=True)
+    outbound_proxy = Nested(PeerOut, required=True, allow_none=True)
+    expires = Integer(required=True)
+    state = String(
+        required=True, allow_none=True,
+        metadata={"description": "What the gateway last reported: 'registered' or why not."},
+    )  # fmt: skip
+    state_at = DateTime(required=True, allow_none=True)
+
+
 class GatewayOut(Schema):
     mac = String(required=True)
     tenant = String(required=True, allow_none=True)
     trunk = Nested(PeerOut, required=True, allow_none=True)
+    trunk_account = Nested(TrunkAccountOut, required=True, allow_none=True)
     cores = List(Nested(PeerOut), required=True)
     refusal = String(required=True, allow_none=True)
     default_caller_id = String(required=True, allow_none=True)

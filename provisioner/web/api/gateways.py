@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 
 from provisioner.db.gateways import CallRecord, GatewayLicence
 from provisioner.db.models import ApiRole, Device
-from provisioner.domain.gateways import cdrs, licences
+from provisioner.domain.gateways import cdrs, licences, trunk
 from provisioner.domain.gateways import numbers as number_map
 from provisioner.domain.gateways.devices import get_gateway, get_profile, set_profile
+from provisioner.domain.gateways.trunk import TrunkAccount, apply_account
 from provisioner.domain.inventory import tenants
 from provisioner.web.api.auth import ADMIN, ANY_ROLE, WAREHOUSE, auth, caller
 from provisioner.web.api.context import API_PREFIX, provisioner, unit_of_work
@@ -58,6 +59,7 @@ def _gateway(session: Session, device: Device) -> Data:
         "mac": device.mac,
         "tenant": device.tenant.name if device.tenant else None,
         "trunk": {"host": profile.trunk_host, "port": profile.trunk_port} if profile else None,
+        "trunk_account": trunk.account_summary(profile) if profile else None,
         "cores": list(profile.cores) if profile else [],
         "refusal": profile.refusal if profile else None,
         "default_caller_id": profile.default_caller_id if profile else None,
@@ -104,7 +106,12 @@ def update_gateway(mac: str, json_data: dict[str, Any]) -> Data:
     """Set the trunk (needed first), PBX cores (primary first), refusal and call limits."""
     with unit_of_work() as session:
         device = get_gateway(session, mac)
-        set_profile(session, device, **json_data)
+        account = {k: json_data.pop(k) for k in list(json_data) if k.startswith("trunk_")}
+        profile = set_profile(session, device, **json_data)
+        apply_account(
+            profile, provisioner().box,
+            TrunkAccount(**{name.removeprefix("trunk_"): value for name, value in account.items()}),
+        )  # fmt: skip
         return _gateway(session, device)
 
 

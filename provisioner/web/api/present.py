@@ -16,7 +16,7 @@ from provisioner.db.models import (
     RepresentativeNumber,
     Tenant,
 )
-from provisioner.domain.inventory import devices
+from provisioner.domain.inventory import devices, representatives
 from provisioner.domain.inventory.sheet import ImportReport
 
 Data = dict[str, Any]
@@ -83,6 +83,7 @@ def device(row: Device) -> Data:
                 "display_name": line.account.display_name,
                 "sip_username": line.account.sip_username,
                 "fax_mode": line.fax_mode,
+                "ring_representative": representatives.rings_for_representative(row, line),
             }
             for line in row.lines
         ],

@@ -256,6 +256,10 @@ class LineOut(Schema):
     display_name = String(required=True)
     sip_username = String(required=True)
     fax_mode = String(required=True, allow_none=True)
+    ring_representative = Boolean(
+        required=True,
+        metadata={"description": "Calls to the tenant's representative numbers ring this line."},
+    )
 
 
 class RegistrationOut(Schema):
@@ -320,6 +324,11 @@ class LineIn(Schema):
         allow_none=True,
         validate=OneOf([mode.value for mode in FaxMode]),
         metadata={"description": "ATA ports only."},
+    )
+    ring_representative = JsonBoolean(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "Rings for the representative numbers; null: unless FAX."},
     )
 
 

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from provisioner.db.models import Device, Tenant
 from provisioner.domain.access import staff
 from provisioner.domain.errors import Conflict, Invalid, NotFound
-from provisioner.domain.inventory import accounts, devices, tenants
+from provisioner.domain.inventory import accounts, devices, representatives, tenants
 from provisioner.domain.inventory.lifecycle import Action
 from provisioner.domain.inventory.macs import BadMac, format_mac, normalize_mac
 from provisioner.domain.inventory.sheet import RowError, SheetError, import_sheet
@@ -167,6 +167,11 @@ def device_page(
             accounts=accounts.list_accounts(db, chosen) if chosen else [],
             ports=ports,
             picked={line.port: line.account_id for line in device.lines},
+            ringing={line.port: line.ring_representative for line in device.lines},
+            rings={
+                line.port: representatives.rings_for_representative(device, line)
+                for line in device.lines
+            },
             slots=orders.open_slots(db, device.model),
             error=error,
             row_errors=row_errors,
@@ -190,12 +195,18 @@ def bind(mac: str) -> ResponseReturnValue:
     if not tenant_text.isdigit():
         return device_page(mac, t("pick_tenant"), 422)
     picks: dict[int, int] = {}
+    ringing: dict[int, bool | None] = {}
     for key, value in form.items():
         if key.startswith("line_") and value:
             port, account = key.removeprefix("line_"), value
             if not (port.isdigit() and account.isdigit()):
                 return device_page(mac, t("bad_choice"), 422)
             picks[int(port)] = int(account)
+        elif key.startswith("ring_") and value:
+            port = key.removeprefix("ring_")
+            if not port.isdigit() or value not in ("yes", "no"):
+                return device_page(mac, t("bad_choice"), 422)
+            ringing[int(port)] = value == "yes"
     if not picks:
         return device_page(mac, t("pick_account"), 422)
     service = provisioner()
@@ -209,7 +220,8 @@ def bind(mac: str) -> ResponseReturnValue:
                     devices.clear_line(db, device, line.port)
             for port, account_id in sorted(picks.items()):
                 account = accounts.get_account(db, account_id)
-                devices.set_line(db, device, port, account)
+                devices.set_line(db, device, port, account,
+                                 ring_representative=ringing.get(port))  # fmt: skip
             name = tenant.name
     except REFUSALS as exc:
         return device_page(mac, t("refused", reason=exc), 409)

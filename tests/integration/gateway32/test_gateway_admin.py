@@ -103,7 +103,9 @@ def test_the_gateway_commands(api: Api) -> None:
     assert config.returncode == 0, config.stderr
     document = json.loads(config.stdout)
     assert document["numbers"] == [{"did": "0312345678", "destination": "2002"}]
-    assert document["trunk"] == {"host": "192.0.2.10", "port": 5070, "transport": "udp"}
+    assert document["trunk"] == {
+        "host": "192.0.2.10", "port": 5070, "transport": "udp", "registration": None,
+    }  # fmt: skip
     assert document["refusal"] == "unavailable"
     assert document["max_call_seconds"] == 600
     assert document["default_caller_id"] == "0312345678"
@@ -114,3 +116,25 @@ def test_the_gateway_commands(api: Api) -> None:
     listed = run(service, "provisioner", "gateway", "number", "list", OURS)
     assert "0312345678" in listed.stdout
     assert "0312345679" not in listed.stdout
+
+
+def test_the_trunk_account_is_set_from_the_environment_and_never_printed(api: Api) -> None:
+    service = api.service
+    with service.db.session() as session:
+        add_gateway(session, service.box, OURS, tenant_named(session, "acme"),
+                    {"0312345678": "2001"})  # fmt: skip
+    refused = run(service, "provisioner", "gateway", "set", OURS, "--trunk-register")
+    assert refused.returncode == 1
+    assert "needs the carrier account" in refused.stderr
+    secret = {"PROVISIONER_TRUNK_PASSWORD": "Tr5nk!pw"}
+    done = run(service, "provisioner", "gateway", "set", OURS, "--trunk-register",
+               "--trunk-user", "0312345678", "--trunk-outbound-proxy", "192.0.2.7:5062",
+               env=secret)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    config = run(service, "provisioner", "gateway", "config", OURS)
+    assert config.returncode == 0, config.stderr
+    registration = json.loads(config.stdout)["trunk"]["registration"]
+    assert registration["user"] == "0312345678"
+    assert registration["outbound_proxy"] == {"host": "192.0.2.7", "port": 5062}
+    assert registration["password"] == "********"
+    assert "Tr5nk!pw" not in config.stdout + config.stderr + done.stdout + done.stderr

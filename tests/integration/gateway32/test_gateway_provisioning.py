@@ -142,7 +142,9 @@ def test_config_with_digest_holds_this_tenant_only(served: Lab) -> None:
     assert document["tenant"] == DEMO_TENANT
     assert document["numbers"] == [{"did": OUR_DID, "destination": "1001"}]
     assert document["licence"]["licence"]["gateway"] == OURS
-    assert document["trunk"] == {"host": "127.0.0.1", "port": 5070, "transport": "udp"}
+    assert document["trunk"] == {
+        "host": "127.0.0.1", "port": 5070, "transport": "udp", "registration": None,
+    }  # fmt: skip
     assert document["cores"] == [{"host": "127.0.0.1", "port": 5080}]
     text = body.decode()
     assert THEIR_DID not in text
@@ -341,3 +343,24 @@ def test_a_shipped_gateways_first_config_fetch_installs_it(served: Lab) -> None:
         events = [(e.kind, e.actor) for e in timeline(session, device)]
     assert ("state", "first config fetch from 127.0.0.1") in events
     assert curl(config_url(served, THEIRS), "--digest", "-u", creds)[0] == 200  # stays installed
+
+
+def test_the_gateway_reports_its_trunk_registration_on_each_fetch(
+    served: Lab, tmp_path: Path
+) -> None:
+    settings = served.gateway_settings(tmp_path / "gw", served.ours)
+    refused = "not registered: the carrier answered 403"
+    reports = [refused, refused, "registered"]
+    for report in reports:
+        assert fetch_config(settings, trunk_state=report).ok
+    assert fetch_config(settings).ok  # a trunk without registration reports nothing
+    with served.db.session() as session:
+        events = [(e.kind, e.detail) for e in timeline(session, get_gateway(session, OURS))
+                  if e.actor == "trunk registration"]  # fmt: skip
+    assert list(reversed(events)) == [
+        ("alert", "trunk not registered: the carrier answered 403"),
+        ("registration", "trunk registered"),
+    ]
+    status, gateway = served.api(f"/gateways/{OURS}", ApiRole.READONLY)
+    assert status == 200
+    assert gateway["trunk_account"]["state"] == "registered"  # type: ignore[index]

@@ -12,6 +12,7 @@ from gateway32.config import ConfigError, parse_config
 from gateway32.kamailio import dispatcher_list, render
 from gateway32.licence import LicenceError, public_key_pem
 from gateway32.settings import Settings, SettingsError
+from gateway32.supervisor import registration_failure
 from tests.support.gateway_engine import GATEWAY_MAC, Issuer, gateway_config
 
 
@@ -150,3 +151,71 @@ def test_an_acc_cdr_line_becomes_an_answered_record() -> None:
     assert record["from"] == "sip:2001@h;transport=udp"
     assert record["emergency"] is True
     assert record_from_line(line.replace("gw32cdr={", "gw32cdr=")) is None  # no JSON: no record
+
+
+_ACCOUNT = {"user": "0312345678", "password": "s3cret:x", "expires": 600}
+
+
+def test_a_registered_trunk_is_read_and_its_password_kept_out_of_reprs(issuer: Issuer) -> None:
+    proxy = {"host": "127.0.0.1", "port": 5090}
+    config = gateway_config(issuer.licence(4), trunk_port=5070, cores=[5080],
+                            registration={**_ACCOUNT, "outbound_proxy": proxy})  # fmt: skip
+    parsed = _parse(issuer, config)
+    registration = parsed.registration  # type: ignore[attr-defined]
+    assert registration.user == registration.auth_user == "0312345678"
+    assert registration.domain == "127.0.0.1:5070"  # no registrar given: the trunk registers us
+    assert registration.expires == 600
+    assert "s3cret" not in repr(parsed)
+    # the carrier's requests come from the trunk or its outbound proxy, nothing else
+    sources = parsed.carrier_sources()  # type: ignore[attr-defined]
+    assert [(peer.host, peer.port) for peer in sources] == [
+        ("127.0.0.1", 5070),
+        ("127.0.0.1", 5090),
+    ]
+    plain = _parse(issuer, gateway_config(issuer.licence(4), trunk_port=5070, cores=[5080]))
+    assert plain.registration is None  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"user": "a b"}, "trunk.registration.user is missing or malformed"),
+        ({"auth_user": 'x"y'}, "trunk.registration.auth_user is malformed"),
+        ({"password": "with space"}, "password is missing or has characters not allowed"),
+        ({"password": ""}, "password is missing"),
+        ({"expires": 5}, "expires must be 60-86400"),
+        ({"registrar": {"host": "127.0.0.1", "port": 0}}, "registrar.port must be 1-65535"),
+    ],
+)
+def test_a_bad_trunk_account_is_refused_without_echoing_the_password(
+    issuer: Issuer, change: dict[str, object], problem: str
+) -> None:
+    config = gateway_config(issuer.licence(4), trunk_port=5070, cores=[5080],
+                            registration={**_ACCOUNT, **change})  # fmt: skip
+    with pytest.raises(ConfigError, match=problem) as refused:
+        _parse(issuer, config)
+    assert "with space" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        (" 4(1) ERROR: uac [uac_reg.c:933]: uac_reg_tm_callback(): authentication failed for "
+         "<0312345678>", "the carrier refused the credentials (wrong user or password)"),
+        (" 4(1) ERROR: uac [uac_reg.c:990]: uac_reg_tm_callback(): got sip response 403 while "
+         "registering [0312345678]", "the carrier answered 403"),
+        (" 1(1) NOTICE: <script>: GW32CDR {}", None),
+    ],
+)  # fmt: skip
+def test_registration_failures_are_read_from_kamailio_lines(line: str, reason: str | None) -> None:
+    assert registration_failure(line) == reason
+
+
+def test_register_retry_is_a_whole_step_at_least(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GATEWAY32_REGISTER_TIMER", "10")
+    monkeypatch.setenv("GATEWAY32_REGISTER_RETRY", "30")
+    # uac_reg retries up to its timer + 3 s early: it gets the difference on top
+    assert Settings.load().uac_retry_interval == 43
+    monkeypatch.setenv("GATEWAY32_REGISTER_RETRY", "5")
+    with pytest.raises(SettingsError, match="REGISTER_RETRY must be at least"):
+        Settings.load()

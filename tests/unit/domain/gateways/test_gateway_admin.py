@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from provisioner.app.service import Service
 from provisioner.db.gateways import IssuerKey
 from provisioner.db.models import TenantStatus
+from provisioner.domain.gateways import trunk
+from provisioner.domain.gateways.config import config_document
+from provisioner.domain.gateways.devices import get_gateway, get_profile
 from provisioner.domain.inventory import accounts, representatives, tenants
+from provisioner.domain.inventory.lookup import timeline
 from tests.support.api import Api, make_api
 from tests.support.gateway_inventory import add_gateway, tenant_named
 
@@ -130,3 +136,72 @@ def test_trial_tenants_get_no_ported_numbers_and_suspended_ones_no_licence(api: 
     assert len(issued) == 1  # the one add_gateway issued, with who did it
     assert issued[0]["actor"] == "test"
     assert "4 channels" in issued[0]["detail"]
+
+
+def test_a_trunk_account_is_stored_encrypted_and_never_shown(api: Api) -> None:
+    with api.service.db.session() as session:
+        add_gateway(session, api.service.box, OURS, tenant_named(session, "acme"),
+                    {"0312345678": "2001"})  # fmt: skip
+    assert "needs the carrier account" in api.refused(
+        "PATCH", f"/gateways/{OURS}", 422, json={"trunk_register": True, "trunk_user": "0312345678"}
+    )
+    assert "trunk_password" in api.refused(
+        "PATCH", f"/gateways/{OURS}", 422, json={"trunk_password": "has space"}
+    )
+    settings = api.ok("PATCH", f"/gateways/{OURS}", json={
+        "trunk_register": True, "trunk_user": "0312345678", "trunk_password": "Tr5nk!pw",
+        "trunk_registrar": "192.0.2.1", "trunk_expires": 600,
+    })  # fmt: skip
+    account = api.ok("GET", f"/gateways/{OURS}", role="readonly")["trunk_account"]
+    assert account == settings["trunk_account"]
+    assert account["register"] is True
+    assert account["password_set"] is True
+    assert account["registrar"] == {"host": "192.0.2.1", "port": 5060}
+    assert account["auth_user"] == "0312345678"
+    assert account["state"] is None
+    assert "Tr5nk!pw" not in json.dumps(settings)
+    with api.service.db.session() as session:
+        device = get_gateway(session, OURS)
+        profile = get_profile(session, device)
+        assert profile is not None
+        assert profile.trunk_password_encrypted is not None
+        assert "Tr5nk!pw" not in profile.trunk_password_encrypted
+        document = config_document(session, device, "127.0.0.1:5080", api.service.box)
+    assert document["trunk"]["registration"] == {
+        "registrar": {"host": "192.0.2.1", "port": 5060}, "user": "0312345678",
+        "auth_user": "0312345678", "password": "Tr5nk!pw", "expires": 600,
+        "outbound_proxy": None,
+    }  # fmt: skip
+    # switched off, the carrier trusts the trunk's address again; the account is kept
+    api.ok("PATCH", f"/gateways/{OURS}", json={"trunk_register": False})
+    with api.service.db.session() as session:
+        device = get_gateway(session, OURS)
+        document = config_document(session, device, "127.0.0.1:5080", api.service.box)
+    assert document["trunk"]["registration"] is None
+
+
+def test_what_the_gateway_reports_of_its_registration_lands_on_its_timeline(
+    service: Service,
+) -> None:
+    with service.db.session() as session:
+        add_gateway(session, service.box, OURS, tenant_named(session, "acme"), {})
+    reports = ["registered", "registered", "not registered: wrong user or password\x07",
+               "registered"]  # fmt: skip
+    changed = []
+    for report in reports:
+        with service.db.session() as session:
+            device = get_gateway(session, OURS)
+            profile = get_profile(session, device)
+            assert profile is not None
+            changed.append(trunk.note_state(session, device, profile, report))
+    assert changed == [True, False, True, True]
+    with service.db.session() as session:
+        events = [
+            e for e in timeline(session, get_gateway(session, OURS)) if e.actor == trunk.WATCHER
+        ]
+        kinds = [(e.kind, e.detail) for e in reversed(events)]
+    assert kinds == [
+        ("registration", "trunk registered"),
+        ("alert", "trunk not registered: wrong user or password"),  # control characters dropped
+        ("registration", "trunk registered"),
+    ]

@@ -35,11 +35,13 @@ def test_good_sheet_creates_tenants_accounts_devices(service: Service) -> None:
         row(tenant="beta", extension="1001", direct_number="0612345678",
             mac="00-80-F0-00-00-01", model="kx-hdv230", representative_number="0612340000",
             caller_id="representative"),
+        row(tenant="beta", extension="1002", direct_number="", mac="00-80-F0-00-00-01",
+            model="kx-hdv230", port="2", ring_representative="no"),
     ]  # fmt: skip
     report = run_import(service, rows)
     assert report.ok, report.errors
-    assert (report.tenants_created, report.accounts_created, report.devices_created) == (2, 4, 3)
-    assert counts(service) == (2, 4, 3, 6)  # per device: a bind and an import event
+    assert (report.tenants_created, report.accounts_created, report.devices_created) == (2, 5, 3)
+    assert counts(service) == (2, 5, 3, 6)  # per device: a bind and an import event
     with service.db.session() as session:
         ata = session.scalar(select(Device).where(Device.mac == "000b82aa0002"))
         assert ata is not None
@@ -49,8 +51,9 @@ def test_good_sheet_creates_tenants_accounts_devices(service: Service) -> None:
         assert hdv.model == "KX-HDV230"
         assert hdv.caller_id_number is not None
         assert hdv.caller_id_number.number == "0612340000"
+        assert [ln.ring_representative for ln in hdv.lines] == [None, False]
         usernames = session.scalars(select(Account.sip_username)).all()
-        assert len(set(usernames)) == 4
+        assert len(set(usernames)) == 5
         assert not any(name.isdigit() for name in usernames)
 
 
@@ -129,8 +132,11 @@ def test_representative_number_limits(service: Service) -> None:
             row(mac="000b82aa0003", model="GXP1610", representative_number=reps[1]),
         ],
     )
-    assert [e.line for e in report.errors] == [3]
-    assert "more than its 1 account" in report.errors[0].reason
+    assert [e.line for e in report.errors] == [2, 3]
+    # only the basic ID: no representative number at all (the 03plus guide)
+    assert "has 1 ID(s): a representative number needs at least 2" in report.errors[0].reason
+    report = run_import(service, [row(ring_representative="maybe")])
+    assert "ring_representative 'maybe' must be yes, no or empty" in report.errors[0].reason
     assert counts(service) == (0, 0, 0, 0)
 
 

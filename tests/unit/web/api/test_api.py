@@ -155,20 +155,23 @@ def test_accounts(api: Api) -> None:
 def test_representative_number_limits(api: Api) -> None:
     tenant = new_tenant(api)
     path = f"/tenants/{tenant['id']}/representative-numbers"
-    assert "more than its 0 account" in api.refused(
+    assert "has 0 ID(s)" in api.refused("POST", path, 409, json={"number": "0300000001"})
+    first = new_account(api, tenant["id"], "1001")
+    # only the basic ID: no representative number (the 03plus guide)
+    assert "has 1 ID(s): a representative number needs at least 2" in api.refused(
         "POST", path, 409, json={"number": "0300000001"}
     )
-    first = new_account(api, tenant["id"], "1001")
+    new_account(api, tenant["id"], "1002")
     rep = api.ok("POST", path, 201, json={"number": "03-0000-0001"})
     assert rep["number"] == "0300000001"
     assert "held by this tenant" in api.refused("POST", path, 409, json={"number": "0300000001"})
-    assert "more than its 1 account" in api.refused(
-        "POST", path, 409, json={"number": "0300000002"}
+    api.ok("POST", path, 201, json={"number": "0300000002"})
+    assert "more than its 2 account" in api.refused(
+        "POST", path, 409, json={"number": "0300000003"}
     )
-    for extension in ("1002", "1003", "1004"):
+    for extension in ("1003", "1004"):
         new_account(api, tenant["id"], extension)
-    for number in ("0300000002", "0300000003"):
-        api.ok("POST", path, 201, json={"number": number})
+    api.ok("POST", path, 201, json={"number": "0300000003"})
     assert "more than 3" in api.refused("POST", path, 409, json={"number": "0300000004"})
     other = new_tenant(api, "other")
     new_account(api, other["id"], "1001")
@@ -219,6 +222,11 @@ def test_devices_lines_caller_id_and_ringing(api: Api) -> None:
     api.ok("POST", "/devices/000b82aa0002/actions/bind", json={"tenant_id": tenant["id"]})
     ata = api.ok("PUT", "/devices/000b82aa0002/lines/2", json=line | {"fax_mode": "t38"})
     assert ata["lines"][0]["fax_mode"] == "t38"
+    assert ata["lines"][0]["ring_representative"] is False  # a FAX port does not, unless set
+    ata = api.ok("PUT", "/devices/000b82aa0002/lines/2",
+                 json=line | {"fax_mode": "t38", "ring_representative": True})  # fmt: skip
+    assert ata["lines"][0]["ring_representative"] is True
+    assert device["lines"][0]["ring_representative"] is True
     assert "beyond the 2 FXS ports" in api.refused("DELETE", "/devices/000b82aa0002/lines/3", 422)
     assert "no account on port 1" in api.refused("DELETE", "/devices/000b82aa0002/lines/1", 404)
     assert api.ok("DELETE", "/devices/000b82aa0002/lines/2")["lines"] == []
@@ -229,6 +237,7 @@ def test_devices_lines_caller_id_and_ringing(api: Api) -> None:
         "PUT", "/devices/000b82aa0001/lines/2", 409, json={"account_id": stranger["id"]}
     )
 
+    new_account(api, tenant["id"], "1002")  # a representative number needs two IDs
     api.ok(
         "POST",
         f"/tenants/{tenant['id']}/representative-numbers",

@@ -180,12 +180,18 @@ def test_a_bind_is_checked_and_all_or_nothing(logged_in: Browser) -> None:
         own = session.scalar(
             select(Account.id).where(Account.tenant_id == demo_id, Account.extension == "1001")
         )
-    done = logged_in.post(bind, tenant_id=str(demo_id), line_1=str(own))
+    assert ja("bad_choice") in logged_in.post(bind, tenant_id=str(demo_id), line_1=str(own),
+                                             ring_1="maybe").text  # fmt: skip
+    page = logged_in.client.get(f"/staging/devices/{NEW_MAC}?tenant={demo_id}").text
+    assert 'id="ring_1"' in page  # each port: rings for representative numbers or not
+    done = logged_in.post(bind, tenant_id=str(demo_id), line_1=str(own), ring_1="no")
     assert done.status_code == 302
     with logged_in.service.db.session() as session:
         device = devices.get_device(session, NEW_MAC)
         assert device.state is DeviceState.BOUND
         assert [line.account.extension for line in device.lines] == ["1001"]
+        assert [line.ring_representative for line in device.lines] == [False]
+    assert ja("silent_representative") in logged_in.client.get(f"/staging/devices/{NEW_MAC}").text
 
 
 def test_shipping_wants_a_staged_device(logged_in: Browser) -> None:
