@@ -1,30 +1,25 @@
 """HTTP Digest (RFC 7616, MD5, qop=auth) as devices speak it, with replay refusal.
 
 Nonces are stateless (a timestamp and an HMAC under the service key), so any worker or
-instance can check one it did not issue. Each (nonce, nc) pair is accepted once by the process
-that sees it: spent pairs are kept in that process's memory for the nonce's lifetime
-(:class:`SpentNonces`), not written to the shared database, so a boot storm costs no write
-per fetch. Why that is enough is the threat model in docs/security.md ("Digest replay").
+instance can check one it did not issue. Each (nonce, nc) pair is accepted once per instance:
+spent pairs live in a small SQLite file that one ``serve`` creates on tmpfs and names to its
+own workers (:class:`SpentNonces`), not in the shared database, so a boot storm costs no
+shared write per fetch. Why another instance need not know is the threat model in
+docs/security.md ("Digest replay").
 """
 
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import hashlib
 import hmac
 import secrets
+import sqlite3
 import struct
 import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
-
-from sqlalchemy import insert
-from sqlalchemy.exc import IntegrityError
-
-from provisioner.db.models import SpentNonce
-from provisioner.db.session import Database
+from pathlib import Path
 
 REALM = "provisioning"
 NONCE_LIFETIME = 300  # seconds
@@ -99,52 +94,73 @@ class DigestVerdict:
 class SpentNonces:
     """The (nonce, nc) pairs accepted while their nonce lives: each is accepted once.
 
-    A replay to this process is refused from memory, without a query. Given the shared
-    database, every accepted pair is also inserted into ``spent_nonces``, whose key refuses a
-    second insert: a replay that reaches another worker or another instance is refused too
-    (the issue-12 measurement of skipping that write, and why it was not taken: docs/security.md,
-    "Digest replay"). Memory is bounded: past ``max_pairs`` the oldest pair is forgotten first
-    (insertion order is acceptance order; every pair lives the same ``NONCE_LIFETIME``), and
-    the table still refuses it.
+    ``path`` names the instance's store, a SQLite file every worker of one ``serve`` opens
+    (:func:`create_store` makes it before the workers start): the primary key refuses a
+    second ``INSERT OR IGNORE`` of a pair from any of them, so a replay is refused
+    instance-wide. The file belongs on tmpfs and is written with ``synchronous=OFF``: it
+    only has to outlive the nonces (300 s), never a reboot, and a lost file forgets pairs
+    whose replay another instance would accept anyway (docs/security.md, "Digest replay").
+    Without a path the store is this process's memory (the CLI, tests: one process).
+    Only correct answers are spent, so the store grows with honest fetches, and expired pairs
+    are deleted every ``purge_every`` spends.
     """
 
-    def __init__(self, db: Database | None = None, max_pairs: int = 200_000) -> None:
-        self._db = db
-        self._max_pairs = max_pairs
-        self._pairs: OrderedDict[tuple[str, str], float] = OrderedDict()  # -> expiry (wall)
+    def __init__(self, path: Path | None = None, purge_every: int = 4096) -> None:
+        self._connection = _connect(path)
+        if path is None:
+            _create_table(self._connection)
+        self._purge_every = purge_every
+        self._since_purge = 0
         self._lock = threading.Lock()
 
     def spend(self, nonce: str, nc: str, expires: float, now: float) -> bool:
         """True the first time the pair is presented (it is spent now), False for a replay."""
-        pair = (nonce, nc)
         with self._lock:
-            while self._pairs and next(iter(self._pairs.values())) < now:
-                self._pairs.popitem(last=False)
-            if pair in self._pairs:
-                return False
-            if len(self._pairs) >= self._max_pairs:
-                self._pairs.popitem(last=False)
-            self._pairs[pair] = expires
-        return self._db is None or self._spend_shared(nonce, nc, expires)
-
-    def _spend_shared(self, nonce: str, nc: str, expires: float) -> bool:
-        """Insert the pair where every worker and instance looks; False if one already did."""
-        assert self._db is not None
-        try:
-            with self._db.session() as session:
-                session.execute(
-                    insert(SpentNonce).values(
-                        nonce=nonce[:100],
-                        nonce_count=nc[:8],
-                        expires_at=dt.datetime.fromtimestamp(expires + 60, dt.UTC),
-                    )
-                )
-        except IntegrityError:
-            return False
-        return True
+            self._since_purge += 1
+            if self._since_purge >= self._purge_every:
+                self._since_purge = 0
+                self._connection.execute("DELETE FROM spent WHERE expires < ?", (now,))
+            cursor = self._connection.execute(
+                "INSERT OR IGNORE INTO spent VALUES (?, ?, ?)", (nonce, nc, expires)
+            )
+            return cursor.rowcount == 1
 
     def __len__(self) -> int:
-        return len(self._pairs)
+        with self._lock:
+            count: int = self._connection.execute("SELECT count(*) FROM spent").fetchone()[0]
+            return count
+
+    def close(self) -> None:
+        with self._lock:
+            self._connection.close()
+
+
+def create_store(path: Path) -> None:
+    """The instance's spent-nonce file, made once before its workers open it."""
+    connection = _connect(path)
+    try:
+        connection.execute("PRAGMA journal_mode=WAL")  # persistent: every opener gets it
+        _create_table(connection)
+    finally:
+        connection.close()
+
+
+def _connect(path: Path | None) -> sqlite3.Connection:
+    connection = sqlite3.connect(
+        ":memory:" if path is None else str(path),
+        isolation_level=None,  # autocommit: each spend is its own short write
+        check_same_thread=False,  # one connection per process, behind SpentNonces' lock
+        timeout=10,
+    )
+    connection.execute("PRAGMA synchronous=OFF")
+    return connection
+
+
+def _create_table(connection: sqlite3.Connection) -> None:
+    connection.execute(
+        "CREATE TABLE IF NOT EXISTS spent (nonce TEXT, nc TEXT, expires REAL,"
+        " PRIMARY KEY (nonce, nc)) WITHOUT ROWID"
+    )
 
 
 def verify(

@@ -87,6 +87,7 @@ class Provisioner:
         settings: Settings,
         timeline: TimelineWriter | None,
         nonce_key: bytes,
+        spent: SpentNonces | None = None,
     ) -> None:
         self.db = db
         self.box = box
@@ -102,7 +103,7 @@ class Provisioner:
         self._from_bench = functools.lru_cache(maxsize=65_536)(self._on_staging_network)
         self.proxies = parse_networks(settings.trusted_proxies)
         self.mint = NonceMint(nonce_key)
-        self.spent = SpentNonces(db)
+        self.spent = spent if spent is not None else SpentNonces()
         self.admission = Admission(
             SourceLimiter(
                 capacity=settings.rate_capacity,

@@ -188,6 +188,10 @@ def test_a_replayed_digest_answer_is_refused(secure: RunningServer) -> None:
     header = _digest_header(headers["www-authenticate"], user, password, uri, "00000001")
     assert _get(secure.http + uri, {"Authorization": header})[0] == 200
     assert _get(secure.http + uri, {"Authorization": header})[0] == 401  # same nonce and nc
+    # Replayed from eight addresses, each on a connection of its own: the workers share the
+    # instance's spent nonces, so whichever worker a replay reaches refuses it.
+    for replayer in (f"127.0.0.{20 + n}" for n in range(8)):
+        assert curl(secure.http + uri, "-H", f"Authorization: {header}", source=replayer)[0] == 401
     forged = header.replace('nonce="', 'nonce="AAAA')
     assert _get(secure.http + uri, {"Authorization": forged})[0] == 401
 
