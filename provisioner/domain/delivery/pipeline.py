@@ -94,8 +94,8 @@ class Provisioner:
         self.settings = settings
         self.context = provisioning_context(settings)
         self.timeline = timeline
-        self.cache: RenderCache[RenderedFile] = RenderCache(db.revision)
-        self.devices: RenderCache[FoundDevice] = RenderCache(db.revision)
+        self.cache: RenderCache[RenderedFile] = RenderCache(db.render_changes)
+        self.devices: RenderCache[FoundDevice] = RenderCache(db.render_changes)
         self.firmware = FirmwareDirector(db, timeline)
         self.staging = parse_networks(settings.staging_networks)
         # Parsing the source address is a sixth of a cached fetch, and a boot storm brings
@@ -241,7 +241,7 @@ class Provisioner:
         return identified
 
     def _render(self, identified: IdentifiedFetch) -> RenderedFile:
-        """The file for this source's variant, rendered once per inventory revision.
+        """The file for this source's variant, rendered again only after its device changed.
 
         The firmware step is part of the variant: it follows the version this fetch reports
         and the clock (a wave opens after its pause) without a revision bump.
@@ -273,7 +273,7 @@ class Provisioner:
         rendered = plain
         if not staging and found is not None and found.access.encrypt_config:
             rendered = sealed(plain, request, found, self.box)
-        self.cache.put(key, rendered, revision)
+        self.cache.put(key, rendered, revision, subject=request.mac)
         return rendered
 
     def _record(self, identified: IdentifiedFetch, rendered: RenderedFile) -> Delivery:
@@ -330,7 +330,7 @@ class Provisioner:
             with self.db.engine.connect() as connection:
                 found = find_device(connection, self.box, request.mac, request.vendor)
             if found is not None:
-                self.devices.put(key, found, revision)
+                self.devices.put(key, found, revision, subject=request.mac)
         return found
 
     def _prove_device(self, fetch: Fetch, found: FoundDevice | None, first_contact: bool) -> None:

@@ -62,8 +62,8 @@ def _ship(service: Service) -> None:
             if device.state != "staged" or action is lifecycle.Action.SHIP:
                 lifecycle.apply(session, service.box, device, action, actor="test")
     # The delivery's caches look at the inventory revision once a second: start them afresh.
-    service.provisioner.cache = RenderCache(service.db.revision)
-    service.provisioner.devices = RenderCache(service.db.revision)
+    service.provisioner.cache = RenderCache(service.db.render_changes)
+    service.provisioner.devices = RenderCache(service.db.render_changes)
 
 
 def _doctor(service: Service) -> Diagnosis:
