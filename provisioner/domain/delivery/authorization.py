@@ -86,8 +86,11 @@ def re_enrol_on_contact(fetch: Fetch, found: FoundDevice, db: Database) -> bool:
 def challenge(verdict: str | None, mint: NonceMint) -> Refusal:
     """The 401 for a request that did not prove it is the device, with a fresh nonce.
 
-    Wrong or replayed credentials cost the source more than none, and are logged louder; a
-    stale nonce is routine (the device retries with the new one).
+    Wrong or replayed credentials cost the source more than none, and are logged as a
+    warning. A challenge to a request without credentials is every Digest fetch's first step,
+    and a stale nonce is routine too (the device retries with the new one): both are counted
+    and logged at DEBUG, since a boot storm would otherwise write a log line per phone and
+    spend a tenth of the hot path on it.
     """
     bad = verdict in (DigestVerdict.BAD, DigestVerdict.REPLAY)
     reason = {None: "no credentials", DigestVerdict.STALE: "stale nonce"}.get(
@@ -98,7 +101,7 @@ def challenge(verdict: str | None, mint: NonceMint) -> Refusal:
         reason,
         label="bad_credentials" if bad else "no_credentials",
         cost=Cost.BAD_CREDENTIALS if bad else Cost.ROUTINE,
-        level=logging.INFO if verdict in (None, DigestVerdict.STALE) else logging.WARNING,
+        level=logging.DEBUG if verdict in (None, DigestVerdict.STALE) else logging.WARNING,
         challenge=mint.challenge(stale=verdict == DigestVerdict.STALE),
     )
 

@@ -266,4 +266,4 @@ def test_killing_an_instance_mid_storm_loses_no_request(cluster: Cluster) -> Non
     assert [status for status, _ in answers] == [200] * len(work)
     assert all(body == phone.body for (_, body), phone in zip(answers, work, strict=True))
     # nginx did meet the dead instance, and retried those requests on the living one
-    assert f"upstream: \"http://127.0.0.1:{victim.http_port}/" in cluster.nginx_log.read_text()
+    assert f'upstream: "http://127.0.0.1:{victim.http_port}/' in cluster.nginx_log.read_text()
