@@ -34,8 +34,8 @@ def credential_verdict(
     if fetch.digest is None and basic is None:
         return None  # nothing to compare: the challenge (a boot storm's every first request)
     user, password = ("\0", "\0")
-    if found is not None and (creds := found.access.credentials(box)) is not None:
-        user, password = creds.http_user, creds.http_password
+    if found is not None and (login := found.access.http_login(box)) is not None:
+        user, password = login
     if fetch.digest is not None:
         return verify(spent, mint, fetch.digest, user, password, fetch.method)
     if basic is not None:
