@@ -137,7 +137,7 @@ def _nonce_store() -> Path:
         tempfile.mkdtemp(prefix="provisioner-nonces-", dir=shm if shm.is_dir() else None)
     )
     atexit.register(shutil.rmtree, directory, ignore_errors=True)
-    path = directory / "spent.sqlite"
+    path = directory / "spent.table"
     create_store(path)
     return path
 

@@ -2,8 +2,8 @@
 
 Nonces are stateless (a timestamp and an HMAC under the service key), so any worker or
 instance can check one it did not issue. Each (nonce, nc) pair is accepted once per instance:
-spent pairs live in a small SQLite file that one ``serve`` creates on tmpfs and names to its
-own workers (:class:`SpentNonces`), not in the shared database, so a boot storm costs no
+spent pairs live in a small table file that one ``serve`` creates on tmpfs and its own
+workers map (:class:`SpentNonces`), not in the shared database, so a boot storm costs no
 shared write per fetch. Why another instance need not know is the threat model in
 docs/security.md ("Digest replay").
 """
@@ -11,10 +11,12 @@ docs/security.md ("Digest replay").
 from __future__ import annotations
 
 import base64
+import fcntl
 import hashlib
 import hmac
+import mmap
+import os
 import secrets
-import sqlite3
 import struct
 import threading
 import time
@@ -94,73 +96,93 @@ class DigestVerdict:
 class SpentNonces:
     """The (nonce, nc) pairs accepted while their nonce lives: each is accepted once.
 
-    ``path`` names the instance's store, a SQLite file every worker of one ``serve`` opens
-    (:func:`create_store` makes it before the workers start): the primary key refuses a
-    second ``INSERT OR IGNORE`` of a pair from any of them, so a replay is refused
-    instance-wide. The file belongs on tmpfs and is written with ``synchronous=OFF``: it
-    only has to outlive the nonces (300 s), never a reboot, and a lost file forgets pairs
+    ``path`` names the instance's store, a file every worker of one ``serve`` maps
+    (:func:`create_store` makes it on tmpfs before the workers start): an open-addressing
+    table of ``SLOTS`` slots, each a pair's 64-bit keyed fingerprint and its expiry. A spend
+    looks at most ``WINDOW`` slots from the fingerprint's home under an exclusive ``lockf``
+    on the file, so a replay is refused whichever worker of the instance it reaches. A
+    blocked ``lockf`` is woken by the kernel the moment the holder lets go: a shared SQLite
+    file did the same job, but its busy handler sleeps milliseconds when another process
+    holds the lock, and under a storm that was a quarter of a worker's time (py-spy). The
+    file only has to outlive the nonces (300 s), never a reboot; a lost file forgets pairs
     whose replay another instance would accept anyway (docs/security.md, "Digest replay").
-    Without a path the store is this process's memory (the CLI, tests: one process).
-    Only correct answers are spent, so the store grows with honest fetches, and expired pairs
-    are deleted every ``purge_every`` spends.
+
+    Only correct answers are spent, and an expired slot is reused, so the table holds the
+    pairs of the last 300 s: up to about a million. Should a window ever be full of live
+    pairs, the one that expires first is forgotten (that pair could be replayed once more,
+    within its nonce's life). Without a path the table is this process's memory (the CLI,
+    tests: one process).
     """
 
-    def __init__(self, path: Path | None = None, purge_every: int = 4096) -> None:
-        self._connection = _connect(path)
+    SLOTS = 1 << 20  # 12 MiB of 12-byte slots
+    WINDOW = 32
+
+    def __init__(self, path: Path | None = None, slots: int = SLOTS) -> None:
+        size = _HEADER + slots * _SLOT.size
+        self._fd: int | None = None
         if path is None:
-            _create_table(self._connection)
-        self._purge_every = purge_every
-        self._since_purge = 0
-        self._lock = threading.Lock()
+            self._map = mmap.mmap(-1, size)
+            self._map[:_HEADER] = secrets.token_bytes(_HEADER)
+        else:
+            self._fd = os.open(path, os.O_RDWR)
+            if os.fstat(self._fd).st_size != size:
+                os.close(self._fd)
+                raise ValueError(f"{path} is not a spent-nonce table of {slots} slots")
+            self._map = mmap.mmap(self._fd, size)
+        self._key = bytes(self._map[:_HEADER])  # the same for every worker of the instance
+        self._mask = slots - 1
+        self._lock = threading.Lock()  # this process's threads; lockf: the other workers
 
     def spend(self, nonce: str, nc: str, expires: float, now: float) -> bool:
         """True the first time the pair is presented (it is spent now), False for a replay."""
+        digest = hashlib.blake2b(f"{nonce}:{nc}".encode(), digest_size=8, key=self._key)
+        fingerprint = int.from_bytes(digest.digest(), "little") or 1  # 0 marks an empty slot
+        home, table, clock = fingerprint & self._mask, self._map, int(now)
         with self._lock:
-            self._since_purge += 1
-            if self._since_purge >= self._purge_every:
-                self._since_purge = 0
-                self._connection.execute("DELETE FROM spent WHERE expires < ?", (now,))
-            cursor = self._connection.execute(
-                "INSERT OR IGNORE INTO spent VALUES (?, ?, ?)", (nonce, nc, expires)
-            )
-            return cursor.rowcount == 1
-
-    def __len__(self) -> int:
-        with self._lock:
-            count: int = self._connection.execute("SELECT count(*) FROM spent").fetchone()[0]
-            return count
+            if self._fd is not None:
+                fcntl.lockf(self._fd, fcntl.LOCK_EX)
+            try:
+                free = oldest = None
+                oldest_expiry = 1 << 32
+                for step in range(self.WINDOW):
+                    offset = _HEADER + ((home + step) & self._mask) * _SLOT.size
+                    held, expiry = _SLOT.unpack_from(table, offset)
+                    if held == fingerprint and expiry >= clock:
+                        return False
+                    if free is None and (held == 0 or expiry < clock):
+                        free = offset
+                    if held == 0:
+                        break  # slots fill in order: nothing of ours lies past an empty one
+                    if expiry < oldest_expiry:
+                        oldest, oldest_expiry = offset, expiry
+                target = free if free is not None else oldest
+                assert target is not None
+                _SLOT.pack_into(table, target, fingerprint, int(expires) + 1)
+                return True
+            finally:
+                if self._fd is not None:
+                    fcntl.lockf(self._fd, fcntl.LOCK_UN)
 
     def close(self) -> None:
         with self._lock:
-            self._connection.close()
+            self._map.close()
+            if self._fd is not None:
+                os.close(self._fd)
 
 
-def create_store(path: Path) -> None:
-    """The instance's spent-nonce file, made once before its workers open it."""
-    connection = _connect(path)
+_SLOT = struct.Struct("<QI")  # fingerprint, expiry (whole seconds since the epoch)
+_HEADER = 16  # the fingerprints' key, random per store
+
+
+def create_store(path: Path, slots: int = SpentNonces.SLOTS) -> None:
+    """The instance's spent-nonce table, made once before its workers map it: a random key
+    and empty slots (a sparse file; tmpfs gives it pages as they are written)."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        connection.execute("PRAGMA journal_mode=WAL")  # persistent: every opener gets it
-        _create_table(connection)
+        os.write(fd, secrets.token_bytes(_HEADER))
+        os.ftruncate(fd, _HEADER + slots * _SLOT.size)
     finally:
-        connection.close()
-
-
-def _connect(path: Path | None) -> sqlite3.Connection:
-    connection = sqlite3.connect(
-        ":memory:" if path is None else str(path),
-        isolation_level=None,  # autocommit: each spend is its own short write
-        check_same_thread=False,  # one connection per process, behind SpentNonces' lock
-        timeout=10,
-    )
-    connection.execute("PRAGMA synchronous=OFF")
-    return connection
-
-
-def _create_table(connection: sqlite3.Connection) -> None:
-    connection.execute(
-        "CREATE TABLE IF NOT EXISTS spent (nonce TEXT, nc TEXT, expires REAL,"
-        " PRIMARY KEY (nonce, nc)) WITHOUT ROWID"
-    )
+        os.close(fd)
 
 
 def verify(
