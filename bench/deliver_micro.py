@@ -38,7 +38,7 @@ from provisioner.vendors import find_model, vendor
 KEY = "yJ8k2o3m1bKk0m5sRkq3cJ2y3wV0Zp8g9sYg7bN4x1A="
 MODELS = ("GXP1628", "GXP2170", "GRP2614", "HT802", "HT814", "KX-HDV230", "KX-UT133")
 BENCH, FIELD = "127.0.0.1", "192.0.2.10"
-FILE_STORE = "field, spent-nonce file"
+FILE_STORE = "field, spent-nonce table file"
 
 
 def build_service(workdir: Path, devices: int) -> tuple[Service, list[tuple[str, str]]]:
@@ -115,7 +115,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--devices", type=int, default=2000)
     parser.add_argument("--fetches", type=int, default=20000)
-    parser.add_argument("--dir", type=Path, default=None, help="Where the SQLite file goes.")
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        default=None,
+        help="Where the SQLite inventory and the spent-nonce table go.",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         service, files = build_service(Path(tmp), args.devices)
@@ -130,8 +135,8 @@ def main() -> None:
         }
         for label, fetches in runs.items():
             if label == FILE_STORE:  # the same answers, unseen by the new store
-                create_store(Path(tmp) / "spent.sqlite")
-                service.provisioner.spent = SpentNonces(Path(tmp) / "spent.sqlite")
+                create_store(Path(tmp) / "spent.table")
+                service.provisioner.spent = SpentNonces(Path(tmp) / "spent.table")
             seconds = timed(service, fetches)
             print(
                 f"{label:34s} {len(fetches)} fetches in {seconds:6.2f} s: "
