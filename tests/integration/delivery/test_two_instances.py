@@ -26,7 +26,7 @@ import psycopg
 import pytest
 from sqlalchemy import update
 
-from provisioner.app.service import open_service
+from provisioner.app.service import NONCE_STORE_ENV, open_service
 from provisioner.db.models import Device, DeviceState
 from provisioner.domain.delivery.pipeline import Fetch, Outcome
 from provisioner.domain.inventory.lookup import load_device
@@ -271,11 +271,19 @@ def _base(cluster: Cluster) -> str:
 
 
 def _kill_tree(pid: int) -> None:
-    """SIGKILL a process we started and every process under it, as a crash would end them."""
-    pids, pending = [], [pid]
+    """SIGKILL a process we started and every process under it, as a crash would end them;
+    then remove the spent-nonce directory its workers were given (a crash leaves it on tmpfs,
+    and the next ``serve`` makes a new one)."""
+    pids, pending, stores = [], [pid], set()
     while pending:
         current = pending.pop()
         pids.append(current)
+        try:
+            environ = Path(f"/proc/{current}/environ").read_bytes().split(b"\0")
+        except OSError:
+            environ = []
+        prefix = f"{NONCE_STORE_ENV}=".encode()
+        stores.update(Path(v[len(prefix) :].decode()) for v in environ if v.startswith(prefix))
         for task in Path(f"/proc/{current}/task").glob("*"):
             try:
                 pending.extend(int(child) for child in (task / "children").read_text().split())
@@ -286,6 +294,9 @@ def _kill_tree(pid: int) -> None:
             os.kill(each, signal.SIGKILL)
         except ProcessLookupError:
             continue
+    assert stores  # the workers had one
+    for store in stores:
+        shutil.rmtree(store.parent, ignore_errors=True)
 
 
 def test_killing_an_instance_mid_storm_loses_no_request(cluster: Cluster) -> None:
