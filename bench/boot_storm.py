@@ -178,6 +178,10 @@ def storm_arguments(doc: str | None) -> argparse.ArgumentParser:
     parser.add_argument("--devices", type=int, default=10_000)
     parser.add_argument("--connections", type=int, default=256)
     parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument(
+        "--warmup", type=int, default=3,
+        help="seconds of the same storm first, not counted: every worker has started",
+    )  # fmt: skip
     return parser
 
 
@@ -199,13 +203,18 @@ def main() -> None:
             wait_http(probe)
             with urllib.request.urlopen(probe) as response:
                 assert response.read() == (workdir / "static" / names[0]).read_bytes()
+            if args.warmup:
+                run_wrk(f"http://127.0.0.1:{port}", script, args.connections, args.warmup)
             results[name] = run_wrk(
                 f"http://127.0.0.1:{port}", script, args.connections, args.seconds
             )
         finally:
             process.send_signal(signal.SIGTERM)
             process.wait(timeout=30)
-    print(f"\n{args.devices} devices, {args.connections} connections, {args.seconds} s, wrk -t2")
+    print(
+        f"\n{args.devices} devices, {args.connections} connections, {args.seconds} s "
+        f"after a {args.warmup} s warm-up, wrk -t2"
+    )
     print(f"{'server':12} {'req/s':>10} {'p99 ms':>8} {'errors':>7}")
     for name, (rps, p99, errors) in results.items():
         print(f"{name:12} {rps:10.0f} {p99:8.1f} {errors:7d}")

@@ -2,8 +2,9 @@
 
 A boot storm after a power cut runs every fetch through this code; this times it without a
 web server in front, from the bench (a staging address, no credentials) and from the field
-(HTTP Digest, which spends each (nonce, nc) pair in the process's memory), so a change to the
-pipeline can be compared with the code before it, run after run on the same machine.
+(HTTP Digest, which spends each (nonce, nc) pair: in the process's memory, then in a spent-nonce
+file like the one ``serve`` shares between its workers), so a change to the pipeline can be
+compared with the code before it, run after run on the same machine.
 
     python -m bench.deliver_micro [--devices 2000] [--fetches 20000] [--dir /dev/shm]
 
@@ -22,7 +23,13 @@ from sqlalchemy import select
 
 from provisioner.app.service import Service, open_service
 from provisioner.db.models import Device
-from provisioner.domain.delivery.digest import REALM, DigestResponse, expected_response
+from provisioner.domain.delivery.digest import (
+    REALM,
+    DigestResponse,
+    SpentNonces,
+    create_store,
+    expected_response,
+)
 from provisioner.domain.delivery.pipeline import Fetch, Outcome
 from provisioner.domain.inventory.sheet import import_sheet, sheet_rows
 from provisioner.settings import Settings
@@ -31,6 +38,7 @@ from provisioner.vendors import find_model, vendor
 KEY = "yJ8k2o3m1bKk0m5sRkq3cJ2y3wV0Zp8g9sYg7bN4x1A="
 MODELS = ("GXP1628", "GXP2170", "GRP2614", "HT802", "HT814", "KX-HDV230", "KX-UT133")
 BENCH, FIELD = "127.0.0.1", "192.0.2.10"
+FILE_STORE = "field, spent-nonce table file"
 
 
 def build_service(workdir: Path, devices: int) -> tuple[Service, list[tuple[str, str]]]:
@@ -107,7 +115,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--devices", type=int, default=2000)
     parser.add_argument("--fetches", type=int, default=20000)
-    parser.add_argument("--dir", type=Path, default=None, help="Where the SQLite file goes.")
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        default=None,
+        help="Where the SQLite inventory and the spent-nonce table go.",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         service, files = build_service(Path(tmp), args.devices)
@@ -118,8 +131,12 @@ def main() -> None:
         runs = {
             "bench (staging, no credentials)": [bench[i % len(bench)] for i in range(args.fetches)],
             "field (HTTP Digest)": field[len(files) :],
+            FILE_STORE: field[len(files) :],
         }
         for label, fetches in runs.items():
+            if label == FILE_STORE:  # the same answers, unseen by the new store
+                create_store(Path(tmp) / "spent.table")
+                service.provisioner.spent = SpentNonces(Path(tmp) / "spent.table")
             seconds = timed(service, fetches)
             print(
                 f"{label:34s} {len(fetches)} fetches in {seconds:6.2f} s: "

@@ -279,6 +279,8 @@ def main() -> None:
                     assert answer.read() == (workdir / "static" / names[0]).read_bytes()
             script = static if name == "nginx" else storm
             before = tree_rss(process.pid)
+            if args.warmup:  # a granian worker may still be importing when /healthz answers
+                run_wrk(base, script, args.connections, args.warmup)
             results[name] = run_wrk(base, script, args.connections, args.seconds)
             results[name]["rss_growth_mib"] = (tree_rss(process.pid) - before) / 2**20
             if name == "provisioner":
@@ -293,8 +295,8 @@ def main() -> None:
 def report(args: argparse.Namespace, results: dict[str, dict[str, float]]) -> None:
     nginx, ours = results["nginx"], results["provisioner"]
     scheme = "HTTPS" if args.https else "HTTP"
-    print(f"\n{args.devices} devices, {args.connections} connections, {args.seconds} s, "
-          f"wrk -t2, {scheme}")  # fmt: skip
+    print(f"\n{args.devices} devices, {args.connections} connections, {args.seconds} s "
+          f"after a {args.warmup} s warm-up, wrk -t2, {scheme}")  # fmt: skip
     print(f"{'server':12} {'configs/s':>10} {'p99 ms':>8} {'errors':>7} {'auth 200':>9}")
     for name, figures in results.items():
         share = ""

@@ -24,8 +24,12 @@ def templates_dir() -> Path:
 
 @cache
 def _environment() -> jinja2.Environment:
+    """Templates ship with the code, so a compiled one is never checked against its file
+    again (``auto_reload`` would stat it on every render: a cold boot storm renders
+    thousands); a new release restarts the processes."""
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates_dir()),
+        auto_reload=False,
         autoescape=jinja2.select_autoescape(enabled_extensions=("xml.j2", "xml")),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,

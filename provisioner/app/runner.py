@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 import multiprocessing
 import os
+import shutil
 import signal
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -18,7 +21,8 @@ from granian.constants import Interfaces, SSLProtocols
 from granian.log import LogLevels
 
 from provisioner.app.maintenance import MaintenanceThread
-from provisioner.app.service import Service
+from provisioner.app.service import NONCE_STORE_ENV, Service
+from provisioner.domain.delivery.digest import create_store
 from provisioner.pbx.registrations_poller import RegistrationThread
 from provisioner.tftp.front_door import tftp_resolver
 from provisioner.tftp.server import serve_in_thread
@@ -92,6 +96,7 @@ def serve(
         # Children start from a clean interpreter: a fork would copy the TFTP thread's locks.
         spawn = multiprocessing.get_context("spawn")
         os.environ["PROVISIONER_DB"] = service.settings.db
+        os.environ[NONCE_STORE_ENV] = str(_nonce_store())
         for listener in listeners:
             child: multiprocessing.process.BaseProcess = spawn.Process(
                 target=_run_http, args=(listener, service.settings.http_workers,
@@ -122,6 +127,19 @@ def serve(
         maintenance.stop()
         if registrations is not None:
             registrations.stop()
+
+
+def _nonce_store() -> Path:
+    """This instance's spent-nonce file, on tmpfs when there is one: shared by its workers
+    and no other instance (docs/security.md, "Digest replay"); removed when ``serve`` exits."""
+    shm = Path("/dev/shm")  # noqa: S108 - mkdtemp makes a private (0700) directory there
+    directory = Path(
+        tempfile.mkdtemp(prefix="provisioner-nonces-", dir=shm if shm.is_dir() else None)
+    )
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    path = directory / "spent.table"
+    create_store(path)
+    return path
 
 
 def _check_free(address: tuple[str, int]) -> None:

@@ -3,6 +3,7 @@ delivery service and resync queue, built once here for every front door (CLI, we
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from sqlalchemy.engine import make_url
 
 from firmware.catalog import Catalog
 from provisioner.db.session import Database
+from provisioner.domain.delivery.digest import SpentNonces
 from provisioner.domain.delivery.pipeline import Provisioner, parse_networks
 from provisioner.domain.delivery.resync import ResyncQueue
 from provisioner.domain.firmware.watcher import FirmwareWatcher
@@ -19,6 +21,9 @@ from provisioner.domain.timeline import TimelineWriter
 from provisioner.secretbox import SecretBox, SecretKeyError, load_key
 from provisioner.settings import Settings
 from provisioner.sip.notify import send_notify
+
+# Set by ``serve`` for its HTTP workers: the instance's spent-nonce file (digest.SpentNonces).
+NONCE_STORE_ENV = "PROVISIONER_INTERNAL_NONCE_STORE"
 
 
 @dataclass
@@ -75,6 +80,10 @@ def open_service(settings: Settings, *, upgrade: bool = True) -> Service:
     # firmware downloads move devices along their upgrade path.
     stager = BenchStager(db, box, parse_networks(settings.staging_networks))
     timeline = TimelineWriter(db, observers=(stager, FirmwareWatcher(db)))
-    provisioner = Provisioner(db, box, settings, timeline, nonce_key=key.encode("ascii"))
+    store = os.environ.get(NONCE_STORE_ENV)
+    spent = SpentNonces(Path(store) if store else None)
+    provisioner = Provisioner(
+        db, box, settings, timeline, nonce_key=key.encode("ascii"), spent=spent
+    )
     resync = ResyncQueue(provisioner, send_notify)
     return Service(settings, db, box, firmware_catalog(settings), timeline, provisioner, resync)

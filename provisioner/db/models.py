@@ -218,19 +218,6 @@ class ApiToken(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column()
 
 
-class SpentNonce(Base):
-    """HTTP Digest (nonce, nc) pairs already used: a replayed request is refused.
-
-    Shared through the database so that every worker and instance refuses a replay.
-    """
-
-    __tablename__ = "spent_nonces"
-
-    nonce: Mapped[str] = mapped_column(String(100), primary_key=True)
-    nonce_count: Mapped[str] = mapped_column(String(8), primary_key=True)
-    expires_at: Mapped[dt.datetime] = mapped_column(index=True)
-
-
 class Lockout(Base):
     """A source address locked out by one worker, so that every worker refuses it."""
 
@@ -251,6 +238,21 @@ class InventoryRevision(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RenderChange(Base):
+    """The inventory revision at which a device's rendered files last changed.
+
+    ``subject`` is the device's MAC, or ``"*"`` for a change that may alter every file. It is
+    written in the transaction that bumps the revision (see ``db.render_changes``), so a cache
+    that saw revision R drops only the files of the subjects changed after R: one device's
+    change leaves every other device's file cached. One row per subject, whatever the history.
+    """
+
+    __tablename__ = "render_changes"
+
+    subject: Mapped[str] = mapped_column(String(20), primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer, index=True)
 
 
 class Rendered:

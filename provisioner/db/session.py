@@ -8,9 +8,10 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, select, update
+from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.orm import Session, UOWTransaction, sessionmaker
 
+from provisioner.db import render_changes
 from provisioner.db.models import (
     RENDERED_MODELS,
     Account,
@@ -44,15 +45,23 @@ def make_engine(url: str) -> Engine:
 
 
 def _bump_revision(session: Session, _flush: UOWTransaction, _instances: object) -> None:
-    """Any flushed change to a row that ends up in a rendered file invalidates caches."""
-    touched = (*session.new, *session.dirty, *session.deleted)
-    if any(isinstance(obj, RENDERED_MODELS) for obj in touched) and not session.info.get(
-        "revision_bumped"
-    ):
-        session.connection().execute(
-            update(InventoryRevision).values(value=InventoryRevision.value + 1)
-        )
-        session.info["revision_bumped"] = True
+    """Any flushed change to a row that ends up in a rendered file moves the revision (once
+    per transaction) and records whose files it may change (``db.render_changes``)."""
+    touched = (
+        *(o for o in session.dirty if session.is_modified(o, include_collections=False)),
+        *session.deleted,
+    )
+    if not any(isinstance(obj, RENDERED_MODELS) for obj in (*session.new, *touched)):
+        return
+    connection = session.connection()
+    revision = session.info.get("revision")
+    if revision is None:
+        revision = session.info["revision"] = render_changes.bump(connection)
+    recorded: set[str] = session.info.setdefault("render_subjects", set())
+    changed = render_changes.subjects(connection, session.new, touched) - recorded
+    if changed:
+        render_changes.record(connection, revision, changed)
+        recorded |= changed
 
 
 def _track_devices(session: Session, _flush: UOWTransaction, _instances: object) -> None:
@@ -76,7 +85,8 @@ def _track_devices(session: Session, _flush: UOWTransaction, _instances: object)
 
 
 def _reset_bump(session: Session, _transaction: object) -> None:
-    session.info.pop("revision_bumped", None)
+    session.info.pop("revision", None)
+    session.info.pop("render_subjects", None)
 
 
 class Database:
@@ -100,6 +110,11 @@ class Database:
         """The inventory revision (one indexed read; see ``InventoryRevision``)."""
         with self.engine.connect() as connection:
             return connection.execute(select(InventoryRevision.value)).scalar_one()
+
+    def render_changes(self, seen: int | None) -> tuple[int, frozenset[str]]:
+        """The revision now and whose files changed after ``seen`` (``render_changes``)."""
+        with self.engine.connect() as connection:
+            return render_changes.changed_since(connection, seen)
 
     def upgrade(self, revision: str = "head") -> None:
         command.upgrade(self.alembic_config(), revision)

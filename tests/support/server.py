@@ -48,11 +48,11 @@ def start_server(
     http_port, tftp_port = free_port(), free_port(socket.SOCK_DGRAM)
     env = {
         **os.environ,
-        **(env_extra or {}),
         "PROVISIONER_DB": db_url,
         "PROVISIONER_SECRET_KEY": TEST_KEY,
         "PROVISIONER_HTTP_BASE": f"http://127.0.0.1:{http_port}",
         "PYTHONUNBUFFERED": "1",
+        **(env_extra or {}),  # instances behind one load balancer render its base URL
     }
     log = (workdir / "server.log").open("wb")
     process = subprocess.Popen(

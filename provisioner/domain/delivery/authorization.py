@@ -39,8 +39,8 @@ def credential_verdict(
     if fetch.digest is None and basic is None:
         return None  # nothing to compare: the challenge (a boot storm's every first request)
     user, password = ("\0", "\0")
-    if found is not None and (creds := found.access.credentials(box)) is not None:
-        user, password = creds.http_user, creds.http_password
+    if found is not None and (login := found.access.http_login(box)) is not None:
+        user, password = login
     if fetch.digest is not None:
         return verify(spent, mint, fetch.digest, user, password, fetch.method)
     if basic is not None:
@@ -97,10 +97,13 @@ def challenge(
 ) -> Refusal:
     """The 401 for a request that did not prove it is the device, with a fresh nonce.
 
-    Wrong or replayed credentials cost the source more than none, and are logged louder; a
-    stale nonce is routine (the device retries with the new one). The answer is the same
-    whatever the reason (no oracle); a known device's wrong credentials and a first contact
-    from outside its tenant's networks also go on its timeline, for ``device doctor``.
+    Wrong or replayed credentials cost the source more than none, and are logged as a
+    warning. A challenge to a request without credentials is every Digest fetch's first step,
+    and a stale nonce is routine too (the device retries with the new one): both are counted
+    and logged at DEBUG, since a boot storm would otherwise write a log line per phone and
+    spend a tenth of the hot path on it. The answer is the same whatever the reason (no
+    oracle); a known device's wrong credentials and a first contact from outside its tenant's
+    networks also go on its timeline, for ``device doctor``.
     """
     bad = verdict in (DigestVerdict.BAD, DigestVerdict.REPLAY)
     reason = {None: "no credentials", DigestVerdict.STALE: "stale nonce"}.get(
@@ -122,7 +125,7 @@ def challenge(
         reason,
         label="bad_credentials" if bad else "no_credentials",
         cost=Cost.BAD_CREDENTIALS if bad else Cost.ROUTINE,
-        level=logging.INFO if verdict in (None, DigestVerdict.STALE) else logging.WARNING,
+        level=logging.DEBUG if verdict in (None, DigestVerdict.STALE) else logging.WARNING,
         record_on=record_on,
         challenge=mint.challenge(stale=verdict == DigestVerdict.STALE),
     )

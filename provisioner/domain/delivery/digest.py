@@ -1,30 +1,27 @@
 """HTTP Digest (RFC 7616, MD5, qop=auth) as devices speak it, with replay refusal.
 
 Nonces are stateless (a timestamp and an HMAC under the service key), so any worker or
-instance can check one it did not issue. Each (nonce, nc) pair is accepted once by the process
-that sees it: spent pairs are kept in that process's memory for the nonce's lifetime
-(:class:`SpentNonces`), not written to the shared database, so a boot storm costs no write
-per fetch. Why that is enough is the threat model in docs/security.md ("Digest replay").
+instance can check one it did not issue. Each (nonce, nc) pair is accepted once per instance:
+spent pairs live in a small table file that one ``serve`` creates on tmpfs and its own
+workers map (:class:`SpentNonces`), not in the shared database, so a boot storm costs no
+shared write per fetch. Why another instance need not know is the threat model in
+docs/security.md ("Digest replay").
 """
 
 from __future__ import annotations
 
 import base64
-import datetime as dt
+import fcntl
 import hashlib
 import hmac
+import mmap
+import os
 import secrets
 import struct
 import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
-
-from sqlalchemy import insert
-from sqlalchemy.exc import IntegrityError
-
-from provisioner.db.models import SpentNonce
-from provisioner.db.session import Database
+from pathlib import Path
 
 REALM = "provisioning"
 NONCE_LIFETIME = 300  # seconds
@@ -99,52 +96,93 @@ class DigestVerdict:
 class SpentNonces:
     """The (nonce, nc) pairs accepted while their nonce lives: each is accepted once.
 
-    A replay to this process is refused from memory, without a query. Given the shared
-    database, every accepted pair is also inserted into ``spent_nonces``, whose key refuses a
-    second insert: a replay that reaches another worker or another instance is refused too
-    (the issue-12 measurement of skipping that write, and why it was not taken: docs/security.md,
-    "Digest replay"). Memory is bounded: past ``max_pairs`` the oldest pair is forgotten first
-    (insertion order is acceptance order; every pair lives the same ``NONCE_LIFETIME``), and
-    the table still refuses it.
+    ``path`` names the instance's store, a file every worker of one ``serve`` maps
+    (:func:`create_store` makes it on tmpfs before the workers start): an open-addressing
+    table of ``SLOTS`` slots, each a pair's 64-bit keyed fingerprint and its expiry. A spend
+    looks at most ``WINDOW`` slots from the fingerprint's home under an exclusive ``lockf``
+    on the file, so a replay is refused whichever worker of the instance it reaches. A
+    blocked ``lockf`` is woken by the kernel the moment the holder lets go: a shared SQLite
+    file did the same job, but its busy handler sleeps milliseconds when another process
+    holds the lock, and under a storm that was a quarter of a worker's time (py-spy). The
+    file only has to outlive the nonces (300 s), never a reboot; a lost file forgets pairs
+    whose replay another instance would accept anyway (docs/security.md, "Digest replay").
+
+    Only correct answers are spent, and an expired slot is reused, so the table holds the
+    pairs of the last 300 s: up to about a million. Should a window ever be full of live
+    pairs, the one that expires first is forgotten (that pair could be replayed once more,
+    within its nonce's life). Without a path the table is this process's memory (the CLI,
+    tests: one process).
     """
 
-    def __init__(self, db: Database | None = None, max_pairs: int = 200_000) -> None:
-        self._db = db
-        self._max_pairs = max_pairs
-        self._pairs: OrderedDict[tuple[str, str], float] = OrderedDict()  # -> expiry (wall)
-        self._lock = threading.Lock()
+    SLOTS = 1 << 20  # 12 MiB of 12-byte slots
+    WINDOW = 32
+
+    def __init__(self, path: Path | None = None, slots: int = SLOTS) -> None:
+        size = _HEADER + slots * _SLOT.size
+        self._fd: int | None = None
+        if path is None:
+            self._map = mmap.mmap(-1, size)
+            self._map[:_HEADER] = secrets.token_bytes(_HEADER)
+        else:
+            self._fd = os.open(path, os.O_RDWR)
+            if os.fstat(self._fd).st_size != size:
+                os.close(self._fd)
+                raise ValueError(f"{path} is not a spent-nonce table of {slots} slots")
+            self._map = mmap.mmap(self._fd, size)
+        self._key = bytes(self._map[:_HEADER])  # the same for every worker of the instance
+        self._mask = slots - 1
+        self._lock = threading.Lock()  # this process's threads; lockf: the other workers
 
     def spend(self, nonce: str, nc: str, expires: float, now: float) -> bool:
         """True the first time the pair is presented (it is spent now), False for a replay."""
-        pair = (nonce, nc)
+        digest = hashlib.blake2b(f"{nonce}:{nc}".encode(), digest_size=8, key=self._key)
+        fingerprint = int.from_bytes(digest.digest(), "little") or 1  # 0 marks an empty slot
+        home, table, clock = fingerprint & self._mask, self._map, int(now)
         with self._lock:
-            while self._pairs and next(iter(self._pairs.values())) < now:
-                self._pairs.popitem(last=False)
-            if pair in self._pairs:
-                return False
-            if len(self._pairs) >= self._max_pairs:
-                self._pairs.popitem(last=False)
-            self._pairs[pair] = expires
-        return self._db is None or self._spend_shared(nonce, nc, expires)
+            if self._fd is not None:
+                fcntl.lockf(self._fd, fcntl.LOCK_EX)
+            try:
+                free = oldest = None
+                oldest_expiry = 1 << 32
+                for step in range(self.WINDOW):
+                    offset = _HEADER + ((home + step) & self._mask) * _SLOT.size
+                    held, expiry = _SLOT.unpack_from(table, offset)
+                    if held == fingerprint and expiry >= clock:
+                        return False
+                    if free is None and (held == 0 or expiry < clock):
+                        free = offset
+                    if held == 0:
+                        break  # slots fill in order: nothing of ours lies past an empty one
+                    if expiry < oldest_expiry:
+                        oldest, oldest_expiry = offset, expiry
+                target = free if free is not None else oldest
+                assert target is not None
+                _SLOT.pack_into(table, target, fingerprint, int(expires) + 1)
+                return True
+            finally:
+                if self._fd is not None:
+                    fcntl.lockf(self._fd, fcntl.LOCK_UN)
 
-    def _spend_shared(self, nonce: str, nc: str, expires: float) -> bool:
-        """Insert the pair where every worker and instance looks; False if one already did."""
-        assert self._db is not None
-        try:
-            with self._db.session() as session:
-                session.execute(
-                    insert(SpentNonce).values(
-                        nonce=nonce[:100],
-                        nonce_count=nc[:8],
-                        expires_at=dt.datetime.fromtimestamp(expires + 60, dt.UTC),
-                    )
-                )
-        except IntegrityError:
-            return False
-        return True
+    def close(self) -> None:
+        with self._lock:
+            self._map.close()
+            if self._fd is not None:
+                os.close(self._fd)
 
-    def __len__(self) -> int:
-        return len(self._pairs)
+
+_SLOT = struct.Struct("<QI")  # fingerprint, expiry (whole seconds since the epoch)
+_HEADER = 16  # the fingerprints' key, random per store
+
+
+def create_store(path: Path, slots: int = SpentNonces.SLOTS) -> None:
+    """The instance's spent-nonce table, made once before its workers map it: a random key
+    and empty slots (a sparse file; tmpfs gives it pages as they are written)."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, secrets.token_bytes(_HEADER))
+        os.ftruncate(fd, _HEADER + slots * _SLOT.size)
+    finally:
+        os.close(fd)
 
 
 def verify(

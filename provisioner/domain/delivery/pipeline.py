@@ -89,14 +89,15 @@ class Provisioner:
         settings: Settings,
         timeline: TimelineWriter | None,
         nonce_key: bytes,
+        spent: SpentNonces | None = None,
     ) -> None:
         self.db = db
         self.box = box
         self.settings = settings
         self.context = provisioning_context(settings)
         self.timeline = timeline
-        self.cache: RenderCache[RenderedFile] = RenderCache(db.revision)
-        self.devices: RenderCache[FoundDevice] = RenderCache(db.revision)
+        self.cache: RenderCache[RenderedFile] = RenderCache(db.render_changes)
+        self.devices: RenderCache[FoundDevice] = RenderCache(db.render_changes)
         self.firmware = FirmwareDirector(db, timeline)
         self.served = ServedFiles(db)  # what a resync decides from (issue 19)
         self.staging = parse_networks(settings.staging_networks)
@@ -105,7 +106,7 @@ class Provisioner:
         self._from_bench = functools.lru_cache(maxsize=65_536)(self._on_staging_network)
         self.proxies = parse_networks(settings.trusted_proxies)
         self.mint = NonceMint(nonce_key)
-        self.spent = SpentNonces(db)
+        self.spent = spent if spent is not None else SpentNonces()
         self.told = ToldRefusals()  # refusals on a device's timeline: deduplicated, capped
         self.admission = Admission(
             SourceLimiter(
@@ -244,7 +245,7 @@ class Provisioner:
         return identified
 
     def _render(self, identified: IdentifiedFetch) -> RenderedFile:
-        """The file for this source's variant, rendered once per inventory revision.
+        """The file for this source's variant, rendered again only after its device changed.
 
         The firmware step is part of the variant: it follows the version this fetch reports
         and the clock (a wave opens after its pause) without a revision bump.
@@ -276,7 +277,7 @@ class Provisioner:
         rendered = plain
         if not staging and found is not None and found.access.encrypt_config:
             rendered = sealed(plain, request, found, self.box)
-        self.cache.put(key, rendered, revision)
+        self.cache.put(key, rendered, revision, subject=request.mac)
         return rendered
 
     def _record(self, identified: IdentifiedFetch, rendered: RenderedFile) -> Delivery:
@@ -335,7 +336,7 @@ class Provisioner:
             with self.db.engine.connect() as connection:
                 found = find_device(connection, self.box, request.mac, request.vendor)
             if found is not None:
-                self.devices.put(key, found, revision)
+                self.devices.put(key, found, revision, subject=request.mac)
         return found
 
     def _prove_device(self, fetch: Fetch, found: FoundDevice | None, first_contact: bool) -> None:

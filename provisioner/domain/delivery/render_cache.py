@@ -1,10 +1,13 @@
-"""Rendered files (and the devices behind them) kept per process while the inventory stands still.
+"""Rendered files (and the devices behind them) kept per process until a row they are made of
+changes.
 
 After a power cut every device fetches at once; rendering each file means several queries,
-decrypting secrets and a template. A file is the same until a row it is made of changes, and
-every such change bumps the inventory revision in its own transaction. The cache reads the
-revision at most once per ``check_interval`` seconds and drops everything when it moved, so
-a change reaches devices within that interval.
+decrypting secrets and a template. A file is the same until a row it is made of changes;
+every such change moves the inventory revision and names the devices whose files it may
+change, in its own transaction (``provisioner.db.render_changes``). The cache asks at most
+once per ``check_interval`` seconds what changed since the revision it saw and drops the
+entries of those devices only (everything when a change names every file), so a change
+reaches devices within that interval and one device's change costs no other device its file.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
+
+from provisioner.db.render_changes import EVERYTHING
 
 
 @dataclass(frozen=True)
@@ -25,38 +30,72 @@ class RenderedFile:
 
 V = TypeVar("V")
 
+# seen revision (None: nothing seen yet) -> the revision now and whose files changed since
+Changes = Callable[[int | None], tuple[int, frozenset[str]]]
+
+
+def any_change(revision: Callable[[], int]) -> Changes:
+    """Changes for a value made of rows of every device (the firmware policy): any move of
+    the revision drops it."""
+
+    def changes(seen: int | None) -> tuple[int, frozenset[str]]:
+        current = revision()
+        return current, frozenset() if current == seen else frozenset({EVERYTHING})
+
+    return changes
+
 
 class RenderCache(Generic[V]):
+    """Values keyed by anything, each tagged with the device (MAC) it is made of, if any:
+    an untagged value (a file every device of a model fetches) goes with ``EVERYTHING``."""
+
     def __init__(
-        self,
-        revision: Callable[[], int],
-        check_interval: float = 1.0,
-        max_entries: int = 100_000,
+        self, changes: Changes, check_interval: float = 1.0, max_entries: int = 100_000
     ) -> None:
-        self._revision = revision
+        self._changes = changes
         self._check_interval = check_interval
         self._max_entries = max_entries
-        self._files: dict[Hashable, V] = {}
+        self._values: dict[Hashable, tuple[V, str | None]] = {}
+        self._by_subject: dict[str, set[Hashable]] = {}
         self._seen_revision: int | None = None
         self._checked_at = float("-inf")
         self._lock = threading.Lock()
 
     def get(self, key: Hashable) -> V | None:
         self._check_revision()
-        return self._files.get(key)
+        entry = self._values.get(key)
+        return None if entry is None else entry[0]
 
-    def put(self, key: Hashable, rendered: V, revision: int | None) -> None:
-        """Keep a value made at ``revision`` (read before making it), if still current."""
+    def put(
+        self, key: Hashable, value: V, revision: int | None, subject: str | None = None
+    ) -> None:
+        """Keep a value made at ``revision`` (read before making it), if still current;
+        ``subject`` is the MAC of the device it is made of."""
         with self._lock:
             if revision is None or revision != self._seen_revision:
                 return
-            if len(self._files) >= self._max_entries:
-                self._files.pop(next(iter(self._files)))
-            self._files[key] = rendered
+            if key not in self._values and len(self._values) >= self._max_entries:
+                self._forget(next(iter(self._values)))
+            self._forget(key)
+            self._values[key] = (value, subject)
+            if subject is not None:
+                self._by_subject.setdefault(subject, set()).add(key)
 
     @property
     def revision(self) -> int | None:
         return self._seen_revision
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def _forget(self, key: Hashable) -> None:
+        entry = self._values.pop(key, None)
+        if entry is not None and entry[1] is not None:
+            keys = self._by_subject.get(entry[1])
+            if keys is not None:
+                keys.discard(key)
+                if not keys:
+                    del self._by_subject[entry[1]]
 
     def _check_revision(self) -> None:
         now = time.monotonic()
@@ -65,8 +104,13 @@ class RenderCache(Generic[V]):
         with self._lock:
             if now - self._checked_at < self._check_interval:
                 return
-            current = self._revision()
-            if current != self._seen_revision:
-                self._files.clear()
-                self._seen_revision = current
+            current, changed = self._changes(self._seen_revision)
+            if EVERYTHING in changed:
+                self._values.clear()
+                self._by_subject.clear()
+            else:
+                for subject in changed:
+                    for key in self._by_subject.pop(subject, ()):
+                        self._values.pop(key, None)
+            self._seen_revision = current
             self._checked_at = now

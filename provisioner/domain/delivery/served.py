@@ -6,8 +6,8 @@ from the recorded events alone then skips a device that fetched a file the admin
 undid. The pipeline notes each served device file here before answering, and the resync
 decides from the newer of this row and the newest recorded fetch.
 
-The write costs one read per device, process and inventory revision (the memo is dropped
-whenever the revision moves, like the render cache), and one write only when the served file
+The write costs one read per device and process until a change touches that device (the memo
+is dropped like the device's cached file), and one write only when the served file
 or its source differs from the stored one: a boot storm of unchanged files writes nothing.
 """
 
@@ -34,7 +34,7 @@ class Served:
 class ServedFiles:
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._known: RenderCache[tuple[str, str]] = RenderCache(db.revision)
+        self._known: RenderCache[tuple[str, str]] = RenderCache(db.render_changes)
 
     def note(self, mac: str, sha256: str, source: str) -> None:
         """Store that ``mac`` was served the file ``sha256`` to ``source`` now."""
@@ -46,7 +46,7 @@ class ServedFiles:
             stored = last_served(connection, mac)
             if stored is None or (stored.sha256, stored.source) != served:
                 _upsert(connection, mac, sha256, source, utcnow())
-        self._known.put(mac, served, revision)
+        self._known.put(mac, served, revision, subject=mac)
 
 
 def last_served(connection: Connection, mac: str) -> Served | None:

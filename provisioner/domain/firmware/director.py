@@ -17,7 +17,7 @@ from firmware.policy import DeviceFacts, Rollout, RolloutState, Step, decide
 from provisioner.db.firmware import FirmwareDevice, FirmwareRollout
 from provisioner.db.models import Device, DeviceState, Tenant
 from provisioner.db.session import Database
-from provisioner.domain.delivery.render_cache import RenderCache
+from provisioner.domain.delivery.render_cache import RenderCache, any_change
 from provisioner.domain.firmware.rollouts import step_from_json
 from provisioner.domain.inventory.lookup import FoundDevice
 from provisioner.domain.timeline import Event, EventKind, TimelineWriter
@@ -103,7 +103,9 @@ class FirmwareDirector:
     ) -> None:
         self._db = db
         self._timeline = timeline
-        self._policy: RenderCache[PolicySnapshot] = RenderCache(db.revision, check_interval)
+        self._policy: RenderCache[PolicySnapshot] = RenderCache(
+            any_change(db.revision), check_interval
+        )
 
     def snapshot(self) -> PolicySnapshot:
         policy = self._policy.get("policy")

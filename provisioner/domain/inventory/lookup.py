@@ -113,6 +113,13 @@ class DeviceAccess:
             box.decrypt(self.config_key_encrypted),
         )
 
+    def http_login(self, box: SecretBox) -> tuple[str, str] | None:
+        """User and password only, for checking a request: the config key stays sealed
+        (one decryption per Digest answer instead of two, in a boot storm's hot path)."""
+        if not (self.http_user and self.http_password_encrypted and self.config_key_encrypted):
+            return None
+        return self.http_user, box.decrypt(self.http_password_encrypted)
+
 
 @dataclass(frozen=True)
 class FoundDevice:

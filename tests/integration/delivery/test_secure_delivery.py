@@ -7,9 +7,7 @@ addresses play the attacker. Clients are curl and raw sockets, never a mock.
 
 from __future__ import annotations
 
-import hashlib
 import re
-import secrets
 import socket
 import subprocess
 import threading
@@ -27,6 +25,7 @@ from provisioner.domain.demo import demo_mac
 from provisioner.domain.inventory import lifecycle
 from provisioner.secretbox import SecretBox
 from provisioner.vendors import all_models
+from tests.support.digest import digest_header
 from tests.support.ports import free_port
 from tests.support.server import TEST_KEY, RunningServer, start_server, stop_server
 
@@ -152,21 +151,6 @@ def test_digest_as_the_device_gets_the_file_without_the_credentials(
     assert crossed[0] == 401  # another device's credentials open nothing here
 
 
-def _digest_header(challenge: str, user: str, password: str, uri: str, nc: str) -> str:
-    nonce = challenge.split('nonce="', 1)[1].split('"', 1)[0]
-    cnonce = secrets.token_hex(8)
-
-    def md5(text: str) -> str:
-        return hashlib.md5(text.encode()).hexdigest()  # noqa: S324 - the protocol's hash
-
-    ha1, ha2 = md5(f"{user}:provisioning:{password}"), md5(f"GET:{uri}")
-    response = md5(f"{ha1}:{nonce}:{nc}:{cnonce}:auth:{ha2}")
-    return (
-        f'Digest username="{user}", realm="provisioning", nonce="{nonce}", uri="{uri}", '
-        f'qop=auth, nc={nc}, cnonce="{cnonce}", response="{response}", algorithm=MD5'
-    )
-
-
 def _get(url: str, headers: dict[str, str]) -> tuple[int, bytes, dict[str, str]]:
     request = urllib.request.Request(url, headers=headers)  # noqa: S310 - loopback
     try:
@@ -185,9 +169,13 @@ def test_a_replayed_digest_answer_is_refused(secure: RunningServer) -> None:
     uri = f"/cfg{GS_MAC}.xml"
     status, _, headers = _get(secure.http + uri, {})
     assert status == 401
-    header = _digest_header(headers["www-authenticate"], user, password, uri, "00000001")
+    header = digest_header(headers["www-authenticate"], user, password, uri)
     assert _get(secure.http + uri, {"Authorization": header})[0] == 200
     assert _get(secure.http + uri, {"Authorization": header})[0] == 401  # same nonce and nc
+    # Replayed from eight addresses, each on a connection of its own: the workers share the
+    # instance's spent nonces, so whichever worker a replay reaches refuses it.
+    for replayer in (f"127.0.0.{20 + n}" for n in range(8)):
+        assert curl(secure.http + uri, "-H", f"Authorization: {header}", source=replayer)[0] == 401
     forged = header.replace('nonce="', 'nonce="AAAA')
     assert _get(secure.http + uri, {"Authorization": forged})[0] == 401
 

@@ -1,18 +1,32 @@
-"""Rendered files are cached per process and dropped when the inventory revision moves."""
+"""Rendered files are cached per process and dropped when a row they are made of changes:
+only the files of the devices a change touched."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from sqlalchemy import select
 
 from provisioner.app.service import Service
-from provisioner.db.models import Account, DeviceEvent
+from provisioner.db.firmware import FirmwareRollout
+from provisioner.db.models import Account, DeviceEvent, Tenant
+from provisioner.domain.delivery import pipeline
 from provisioner.domain.delivery.pipeline import Fetch, Outcome
-from provisioner.domain.delivery.render_cache import RenderCache, RenderedFile
+from provisioner.domain.delivery.render_cache import RenderCache, RenderedFile, any_change
+from provisioner.domain.inventory import lifecycle
+from provisioner.domain.inventory.lookup import load_device
 from provisioner.domain.inventory.sheet import import_sheet, sheet_rows
+from provisioner.vendors.base import FileRequest
 
 ROW = {
     "tenant": "acme", "extension": "1001", "direct_number": "", "display_name": "Before",
     "mac": "000b82aa0001", "model": "GXP1610", "port": "1",
+}  # fmt: skip
+# A rollout for a model none of the test's devices is: no device owns the row.
+ROLLOUT = {
+    "name": "other-model", "vendor": "grandstream", "model": "GXP2170", "steps": [],
+    "loop_limit": 3, "failure_percent": 10,
 }  # fmt: skip
 
 
@@ -27,8 +41,8 @@ def test_a_change_to_a_rendered_row_bumps_the_revision_and_the_file_follows(
 ) -> None:
     with service.db.session() as session:
         assert import_sheet(session, service.box, sheet_rows([ROW])).ok
-    service.provisioner.cache = RenderCache(service.db.revision, check_interval=0)
-    service.provisioner.devices = RenderCache(service.db.revision, check_interval=0)
+    service.provisioner.cache = RenderCache(service.db.render_changes, check_interval=0)
+    service.provisioner.devices = RenderCache(service.db.render_changes, check_interval=0)
     before = service.db.revision()
     assert b"Before" in fetch(service)
     with service.db.session() as session:
@@ -42,21 +56,114 @@ def test_a_change_to_a_rendered_row_bumps_the_revision_and_the_file_follows(
 
 def test_stale_revision_is_served_until_the_next_check() -> None:
     revision = [1]
-    cache = RenderCache(lambda: revision[0], check_interval=3600)
+    cache = RenderCache(any_change(lambda: revision[0]), check_interval=3600)
     assert cache.get("k") is None  # first check reads revision 1
     cache.put("k", RenderedFile(b"one", "text/plain", "h"), cache.revision)
     revision[0] = 2
     assert cache.get("k") == RenderedFile(b"one", "text/plain", "h")  # within the interval
-    fresh = RenderCache(lambda: revision[0], check_interval=0)
+    fresh = RenderCache(any_change(lambda: revision[0]), check_interval=0)
     fresh.get("k")
     fresh.put("k", RenderedFile(b"one", "text/plain", "h"), 1)  # rendered at an old revision
     assert fresh.get("k") is None
 
 
 def test_cache_is_bounded() -> None:
-    cache = RenderCache(lambda: 1, check_interval=3600, max_entries=2)
+    cache = RenderCache(any_change(lambda: 1), check_interval=3600, max_entries=2)
     cache.get("a")
     for key in "abc":
         cache.put(key, RenderedFile(key.encode(), "text/plain", key), 1)
     assert cache.get("a") is None
     assert cache.get("c") is not None
+
+
+# --- per-device invalidation -----------------------------------------------------------------
+
+MACS = ("000b82aa0011", "000b82aa0012", "000b82aa0013")  # acme, acme, other
+
+
+def _rows() -> list[dict[str, str]]:
+    tenants = ("acme", "acme", "other")
+    return [
+        {**ROW, "tenant": tenant, "extension": f"200{i}", "mac": mac, "display_name": f"Line {i}"}
+        for i, (tenant, mac) in enumerate(zip(tenants, MACS, strict=True))
+    ]
+
+
+@pytest.fixture
+def renders(service: Service, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The inventory of three devices, each fetched once; then the MAC of every render."""
+    with service.db.session() as session:
+        assert import_sheet(session, service.box, sheet_rows(_rows())).ok
+    service.provisioner.cache = RenderCache(service.db.render_changes, check_interval=0)
+    service.provisioner.devices = RenderCache(service.db.render_changes, check_interval=0)
+    seen: list[str] = []
+    real = pipeline.render_file
+
+    def counting(request: FileRequest, *args: Any) -> RenderedFile | None:
+        seen.append(request.mac or "")
+        return real(request, *args)
+
+    monkeypatch.setattr(pipeline, "render_file", counting)
+    fetch_all(service)
+    assert seen == list(MACS)
+    seen.clear()
+    return seen
+
+
+def fetch_all(service: Service) -> dict[str, bytes]:
+    bodies = {}
+    for mac in MACS:
+        delivery = service.provisioner.deliver(Fetch(f"cfg{mac}.xml", "http", "127.0.0.1"))
+        assert delivery.outcome is Outcome.SERVED
+        bodies[mac] = delivery.body
+    return bodies
+
+
+def test_one_accounts_change_renders_only_its_device_again(
+    service: Service, renders: list[str]
+) -> None:
+    with service.db.session() as session:
+        account = session.scalars(select(Account).where(Account.extension == "2000")).one()
+        account.display_name = "Renamed"
+    bodies = fetch_all(service)
+    assert renders == [MACS[0]]
+    assert b"Renamed" in bodies[MACS[0]]
+    assert b"Renamed" not in bodies[MACS[1]]
+
+
+def test_a_lifecycle_step_of_one_device_leaves_the_others_cached(
+    service: Service, renders: list[str]
+) -> None:
+    with service.db.session() as session:
+        device = load_device(session, MACS[2])
+        assert device is not None
+        lifecycle.apply(session, service.box, device, lifecycle.Action.STAGE, actor="test")
+    fetch_all(service)
+    assert renders == [MACS[2]]
+
+
+def test_a_tenants_change_renders_its_devices_only(service: Service, renders: list[str]) -> None:
+    with service.db.session() as session:
+        tenant = session.scalars(select(Tenant).where(Tenant.name == "acme")).one()
+        tenant.allowed_networks = "192.0.2.0/24"
+    fetch_all(service)
+    assert renders == list(MACS[:2])
+
+
+def test_an_import_of_new_devices_keeps_every_cached_file(
+    service: Service, renders: list[str]
+) -> None:
+    new = [{**ROW, "extension": "3000", "mac": "000b82aa0099", "tenant": "acme"}]
+    with service.db.session() as session:
+        assert import_sheet(session, service.box, sheet_rows(new)).ok
+    fetch_all(service)
+    assert renders == []
+
+
+def test_a_change_no_device_owns_renders_everything_again(
+    service: Service, renders: list[str]
+) -> None:
+    with service.db.session() as session:
+        session.add(FirmwareRollout(**ROLLOUT))
+    fetch_all(service)
+    assert renders == list(MACS)

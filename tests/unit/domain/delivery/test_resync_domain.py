@@ -169,8 +169,8 @@ def test_a_fetch_still_in_the_timeline_queue_does_not_skip_the_notify(
         return hashlib.sha256(delivery.body).hexdigest()
 
     # Every fetch sees the inventory as it is (in service, within a second of a change).
-    service.provisioner.cache = RenderCache(service.db.revision, check_interval=0)
-    service.provisioner.devices = RenderCache(service.db.revision, check_interval=0)
+    service.provisioner.cache = RenderCache(service.db.render_changes, check_interval=0)
+    service.provisioner.devices = RenderCache(service.db.render_changes, check_interval=0)
     original = fetch()
     service.timeline.flush()  # the original file is on the timeline
     rename(service, "Renamed")

@@ -44,8 +44,8 @@ def fleet(service: Service, tmp_path: Path) -> Catalog:
         for mac in MACS:  # the images fit revisions 1 and 2 only: unknown hardware is blocked
             get_device(session, mac).hardware_revision = "1"
     provisioner = service.provisioner
-    provisioner.cache = RenderCache(service.db.revision, check_interval=0)
-    provisioner.devices = RenderCache(service.db.revision, check_interval=0)
+    provisioner.cache = RenderCache(service.db.render_changes, check_interval=0)
+    provisioner.devices = RenderCache(service.db.render_changes, check_interval=0)
     provisioner.firmware = FirmwareDirector(service.db, None, check_interval=0)
     catalog = Catalog(tmp_path / "store")
     floor = None

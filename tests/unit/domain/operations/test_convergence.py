@@ -30,7 +30,7 @@ def fetch(service: Service, mac: str, model: str) -> None:
 def test_figures_match_the_fleet(service: Service) -> None:
     seed(service)
     for name in ("cache", "devices"):  # a change reaches the next fetch, not a second later
-        setattr(service.provisioner, name, RenderCache(service.db.revision, check_interval=0))
+        setattr(service.provisioner, name, RenderCache(service.db.render_changes, check_interval=0))
     devices = sorted({(row["mac"], row["model"]) for row in demo_rows()})
     fetched, changed = devices[:5], devices[5]
     for mac, model in (*fetched, changed):
