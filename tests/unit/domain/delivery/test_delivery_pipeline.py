@@ -220,7 +220,7 @@ def test_wrong_credentials_and_a_first_contact_from_elsewhere_are_told_once_per_
         device.tenant.allowed_networks = ["198.51.100.0/24"]
         for action in (lifecycle.Action.STAGE, lifecycle.Action.SHIP):
             lifecycle.apply(session, provisioner.box, device, action, actor="test")
-    provisioner.devices = RenderCache(provisioner.db.revision)
+    provisioner.devices = RenderCache(provisioner.db.render_changes)
     first_contact = Fetch(f"cfg{OTHER_MAC}.xml", "http", FIELD)
     for _ in range(2):
         delivery = provisioner.deliver(first_contact)
