@@ -20,6 +20,9 @@ Decisions taken where the sources disagree or say nothing:
   get both. P193 is 1440 so that a firmware reading "every P193 minutes" still checks daily.
 * P212 is "config upgrade via" on phones, with firmware in P6767; on HT it is "firmware
   upgrade and provisioning" and there is no P6767 in the HT templates.
+* TR-069: written only where the family's own template has the switch: P1409 on HT80x/HT81x,
+  ``tr069.enable`` on GXP21xx/GRP26xx. The GXP16xx template (1.0.4.33) has none: P1409 was
+  written there before and is no longer; its ACS URL (P4503) is left at the device's value.
 * Caller ID: no family has a per-account "caller ID number"; the From user part is the SIP
   username and the PBX core rewrites the presented number from its own table. The file
   carries the device's caller ID only in the account name (line key label) on phones.
@@ -218,8 +221,12 @@ def _p_globals(device: DeviceView, ctx: ProvisioningContext) -> Params:
         ("P8458", "1"),
         ("P4428", "0"),  # Disable SIP NOTIFY Authentication: No (NOTIFY is challenged)
         ("P145", "0"),  # DHCP option 43/66/160 must not override our server
-        ("P1409", "0"),  # TR-069 off: GDMS must not take the device over
     ]
+    if not phone:
+        # TR-069 off: GDMS must not take the device over. Only the HT templates have P1409;
+        # the GXP16xx template's TR-069 section has no on/off switch (it starts at the ACS URL,
+        # P4503), so nothing is written there (module docstring).
+        params.append(("P1409", "0"))
     return params + _credentials(device, P_CREDENTIALS)
 
 
@@ -243,7 +250,7 @@ def _phone_p(device: DeviceView, ctx: ProvisioningContext) -> Params:
 
 
 def _phone_alias(device: DeviceView, ctx: ProvisioningContext) -> Params:
-    """GRP26xx: the same settings under their v2 aliases and alias vocabulary."""
+    """GXP21xx and GRP26xx: the same settings under their v2 aliases and alias vocabulary."""
     params = _phone_accounts(device, ctx, alias_account, ALIAS_SPELLING)
     prov = Provisioning.of(device, ctx)
     protocol = prov.protocol.upper()
@@ -322,7 +329,7 @@ def _ht81x(device: DeviceView, ctx: ProvisioningContext) -> Params:
 
 _FAMILIES: dict[str, Callable[[DeviceView, ProvisioningContext], Params]] = {
     "gxp16xx": _phone_p,
-    "gxp21xx": _phone_p,
+    "gxp21xx": _phone_alias,
     "grp26xx": _phone_alias,
     "ht80x": _ht80x,
     "ht81x": _ht81x,
