@@ -124,6 +124,10 @@ class DeviceView:
     tenant: str | None = None
     credentials: ProvisioningCredentials | None = None  # staging deliveries only
     firmware: FirmwareOffer | None = None  # the rollout's next step for it, if any
+    # Settings of provisioner.vendors.settings resolved for this device (a name absent: the
+    # service default); raw vendor parameters an expert set, checked when they were set.
+    settings: Mapping[str, str] = field(default_factory=dict)
+    raw_parameters: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -191,3 +195,7 @@ class VendorModule:
     seal: Callable[[bytes, str], bytes | None]
     # The template and values for a file, or None when the file is not served (404).
     plan: Callable[[FileRequest, DeviceView | None, ProvisioningContext], TemplatePlan | None]
+    # (model, setting, value) -> why the model cannot take it, or None (settings catalogue).
+    setting_problem: Callable[[ModelInfo, str, str], str | None]
+    # (model, raw parameter name) -> why an expert may not set it on the model, or None.
+    raw_parameter_problem: Callable[[ModelInfo, str], str | None]

@@ -17,6 +17,7 @@ from provisioner.db.models import (
     RepresentativeNumber,
     Tenant,
 )
+from provisioner.domain.settings.values import rendered_settings
 from provisioner.secretbox import SecretBox
 from provisioner.settings import Settings
 from provisioner.vendors import find_model
@@ -56,6 +57,8 @@ def load_device(session: Session, mac: str) -> Device | None:
 # Device, tenant, caller ID and every line with its account: one round trip, built once.
 _DEVICE_ROWS = (
     select(
+        Device.id,
+        Device.tenant_id,
         Device.vendor,
         Device.model,
         Device.state,
@@ -124,7 +127,8 @@ def find_device(
     """A device as the renderer and the access decision see it, secrets of its lines decrypted.
 
     None for an unknown MAC, another vendor's device or a retired one. This is the hot path
-    of a boot storm: Core rows in one round trip, not ORM objects.
+    of a boot storm: Core rows in one round trip, not ORM objects (and two more for its
+    settings and raw parameters, only for a device that exists).
     """
     rows = connection.execute(_DEVICE_ROWS, {"mac": mac}).all()
     if not rows or rows[0].vendor != vendor or rows[0].state is DeviceState.RETIRED:
@@ -147,6 +151,7 @@ def find_device(
         if row.port is not None
     )
     caller_id = first.representative or (lines[0].direct_number if lines else None)
+    settings, raw = rendered_settings(connection, first.id, first.tenant_id, first.model)
     view = DeviceView(
         mac=mac,
         model=model,
@@ -154,6 +159,8 @@ def find_device(
         lines=lines,
         caller_id=caller_id,
         tenant=first.tenant,
+        settings=settings,
+        raw_parameters=raw,
     )
     access = DeviceAccess(
         state=first.state,

@@ -167,5 +167,4 @@ class Spelling:
 
 P_SPELLING = Spelling("1", "0")
 ALIAS_SPELLING = Spelling("Yes", "No")
-TIME_ZONE_JAPAN = "TZZ-9"
 CHECK_INTERVAL_MINUTES = "1440"

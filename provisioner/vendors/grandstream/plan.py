@@ -54,6 +54,7 @@ from provisioner.vendors.common import (
     require_requested_device,
     resync_time,
     sip_server,
+    with_raw,
 )
 from provisioner.vendors.grandstream.models import ALIAS_FORMAT, NAME, P_FORMAT
 from provisioner.vendors.grandstream.parameters import (
@@ -70,7 +71,6 @@ from provisioner.vendors.grandstream.parameters import (
     PROFILE_PASSTHROUGH,
     PROFILE_T38,
     SLIC_JAPAN_CO,
-    TIME_ZONE_JAPAN,
     AccountKeys,
     AnalogKeys,
     CredentialKeys,
@@ -78,6 +78,7 @@ from provisioner.vendors.grandstream.parameters import (
     alias_account,
     ht81x_port,
 )
+from provisioner.vendors.grandstream.settings import setting_params
 
 _TEMPLATES = {
     P_FORMAT: "grandstream/config-p.xml.j2",
@@ -196,13 +197,7 @@ def _p_globals(device: DeviceView, ctx: ProvisioningContext) -> Params:
     """System settings in P-value form; phones and ATAs differ as the module docstring says."""
     prov = Provisioning.of(device, ctx)
     phone = device.model.kind is DeviceKind.PHONE
-    params: Params = [
-        ("P2", device.admin_password),
-        ("P30", ctx.ntp_server),
-        ("P64", TIME_ZONE_JAPAN),
-    ]
-    if device.model.japanese_display:
-        params.append(("P1362", "ja"))
+    params: Params = [("P2", device.admin_password), *setting_params(device, ctx)]
     params.append(("P212", prov.protocol_number))
     if phone:
         params.append(("P6767", prov.protocol_number))
@@ -257,11 +252,8 @@ def _phone_alias(device: DeviceView, ctx: ProvisioningContext) -> Params:
     params += [
         # P2; not annotated in the GRP template the alias table comes from (wazo's base_v2).
         ("users.admin.password", device.admin_password),
-        ("dateTime.ntp.server.1", ctx.ntp_server),
-        ("dateTime.timezone", TIME_ZONE_JAPAN),
+        *setting_params(device, ctx),
     ]
-    if device.model.japanese_display:
-        params.append(("language.gui", "ja"))
     params += [
         ("provisioning.config.protocol", protocol),
         ("provisioning.firmware.protocol", protocol),
@@ -343,7 +335,7 @@ def plan(
     if request.kind is not FileKind.DEVICE or device is None:
         return None
     require_requested_device(NAME, request, device)
-    params = unique_params(_FAMILIES[device.model.family](device, ctx))
+    params = unique_params(with_raw(_FAMILIES[device.model.family](device, ctx), device))
     for name, value in params:
         refuse_unwritable_characters(name, value)
     return TemplatePlan(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from provisioner.vendors import common
 from provisioner.vendors.base import VendorModule
-from provisioner.vendors.panasonic import files, parameters, plan
+from provisioner.vendors.panasonic import files, parameters, plan, raw, settings
 from provisioner.vendors.panasonic.models import MODELS, NAME
 
 
@@ -31,4 +31,6 @@ VENDOR = VendorModule(
     resync_event=common.resync_event,
     seal=_no_seal,
     plan=plan.plan,
+    setting_problem=settings.setting_problem,
+    raw_parameter_problem=raw.raw_parameter_problem,
 )

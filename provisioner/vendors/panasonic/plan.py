@@ -49,10 +49,12 @@ from provisioner.vendors.common import (
     lines_by_port,
     require_requested_device,
     resync_time,
+    with_raw,
 )
 from provisioner.vendors.panasonic import catalogue
 from provisioner.vendors.panasonic.models import MODELS, NAME
 from provisioner.vendors.panasonic.parameters import checked
+from provisioner.vendors.panasonic.settings import setting_params
 
 TEMPLATE = "panasonic/config.cfg.j2"
 CONTENT_TYPE = "text/plain; charset=utf-8"
@@ -81,17 +83,9 @@ def _standard_file_path(
     return f"{base}/Config{{MAC}}.cfg"
 
 
-def _japan(ctx: ProvisioningContext) -> Params:
-    return [
-        ("NTP_ADDR", ctx.ntp_server),
-        ("TIME_ZONE", "540"),  # UTC offset in minutes
-        ("DST_ENABLE", "N"),
-    ]
-
-
 def _bootstrap(ctx: ProvisioningContext) -> Params:
     """``<MODEL>.cfg``: no secrets, only where the device's own file is and Japan basics."""
-    return [("CFG_STANDARD_FILE_PATH", _standard_file_path(ctx)), *_japan(ctx)]
+    return [("CFG_STANDARD_FILE_PATH", _standard_file_path(ctx)), *setting_params(None, ctx)]
 
 
 def _line(n: int, line: LineView | None, ctx: ProvisioningContext) -> Params:
@@ -140,7 +134,7 @@ def _device(device: DeviceView, ctx: ProvisioningContext) -> Params:
     params: Params = [
         ("ADMIN_ID", "admin"),
         ("ADMIN_PASS", device.admin_password),
-        *_japan(ctx),
+        *setting_params(device, ctx),
         ("PROVISION_ENABLE", "Y"),
         *_own_file(device.credentials, ctx),
         ("CFG_CYCLIC", "Y"),
@@ -167,7 +161,7 @@ def plan(
     elif request.kind is FileKind.DEVICE and device is not None:
         require_requested_device(NAME, request, device)
         model = device.model
-        params = checked(_device(device, ctx))
+        params = checked(with_raw(_device(device, ctx), device))
     else:
         return None
     catalogue.check(params, model)

@@ -26,6 +26,7 @@ from provisioner.web.api import (
     poe,
     re_enrol,
     resync,
+    settings,
     tenants,
     tokens,
 )
@@ -80,6 +81,7 @@ def api_app(import_name: str) -> APIFlask:
         gateways,
         firmware,
         convergence,
+        settings,
     ):
         app.register_blueprint(module.bp)
     app.after_request(_resync_touched)
