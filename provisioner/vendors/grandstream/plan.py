@@ -56,6 +56,7 @@ from provisioner.vendors.common import (
     sip_server,
     with_raw,
 )
+from provisioner.vendors.grandstream.keys import key_params
 from provisioner.vendors.grandstream.models import ALIAS_FORMAT, NAME, P_FORMAT
 from provisioner.vendors.grandstream.parameters import (
     ALIAS_CREDENTIALS,
@@ -241,7 +242,7 @@ def _phone_accounts(
 
 def _phone_p(device: DeviceView, ctx: ProvisioningContext) -> Params:
     accounts = _phone_accounts(device, ctx, lambda n: PHONE_ACCOUNTS[n - 1], P_SPELLING)
-    return accounts + _p_globals(device, ctx)
+    return accounts + _p_globals(device, ctx) + key_params(device)
 
 
 def _phone_alias(device: DeviceView, ctx: ProvisioningContext) -> Params:
@@ -269,7 +270,7 @@ def _phone_alias(device: DeviceView, ctx: ProvisioningContext) -> Params:
         ("provisioning.override.dhcp.allowCommonOptions", "No"),
         ("tr069.enable", "No"),
     ]
-    return params + _credentials(device, ALIAS_CREDENTIALS)
+    return params + _credentials(device, ALIAS_CREDENTIALS) + key_params(device)
 
 
 def _ht80x(device: DeviceView, ctx: ProvisioningContext) -> Params:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from provisioner.vendors import common
 from provisioner.vendors.base import VendorModule
-from provisioner.vendors.panasonic import files, parameters, plan, raw, settings
+from provisioner.vendors.panasonic import files, keys, parameters, plan, raw, settings
 from provisioner.vendors.panasonic.models import MODELS, NAME
 
 
@@ -33,4 +33,5 @@ VENDOR = VendorModule(
     plan=plan.plan,
     setting_problem=settings.setting_problem,
     raw_parameter_problem=raw.raw_parameter_problem,
+    key_layout=keys.key_layout,
 )

@@ -52,6 +52,7 @@ from provisioner.vendors.common import (
     with_raw,
 )
 from provisioner.vendors.panasonic import catalogue
+from provisioner.vendors.panasonic.keys import key_params
 from provisioner.vendors.panasonic.models import MODELS, NAME
 from provisioner.vendors.panasonic.parameters import checked
 from provisioner.vendors.panasonic.settings import setting_params
@@ -148,7 +149,7 @@ def _device(device: DeviceView, ctx: ProvisioningContext) -> Params:
     by_port = lines_by_port(device.lines, device.model)
     for n in range(1, device.model.lines + 1):
         params += _line(n, by_port.get(n), ctx)
-    return params
+    return params + key_params(device)
 
 
 def plan(
