@@ -1,17 +1,18 @@
-"""Settings with inheritance and raw vendor parameters (issue 15).
+"""Settings with inheritance, raw vendor parameters and programmable keys (issue 15).
 
 A ``SettingValue`` row sets one catalogue setting (``provisioner.vendors.settings``) at one
 level: a tenant, a model (service-wide) or a device; the service default is the catalogue's.
 A ``RawParameter`` row sets one vendor parameter by its own name, for a device or for a
 tenant's devices of one model (a name means something only within one model family).
-Both end up in rendered files, so they are ``Rendered``.
+A ``DeviceKey`` row is one programmable key of a device by position (none: the default
+layout). All end up in rendered files, so they are ``Rendered``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from provisioner.db.models import Base, Rendered, utcnow
@@ -61,3 +62,15 @@ class RawParameter(Rendered, Base):
     name: Mapped[str] = mapped_column(String(80))
     value: Mapped[str] = mapped_column(String(500))
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class DeviceKey(Rendered, Base):
+    __tablename__ = "device_keys"
+    __table_args__ = (UniqueConstraint("device_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    type: Mapped[str] = mapped_column(String(12))  # provisioner.vendors.base.KeyType
+    value: Mapped[str] = mapped_column(String(32), default="")
+    label: Mapped[str] = mapped_column(String(32), default="")

@@ -9,7 +9,7 @@ Flask or the database.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 
@@ -148,6 +148,17 @@ class KeyLayout:
 
 
 @dataclass(frozen=True)
+class PhonebookEntry:
+    """One contact of a tenant's phonebook: ``numbers`` as (kind, number), kind one of
+    ``office``, ``mobile``, ``home``, ``extension``."""
+
+    name: str
+    reading: str  # kana, for sorting; "" when unknown
+    group: str
+    numbers: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
 class ProvisioningCredentials:
     """The device's own way back in: HTTP auth for its fetches, the key of its config file.
 
@@ -218,7 +229,7 @@ class TemplatePlan:
     template: str  # path under templates/, e.g. "grandstream/config.xml.j2"
     params: tuple[tuple[str, str], ...]
     content_type: str
-    variables: dict[str, str] = field(default_factory=dict)
+    variables: Mapping[str, object] = field(default_factory=dict)  # e.g. a phonebook's contacts
     crlf: bool = False  # Panasonic files end every line with CR LF
 
 
@@ -264,3 +275,5 @@ class VendorModule:
     raw_parameter_problem: Callable[[ModelInfo, str], str | None]
     # The model's programmable keys (none: an empty layout).
     key_layout: Callable[[ModelInfo], KeyLayout]
+    # (model, entries in display order) -> the phonebook file, or None: the model gets none.
+    phonebook: Callable[[ModelInfo, Sequence[PhonebookEntry]], TemplatePlan | None]

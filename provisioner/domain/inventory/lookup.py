@@ -17,6 +17,7 @@ from provisioner.db.models import (
     RepresentativeNumber,
     Tenant,
 )
+from provisioner.domain.keys.layout import device_keys
 from provisioner.domain.settings.values import rendered_settings
 from provisioner.secretbox import SecretBox
 from provisioner.settings import Settings
@@ -127,8 +128,8 @@ def find_device(
     """A device as the renderer and the access decision see it, secrets of its lines decrypted.
 
     None for an unknown MAC, another vendor's device or a retired one. This is the hot path
-    of a boot storm: Core rows in one round trip, not ORM objects (and two more for its
-    settings and raw parameters, only for a device that exists).
+    of a boot storm: Core rows in one round trip, not ORM objects (and a few more for its
+    settings, raw parameters and keys, only for a device that exists).
     """
     rows = connection.execute(_DEVICE_ROWS, {"mac": mac}).all()
     if not rows or rows[0].vendor != vendor or rows[0].state is DeviceState.RETIRED:
@@ -152,6 +153,7 @@ def find_device(
     )
     caller_id = first.representative or (lines[0].direct_number if lines else None)
     settings, raw = rendered_settings(connection, first.id, first.tenant_id, first.model)
+    keys = device_keys(connection, first.id, first.tenant_id, model)
     view = DeviceView(
         mac=mac,
         model=model,
@@ -161,6 +163,8 @@ def find_device(
         tenant=first.tenant,
         settings=settings,
         raw_parameters=raw,
+        keys=keys.keys,
+        expansion_modules=keys.expansion_modules,
     )
     access = DeviceAccess(
         state=first.state,

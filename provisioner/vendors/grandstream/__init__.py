@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from provisioner.vendors import common
 from provisioner.vendors.base import VendorModule
-from provisioner.vendors.grandstream import files, keys, plan, raw, settings
+from provisioner.vendors.grandstream import files, keys, phonebook, plan, raw, settings
 from provisioner.vendors.grandstream.crypto import encrypt_config
 from provisioner.vendors.grandstream.models import MODELS, NAME
 
@@ -30,4 +30,5 @@ VENDOR = VendorModule(
     setting_problem=settings.setting_problem,
     raw_parameter_problem=raw.raw_parameter_problem,
     key_layout=keys.key_layout,
+    phonebook=phonebook.phonebook,
 )

@@ -79,6 +79,7 @@ from provisioner.vendors.grandstream.parameters import (
     alias_account,
     ht81x_port,
 )
+from provisioner.vendors.grandstream.phonebook import phonebook_params
 from provisioner.vendors.grandstream.settings import setting_params
 
 _TEMPLATES = {
@@ -242,7 +243,7 @@ def _phone_accounts(
 
 def _phone_p(device: DeviceView, ctx: ProvisioningContext) -> Params:
     accounts = _phone_accounts(device, ctx, lambda n: PHONE_ACCOUNTS[n - 1], P_SPELLING)
-    return accounts + _p_globals(device, ctx) + key_params(device)
+    return accounts + _p_globals(device, ctx) + phonebook_params(device, ctx) + key_params(device)
 
 
 def _phone_alias(device: DeviceView, ctx: ProvisioningContext) -> Params:
@@ -270,6 +271,7 @@ def _phone_alias(device: DeviceView, ctx: ProvisioningContext) -> Params:
         ("provisioning.override.dhcp.allowCommonOptions", "No"),
         ("tr069.enable", "No"),
     ]
+    params += phonebook_params(device, ctx)
     return params + _credentials(device, ALIAS_CREDENTIALS) + key_params(device)
 
 

@@ -3,7 +3,8 @@
 Refused: a name the family's template does not have (:mod:`.catalogue`: the device would
 ignore it without a word); a name the service owns, because it is how the device finds us,
 proves who it is or registers (accounts, credentials, provisioning server and schedule,
-config key, TR-069 and the other ways a device is taken over or reset); a name a setting of
+config key, TR-069 and the other ways a device is taken over or reset), or because the API
+sets it another way (keys, the phonebook download); a name a setting of
 the catalogue maps to (set the setting instead, so the API shows where the value comes from).
 """
 
@@ -24,7 +25,10 @@ from provisioner.vendors.grandstream.parameters import (
 from provisioner.vendors.grandstream.settings import setting_names
 
 # Alias prefixes the service owns outright.
-_OWNED_PREFIXES = ("account.", "provisioning.", "tr069.", "users.admin.", "sip.notify.")
+_OWNED_PREFIXES = (
+    "account.", "provisioning.", "tr069.", "users.admin.", "sip.notify.", "phonebook.download.",
+    "pks.vpk.", "pks.mpk.", "pks.ext.",
+)  # fmt: skip
 _OWNED_P = frozenset(
     {
         "P2",  # admin password
@@ -34,6 +38,7 @@ _OWNED_P = frozenset(
         *("P145", "P8337", "P1411", "P1414"),  # DHCP/3CX would point it elsewhere
         *("P4428", "P26015"),  # NOTIFY authentication, reset by NOTIFY
         *("P1409", "P4503", "P4504", "P4505"),  # TR-069 / ACS
+        *("P330", "P331", "P332"),  # the phonebook download
         *(getattr(P_CREDENTIALS, field) for field in ("http_user", "http_password", "config_key")),
     }
 )

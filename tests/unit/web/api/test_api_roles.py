@@ -78,6 +78,7 @@ def demo_ids(service: Service) -> dict[str, Any]:
             "setting": "time_format",
             "param": "P1347",
             "model": device.model,
+            "position": 1,
         }
 
 
@@ -152,6 +153,15 @@ def plausible_bodies(
         ("put", "/tenants/{tenant_id}/settings/{setting}"): {"json": {"value": "24h"}},
         ("put", "/models/{model}/settings/{setting}"): {"json": {"value": "24h"}},
         ("put", "/devices/{mac}/raw/{param}"): {"json": {"value": "*8"}},
+        ("put", "/devices/{mac}/keys"): {"json": {"keys": [{"position": 1, "type": "none"}]}},
+        ("put", "/devices/{mac}/keys/{position}"): {"json": {"type": "none"}},
+        ("put", "/tenants/{tenant_id}/phonebook"): {
+            "data": "name,reading,group,office,mobile,home\n阿部,あべ,,0312345678,,\n".encode(),
+            "content_type": "text/csv",
+        },
+        ("put", "/tenants/{tenant_id}/feature-codes"): {
+            "json": {"park_code": "*70", "pickup_code": "*8"}
+        },
         ("put", "/tenants/{tenant_id}/raw/{model}/{param}"): {"json": {"value": "*8"}},
         ("post", "/orders/{order_id}/actions/cancel"): {"json": {"detail": "role test"}},
     }

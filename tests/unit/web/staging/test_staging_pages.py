@@ -186,6 +186,9 @@ def test_a_bind_is_checked_and_all_or_nothing(logged_in: Browser) -> None:
         device = devices.get_device(session, NEW_MAC)
         assert device.state is DeviceState.BOUND
         assert [line.account.extension for line in device.lines] == ["1001"]
+    page = logged_in.client.get(f"/staging/devices/{NEW_MAC}").text  # the keys its file carries
+    assert "1: line 1 1001" in page
+    assert ja("keys_default") in page
 
 
 def test_shipping_wants_a_staged_device(logged_in: Browser) -> None:
