@@ -127,6 +127,33 @@ def _touch(session: Session, scope: Scope) -> None:
     session.info.setdefault("touched_devices", set()).update(_devices_of(session, scope))
 
 
+def _upsert(
+    session: Session,
+    table: type[SettingValue] | type[RawParameter],
+    scope: Scope,
+    name: str,
+    value: str,
+) -> None:
+    """Set ``name`` to ``value`` at exactly ``scope`` in ``table``; tell the devices reached."""
+    row = session.scalar(select(table).where(scope.where(table), table.name == name))
+    if not isinstance(row, SettingValue | RawParameter):
+        session.add(table(tenant_id=scope.tenant_id, model=scope.model,
+                          device_id=scope.device_id, name=name, value=value))  # fmt: skip
+    else:
+        row.value = value
+    _touch(session, scope)
+
+
+def _delete(
+    session: Session, table: type[SettingValue] | type[RawParameter], scope: Scope, name: str
+) -> None:
+    """Remove ``name`` at exactly ``scope``; NotFound when it is not set there."""
+    gone = session.execute(delete(table).where(scope.where(table), table.name == name))
+    if not gone.rowcount:  # type: ignore[attr-defined]
+        raise NotFound(f"{name} is not set at this {scope.level}")
+    _touch(session, scope)
+
+
 def set_value(session: Session, scope: Scope, name: str, value: str) -> None:
     """Set ``name`` at ``scope`` (checked: see the module docstring)."""
     model = _model(scope.model) if scope.model else None
@@ -134,27 +161,14 @@ def set_value(session: Session, scope: Scope, name: str, value: str) -> None:
         device = session.get(Device, scope.device_id)
         model = _model(device.model) if device else None
     check_value(name, value, model)
-    row = session.scalar(
-        select(SettingValue).where(scope.where(SettingValue), SettingValue.name == name)
-    )
-    if row is None:
-        session.add(SettingValue(tenant_id=scope.tenant_id, model=scope.model,
-                                 device_id=scope.device_id, name=name, value=value))  # fmt: skip
-    else:
-        row.value = value
-    _touch(session, scope)
+    _upsert(session, SettingValue, scope, name, value)
 
 
 def clear_value(session: Session, scope: Scope, name: str) -> None:
     """Remove ``name`` at ``scope``: the next less specific level applies again."""
     if name not in SETTINGS:
         raise Invalid(f"unknown setting {name!r}; settings: {', '.join(SETTINGS)}")
-    gone = session.execute(
-        delete(SettingValue).where(scope.where(SettingValue), SettingValue.name == name)
-    )
-    if not gone.rowcount:  # type: ignore[attr-defined]
-        raise NotFound(f"{name} is not set at this {scope.level}")
-    _touch(session, scope)
+    _delete(session, SettingValue, scope, name)
 
 
 def values_at(session: Session, scope: Scope) -> dict[str, str]:
@@ -254,24 +268,11 @@ def set_raw(session: Session, scope: Scope, name: str, value: str) -> None:
         check_raw(_model(scope.model), name, value)
     else:
         raise Invalid("a raw parameter is set for a device, or for a tenant and a model")
-    row = session.scalar(
-        select(RawParameter).where(scope.where(RawParameter), RawParameter.name == name)
-    )
-    if row is None:
-        session.add(RawParameter(tenant_id=scope.tenant_id, model=scope.model,
-                                 device_id=scope.device_id, name=name, value=value))  # fmt: skip
-    else:
-        row.value = value
-    _touch(session, scope)
+    _upsert(session, RawParameter, scope, name, value)
 
 
 def clear_raw(session: Session, scope: Scope, name: str) -> None:
-    gone = session.execute(
-        delete(RawParameter).where(scope.where(RawParameter), RawParameter.name == name)
-    )
-    if not gone.rowcount:  # type: ignore[attr-defined]
-        raise NotFound(f"no raw parameter {name} is set here")
-    _touch(session, scope)
+    _delete(session, RawParameter, scope, name)
 
 
 def raw_for(
