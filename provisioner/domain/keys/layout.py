@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from provisioner.db.models import Account, Device, DeviceLine, Tenant
 from provisioner.db.settings import DeviceKey
 from provisioner.domain.errors import Conflict, Invalid, NotFound
-from provisioner.vendors import find_model, vendor
+from provisioner.vendors import FILELESS_MODELS, find_model, vendor
 from provisioner.vendors.base import KeyLayout, KeyType, KeyView, ModelInfo
 
 _DIALABLE = re.compile(r"[0-9*#+]{1,24}")
@@ -50,6 +50,9 @@ class Keys:
 
 
 def layout_of(model: ModelInfo) -> KeyLayout:
+    """The model's keys; a gateway has none."""
+    if model in FILELESS_MODELS:
+        return KeyLayout()
     return vendor(model.vendor).key_layout(model)
 
 

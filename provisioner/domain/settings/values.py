@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from provisioner.db.models import Device, Tenant
 from provisioner.db.settings import RawParameter, SettingValue
 from provisioner.domain.errors import Conflict, Invalid, NotFound
-from provisioner.vendors import find_model, vendor
+from provisioner.vendors import FILELESS_MODELS, find_model, vendor
 from provisioner.vendors.base import ModelInfo, ProvisioningContext
 from provisioner.vendors.settings import SETTINGS, effective
 
@@ -93,6 +93,8 @@ def _model(name: str) -> ModelInfo:
     model = find_model(name)
     if model is None:
         raise Conflict(f"model {name} is not supported")
+    if model in FILELESS_MODELS:
+        raise Conflict(f"a {name} fetches no phone file: it has no settings")
     return model
 
 
