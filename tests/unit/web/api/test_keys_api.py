@@ -107,3 +107,12 @@ def test_keys_past_the_model_or_of_the_wrong_kind_are_refused_by_name(api: Api) 
         "PUT", "/tenants/1/feature-codes", 422, json={"park_code": "p", "pickup_code": "*8"}
     )
     assert api.ok("GET", f"/devices/{GXP}/keys")["default"] is True  # nothing half-set
+
+
+def test_a_gateway_has_no_keys_and_no_settings(api: Api) -> None:
+    """A 32Gateway fetches JSON, not a phone file: its lookup must not ask a vendor module."""
+    tenant = _setup(api)
+    api.ok("POST", "/devices", 201, json={"mac": "000b82cc0001", "model": "32Gateway"})
+    api.ok("POST", "/devices/000b82cc0001/actions/bind", json={"tenant_id": tenant["id"]})
+    assert api.ok("GET", "/devices/000b82cc0001/keys")["keys"] == []
+    assert "has no settings" in api.refused("GET", "/devices/000b82cc0001/settings", 409)
