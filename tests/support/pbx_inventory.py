@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
 from provisioner.app.service import Service
+from provisioner.db.models import Account, Tenant
 from provisioner.domain.inventory.sheet import import_sheet, sheet_rows
+from tests.support.pbx_support import Core, export, start_core
 
 ROWS = [
     {"tenant": "acme", "extension": "2001", "direct_number": "0312345001",
@@ -24,3 +29,27 @@ def pbx_inventory(service: Service) -> Service:
         report = import_sheet(session, service.box, sheet_rows(ROWS), actor="test")
         assert report.ok, report.errors
     return service
+
+
+@pytest.fixture
+def pbx_core(pbx_inventory: Service, tmp_path: Path) -> Iterator[Core]:
+    """Kamailio on the export of :func:`pbx_inventory`."""
+    db_path = tmp_path / "pbx.sqlite"
+    export(pbx_inventory, db_path)
+    running = start_core(tmp_path, db_path)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def sip_account(service: Service, tenant: str, extension: str) -> tuple[str, str]:
+    """(SIP username, password) of a tenant's extension."""
+    with service.db.session() as session:
+        account = (
+            session.query(Account)
+            .join(Tenant)
+            .filter(Tenant.name == tenant, Account.extension == extension)
+            .one()
+        )
+        return account.sip_username, service.box.decrypt(account.sip_password_encrypted)

@@ -5,21 +5,18 @@ answered and hangs up; a SUBSCRIBE to an extension of another tenant is refused.
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from provisioner.app.service import Service
-from provisioner.db.models import Account, Tenant
 from tests.support.paths import SIPP
+from tests.support.pbx_inventory import sip_account
 from tests.support.pbx_support import (
     Core,
     _final,
     call_out,
-    export,
     register,
-    start_core,
     watch,
 )
 from tests.support.ports import free_udp_port
@@ -28,32 +25,10 @@ from tests.support.waiting import wait_until
 pytestmark = pytest.mark.sip
 
 
-def _account(service: Service, tenant: str, extension: str) -> tuple[str, str]:
-    with service.db.session() as session:
-        account = (
-            session.query(Account)
-            .join(Tenant)
-            .filter(Tenant.name == tenant, Account.extension == extension)
-            .one()
-        )
-        return account.sip_username, service.box.decrypt(account.sip_password_encrypted)
-
-
-@pytest.fixture
-def core(pbx_inventory: Service, tmp_path: Path) -> Iterator[Core]:
-    db_path = tmp_path / "pbx.sqlite"
-    export(pbx_inventory, db_path)
-    running = start_core(tmp_path, db_path)
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
 def test_a_watcher_sees_the_watched_extension_ring_answer_and_hang_up(
-    pbx_inventory: Service, core: Core, tmp_path: Path
+    pbx_inventory: Service, pbx_core: Core, tmp_path: Path
 ) -> None:
-    callee, callee_password = _account(pbx_inventory, "acme", "2001")
+    callee, callee_password = sip_account(pbx_inventory, "acme", "2001")
     phone_port = free_udp_port()
     answering = subprocess.Popen(
         ["sipp", "-sf", str(SIPP / "pbx" / "uas_phone.xml"), "-i", "127.0.0.1",
@@ -61,11 +36,11 @@ def test_a_watcher_sees_the_watched_extension_ring_answer_and_hang_up(
         cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
-        assert register(tmp_path, core.port, callee, callee_password, phone_port) == "200"
-        watcher_user, watcher_password = _account(pbx_inventory, "acme", "2002")
-        watcher = watch(tmp_path, core.port, watcher_user, watcher_password, "2001")
+        assert register(tmp_path, pbx_core.port, callee, callee_password, phone_port) == "200"
+        watcher_user, watcher_password = sip_account(pbx_inventory, "acme", "2002")
+        watcher = watch(tmp_path, pbx_core.port, watcher_user, watcher_password, "2001")
         assert wait_until(watcher.subscribed, timeout=15), "no 200 for the SUBSCRIBE"
-        assert call_out(tmp_path, core.port, watcher_user, watcher_password, "2001") == "200"
+        assert call_out(tmp_path, pbx_core.port, watcher_user, watcher_password, "2001") == "200"
         assert wait_until(lambda: len(watcher.states()) >= 3, timeout=15), watcher.states()
         assert watcher.states() == ["early", "confirmed", "terminated"]
         watcher.stop()
@@ -75,9 +50,9 @@ def test_a_watcher_sees_the_watched_extension_ring_answer_and_hang_up(
 
 
 def test_a_subscription_to_another_tenants_extension_is_refused(
-    pbx_inventory: Service, core: Core, tmp_path: Path
+    pbx_inventory: Service, pbx_core: Core, tmp_path: Path
 ) -> None:
-    stranger, password = _account(pbx_inventory, "other", "2001")
-    args = [f"127.0.0.1:{core.port}", "-au", stranger, "-ap", password, "-key", "me", stranger]
+    stranger, password = sip_account(pbx_inventory, "other", "2001")
+    args = [f"127.0.0.1:{pbx_core.port}", "-au", stranger, "-ap", password, "-key", "me", stranger]
     assert _final(tmp_path, "subscribe_dialog.xml", ["-s", "2002", *args]) == "403"
     assert _final(tmp_path, "subscribe_dialog.xml", ["-s", "0312345001", *args]) == "403"

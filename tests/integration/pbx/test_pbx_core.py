@@ -7,31 +7,20 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from provisioner.app.service import Service
-from provisioner.db.models import Account, Tenant
+from provisioner.db.models import Tenant
 from provisioner.domain.inventory import accounts
 from provisioner.pbx.core_config import CoreConfigError, CoreSettings, Peer, render_core_config
 from provisioner.pbx.directory import GLOBAL_DOMAIN, tenant_domain
-from tests.support.pbx_support import REALM, Core, export, register, start_core
+from tests.support.pbx_inventory import sip_account
+from tests.support.pbx_support import REALM, Core, register, start_core
 from tests.support.server import TEST_KEY
 
 pytestmark = pytest.mark.sip
-
-
-def _account(service: Service, tenant: str, extension: str) -> tuple[str, str]:
-    with service.db.session() as session:
-        account = (
-            session.query(Account)
-            .join(Tenant)
-            .filter(Tenant.name == tenant, Account.extension == extension)
-            .one()
-        )
-        return account.sip_username, service.box.decrypt(account.sip_password_encrypted)
 
 
 def test_export_stores_ha1_not_passwords_and_scopes_extensions(
@@ -45,7 +34,7 @@ def test_export_stores_ha1_not_passwords_and_scopes_extensions(
         env={**env, "PATH": "/usr/bin:/bin"}, capture_output=True, timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    user, password = _account(pbx_inventory, "acme", "2001")
+    user, password = sip_account(pbx_inventory, "acme", "2001")
     with sqlite3.connect(target) as db:
         rows = {r[0]: r[1:] for r in db.execute("select username, password, ha1, ha1b, tenant "
                                                  "from subscriber")}  # fmt: skip
@@ -67,7 +56,7 @@ def test_export_stores_ha1_not_passwords_and_scopes_extensions(
     assert tenant == "acme"
     assert versions["subscriber"] == 7
     assert versions["dbaliases"] == 1
-    other_user, _ = _account(pbx_inventory, "other", "2001")
+    other_user, _ = sip_account(pbx_inventory, "other", "2001")
     assert ("2001", tenant_domain("acme"), user) in aliases
     assert ("2001", tenant_domain("other"), other_user) in aliases
     assert ("0312345001", GLOBAL_DOMAIN, user) in aliases
@@ -85,28 +74,23 @@ def test_core_config_loads_modules_from_where_this_machine_keeps_them(tmp_path: 
         render_core_config(CoreSettings(**{**settings.__dict__, "modules_dir": Path('/a"b')}))
 
 
-@pytest.fixture
-def core(pbx_inventory: Service, tmp_path: Path) -> Iterator[Core]:
-    db_path = tmp_path / "pbx.sqlite"
-    export(pbx_inventory, db_path)
-    running = start_core(tmp_path, db_path)
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
 def test_phone_registers_with_its_credentials_and_not_with_a_wrong_password(
-    pbx_inventory: Service, core: Core, tmp_path: Path
+    pbx_inventory: Service, pbx_core: Core, tmp_path: Path
 ) -> None:
-    user, password = _account(pbx_inventory, "acme", "2001")
-    assert register(tmp_path, core.port, user, password, contact_port=5999) == "200"
-    assert register(tmp_path, core.port, user, password + "x", contact_port=5999) in ("401", "403")
-    other_user, _ = _account(pbx_inventory, "other", "2001")
+    user, password = sip_account(pbx_inventory, "acme", "2001")
+    assert register(tmp_path, pbx_core.port, user, password, contact_port=5999) == "200"
+    assert register(tmp_path, pbx_core.port, user, password + "x", contact_port=5999) in (
+        "401",
+        "403",
+    )
+    other_user, _ = sip_account(pbx_inventory, "other", "2001")
     # Another account's password does not open this one.
-    _, other_password = _account(pbx_inventory, "other", "2001")
-    assert register(tmp_path, core.port, user, other_password, contact_port=5999) in ("401", "403")
-    assert register(tmp_path, core.port, other_user, other_password, contact_port=5999) == "200"
+    _, other_password = sip_account(pbx_inventory, "other", "2001")
+    assert register(tmp_path, pbx_core.port, user, other_password, contact_port=5999) in (
+        "401",
+        "403",
+    )
+    assert register(tmp_path, pbx_core.port, other_user, other_password, contact_port=5999) == "200"
 
 
 def test_a_watching_export_lets_a_new_account_register_without_a_restart(
@@ -129,8 +113,8 @@ def test_a_watching_export_lets_a_new_account_register_without_a_restart(
         with pbx_inventory.db.session() as session:
             acme = session.query(Tenant).filter(Tenant.name == "acme").one()
             accounts.create_account(session, pbx_inventory.box, acme, extension="2003",
-                                    direct_number="", display_name="New")  # fmt: skip
-        user, password = _account(pbx_inventory, "acme", "2003")
+                                direct_number="", display_name="New")  # fmt: skip
+        user, password = sip_account(pbx_inventory, "acme", "2003")
         while user not in _subscribers(db_path) and time.monotonic() < deadline:
             time.sleep(0.2)
         assert register(tmp_path, core.port, user, password, contact_port=5999) == "200"
