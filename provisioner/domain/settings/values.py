@@ -65,6 +65,14 @@ def _is(column: Any, value: int | str | None) -> ColumnElement[bool]:
     return result
 
 
+def model_named(name: str) -> ModelInfo:
+    """The model a path names; NotFound for a name that is no model with a phone file."""
+    model = find_model(name)
+    if model is None or model in FILELESS_MODELS:
+        raise NotFound(f"no phone model {name!r}")
+    return model
+
+
 def tenant_scope(tenant: Tenant) -> Scope:
     return Scope(Level.TENANT, tenant_id=tenant.id)
 
@@ -102,7 +110,7 @@ def check_value(name: str, value: str, model: ModelInfo | None) -> str:
     """The value, or Invalid naming the setting and why."""
     setting = SETTINGS.get(name)
     if setting is None:
-        raise Invalid(f"unknown setting {name!r}; settings: {', '.join(SETTINGS)}")
+        raise NotFound(f"unknown setting {name!r}; settings: {', '.join(SETTINGS)}")
     problem = setting.problem(value)
     if problem is not None:
         raise Invalid(f"{name}: {value!r} {problem}")
@@ -169,7 +177,7 @@ def set_value(session: Session, scope: Scope, name: str, value: str) -> None:
 def clear_value(session: Session, scope: Scope, name: str) -> None:
     """Remove ``name`` at ``scope``: the next less specific level applies again."""
     if name not in SETTINGS:
-        raise Invalid(f"unknown setting {name!r}; settings: {', '.join(SETTINGS)}")
+        raise NotFound(f"unknown setting {name!r}; settings: {', '.join(SETTINGS)}")
     _delete(session, SettingValue, scope, name)
 
 

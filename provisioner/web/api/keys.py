@@ -80,6 +80,7 @@ def _shown(mac: str) -> Data:
 @bp.get("/devices/<mac>/keys")
 @bp.auth_required(auth, roles=ANY_ROLE)
 @bp.output(KeysOut)
+@bp.doc(responses=[404])
 def get_keys(mac: str) -> Data:
     """The device's keys as its file gets them (its own, or its model's default layout).
     Park and pickup keys show the number they dial, with the tenant's feature code."""
@@ -103,7 +104,7 @@ def set_keys(mac: str, json_data: dict[str, Any]) -> Data:
 @bp.delete("/devices/<mac>/keys")
 @bp.auth_required(auth, roles=WAREHOUSE)
 @bp.output(KeysOut)
-@bp.doc(responses=[403, 404])
+@bp.doc(responses=[403, 404, 409])
 def clear_keys(mac: str) -> Data:
     """Drop the device's own keys: its model's default layout applies again."""
     with unit_of_work() as session:
@@ -127,7 +128,7 @@ def set_key(mac: str, position: int, json_data: dict[str, Any]) -> Data:
 @bp.delete("/devices/<mac>/keys/<int:position>")
 @bp.auth_required(auth, roles=WAREHOUSE)
 @bp.output(KeysOut)
-@bp.doc(responses=[403, 404])
+@bp.doc(responses=[403, 404, 409])
 def clear_key(mac: str, position: int) -> Data:
     """Drop one key of the device's own."""
     with unit_of_work() as session:
@@ -138,6 +139,7 @@ def clear_key(mac: str, position: int) -> Data:
 @bp.get("/tenants/<int:tenant_id>/feature-codes")
 @bp.auth_required(auth, roles=ANY_ROLE)
 @bp.output(FeatureCodes)
+@bp.doc(responses=[404])
 def get_feature_codes(tenant_id: int) -> Data:
     """The codes the tenant's park and pickup keys dial."""
     with unit_of_work() as session:

@@ -58,6 +58,7 @@ def put_phonebook(tenant_id: int) -> Data:
 @bp.get("/tenants/<int:tenant_id>/phonebook")
 @bp.auth_required(auth, roles=ANY_ROLE)
 @bp.output(PhonebookEntryOut(many=True))
+@bp.doc(responses=[404])
 def get_phonebook(tenant_id: int) -> list[Data]:
     """The phonebook as the tenant's phones get it: its entries and extensions, by reading."""
     with unit_of_work() as session:

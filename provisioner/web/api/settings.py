@@ -56,6 +56,7 @@ def list_settings() -> list[Data]:
 @bp.get("/devices/<mac>/settings")
 @bp.auth_required(auth, roles=ANY_ROLE)
 @bp.output(DeviceSettingsOut)
+@bp.doc(responses=[404, 409])
 def get_device_settings(mac: str) -> Data:
     """Every setting as the device gets it, where it comes from (default, tenant, model or
     device), and the raw parameters in effect."""
@@ -78,7 +79,7 @@ def set_device_setting(mac: str, setting: str, json_data: dict[str, Any]) -> Dat
 @bp.delete("/devices/<mac>/settings/<setting>")
 @bp.auth_required(auth, roles=WAREHOUSE)
 @bp.output(DeviceSettingsOut)
-@bp.doc(responses=[403, 404, 422])
+@bp.doc(responses=[403, 404, 409, 422])
 def clear_device_setting(mac: str, setting: str) -> Data:
     """Drop the device's own value: its model's, tenant's or the default applies again."""
     with unit_of_work() as session:
@@ -89,6 +90,7 @@ def clear_device_setting(mac: str, setting: str) -> Data:
 @bp.get("/tenants/<int:tenant_id>/settings")
 @bp.auth_required(auth, roles=ANY_ROLE)
 @bp.output(LevelValuesOut)
+@bp.doc(responses=[404])
 def get_tenant_settings(tenant_id: int) -> Data:
     """The values set for the tenant (its devices' default)."""
     with unit_of_work() as session:
@@ -123,10 +125,11 @@ def clear_tenant_setting(tenant_id: int, setting: str) -> Data:
 @bp.get("/models/<model>/settings")
 @bp.auth_required(auth, roles=ANY_ROLE)
 @bp.output(LevelValuesOut)
+@bp.doc(responses=[404])
 def get_model_settings(model: str) -> Data:
     """The values set for every device of this model."""
     with unit_of_work() as session:
-        scope = values.model_scope(devices.check_model(model))
+        scope = values.model_scope(values.model_named(model))
         return _listed(values.values_at(session, scope))
 
 
@@ -134,11 +137,11 @@ def get_model_settings(model: str) -> Data:
 @bp.auth_required(auth, roles=ADMIN)
 @bp.input(ValueIn)
 @bp.output(LevelValuesOut)
-@bp.doc(responses=[403, 422])
+@bp.doc(responses=[403, 404, 422])
 def set_model_setting(model: str, setting: str, json_data: dict[str, Any]) -> Data:
     """Set a setting for every device of this model (over its tenant's value)."""
     with unit_of_work() as session:
-        scope = values.model_scope(devices.check_model(model))
+        scope = values.model_scope(values.model_named(model))
         values.set_value(session, scope, setting, json_data["value"])
         return _listed(values.values_at(session, scope))
 
@@ -149,7 +152,7 @@ def set_model_setting(model: str, setting: str, json_data: dict[str, Any]) -> Da
 @bp.doc(responses=[403, 404, 422])
 def clear_model_setting(model: str, setting: str) -> Data:
     with unit_of_work() as session:
-        scope = values.model_scope(devices.check_model(model))
+        scope = values.model_scope(values.model_named(model))
         values.clear_value(session, scope, setting)
         return _listed(values.values_at(session, scope))
 
@@ -171,7 +174,7 @@ def set_device_raw(mac: str, param: str, json_data: dict[str, Any]) -> Data:
 @bp.delete("/devices/<mac>/raw/<param>")
 @bp.auth_required(auth, roles=ADMIN)
 @bp.output(DeviceSettingsOut)
-@bp.doc(responses=[403, 404])
+@bp.doc(responses=[403, 404, 409])
 def clear_device_raw(mac: str, param: str) -> Data:
     with unit_of_work() as session:
         values.clear_raw(session, values.device_scope(devices.get_device(session, mac)), param)
@@ -181,7 +184,7 @@ def clear_device_raw(mac: str, param: str) -> Data:
 def _tenant_model_scope(session: Any, tenant_id: int, model: str) -> values.Scope:
     tenant = tenants.get_tenant(session, tenant_id)
     return values.Scope(
-        values.Level.TENANT, tenant_id=tenant.id, model=devices.check_model(model).model
+        values.Level.TENANT, tenant_id=tenant.id, model=values.model_named(model).model
     )
 
 

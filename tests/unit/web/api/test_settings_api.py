@@ -64,8 +64,9 @@ def test_the_most_specific_level_wins_and_the_api_names_it(api: Api) -> None:
 def test_values_are_checked_against_the_catalogue_and_the_model(api: Api) -> None:
     tenant = _setup(api)
     assert "unknown setting 'volume'" in api.refused(
-        "PUT", f"/devices/{GXP}/settings/volume", 422, json={"value": "1"}
+        "PUT", f"/devices/{GXP}/settings/volume", 404, json={"value": "1"}
     )
+    assert "no phone model 'GXP9999'" in api.refused("GET", "/models/GXP9999/settings", 404)
     assert "is not one of 24h, 12h" in api.refused(
         "PUT", f"/devices/{GXP}/settings/time_format", 422, json={"value": "25h"}
     )
