@@ -56,6 +56,7 @@ bench: debs $(STAMP)
 	$(PY) -m bench.snmp_sweep
 	$(PY) -m bench.gateway_cps
 	$(PY) -m bench.retention_purge
+	$(PY) -m bench.phonebook_import
 
 venv: $(STAMP)
 
