@@ -9,6 +9,8 @@ STAMP       := $(VENV)/.installed
 TEST_DEBS   := openssl curl tftp-hpa tftpd-hpa atftp postgresql nginx-light wrk iproute2 sip-tester snmpd snmp
 # gateway32 and the PBX core: Kamailio, rtpengine, and a SIP scanner for the hostile-input test.
 TEST_DEBS   += kamailio kamailio-extra-modules rtpengine-daemon kamailio-sqlite-modules sipvicious
+# The PBX core's BLF: presence, presence_dialoginfo, pua, pua_dialoginfo (issue 15).
+TEST_DEBS   += kamailio-presence-modules
 # The bench LAN: dnsmasq-base (no service to grab port 53), DHCP clients, dig, syntax checkers.
 TEST_DEBS   += dnsmasq-base udhcpc isc-dhcp-client bind9-dnsutils kea-dhcp4-server isc-dhcp-server
 # The office NAT of the PBX core's NAT test: iptables MASQUERADE in a namespace.
@@ -20,6 +22,7 @@ TEST_DEBS   += systemd
 # The programs those packages provide, checked before anything is installed.
 TEST_BINS   := openssl curl tftp /usr/sbin/in.tftpd atftp wrk nginx ip sipp /usr/lib/postgresql/*/bin/initdb snmpd snmpbulkwalk snmpget
 TEST_BINS   += kamailio rtpengine /usr/lib/*/kamailio/modules/db_sqlite.so svmap iptables /usr/lib/*/kamailio/modules/nathelper.so
+TEST_BINS   += /usr/lib/*/kamailio/modules/presence_dialoginfo.so
 TEST_BINS   += /usr/sbin/dnsmasq /usr/sbin/udhcpc /sbin/dhclient dig /usr/sbin/kea-dhcp4 /usr/sbin/dhcpd
 TEST_BINS   += chromium /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc systemd-analyze
 
@@ -55,6 +58,7 @@ bench: debs $(STAMP)
 	$(PY) -m bench.snmp_sweep
 	$(PY) -m bench.gateway_cps
 	$(PY) -m bench.retention_purge
+	$(PY) -m bench.phonebook_import
 
 venv: $(STAMP)
 

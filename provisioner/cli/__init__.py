@@ -15,6 +15,7 @@ from provisioner.cli.gateway import gateway
 from provisioner.cli.licence import licence
 from provisioner.cli.orders import order
 from provisioner.cli.pbx import pbx
+from provisioner.cli.phonebook import keys, phonebook
 from provisioner.cli.poe import poe
 from provisioner.cli.resync import notify
 from provisioner.cli.secrets import secrets
@@ -48,3 +49,5 @@ main.add_command(backup)
 main.add_command(restore)
 main.add_command(secrets)
 main.add_command(fleet)
+main.add_command(phonebook)
+main.add_command(keys)

@@ -65,6 +65,9 @@ class Tenant(Base):
     allowed_networks: Mapped[list[str]] = mapped_column(JSON, default=list)
     # Seconds its phones ask to stay registered; None: PROVISIONER_REGISTRATION_EXPIRY (issue 19).
     registration_expiry: Mapped[int | None] = mapped_column(Integer)
+    # Feature codes the tenant's park and pickup keys dial (issue 15); the PBX core's.
+    park_code: Mapped[str] = mapped_column(String(16), default="*70")
+    pickup_code: Mapped[str] = mapped_column(String(16), default="*8")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     accounts: Mapped[list[Account]] = relationship(back_populates="tenant")
@@ -127,6 +130,7 @@ class Device(Base):
     config_key_encrypted: Mapped[str | None] = mapped_column(Text)  # Grandstream P1359
     encrypt_config: Mapped[bool] = mapped_column(Boolean, default=False)
     ring_representative: Mapped[bool] = mapped_column(Boolean, default=True)
+    expansion_modules: Mapped[int] = mapped_column(Integer, default=0)  # key modules (issue 15)
     # On-site re-enrolment (issue 13): until then, one credential-less fetch from the tenant's
     # networks gets the file with the (rotated) provisioning credentials; None: not armed.
     re_enrol_until: Mapped[dt.datetime | None] = mapped_column()

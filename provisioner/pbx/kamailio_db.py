@@ -1,4 +1,5 @@
-"""The PBX core's SQLite database in the layout Kamailio 5.6 reads (auth_db, alias_db).
+"""The PBX core's SQLite database in the layout Kamailio 5.6 reads (auth_db, alias_db, and the
+presence and pua tables of BLF).
 
 The tables are those of Debian's ``/usr/share/kamailio/db_sqlite/{auth_db,alias_db}-create.sql``
 with their ``version`` rows (Kamailio refuses a table whose version it does not know), plus
@@ -15,9 +16,11 @@ from pathlib import Path
 from sqlalchemy import (
     Column,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
+    Text,
     UniqueConstraint,
     create_engine,
     delete,
@@ -70,7 +73,76 @@ representative = Table(
     Column("tenant", String(100), nullable=False),
     Column("max_calls", Integer, nullable=False),
 )
-VERSIONS = {"version": 1, "subscriber": 7, "dbaliases": 1}
+# BLF (presence, pua): Debian's presence-create.sql. The core keeps subscriptions and
+# publications in memory; the modules still check these tables at start and may restore from
+# them, so they exist, empty.
+_S, _L, _T = String(64), String(255), String(128)
+presence_tables = (
+    Table(
+        "presentity", metadata,
+        Column("id", Integer, primary_key=True),
+        *(Column(n, t, nullable=False) for n, t in (
+            ("username", _S), ("domain", _S), ("event", _S), ("etag", _T), ("expires", Integer),
+            ("received_time", Integer), ("body", LargeBinary), ("sender", _L))),
+        Column("priority", Integer, nullable=False, default=0),
+        Column("ruid", String(64), unique=True),
+        UniqueConstraint("username", "domain", "event", "etag", name="presentity_presentity_idx"),
+    ),
+    Table(
+        "active_watchers", metadata,
+        Column("id", Integer, primary_key=True),
+        *(Column(n, t, nullable=False) for n, t in (
+            ("presentity_uri", _L), ("watcher_username", _S), ("watcher_domain", _S),
+            ("to_user", _S), ("to_domain", _S))),
+        Column("event", _S, nullable=False, default="presence"),
+        Column("event_id", _S),
+        *(Column(n, t, nullable=False) for n, t in (
+            ("to_tag", _T), ("from_tag", _T), ("callid", _L), ("local_cseq", Integer),
+            ("remote_cseq", Integer), ("contact", _L))),
+        Column("record_route", Text),
+        Column("expires", Integer, nullable=False),
+        Column("status", Integer, nullable=False, default=2),
+        Column("reason", _S),
+        Column("version", Integer, nullable=False, default=0),
+        *(Column(n, t, nullable=False) for n, t in (
+            ("socket_info", _S), ("local_contact", _L), ("from_user", _S), ("from_domain", _S),
+            ("updated", Integer), ("updated_winfo", Integer))),
+        Column("flags", Integer, nullable=False, default=0),
+        Column("user_agent", _L, default=""),
+        UniqueConstraint("callid", "to_tag", "from_tag",
+                         name="active_watchers_active_watchers_idx"),
+    ),
+    Table(
+        "watchers", metadata,
+        Column("id", Integer, primary_key=True),
+        *(Column(n, t, nullable=False) for n, t in (
+            ("presentity_uri", _L), ("watcher_username", _S), ("watcher_domain", _S))),
+        Column("event", _S, nullable=False, default="presence"),
+        Column("status", Integer, nullable=False),
+        Column("reason", _S),
+        Column("inserted_time", Integer, nullable=False),
+        UniqueConstraint("presentity_uri", "watcher_username", "watcher_domain", "event",
+                         name="watchers_watcher_idx"),
+    ),
+    Table(
+        "pua", metadata,
+        Column("id", Integer, primary_key=True),
+        *(Column(n, t, nullable=False) for n, t in (
+            ("pres_uri", _L), ("pres_id", _L), ("event", Integer), ("expires", Integer),
+            ("desired_expires", Integer), ("flag", Integer), ("etag", _T))),
+        Column("tuple_id", _S),
+        *(Column(n, t, nullable=False) for n, t in (
+            ("watcher_uri", _L), ("call_id", _L), ("to_tag", _T), ("from_tag", _T),
+            ("cseq", Integer))),
+        Column("record_route", Text),
+        *(Column(n, t, nullable=False) for n, t in (
+            ("contact", _L), ("remote_contact", _L), ("version", Integer),
+            ("extra_headers", Text))),
+        UniqueConstraint("etag", "tuple_id", "call_id", "from_tag", name="pua_pua_idx"),
+    ),
+)  # fmt: skip
+VERSIONS = {"version": 1, "subscriber": 7, "dbaliases": 1, "presentity": 5, "active_watchers": 12,
+            "watchers": 3, "pua": 7}  # fmt: skip
 
 
 def _add_new_columns(connection: Connection) -> None:

@@ -9,7 +9,7 @@ Flask or the database.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 
@@ -86,6 +86,78 @@ class LineView:
     fax_mode: FaxMode | None = None  # ATA ports only
 
 
+class KeyType(enum.StrEnum):
+    """What a programmable key does (issue 15)."""
+
+    LINE = "line"  # an account of the device: value = its line (port) number
+    BLF = "blf"  # busy lamp of an extension of the same tenant; pressed while ringing: pickup
+    SPEED_DIAL = "speed_dial"  # dials the value
+    PARK = "park"  # the tenant's call park code
+    PICKUP = "pickup"  # the tenant's pickup code (directed, when the value names an extension)
+    DTMF = "dtmf"  # sends the value as DTMF during a call
+    NONE = "none"  # does nothing
+
+
+@dataclass(frozen=True)
+class KeyView:
+    """One programmable key as the file writes it: ``value`` is final (a BLF's extension, the
+    digits a speed dial, park or pickup key dials, a line key's port number)."""
+
+    position: int  # 1-based: the phone's keys first, then expansion module keys
+    type: KeyType
+    value: str = ""
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class KeyBank:
+    """A run of keys of one kind, with the types they take."""
+
+    name: str  # the vendor's name, e.g. "VPK", "MPK", "flexible button", "GXP2200EXT"
+    count: int
+    types: frozenset[KeyType]
+
+
+@dataclass(frozen=True)
+class KeyLayout:
+    """A model's programmable keys: its own banks in position order, then its modules'."""
+
+    banks: tuple[KeyBank, ...] = ()
+    module: KeyBank | None = None  # one expansion module's keys
+    max_modules: int = 0
+
+    def phone_keys(self) -> int:
+        return sum(bank.count for bank in self.banks)
+
+    def positions(self, modules: int) -> int:
+        """How many positions a device with ``modules`` expansion modules has."""
+        return self.phone_keys() + (self.module.count * modules if self.module else 0)
+
+    def bank_at(self, position: int) -> tuple[KeyBank, int] | None:
+        """The bank ``position`` falls in and the key's 1-based index within its kind (module
+        keys are numbered on across modules), or None past the phone's own keys and modules'
+        (the caller checks the module count)."""
+        index = position
+        for bank in self.banks:
+            if index <= bank.count:
+                return bank, index
+            index -= bank.count
+        if self.module is not None and index <= self.module.count * self.max_modules:
+            return self.module, index
+        return None
+
+
+@dataclass(frozen=True)
+class PhonebookEntry:
+    """One contact of a tenant's phonebook: ``numbers`` as (kind, number), kind one of
+    ``office``, ``mobile``, ``home``, ``extension``."""
+
+    name: str
+    reading: str  # kana, for sorting; "" when unknown
+    group: str
+    numbers: tuple[tuple[str, str], ...]
+
+
 @dataclass(frozen=True)
 class ProvisioningCredentials:
     """The device's own way back in: HTTP auth for its fetches, the key of its config file.
@@ -125,6 +197,12 @@ class DeviceView:
     credentials: ProvisioningCredentials | None = None  # staging deliveries only
     firmware: FirmwareOffer | None = None  # the rollout's next step for it, if any
     registration_expiry: int | None = None  # its tenant's, in seconds; None: the context's
+    # Settings of provisioner.vendors.settings resolved for this device (a name absent: the
+    # service default); raw vendor parameters an expert set, checked when they were set.
+    settings: Mapping[str, str] = field(default_factory=dict)
+    raw_parameters: tuple[tuple[str, str], ...] = ()
+    keys: tuple[KeyView, ...] = ()  # programmable keys by position (none: the phone's own)
+    expansion_modules: int = 0
 
 
 @dataclass(frozen=True)
@@ -156,7 +234,7 @@ class TemplatePlan:
     template: str  # path under templates/, e.g. "grandstream/config.xml.j2"
     params: tuple[tuple[str, str], ...]
     content_type: str
-    variables: dict[str, str] = field(default_factory=dict)
+    variables: Mapping[str, object] = field(default_factory=dict)  # e.g. a phonebook's contacts
     crlf: bool = False  # Panasonic files end every line with CR LF
 
 
@@ -196,3 +274,11 @@ class VendorModule:
     seal: Callable[[bytes, str], bytes | None]
     # The template and values for a file, or None when the file is not served (404).
     plan: Callable[[FileRequest, DeviceView | None, ProvisioningContext], TemplatePlan | None]
+    # (model, setting, value) -> why the model cannot take it, or None (settings catalogue).
+    setting_problem: Callable[[ModelInfo, str, str], str | None]
+    # (model, raw parameter name) -> why an expert may not set it on the model, or None.
+    raw_parameter_problem: Callable[[ModelInfo, str], str | None]
+    # The model's programmable keys (none: an empty layout).
+    key_layout: Callable[[ModelInfo], KeyLayout]
+    # (model, entries in display order) -> the phonebook file, or None: the model gets none.
+    phonebook: Callable[[ModelInfo, Sequence[PhonebookEntry]], TemplatePlan | None]

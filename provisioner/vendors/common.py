@@ -155,3 +155,14 @@ def line_label(line: LineView, caller_id: str | None) -> str:
     if caller_id:
         return f"{line.extension} ({caller_id})"
     return line.extension
+
+
+def with_raw(params: Params, device: DeviceView) -> Params:
+    """The device's raw vendor parameters over the computed ones: a name already written gets
+    the expert's value in place, a new one is added at the end. Which names an expert may set
+    was checked when they were set (the vendor module's ``raw_parameter_problem``)."""
+    raw = dict(device.raw_parameters)
+    if not raw:
+        return params
+    replaced = [(name, raw.pop(name, value)) for name, value in params]
+    return replaced + list(raw.items())

@@ -11,6 +11,7 @@ from provisioner.web.firmware import firmware
 from provisioner.web.gateway import gateway
 from provisioner.web.health import health
 from provisioner.web.metrics import metrics
+from provisioner.web.phonebook import phonebook
 from provisioner.web.staging import staging
 
 
@@ -24,6 +25,7 @@ def create_app(service: Service) -> Flask:
     app.register_blueprint(firmware)  # before the device files' catch-all route
     app.register_blueprint(staging)  # the warehouse pages under /staging/
     app.register_blueprint(gateway)
+    app.register_blueprint(phonebook)
     app.register_blueprint(device_files)
     app.register_blueprint(metrics)
     return app

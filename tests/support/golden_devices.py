@@ -15,6 +15,8 @@ from provisioner.vendors.base import (
     FaxMode,
     FileRequest,
     FirmwareOffer,
+    KeyType,
+    KeyView,
     LineView,
     ProvisioningContext,
     ProvisioningCredentials,
@@ -89,27 +91,54 @@ def device(
     )
 
 
-GXP1628 = device(
-    "GXP1628",
-    "000b82162801",
-    (line(1, direct="0312345601", password=XML_HOSTILE_PASSWORD), line(2)),
-    caller_id="0312345601",
-    admin_password=XML_HOSTILE_ADMIN,
-)
-GXP2170 = device(
-    "GXP2170",
-    "c074ad217001",
-    tuple(line(n, direct=f"03123456{n:02d}") for n in range(1, 7)),
-    caller_id="0312340000",
-    credentials=BENCH_CREDENTIALS,
-)
-GRP2614 = device(  # account 4 left empty: it must be switched off and cleared
-    "GRP2614",
-    "c074ad261401",
-    (line(1, password=XML_HOSTILE_PASSWORD), line(2), line(3)),
-    caller_id="0612345678",
-    credentials=BENCH_CREDENTIALS,
-)
+def keys(*spec: tuple[int, KeyType, str, str]) -> tuple[KeyView, ...]:
+    return tuple(KeyView(position, kind, value, label) for position, kind, value, label in spec)
+
+
+L, B, S, P, U, D = (KeyType.LINE, KeyType.BLF, KeyType.SPEED_DIAL, KeyType.PARK, KeyType.PICKUP,
+                    KeyType.DTMF)  # fmt: skip
+HOSTILE_LABEL = "受付 <&\"'>"  # Japanese and every XML-special character
+
+GXP1628 = replace(
+    device(
+        "GXP1628",
+        "000b82162801",
+        (line(1, direct="0312345601", password=XML_HOSTILE_PASSWORD), line(2)),
+        caller_id="0312345601",
+        admin_password=XML_HOSTILE_ADMIN,
+    ),
+    # two line keys, then the eight MPKs (BLF, park, pickup, speed dial, DTMF)
+    keys=keys((1, L, "1", "1001"), (2, L, "2", "1002"), (3, B, "2001", HOSTILE_LABEL),
+              (4, P, "*70", "パーク"), (5, U, "**2001", "代理"), (6, S, "0312345678", "本社"),
+              (7, D, "1234#", "DTMF"), (10, B, "2002", "")),
+)  # fmt: skip
+GXP2170 = replace(
+    device(
+        "GXP2170",
+        "c074ad217001",
+        tuple(line(n, direct=f"03123456{n:02d}") for n in range(1, 7)),
+        caller_id="0312340000",
+        credentials=BENCH_CREDENTIALS,
+    ),
+    # lines on the first VPKs, then BLF and features; two keys on the GXP2200EXT (49, 50)
+    keys=keys(*((n, L, str(n), f"{1000 + n}") for n in range(1, 7)),
+              (7, B, "2001", HOSTILE_LABEL), (8, S, "0312345678", "本社"), (9, P, "*70", "パーク"),
+              (10, U, "*82001", "代理"), (11, D, "9", "DTMF"),
+              (49, B, "2002", "鈴木"), (50, B, "2003", "高橋")),
+    expansion_modules=1,
+)  # fmt: skip
+GRP2614 = replace(
+    device(  # account 4 left empty: it must be switched off and cleared
+        "GRP2614",
+        "c074ad261401",
+        (line(1, password=XML_HOSTILE_PASSWORD), line(2), line(3)),
+        caller_id="0612345678",
+        credentials=BENCH_CREDENTIALS,
+    ),
+    # VPKs 1-3 lines, 4 BLF; the first physical MPK (position 17) a BLF too
+    keys=keys((1, L, "1", "1001"), (2, L, "2", "1002"), (3, L, "3", "1003"),
+              (4, B, "2001", HOSTILE_LABEL), (17, B, "2002", "佐藤"), (18, P, "*70", "パーク")),
+)  # fmt: skip
 HT802 = device(
     "HT802",
     "ec74d7080201",
@@ -131,13 +160,25 @@ HT818 = device(
     "ec74d7081801",
     tuple(line(n, fax=FaxMode.PASSTHROUGH if n % 3 == 0 else FaxMode.T38) for n in range(1, 9)),
 )
-KX_HDV230 = device(
-    "KX-HDV230",
-    "0080f0023001",
-    (line(1, direct="0312345601"), line(2), line(3)),
-    caller_id="0312345601",
-    credentials=BENCH_CREDENTIALS,
-)
+KX_HDV230 = replace(
+    device(
+        "KX-HDV230",
+        "0080f0023001",
+        (line(1, direct="0312345601"), line(2), line(3)),
+        caller_id="0312345601",
+        credentials=BENCH_CREDENTIALS,
+    ),
+    # flexible buttons 1-3 lines, then BLF, speed dial, park, pickup; a KX-HDV20 key (25)
+    keys=keys((1, L, "1", "1001"), (2, L, "2", "1002"), (3, L, "3", "1003"),
+              (4, B, "2001", "受付"), (5, S, "0312345678", "本社"), (6, P, "*70", "パーク"),
+              (7, U, "*82001", "代理"), (25, B, "2002", "鈴木")),
+    expansion_modules=1,
+)  # fmt: skip
+KX_HDV430 = replace(
+    device("KX-HDV430", "0080f0043001", (line(1), line(2))),
+    keys=keys((1, L, "1", "1001"), (2, L, "2", "1002"), (3, B, "2001", "受付"),
+              (24, S, "0312345678", "本社")),
+)  # fmt: skip
 KX_TGP600 = device("KX-TGP600", "0080f0060001", (line(1), line(2)))
 KX_UT133 = device(  # line 4 left empty: written empty
     "KX-UT133",
@@ -147,7 +188,7 @@ KX_UT133 = device(  # line 4 left empty: written empty
 )
 
 GRANDSTREAM_DEVICES = (GXP1628, GXP2170, GRP2614, HT802, HT814, HT818)
-PANASONIC_DEVICES = (KX_HDV230, KX_TGP600, KX_UT133)
+PANASONIC_DEVICES = (KX_HDV230, KX_HDV430, KX_TGP600, KX_UT133)
 
 
 def upgrading(sample: DeviceView, mac: str, version: str) -> DeviceView:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
 from provisioner.app.service import Service
 from provisioner.domain.inventory.sheet import import_sheet, sheet_rows
+from tests.support.pbx_support import Core, export, start_core
 
 ROWS = [
     {"tenant": "acme", "extension": "2001", "direct_number": "0312345001",
@@ -29,3 +33,15 @@ def imported(service: Service, rows: list[dict[str, str]]) -> Service:
 @pytest.fixture
 def pbx_inventory(service: Service) -> Service:
     return imported(service, ROWS)
+
+
+@pytest.fixture
+def pbx_core(pbx_inventory: Service, tmp_path: Path) -> Iterator[Core]:
+    """Kamailio on the export of :func:`pbx_inventory`."""
+    db_path = tmp_path / "pbx.sqlite"
+    export(pbx_inventory, db_path)
+    running = start_core(tmp_path, db_path)
+    try:
+        yield running
+    finally:
+        running.stop()

@@ -190,3 +190,41 @@ def call_out(
         f"127.0.0.1:{core_port}", "-s", number, "-au", username, "-ap", password,
         "-key", "me", username, "-d", str(hold_ms),
     ])  # fmt: skip
+
+
+def watch(workdir: Path, core_port: int, username: str, password: str, extension: str) -> Watcher:
+    """A BLF key watching ``extension`` (SUBSCRIBE, Event: dialog), answering the first NOTIFY
+    and three more, for at most 30 s (``stop`` ends it sooner)."""
+    for old in workdir.glob("subscribe_dialog_*_logs.log"):
+        old.unlink()
+    process = subprocess.Popen(
+        ["sipp", f"127.0.0.1:{core_port}", "-sf", str(SCENARIOS / "subscribe_dialog.xml"),
+         "-i", "127.0.0.1", "-p", str(free_udp_port()), "-m", "1", "-nostdin", "-trace_logs",
+         "-s", extension, "-au", username, "-ap", password, "-key", "me", username,
+         "-timeout", "30s", "-timeout_error"],
+        cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    return Watcher(process, workdir)
+
+
+@dataclass
+class Watcher:
+    process: subprocess.Popen[bytes]
+    workdir: Path
+
+    def lines(self) -> list[str]:
+        logs = "".join(p.read_text() for p in self.workdir.glob("subscribe_dialog_*_logs.log"))
+        return logs.splitlines()
+
+    def subscribed(self) -> bool:
+        return any(line.startswith("FINAL 200") for line in self.lines())
+
+    def states(self) -> list[str]:
+        """The dialog state of each NOTIFY after the first ("" for a NOTIFY without one)."""
+        found = [line.split()[1] if len(line.split()) > 2 else "" for line in self.lines()
+                 if line.startswith("STATE ")]  # fmt: skip
+        return found[1:]
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.wait(timeout=10)

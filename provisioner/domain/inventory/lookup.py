@@ -17,6 +17,8 @@ from provisioner.db.models import (
     RepresentativeNumber,
     Tenant,
 )
+from provisioner.domain.keys.layout import device_keys
+from provisioner.domain.settings.values import rendered_settings
 from provisioner.secretbox import SecretBox
 from provisioner.settings import Settings
 from provisioner.vendors import find_model
@@ -59,6 +61,8 @@ def load_device(session: Session, mac: str) -> Device | None:
 # Device, tenant, caller ID and every line with its account: one round trip, built once.
 _DEVICE_ROWS = (
     select(
+        Device.id,
+        Device.tenant_id,
         Device.vendor,
         Device.model,
         Device.state,
@@ -135,7 +139,8 @@ def find_device(
     """A device as the renderer and the access decision see it, secrets of its lines decrypted.
 
     None for an unknown MAC, another vendor's device or a retired one. This is the hot path
-    of a boot storm: Core rows in one round trip, not ORM objects.
+    of a boot storm: Core rows in one round trip, not ORM objects (and a few more for its
+    settings, raw parameters and keys, only for a device that exists).
     """
     rows = connection.execute(_DEVICE_ROWS, {"mac": mac}).all()
     if not rows or rows[0].vendor != vendor or rows[0].state is DeviceState.RETIRED:
@@ -158,6 +163,8 @@ def find_device(
         if row.port is not None
     )
     caller_id = first.representative or (lines[0].direct_number if lines else None)
+    settings, raw = rendered_settings(connection, first.id, first.tenant_id, first.model)
+    keys = device_keys(connection, first.id, first.tenant_id, model)
     view = DeviceView(
         mac=mac,
         model=model,
@@ -166,6 +173,10 @@ def find_device(
         caller_id=caller_id,
         tenant=first.tenant,
         registration_expiry=first.registration_expiry,
+        settings=settings,
+        raw_parameters=raw,
+        keys=keys.keys,
+        expansion_modules=keys.expansion_modules,
     )
     access = DeviceAccess(
         state=first.state,

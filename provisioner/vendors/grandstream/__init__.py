@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from provisioner.vendors import common
 from provisioner.vendors.base import VendorModule
-from provisioner.vendors.grandstream import files, plan
+from provisioner.vendors.grandstream import files, keys, phonebook, plan, raw, settings
 from provisioner.vendors.grandstream.crypto import encrypt_config
 from provisioner.vendors.grandstream.models import MODELS, NAME
 
@@ -27,4 +27,8 @@ VENDOR = VendorModule(
     # AES-256-CBC under P1359, which the device got in clear on the bench (§1.8).
     seal=encrypt_config,
     plan=plan.plan,
+    setting_problem=settings.setting_problem,
+    raw_parameter_problem=raw.raw_parameter_problem,
+    key_layout=keys.key_layout,
+    phonebook=phonebook.phonebook,
 )

@@ -29,18 +29,17 @@ class AccountKeys:
 
 
 def _p_block(base: int) -> AccountKeys:
-    """Accounts 2-6 share one layout: active x01, name x17, server x02 ... expiry x12."""
+    """Accounts 2 and 3 share one layout: active x01, name x17, server x02 ... expiry x12."""
     return AccountKeys(*(f"P{base + offset}" for offset in (1, 17, 2, 3, 4, 5, 6, 7, 10, 11, 12)))
 
 
-# GXP16xx/GXP21xx accounts 1-6 (FusionPBX gxp16xx fw 1.0.4.33 and gxp21xx fw 1.0.5.32).
+# GXP16xx accounts 1-3 (FusionPBX gxp16xx fw 1.0.4.33). The GXP21xx P-value blocks of accounts
+# 4-6 (P6xx, P17xx, P18xx; not wazo's P7xx) are in docs/vendors.md §1.4: GXP21xx now take the
+# aliases, so no P-value phone has more than three accounts.
 PHONE_ACCOUNTS: tuple[AccountKeys, ...] = (
     AccountKeys("P271", "P270", "P47", "P48", "P35", "P36", "P34", "P3", "P31", "P81", "P32"),
     _p_block(400),
     _p_block(500),
-    _p_block(600),
-    _p_block(1700),  # wazo's "line + 2" formula gives P7xx here: wrong
-    _p_block(1800),
 )
 
 
@@ -224,5 +223,4 @@ class Spelling:
 
 P_SPELLING = Spelling("1", "0", "2", "0", "1")
 ALIAS_SPELLING = Spelling("Yes", "No", "KeepAlive", "ARecord", "SRV")
-TIME_ZONE_JAPAN = "TZZ-9"
 CHECK_INTERVAL_MINUTES = "1440"

@@ -29,6 +29,9 @@ Decisions taken where the sources disagree or say nothing:
   Grandstream's template defaults (random ports off), so a contact stays predictable.
   Rport: only GRP26xx has a setting for it (``supportRport``); the other families' templates
   have none, and the core answers to the source address and port whatever the device asks.
+* TR-069: written only where the family's own template has the switch: P1409 on HT80x/HT81x,
+  ``tr069.enable`` on GXP21xx/GRP26xx. The GXP16xx template (1.0.4.33) has none: P1409 was
+  written there before and is no longer; its ACS URL (P4503) is left at the device's value.
 * Caller ID: no family has a per-account "caller ID number"; the From user part is the SIP
   username and the PBX core rewrites the presented number from its own table. The file
   carries the device's caller ID only in the account name (line key label) on phones.
@@ -62,7 +65,9 @@ from provisioner.vendors.common import (
     require_requested_device,
     resync_time,
     sip_server,
+    with_raw,
 )
+from provisioner.vendors.grandstream.keys import key_params
 from provisioner.vendors.grandstream.models import ALIAS_FORMAT, NAME, P_FORMAT
 from provisioner.vendors.grandstream.parameters import (
     ALIAS_CREDENTIALS,
@@ -82,7 +87,6 @@ from provisioner.vendors.grandstream.parameters import (
     PROFILE_PASSTHROUGH,
     PROFILE_T38,
     SLIC_JAPAN_CO,
-    TIME_ZONE_JAPAN,
     AccountKeys,
     AnalogKeys,
     CredentialKeys,
@@ -93,6 +97,8 @@ from provisioner.vendors.grandstream.parameters import (
     ht81x_port,
     phone_local_port,
 )
+from provisioner.vendors.grandstream.phonebook import phonebook_params
+from provisioner.vendors.grandstream.settings import setting_params
 
 _TEMPLATES = {
     P_FORMAT: "grandstream/config-p.xml.j2",
@@ -235,12 +241,9 @@ def _p_globals(device: DeviceView, ctx: ProvisioningContext) -> Params:
     phone = device.model.kind is DeviceKind.PHONE
     params: Params = [
         ("P2", device.admin_password),
-        ("P30", ctx.ntp_server),
-        ("P64", TIME_ZONE_JAPAN),
+        *setting_params(device, ctx),
         (KEEPALIVE_INTERVAL, str(ctx.nat_keepalive)),
     ]
-    if device.model.japanese_display:
-        params.append(("P1362", "ja"))
     params.append(("P212", prov.protocol_number))
     if phone:
         params.append(("P6767", prov.protocol_number))
@@ -259,8 +262,12 @@ def _p_globals(device: DeviceView, ctx: ProvisioningContext) -> Params:
         ("P8458", "1"),
         ("P4428", "0"),  # Disable SIP NOTIFY Authentication: No (NOTIFY is challenged)
         ("P145", "0"),  # DHCP option 43/66/160 must not override our server
-        ("P1409", "0"),  # TR-069 off: GDMS must not take the device over
     ]
+    if not phone:
+        # TR-069 off: GDMS must not take the device over. Only the HT templates have P1409;
+        # the GXP16xx template's TR-069 section has no on/off switch (it starts at the ACS URL,
+        # P4503), so nothing is written there (module docstring).
+        params.append(("P1409", "0"))
     return params + _credentials(device, P_CREDENTIALS)
 
 
@@ -288,23 +295,20 @@ def _phone_p(device: DeviceView, ctx: ProvisioningContext) -> Params:
     accounts = _phone_accounts(
         device, ctx, lambda n: PHONE_ACCOUNTS[n - 1], lambda n: PHONE_REACH[n - 1], P_SPELLING
     )
-    return accounts + _p_globals(device, ctx)
+    return accounts + _p_globals(device, ctx) + phonebook_params(device, ctx) + key_params(device)
 
 
 def _phone_alias(device: DeviceView, ctx: ProvisioningContext) -> Params:
-    """GRP26xx: the same settings under their v2 aliases and alias vocabulary."""
+    """GXP21xx and GRP26xx: the same settings under their v2 aliases and alias vocabulary."""
     params = _phone_accounts(device, ctx, alias_account, alias_reach, ALIAS_SPELLING)
     prov = Provisioning.of(device, ctx)
     protocol = prov.protocol.upper()
     params += [
         # P2; not annotated in the GRP template the alias table comes from (wazo's base_v2).
         ("users.admin.password", device.admin_password),
-        ("dateTime.ntp.server.1", ctx.ntp_server),
-        ("dateTime.timezone", TIME_ZONE_JAPAN),
+        *setting_params(device, ctx),
         (ALIAS_KEEPALIVE_INTERVAL, str(ctx.nat_keepalive)),
     ]
-    if device.model.japanese_display:
-        params.append(("language.gui", "ja"))
     params += [
         ("provisioning.config.protocol", protocol),
         ("provisioning.firmware.protocol", protocol),
@@ -320,7 +324,8 @@ def _phone_alias(device: DeviceView, ctx: ProvisioningContext) -> Params:
         ("provisioning.override.dhcp.allowCommonOptions", "No"),
         ("tr069.enable", "No"),
     ]
-    return params + _credentials(device, ALIAS_CREDENTIALS)
+    params += phonebook_params(device, ctx)
+    return params + _credentials(device, ALIAS_CREDENTIALS) + key_params(device)
 
 
 def _ht80x(device: DeviceView, ctx: ProvisioningContext) -> Params:
@@ -375,7 +380,7 @@ def _ht81x(device: DeviceView, ctx: ProvisioningContext) -> Params:
 
 _FAMILIES: dict[str, Callable[[DeviceView, ProvisioningContext], Params]] = {
     "gxp16xx": _phone_p,
-    "gxp21xx": _phone_p,
+    "gxp21xx": _phone_alias,
     "grp26xx": _phone_alias,
     "ht80x": _ht80x,
     "ht81x": _ht81x,
@@ -389,7 +394,7 @@ def plan(
     if request.kind is not FileKind.DEVICE or device is None:
         return None
     require_requested_device(NAME, request, device)
-    params = unique_params(_FAMILIES[device.model.family](device, ctx))
+    params = unique_params(with_raw(_FAMILIES[device.model.family](device, ctx), device))
     for name, value in params:
         refuse_unwritable_characters(name, value)
     return TemplatePlan(

@@ -60,6 +60,11 @@ SOURCES: Mapping[str, str] = MappingProxyType(
         "the pre-provisioning KX-UT113.cfg (FIRM_* names)",
         "JP-PHP": 'a Japanese PBX web-UI generator\'s Panasonic master file (TIME_ZONE="540", '
         'DST_ENABLE="N"); docs/vendors.md §0 [JP-PHP]',
+        "JP-PHP-HDV": "the same generator's KX-HDV230/330/430 key page: FLEX_BUTTON_FACILITY_ACT, "
+        "_ARG, FLEX_BUTTON_QUICK_DIAL, FLEX_BUTTON_LABEL 1-24 with X_PANASONIC_IPTEL_LINE, _BLF, "
+        "_ONETOUCH; DSS_BUTTON_* 1-40 for one KX-HDV20 (docs/vendors.md §0 [JP-PHP])",
+        "PN-SAMPLE-UT133": "Panasonic's XML sample for KX-UT133, as shipped by FusionPBX: "
+        "resources/templates/provision/panasonic/ut133/{$mac}.xml (the FLEX_BUTTON_* names)",
     }
 )
 
@@ -114,6 +119,7 @@ class Parameter:
     sureness: str  # guide | sample | inferred
     note: str
     families: frozenset[str] = FAMILIES
+    keys: int = 0  # a key parameter: NAME1 ... NAME<keys> (no underscore before the number)
 
 
 def _p(
@@ -128,6 +134,17 @@ _LINE_SAMPLES = "PN-SAMPLE-UT670 PN-SAMPLE-UT136"  # both samples carry every pe
 def _line(name: str, rule: Rule, note: str) -> Parameter:
     return _p(name, rule, _LINE_SAMPLES, "sample", note, per_line=True)
 
+
+def _key(name: str, rule: Rule, keys: int, note: str) -> Parameter:
+    source = ("JP-PHP-HDV", "PN-SAMPLE-UT133") if name.startswith("FLEX") else ("JP-PHP-HDV",)
+    return Parameter(name, False, rule, source, "sample", note, frozenset({"kx-hdv"}), keys)
+
+
+FLEX_KEYS, DSS_KEYS = 24, 40
+_FACILITY = Rule(pattern="X_PANASONIC_IPTEL_(?:LINE|BLF|ONETOUCH)", empty=True)
+_ARGUMENT = Rule(pattern=r"[0-9A-Za-z*#+._-]{1,32}", empty=True)
+_DIAL = Rule(pattern=r"[0-9*#+]{1,32}", empty=True)
+_LABEL = Rule(max_bytes=48, empty=True)  # length inferred: the generator's field is 8 wide
 
 HOST_OR_EMPTY = Rule(pattern=HOST.pattern, empty=True)
 PORT = _int(1, 65535)
@@ -245,11 +262,22 @@ PARAMETERS: Mapping[str, Parameter] = MappingProxyType(
                 _int(0, 3600),
                 "seconds between NAT keep-alive packets, 0 off (samples: 0); upper bound inferred",
             ),
+            *(
+                _key(f"{bank}_BUTTON_{part}", rule, keys, note)
+                for bank, keys in (("FLEX", FLEX_KEYS), ("DSS", DSS_KEYS))
+                for part, rule, note in (
+                    ("FACILITY_ACT", _FACILITY, "what the key does"),
+                    ("FACILITY_ARG", _ARGUMENT, "line number (LINE) or watched extension (BLF)"),
+                    ("QUICK_DIAL", _DIAL, "what a ONETOUCH key dials"),
+                    ("LABEL", _LABEL, "the key's label"),
+                )
+            ),
         )
     }
 )
 
 _INDEXED = re.compile(r"(?P<base>[A-Z0-9_]+?)_(?P<index>[1-9][0-9]?)")
+_KEYED = re.compile(r"(?P<base>[A-Z_]+?)(?P<index>[1-9][0-9]?)")
 
 
 def lookup(name: str, model: ModelInfo) -> Parameter:
@@ -257,6 +285,11 @@ def lookup(name: str, model: ModelInfo) -> Parameter:
     index beyond the model's lines."""
     entry = PARAMETERS.get(name)
     if entry is not None and not entry.per_line:
+        return _for_family(entry, model)
+    keyed = _KEYED.fullmatch(name)
+    if keyed is not None and (entry := PARAMETERS.get(keyed["base"])) and entry.keys:
+        if int(keyed["index"]) > entry.keys:
+            raise RenderError(f"{name}: there are {entry.keys} such keys")
         return _for_family(entry, model)
     found = _INDEXED.fullmatch(name)
     if found is not None and (entry := PARAMETERS.get(found["base"])) and entry.per_line:

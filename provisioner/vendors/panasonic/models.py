@@ -10,8 +10,10 @@ Line counts (SIP accounts; the ``_n`` suffixes a file may use, see :mod:`.catalo
   guide's format chapter says only "the unit supports multiple telephone lines" (§2.4), and
   the guides' per-model specifications were not found online (``docs/vendors.md`` §6).
 
-No model has a Japanese display language in the sources found: ``japanese_display`` stays
-off for all, and ``DEFAULT_LANGUAGE`` is not written.
+Japanese display: **no model in this table has one we can set**. No source found gives the
+Japanese value of ``DEFAULT_LANGUAGE`` for any of them (Panasonic's samples write ``en-US``;
+docs/vendors.md §2.3), so ``japanese_display`` is off for all, ``DEFAULT_LANGUAGE`` is not
+written, and the settings catalogue's ``display_language`` is shown as not written for them.
 """
 
 from __future__ import annotations

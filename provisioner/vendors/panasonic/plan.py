@@ -56,10 +56,13 @@ from provisioner.vendors.common import (
     registration_expiry,
     require_requested_device,
     resync_time,
+    with_raw,
 )
 from provisioner.vendors.panasonic import catalogue
+from provisioner.vendors.panasonic.keys import key_params
 from provisioner.vendors.panasonic.models import MODELS, NAME
 from provisioner.vendors.panasonic.parameters import checked
+from provisioner.vendors.panasonic.settings import setting_params
 
 TEMPLATE = "panasonic/config.cfg.j2"
 CONTENT_TYPE = "text/plain; charset=utf-8"
@@ -88,17 +91,9 @@ def _standard_file_path(
     return f"{base}/Config{{MAC}}.cfg"
 
 
-def _japan(ctx: ProvisioningContext) -> Params:
-    return [
-        ("NTP_ADDR", ctx.ntp_server),
-        ("TIME_ZONE", "540"),  # UTC offset in minutes
-        ("DST_ENABLE", "N"),
-    ]
-
-
 def _bootstrap(ctx: ProvisioningContext) -> Params:
     """``<MODEL>.cfg``: no secrets, only where the device's own file is and Japan basics."""
-    return [("CFG_STANDARD_FILE_PATH", _standard_file_path(ctx)), *_japan(ctx)]
+    return [("CFG_STANDARD_FILE_PATH", _standard_file_path(ctx)), *setting_params(None, ctx)]
 
 
 def _line(n: int, line: LineView | None, ctx: ProvisioningContext, expiry: int) -> Params:
@@ -167,7 +162,7 @@ def _device(device: DeviceView, ctx: ProvisioningContext) -> Params:
     params: Params = [
         ("ADMIN_ID", "admin"),
         ("ADMIN_PASS", device.admin_password),
-        *_japan(ctx),
+        *setting_params(device, ctx),
         ("PROVISION_ENABLE", "Y"),
         *_own_file(device.credentials, ctx),
         ("CFG_CYCLIC", "Y"),
@@ -181,7 +176,7 @@ def _device(device: DeviceView, ctx: ProvisioningContext) -> Params:
     by_port = lines_by_port(device.lines, device.model)
     for n in range(1, device.model.lines + 1):
         params += _line(n, by_port.get(n), ctx, registration_expiry(device, ctx))
-    return params
+    return params + key_params(device)
 
 
 def plan(
@@ -194,7 +189,7 @@ def plan(
     elif request.kind is FileKind.DEVICE and device is not None:
         require_requested_device(NAME, request, device)
         model = device.model
-        params = checked(_device(device, ctx))
+        params = checked(with_raw(_device(device, ctx), device))
     else:
         return None
     catalogue.check(params, model)

@@ -21,11 +21,14 @@ from provisioner.web.api import (
     firmware,
     gateways,
     imports,
+    keys,
     leases,
     orders,
+    phonebook,
     poe,
     re_enrol,
     resync,
+    settings,
     tenants,
     tokens,
 )
@@ -80,6 +83,9 @@ def api_app(import_name: str) -> APIFlask:
         gateways,
         firmware,
         convergence,
+        settings,
+        keys,
+        phonebook,
     ):
         app.register_blueprint(module.bp)
     app.after_request(_resync_touched)
@@ -100,6 +106,9 @@ def _complete_document(spec: dict[str, Any]) -> dict[str, Any]:
     """What APIFlask leaves out: the CSV body of an import or order, which JSON bodies are required,
     and the 400 a body that is not JSON gets."""
     spec["paths"][API_PREFIX + imports.IMPORT_PATH]["post"]["requestBody"] = imports.SHEET_BODY
+    spec["paths"][API_PREFIX + phonebook.PHONEBOOK_PATH]["put"]["requestBody"] = (
+        phonebook.SHEET_BODY
+    )
     spec["paths"][API_PREFIX + orders.ORDERS_PATH]["post"]["requestBody"] = orders.SHEET_BODY
     schemas = spec["components"]["schemas"]
     for item in spec["paths"].values():

@@ -27,6 +27,7 @@ from provisioner.domain.inventory import accounts, devices, representatives, ten
 from provisioner.domain.inventory.lifecycle import Action
 from provisioner.domain.inventory.macs import BadMac, format_mac, normalize_mac
 from provisioner.domain.inventory.sheet import RowError, SheetError, import_sheet
+from provisioner.domain.keys.layout import Keys, device_keys
 from provisioner.domain.staging import auto_stage, bench_view, orders
 from provisioner.vendors import all_models, find_model
 from provisioner.web.api.context import provisioner
@@ -158,10 +159,12 @@ def device_page(
         chosen = _chosen_tenant(db, device)
         model = find_model(device.model)
         ports = list(range(1, (model.lines if model else 0) + 1))
+        keys = device_keys(db, device.id, device.tenant_id, model) if model else None
         return page(
             "device.html",
             status,
             device=device,
+            keys=keys or Keys((), 0, True),
             tenants=tenant_list,
             chosen=chosen,
             accounts=accounts.list_accounts(db, chosen) if chosen else [],

@@ -57,7 +57,15 @@ SEMANTIC_CHECKS = {
     f"POST {API_PREFIX}/imports",
     f"POST {API_PREFIX}/orders",  # a CSV body is an order sheet only when its rows are
     f"POST {API_PREFIX}/poe/switches",
-}
+    # Issue 15: whether a value fits the setting and the device's model, whether a raw name is
+    # in the family's template, whether a key fits the model, whether a CSV is a phonebook.
+    *(f"PUT {API_PREFIX}/{path}" for path in (
+        "devices/{mac}/settings/{setting}", "tenants/{tenant_id}/settings/{setting}",
+        "models/{model}/settings/{setting}", "devices/{mac}/raw/{param}",
+        "tenants/{tenant_id}/raw/{model}/{param}", "devices/{mac}/keys",
+        "devices/{mac}/keys/{position}", "tenants/{tenant_id}/feature-codes",
+        "tenants/{tenant_id}/phonebook")),
+}  # fmt: skip
 
 
 @schema.parametrize()

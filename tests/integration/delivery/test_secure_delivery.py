@@ -109,9 +109,9 @@ def test_the_bench_gets_the_credentials(secure: RunningServer) -> None:
     status, body, _ = curl(f"{secure.http}/cfg{GS_MAC}.xml", source=BENCH)
     assert status == 200
     user, password = credentials(secure, GS_MAC)
-    assert f"<P1360>{user}</P1360>".encode() in body
-    assert f"<P1361>{password}</P1361>".encode() in body
-    assert b"<P1359>" in body
+    assert f'"provisioning.config.username">{user}<'.encode() in body
+    assert f'"provisioning.config.password">{password}<'.encode() in body
+    assert b'"provisioning.config.filePassword"' in body
     status, body, _ = curl(f"{secure.http}/Config{PANA_MAC.upper()}.cfg", source=BENCH)
     assert status == 200
     pana_user, pana_password = credentials(secure, PANA_MAC)
@@ -138,8 +138,8 @@ def test_digest_as_the_device_gets_the_file_without_the_credentials(
     user, password = credentials(secure, GS_MAC)
     status, body, _ = curl(f"{secure.http}/cfg{GS_MAC}.xml", "--digest", "-u", f"{user}:{password}")
     assert status == 200
-    assert b"<P34>" in body  # the SIP accounts are there
-    assert b"P1361" not in body  # the credentials went out on the bench only
+    assert b"sip.subscriber.password" in body  # the SIP accounts are there
+    assert b"provisioning.config.password" not in body  # the credentials went out on the bench only
     assert password.encode() not in body
     wrong = curl(
         f"{secure.http}/cfg{GS_MAC}.xml", "--digest", "-u", f"{user}:{password}x", source=PROBE
@@ -202,7 +202,7 @@ def test_tftp_outside_the_bench_serves_no_secrets(secure: RunningServer) -> None
         capture_output=True, timeout=30, check=False,
     )  # fmt: skip
     assert bench.returncode == 0
-    assert b"<P1361>" in bench.stdout
+    assert b"provisioning.config.password" in bench.stdout
     bootstrap = subprocess.run(
         ["curl", "-s", "--interface", FIELD, f"{tftp}/KX-HDV230.cfg"],
         capture_output=True, timeout=30, check=False,
@@ -355,7 +355,7 @@ def test_a_forwarded_for_header_does_not_make_an_outsider_the_bench(
     """No load balancer is trusted here: the header is only the client's own claim."""
     status, body, _ = curl(f"{secure.http}/cfg{GS_MAC}.xml", "-H", f"X-Forwarded-For: {BENCH}")
     assert status == 401
-    assert b"P1361" not in body
+    assert b"provisioning.config.password" not in body
     assert curl(f"{secure.http}/metrics", "-H", f"X-Forwarded-For: {BENCH}")[0] == 404
 
 
@@ -373,7 +373,7 @@ def test_behind_a_trusted_balancer_the_forwarded_address_decides(tmp_path: Path)
         url = f"{server.http}/cfg{GS_MAC}.xml"
         bench = curl(url, "-H", f"X-Forwarded-For: {BENCH}", source=balancer)
         assert bench[0] == 200
-        assert b"<P1361>" in bench[1]
+        assert b"provisioning.config.password" in bench[1]
         outside = curl(url, "-H", "X-Forwarded-For: 198.51.100.1", source=balancer)
         assert outside[0] == 401
     finally:

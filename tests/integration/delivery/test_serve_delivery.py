@@ -115,7 +115,7 @@ def test_user_agent_mac_mismatch_is_refused_and_recorded(server: RunningServer) 
         "-A", f"Grandstream Model HW GXP2170 SW 1.0.11.79 DevId {other}",
     )  # fmt: skip
     assert status == 403
-    assert b"P34" not in body
+    assert b"subscriber.password" not in body
     assert curl(f"{server.http}/cfg{GS_MAC}.xml", "-A", GS_UA)[0] == 200
     time.sleep(0.6)  # the timeline writer batches every 0.25 s
     shown = server.cli("device", "show", GS_MAC)

@@ -24,7 +24,11 @@ START = "1.0.3.1"
 MACS = [f"c074ad7700{n:02x}" for n in range(1, 7)]
 CANARIES, REST = MACS[:2], MACS[2:5]
 LOOPER = MACS[5]
-P192 = re.compile(r"<P192>[^/<]+/firmware(?:/(?P<dir>[^<]+))?</P192>")
+# GXP2170: the firmware path and check condition as v2 aliases (P192 and P238; docs/vendors.md).
+FIRMWARE_PATH = re.compile(
+    r'<item name="provisioning.firmware.serverPath">[^/<]+/firmware(?:/(?P<dir>[^<]+))?</item>'
+)
+CHECK = '<item name="provisioning.firmware.checkCondition">{}</item>'
 
 
 @dataclass
@@ -76,9 +80,9 @@ def _get(url: str, user_agent: str) -> bytes:
 def told(fleet: Fleet, mac: str, version: str) -> str | None:
     """Fetch the config as the device would; the directory of the image it is told to get."""
     body = _get(f"{fleet.server.http}/cfg{mac}.xml", _agent(mac, version)).decode()
-    upgrade = "<P238>0</P238>" in body
-    assert upgrade or "<P238>2</P238>" in body
-    found = P192.search(body)
+    upgrade = CHECK.format(0) in body
+    assert upgrade or CHECK.format(2) in body
+    found = FIRMWARE_PATH.search(body)
     assert found is not None
     if not upgrade:
         assert found["dir"] is None  # no image named when it is not to upgrade

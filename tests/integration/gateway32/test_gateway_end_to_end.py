@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import json
 import urllib.request
-import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +31,7 @@ from provisioner.secretbox import SecretBox
 from provisioner.vendors import all_models
 from tests.support.gateway_engine import Issuer, RunningGateway, running_gateway
 from tests.support.gateway_inventory import add_gateway, tenant_named
+from tests.support.grandstream_file import account, settings
 from tests.support.pbx_support import REALM, SCENARIOS, Core, call_out, register, start_core
 from tests.support.ports import free_port, free_udp_port
 from tests.support.server import TEST_KEY, RunningServer, start_server, stop_server
@@ -118,10 +118,8 @@ def _account_from_file(server: RunningServer) -> dict[str, str]:
     """Line 1 of the phone's own file, as the phone reads it: user, auth ID, password, server."""
     url = f"{server.http}/cfg{_phone_mac()}.xml"
     with urllib.request.urlopen(url, timeout=10) as answer:  # noqa: S310 - loopback
-        root = ET.fromstring(answer.read())
-    values = {element.tag: element.text or "" for element in root.iter()}
-    return {"user": values["P35"], "auth": values["P36"], "password": values["P34"],
-            "server": values["P47"]}  # fmt: skip
+        _, values = settings(answer.read())
+    return account(values, 1)
 
 
 @dataclass

@@ -7,7 +7,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,14 +16,7 @@ from provisioner.db.models import Tenant
 from provisioner.domain.inventory import accounts
 from provisioner.pbx.core_config import CoreConfigError, CoreSettings, Peer, render_core_config
 from provisioner.pbx.directory import GLOBAL_DOMAIN, tenant_domain
-from tests.support.pbx_support import (
-    REALM,
-    Core,
-    account_credentials,
-    export,
-    register,
-    start_core,
-)
+from tests.support.pbx_support import REALM, Core, account_credentials, register, start_core
 from tests.support.server import TEST_KEY
 
 pytestmark = pytest.mark.sip
@@ -81,28 +73,23 @@ def test_core_config_loads_modules_from_where_this_machine_keeps_them(tmp_path: 
         render_core_config(CoreSettings(**{**settings.__dict__, "modules_dir": Path('/a"b')}))
 
 
-@pytest.fixture
-def core(pbx_inventory: Service, tmp_path: Path) -> Iterator[Core]:
-    db_path = tmp_path / "pbx.sqlite"
-    export(pbx_inventory, db_path)
-    running = start_core(tmp_path, db_path)
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
 def test_phone_registers_with_its_credentials_and_not_with_a_wrong_password(
-    pbx_inventory: Service, core: Core, tmp_path: Path
+    pbx_inventory: Service, pbx_core: Core, tmp_path: Path
 ) -> None:
     user, password = account_credentials(pbx_inventory, "acme", "2001")
-    assert register(tmp_path, core.port, user, password, contact_port=5999) == "200"
-    assert register(tmp_path, core.port, user, password + "x", contact_port=5999) in ("401", "403")
+    assert register(tmp_path, pbx_core.port, user, password, contact_port=5999) == "200"
+    assert register(tmp_path, pbx_core.port, user, password + "x", contact_port=5999) in (
+        "401",
+        "403",
+    )
     other_user, _ = account_credentials(pbx_inventory, "other", "2001")
     # Another account's password does not open this one.
     _, other_password = account_credentials(pbx_inventory, "other", "2001")
-    assert register(tmp_path, core.port, user, other_password, contact_port=5999) in ("401", "403")
-    assert register(tmp_path, core.port, other_user, other_password, contact_port=5999) == "200"
+    assert register(tmp_path, pbx_core.port, user, other_password, contact_port=5999) in (
+        "401",
+        "403",
+    )
+    assert register(tmp_path, pbx_core.port, other_user, other_password, contact_port=5999) == "200"
 
 
 def test_a_watching_export_lets_a_new_account_register_without_a_restart(
@@ -125,7 +112,7 @@ def test_a_watching_export_lets_a_new_account_register_without_a_restart(
         with pbx_inventory.db.session() as session:
             acme = session.query(Tenant).filter(Tenant.name == "acme").one()
             accounts.create_account(session, pbx_inventory.box, acme, extension="2003",
-                                    direct_number="", display_name="New")  # fmt: skip
+                                direct_number="", display_name="New")  # fmt: skip
         user, password = account_credentials(pbx_inventory, "acme", "2003")
         while user not in _subscribers(db_path) and time.monotonic() < deadline:
             time.sleep(0.2)

@@ -11,7 +11,6 @@ import csv
 import json
 import time
 import urllib.request
-import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.grandstream_file import account, settings
 from tests.support.pbx_support import Core, core_from_cli, register
 from tests.support.ports import free_port, free_udp_port
 from tests.support.server import RunningServer, start_server, stop_server
@@ -35,8 +35,6 @@ ROWS = [
     {"tenant": "acme", "extension": "2003", "direct_number": "", "display_name": "Fax",
      "mac": HT, "model": "HT802", "port": "1"},
 ]  # fmt: skip
-# Grandstream P-values of (SIP user ID, password) per line (docs/vendors.md).
-LINE_PARAMS = {1: ("P35", "P34"), 2: ("P404", "P406")}
 
 
 @dataclass
@@ -60,12 +58,11 @@ class Bench:
         """(user, password) per line from the file the device fetches on the bench."""
         url = f"{self.server.http}/cfg{mac}.xml"
         with urllib.request.urlopen(url, timeout=5) as answer:  # noqa: S310 - loopback
-            root = ET.fromstring(answer.read())
-        values = {element.tag: element.text or "" for element in root.iter()}
+            _, values = settings(answer.read())
         return {
-            port: (values[user], values[password])
-            for port, (user, password) in LINE_PARAMS.items()
-            if values.get(user)
+            port: (line["user"], line["password"])
+            for port in (1, 2)
+            if (line := account(values, port))["user"]
         }
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from provisioner.rendering import render_plan
 from provisioner.vendors import panasonic
-from provisioner.vendors.base import DeviceView, ModelInfo, RenderError
+from provisioner.vendors.base import DeviceView, KeyType, KeyView, ModelInfo, RenderError
 from provisioner.vendors.panasonic import catalogue
 from tests.support.golden_devices import (
     BENCH_CREDENTIALS,
@@ -69,10 +69,16 @@ def test_all_panasonic_golden_files_are_checked() -> None:
 
 
 def full_device(model: ModelInfo, *, bench: bool) -> DeviceView:
-    """Every line of ``model`` in use: the largest file each model gets."""
+    """Every line and every key of ``model`` in use: the largest file each model gets."""
     lines = tuple(line(n) for n in range(1, model.lines + 1))
     credentials = BENCH_CREDENTIALS if bench else None
-    return replace(KX_HDV230, model=model, lines=lines, credentials=credentials)
+    layout = PANA.key_layout(model)
+    modules = layout.max_modules
+    keys = tuple(
+        KeyView(n, KeyType.BLF, "2001", "受付") for n in range(1, layout.positions(modules) + 1)
+    )
+    return replace(KX_HDV230, model=model, lines=lines, credentials=credentials, keys=keys,
+                   expansion_modules=modules)  # fmt: skip
 
 
 def render(device: DeviceView | None, filename: str) -> bytes:

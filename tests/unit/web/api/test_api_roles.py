@@ -75,6 +75,10 @@ def demo_ids(service: Service) -> dict[str, Any]:
             "did": "0399990009",
             "serial": "GW20260101-AAAAAAAA",
             "order_id": 1,  # made by POST /orders, which runs first (actions last)
+            "setting": "time_format",
+            "param": "P1347",
+            "model": device.model,
+            "position": 1,
         }
 
 
@@ -145,6 +149,20 @@ def plausible_bodies(
             "json": {"carrier": "yamato", "tracking_number": "123456789013"}
         },
         ("post", "/orders/{order_id}/actions/deliver"): {"json": {}},
+        ("put", "/devices/{mac}/settings/{setting}"): {"json": {"value": "24h"}},
+        ("put", "/tenants/{tenant_id}/settings/{setting}"): {"json": {"value": "24h"}},
+        ("put", "/models/{model}/settings/{setting}"): {"json": {"value": "24h"}},
+        ("put", "/devices/{mac}/raw/{param}"): {"json": {"value": "*8"}},
+        ("put", "/devices/{mac}/keys"): {"json": {"keys": [{"position": 1, "type": "none"}]}},
+        ("put", "/devices/{mac}/keys/{position}"): {"json": {"type": "none"}},
+        ("put", "/tenants/{tenant_id}/phonebook"): {
+            "data": "name,reading,group,office,mobile,home\n阿部,あべ,,0312345678,,\n".encode(),
+            "content_type": "text/csv",
+        },
+        ("put", "/tenants/{tenant_id}/feature-codes"): {
+            "json": {"park_code": "*70", "pickup_code": "*8"}
+        },
+        ("put", "/tenants/{tenant_id}/raw/{model}/{param}"): {"json": {"value": "*8"}},
         ("post", "/orders/{order_id}/actions/cancel"): {"json": {"detail": "role test"}},
     }
 

@@ -192,6 +192,9 @@ def test_a_bind_is_checked_and_all_or_nothing(logged_in: Browser) -> None:
         assert [line.account.extension for line in device.lines] == ["1001"]
         assert [line.ring_representative for line in device.lines] == [False]
     assert ja("silent_representative") in logged_in.client.get(f"/staging/devices/{NEW_MAC}").text
+    page = logged_in.client.get(f"/staging/devices/{NEW_MAC}").text  # the keys its file carries
+    assert "1: line 1 1001" in page
+    assert ja("keys_default") in page
 
 
 def test_shipping_wants_a_staged_device(logged_in: Browser) -> None:

@@ -1,0 +1,152 @@
+"""The tenant phonebook: CSV in (all rows or none), Grandstream's phonebook XML out, parsed
+back equal, in reading order, served only to the tenant's own devices."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+from werkzeug.test import Client
+
+from provisioner.app.service import Service
+from provisioner.db.models import Device, Tenant
+from provisioner.db.phonebook import PhonebookEntry as Row
+from provisioner.domain.delivery.digest import REALM, DigestResponse, expected_response
+from provisioner.domain.inventory.sheet import import_sheet, sheet_rows
+from provisioner.domain.phonebook.book import PhonebookError, entries_for, import_phonebook
+from provisioner.rendering import render_plan
+from provisioner.vendors import grandstream, panasonic
+
+HEADER = "name,reading,group,office,mobile,home\n"
+SHEET = HEADER + (
+    '"渡辺 & <五郎>",ワタナベ ゴロウ,"営業 ""本社""",03-1234-5678,090-1111-2222,\n'
+    "\"阿部 '一郎'\",あべ いちろう,,0312340001,,\n"
+    '佐藤 花子,さとう はなこ,営業 "本社",,,06-1234-0000\n'
+    "Zebra Inc.,,,+81312345678,,\n"
+)
+MINE, THEIRS = "000b82aa0001", "000b82bb0001"
+
+
+def _tenant(service: Service, name: str) -> Tenant:
+    with service.db.session() as session:
+        tenant = session.scalars(select(Tenant).where(Tenant.name == name)).one()
+        session.expunge(tenant)
+        return tenant
+
+
+@pytest.fixture
+def two_tenants(service: Service) -> Service:
+    rows = [
+        {"tenant": "acme", "extension": "1001", "display_name": "受付", "mac": MINE,
+         "model": "GXP2170", "port": "1"},
+        {"tenant": "other", "extension": "1001", "display_name": "x", "mac": THEIRS,
+         "model": "GXP2170", "port": "1"},
+    ]  # fmt: skip
+    with service.db.session() as session:
+        assert import_sheet(session, service.box, sheet_rows(rows), actor="test").ok
+    return service
+
+
+def _import(service: Service, data: str | bytes, tenant: str = "acme") -> None:
+    with service.db.session() as session:
+        row = session.get(Tenant, _tenant(service, tenant).id)
+        assert row is not None
+        import_phonebook(session, row, data.encode() if isinstance(data, str) else data)
+
+
+def _xml_entries(body: bytes) -> list[tuple[str, str, list[tuple[str, str]]]]:
+    root = ET.fromstring(body)
+    groups = {g.findtext("id"): g.findtext("name") for g in root.iter("pbgroup")}
+    return [
+        (c.findtext("FirstName") or "", groups.get(c.findtext("Group"), "") or "",
+         [(p.get("type") or "", p.findtext("phonenumber") or "") for p in c.iter("Phone")])
+        for c in root.iter("Contact")
+    ]  # fmt: skip
+
+
+def test_round_trip_with_japanese_and_xml_special_characters(two_tenants: Service) -> None:
+    _import(two_tenants, SHEET)
+    with two_tenants.db.session() as session:
+        entries = entries_for(session, _tenant(two_tenants, "acme").id)
+    plan = grandstream.VENDOR.phonebook(grandstream.VENDOR.models["GXP2170"], entries)
+    assert plan is not None
+    body = render_plan(plan)
+    assert _xml_entries(body) == [
+        ("阿部 '一郎'", "", [("Work", "0312340001")]),  # あ
+        ("佐藤 花子", '営業 "本社"', [("Home", "0612340000")]),  # さ
+        ("渡辺 & <五郎>", '営業 "本社"', [("Work", "0312345678"), ("Cell", "09011112222")]),  # わ
+        ("Zebra Inc.", "", [("Work", "+81312345678")]),  # no reading: after those with one
+        ("受付", "内線", [("Work", "1001")]),  # the tenant's own extension, added
+    ]
+    assert b"&amp; &lt;" in body
+    # Panasonic: no phonebook format found in the sources; the phones get none.
+    assert panasonic.VENDOR.phonebook(panasonic.VENDOR.models["KX-HDV230"], entries) is None
+
+
+def test_a_sheet_with_bad_rows_changes_nothing_and_names_each_line(two_tenants: Service) -> None:
+    _import(two_tenants, SHEET)
+    bad = HEADER + "ok,,,0312345678,,\n,,,0312345678,,\nx,カタカナ漢字,,1,,\ny,,,,,\nz,,,abc,,\n"
+    with pytest.raises(PhonebookError) as refused:
+        _import(two_tenants, bad)
+    assert refused.value.errors == [
+        "line 3: name is empty",
+        "line 4: reading 'カタカナ漢字' is not kana",
+        "line 5: no number (office, mobile or home)",
+        "line 6: office 'abc' is not a phone number (digits, * # and a leading +)",
+    ]
+    with two_tenants.db.session() as session:
+        assert session.scalar(select(func.count()).select_from(Row)) == 4  # the old book stays
+    for sheet, message in ((b"\xff\xfe", "not UTF-8"), (b"who,what\n", "the header must be")):
+        with pytest.raises(PhonebookError, match=message):
+            _import(two_tenants, sheet)
+
+
+def test_five_thousand_entries_import(two_tenants: Service) -> None:
+    """That it works at this size; how fast is bench/phonebook_import.py's job."""
+    kana = "あいうえおかきくけこ"  # a reading per number: each digit a kana
+    rows = "".join(
+        f"名前{n},{''.join(kana[int(d)] for d in str(n))},,03{n:08d},,\n" for n in range(5000)
+    )
+    _import(two_tenants, HEADER + rows)
+    with two_tenants.db.session() as session:
+        assert len(entries_for(session, _tenant(two_tenants, "acme").id)) == 5001
+
+
+def _digest(service: Service, mac: str, challenge: str, uri: str) -> str:
+    with service.db.session() as session:
+        device = session.scalars(select(Device).where(Device.mac == mac)).one()
+        user, encrypted = device.http_user, device.http_password_encrypted
+    assert user
+    assert encrypted
+    nonce = challenge.split('nonce="', 1)[1].split('"', 1)[0]
+    answer = DigestResponse(user, REALM, nonce, uri, "", "auth", "00000001", "0a4f113b", "MD5")
+    response = expected_response(answer, service.box.decrypt(encrypted), "GET")
+    return (
+        f'Digest username="{user}", realm="{REALM}", nonce="{nonce}", uri="{uri}", '
+        f'qop=auth, nc=00000001, cnonce="0a4f113b", response="{response}", algorithm=MD5'
+    )
+
+
+def test_only_the_tenants_own_device_gets_the_phonebook(two_tenants: Service, app: Flask) -> None:
+    _import(two_tenants, SHEET)
+    client = Client(app)
+    uri = f"/phonebook/{MINE}/phonebook.xml"
+    field = {"REMOTE_ADDR": "192.0.2.10"}
+    challenge = client.get(uri, environ_base=field)
+    assert challenge.status_code == 401
+    header = _digest(two_tenants, MINE, challenge.headers["WWW-Authenticate"], uri)
+    served = client.get(uri, environ_base=field, headers={"Authorization": header})
+    assert served.status_code == 200
+    assert len(_xml_entries(served.data)) == 5
+    # Another tenant's device, with its own valid credentials, asking for this one's book.
+    challenge = client.get(uri, environ_base=field).headers["WWW-Authenticate"]
+    header = _digest(two_tenants, THEIRS, challenge, uri)
+    assert client.get(uri, environ_base=field, headers={"Authorization": header}).status_code == 401
+    # Its own book has none of acme's entries.
+    own = f"/phonebook/{THEIRS}/phonebook.xml"
+    challenge = client.get(own, environ_base=field).headers["WWW-Authenticate"]
+    header = _digest(two_tenants, THEIRS, challenge, own)
+    theirs = client.get(own, environ_base=field, headers={"Authorization": header})
+    assert [name for name, _, _ in _xml_entries(theirs.data)] == ["x"]
