@@ -25,6 +25,9 @@ class StaffAccount(Base):
     disabled_at: Mapped[dt.datetime | None] = mapped_column()
     last_login_at: Mapped[dt.datetime | None] = mapped_column()
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Set for a customer's administrator (the customer pages, its own tenant only); such an
+    # account never opens the staging pages.
+    tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id"))
 
 
 class StagingOrder(Base):

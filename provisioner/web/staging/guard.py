@@ -15,6 +15,7 @@ from flask import Flask, Response, g, redirect, render_template, request, sessio
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 
+from provisioner.db.actor import current, set_actor
 from provisioner.domain.access import staff
 from provisioner.domain.delivery.pipeline import Provisioner, client_address, in_networks
 from provisioner.web.api.context import provisioner
@@ -88,6 +89,7 @@ def check_request() -> ResponseReturnValue | None:
         with service.db.session() as db_session:
             if staff.active_staff(db_session, username) is not None:
                 g.staff = username
+                set_actor(current().within(name=actor(), role="staff"))
                 return None
         session.clear()
     return redirect(url_for("staging.login", next=request.path))

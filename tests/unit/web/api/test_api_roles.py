@@ -75,6 +75,7 @@ def demo_ids(service: Service) -> dict[str, Any]:
             "did": "0399990009",
             "serial": "GW20260101-AAAAAAAA",
             "order_id": 1,  # made by POST /orders, which runs first (actions last)
+            "change_id": 1,
         }
 
 
