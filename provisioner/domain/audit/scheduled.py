@@ -10,6 +10,7 @@ it is held. On SQLite the claim's UPDATE takes the database's one write lock ins
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -22,7 +23,9 @@ MAX_AHEAD = dt.timedelta(days=366)
 
 
 def check_apply_at(text: str, now: dt.datetime | None = None) -> dt.datetime:
-    """An ISO 8601 time with its offset, in the future, at most a year ahead."""
+    """An ISO 8601 time with its offset, in the future, at most a year ahead. An offset's '+'
+    sent unencoded in a URL arrives as a space, and is taken as the '+' it was."""
+    text = re.sub(r" (\d{2}:?\d{2})$", r"+\1", text)
     try:
         moment = dt.datetime.fromisoformat(text)
     except ValueError as exc:
