@@ -25,7 +25,7 @@ from provisioner.db.session import joined
 from provisioner.domain import audit
 from provisioner.domain.audit import scheduled
 from provisioner.domain.delivery.resync import ResyncQueue
-from provisioner.web.api.auth import REPLAYED_CALLER, Caller
+from provisioner.web.api.auth import IN_PROCESS_CALLER, Caller
 from provisioner.web.api.door import REPLAY
 
 log = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ def _apply_one(app: Flask, now: dt.datetime) -> bool:
 def _replay(app: Flask, change: ScheduledChange, replay: Replay) -> tuple[int, str]:
     name = change.actor.removeprefix("api ")
     caller = Caller(name, ApiRole(change.role), change.tenant_id)
-    environ: dict[str, Any] = {REPLAYED_CALLER: caller, REPLAY: replay}
+    environ: dict[str, Any] = {IN_PROCESS_CALLER: caller, REPLAY: replay}
     response = app.test_client().open(
         change.path,
         method=change.method,

@@ -53,15 +53,20 @@ class Caller:
         return f"api {self.name}"
 
 
-REPLAYED_CALLER = "provisioner.replayed_caller"  # a WSGI environ key: no header can set it
+# A WSGI environ key, which no header can set: the caller of a request made in-process, already
+# authenticated (a customer page acting through the API, a scheduled change replayed as the
+# caller who asked for it).
+IN_PROCESS_CALLER = "provisioner.caller"
 
 
 @auth.verify_token
 def _verify(presented: str) -> Caller | None:
-    replayed: Caller | None = request.environ.get(REPLAYED_CALLER)
-    if replayed is not None:  # a scheduled change, replayed as the caller who asked for it
-        g.api_caller = replayed
-        return replayed
+    known: Caller | None = request.environ.get(IN_PROCESS_CALLER)
+    if known is not None:
+        g.api_caller = known
+        if current().door != "scheduler":  # a replay keeps its scheduler's actor
+            set_actor(current().within(role=known.role.value, tenant_id=known.tenant_id))
+        return known
     with provisioner().db.session() as session:
         token = tokens.authenticate(session, presented)
         caller = Caller(token.name, token.role, token.tenant_id) if token else None

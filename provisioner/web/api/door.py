@@ -34,6 +34,10 @@ from provisioner.web.api.errors import error_response
 CHANGES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 APPLY_AT = "apply_at"
 REPLAY = "provisioner.replay"  # a WSGI environ key set by web.replay, never by a header
+# Set by a page that acts through the API in-process: who (the page's actor) and how.
+PAGE_ACTOR = "provisioner.page_actor"
+# The request's own (not ``g``, which a request made in-process inside another one shares).
+ACTOR_TOKEN = "provisioner.actor_token"  # noqa: S105 - a key, not a secret
 DOORS = {"/staging/": "page", "/customer/": "page", API_PREFIX + "/": "api"}
 # Requests that are not changes of the inventory: their refusals are not history.
 NOT_CHANGES = (API_PREFIX + "/dhcp/leases", "/staging/login", "/customer/login", "/gateway/")
@@ -78,11 +82,16 @@ def _start() -> Response | None:
     door = _door()
     if door is None or REPLAY in request.environ:
         return None  # device files stay lean; a replay runs as its scheduler's actor
-    source = client_address(request.remote_addr or "", request.headers.get("X-Forwarded-For"),
-                            provisioner().proxies)  # fmt: skip
-    wanted = request.headers.get("X-Request-Id", "")
-    request_id = wanted if 0 < len(wanted) <= 40 and wanted.isprintable() else uuid.uuid4().hex
-    g.actor_token = set_actor(Actor("anonymous", door, request_id=request_id, source=source))
+    page: Actor | None = request.environ.get(PAGE_ACTOR)
+    if page is not None:
+        request.environ[ACTOR_TOKEN] = set_actor(page)
+    else:
+        source = client_address(request.remote_addr or "", request.headers.get("X-Forwarded-For"),
+                                provisioner().proxies)  # fmt: skip
+        wanted = request.headers.get("X-Request-Id", "")
+        request_id = wanted if 0 < len(wanted) <= 40 and wanted.isprintable() else uuid.uuid4().hex
+        actor = Actor("anonymous", door, request_id=request_id, source=source)
+        request.environ[ACTOR_TOKEN] = set_actor(actor)
     if door == "api" and APPLY_AT in request.args and request.method in CHANGES:
         if any(part in request.path for part in UNSCHEDULABLE):
             return error_response("this operation cannot be scheduled; leave apply_at out", 422)
@@ -120,7 +129,7 @@ def _conclude(response: Response) -> Response:
 
 
 def _end(_error: BaseException | None) -> None:
-    token = g.pop("actor_token", None)
+    token = request.environ.pop(ACTOR_TOKEN, None)
     if token is not None:
         reset_actor(token)
 
