@@ -104,9 +104,13 @@ APPLY_AT_PARAMETER = {
     "description": "Apply the change at this time (ISO 8601 with its offset) instead of now.",
     "schema": {"type": "string", "format": "date-time"},
 }
+UNSCHEDULABLE_RESPONSE = {
+    "description": "apply_at is not a future time, or the operation cannot be scheduled",
+    "content": {"application/json": {"schema": ERROR_SCHEMA}},
+}
 SCHEDULED_RESPONSE = {
     "description": "Checked and scheduled (sent with apply_at)",
-    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Scheduled"}}},
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ScheduledOut"}}},
 }
 
 
@@ -134,6 +138,7 @@ def _complete_document(spec: dict[str, Any]) -> dict[str, Any]:
             if method.upper() in door.CHANGES:
                 operation.setdefault("parameters", []).append(APPLY_AT_PARAMETER)
                 operation["responses"]["202"] = SCHEDULED_RESPONSE
+                operation["responses"].setdefault("422", UNSCHEDULABLE_RESPONSE)
             body = operation.get("requestBody", {}).get("content", {}).get("application/json")
             if body is None:
                 continue

@@ -15,6 +15,7 @@ from flask.typing import ResponseReturnValue
 from provisioner.db.actor import current, set_actor
 from provisioner.db.models import STAFF_ROLES, ApiRole
 from provisioner.domain.access import tokens
+from provisioner.web.api import door
 from provisioner.web.api.context import provisioner
 
 # Every staff role reads; warehouse staff also add, bind and ship devices and import sheets;
@@ -66,6 +67,7 @@ def _verify(presented: str) -> Caller | None:
         g.api_caller = known
         if current().door != "scheduler":  # a replay keeps its scheduler's actor
             set_actor(current().within(role=known.role.value, tenant_id=known.tenant_id))
+            door.begin_schedule()
         return known
     with provisioner().db.session() as session:
         token = tokens.authenticate(session, presented)
@@ -74,6 +76,7 @@ def _verify(presented: str) -> Caller | None:
     if caller is not None:
         set_actor(current().within(name=caller.actor, role=caller.role.value,
                                    tenant_id=caller.tenant_id))  # fmt: skip
+        door.begin_schedule()
     return caller
 
 

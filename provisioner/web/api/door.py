@@ -18,6 +18,7 @@ import uuid
 from contextlib import ExitStack
 from typing import Any
 
+from apiflask import abort
 from flask import Flask, Response, g, request
 from werkzeug.datastructures import ImmutableMultiDict
 
@@ -29,7 +30,6 @@ from provisioner.domain.audit import scheduled
 from provisioner.domain.delivery.pipeline import client_address
 from provisioner.domain.errors import Invalid
 from provisioner.web.api.context import API_PREFIX, provisioner
-from provisioner.web.api.errors import error_response
 
 CHANGES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 APPLY_AT = "apply_at"
@@ -92,20 +92,27 @@ def _start() -> Response | None:
         request_id = wanted if 0 < len(wanted) <= 40 and wanted.isprintable() else uuid.uuid4().hex
         actor = Actor("anonymous", door, request_id=request_id, source=source)
         request.environ[ACTOR_TOKEN] = set_actor(actor)
-    if door == "api" and APPLY_AT in request.args and request.method in CHANGES:
-        if any(part in request.path for part in UNSCHEDULABLE):
-            return error_response("this operation cannot be scheduled; leave apply_at out", 422)
-        try:
-            g.apply_at = scheduled.check_apply_at(request.args[APPLY_AT])
-        except Invalid as exc:
-            return error_response(str(exc), 422)
-        # The views see the request as if sent without apply_at (a query schema may RAISE).
-        request.args = ImmutableMultiDict(  # type: ignore[misc]
-            [(k, v) for k, v in request.args.items(multi=True) if k != APPLY_AT]
-        )
-        g.rehearsal = ExitStack()
-        g.rehearsal.enter_context(rehearsal())
     return None
+
+
+def begin_schedule() -> None:
+    """Called once the caller is authenticated: a change sent with ``apply_at`` is checked
+    by running it with every unit of work rolled back (422 for a time or an operation that
+    cannot be scheduled)."""
+    if APPLY_AT not in request.args or request.method not in CHANGES or REPLAY in request.environ:
+        return
+    if any(part in request.path for part in UNSCHEDULABLE):
+        abort(422, "this operation cannot be scheduled; leave apply_at out")
+    try:
+        g.apply_at = scheduled.check_apply_at(request.args[APPLY_AT])
+    except Invalid as exc:
+        abort(422, str(exc))
+    # The views see the request as if sent without apply_at (a query schema may RAISE).
+    request.args = ImmutableMultiDict(  # type: ignore[misc]
+        [(k, v) for k, v in request.args.items(multi=True) if k != APPLY_AT]
+    )
+    g.rehearsal = ExitStack()
+    g.rehearsal.enter_context(rehearsal())
 
 
 def _conclude(response: Response) -> Response:
