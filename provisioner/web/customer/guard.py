@@ -8,9 +8,6 @@ as ``customer NAME`` of its tenant: the history names it and every query sees on
 
 from __future__ import annotations
 
-import hmac
-import secrets
-
 from flask import Response, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
@@ -18,8 +15,7 @@ from provisioner.db.actor import current, set_actor
 from provisioner.domain.access import staff
 from provisioner.web.api.context import provisioner
 from provisioner.web.customer.messages import translate
-from provisioner.web.staging.guard import language
-from provisioner.web.staging.messages import LANGUAGES
+from provisioner.web.staging.guard import language, language_and_csrf
 
 OPEN_ENDPOINTS = frozenset({"customer.login", "customer.static"})
 
@@ -28,24 +24,10 @@ def t(key: str, **values: object) -> str:
     return translate(language(), key, **values)
 
 
-def start_session(username: str) -> None:
-    """A fresh session at login: nothing from before it (language aside) carries over."""
-    lang = language()
-    session.clear()
-    session.permanent = True
-    session.update(customer=username, lang=lang, csrf=secrets.token_urlsafe(32))
-
-
 def check_request() -> ResponseReturnValue | None:
-    wanted = request.args.get("lang")
-    if wanted in LANGUAGES:
-        session["lang"] = wanted
-    if request.method == "POST":
-        sent = request.form.get("csrf", "")
-        expected = session.get("csrf", "")
-        if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
-            body = render_template("customer/message.html", error=t("csrf_failed"))
-            return Response(body, 400, content_type="text/html; charset=utf-8")
+    if not language_and_csrf():
+        body = render_template("customer/message.html", error=t("csrf_failed"))
+        return Response(body, 400, content_type="text/html; charset=utf-8")
     if request.endpoint in OPEN_ENDPOINTS:
         return None
     username = session.get("customer")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from provisioner.web.staging.messages import DEFAULT_LANGUAGE
+from provisioner.web.staging.messages import translate_in
 
 MESSAGES: dict[str, dict[str, str]] = {
     "ja": {
@@ -149,5 +149,4 @@ MESSAGES: dict[str, dict[str, str]] = {
 
 
 def translate(language: str, key: str, **values: object) -> str:
-    catalogue = MESSAGES.get(language, MESSAGES[DEFAULT_LANGUAGE])
-    return catalogue[key].format(**values) if values else catalogue[key]
+    return translate_in(MESSAGES, language, key, **values)

@@ -23,7 +23,6 @@ from flask.typing import ResponseReturnValue
 from provisioner.db.actor import current
 from provisioner.db.models import ApiRole, Device
 from provisioner.domain import audit
-from provisioner.domain.access import staff
 from provisioner.domain.audit import scheduled
 from provisioner.domain.errors import NotFound
 from provisioner.domain.inventory import devices, tenants
@@ -34,7 +33,8 @@ from provisioner.domain.timeline import EventKind
 from provisioner.web.api.auth import IN_PROCESS_CALLER, Caller
 from provisioner.web.api.context import API_PREFIX, provisioner
 from provisioner.web.api.door import PAGE_ACTOR, present_change
-from provisioner.web.customer.guard import start_session, t
+from provisioner.web.customer.guard import t
+from provisioner.web.staging.guard import login_form
 
 JST = dt.timezone(dt.timedelta(hours=9), "JST")
 HISTORY_PAGE = 200
@@ -110,28 +110,7 @@ def _apply_at() -> str | None:
 
 
 def login() -> ResponseReturnValue:
-    if request.method == "GET":
-        return page("login.html")
-    username = request.form.get("username", "").strip()
-    password = request.form.get("password", "")
-    if not username or not password:
-        return page("login.html", 422, error=t("login_missing"), username=username)
-    service = provisioner()
-    with service.db.session() as db:
-        outcome = staff.log_in(
-            db, username, password, service.settings.lockout_seconds, customer=True
-        )
-    if outcome.result is staff.LoginResult.OK:
-        start_session(username)
-        target = request.args.get("next", "")
-        if not target.startswith("/customer/") or target.startswith("//"):
-            target = url_for("customer.devices_page")
-        return redirect(target)
-    if outcome.result is staff.LoginResult.LOCKED and outcome.locked_until is not None:
-        left = outcome.locked_until - dt.datetime.now(dt.UTC)
-        minutes = max(1, int(left.total_seconds() + 59) // 60)
-        return page("login.html", 429, error=t("login_locked", minutes=minutes), username=username)
-    return page("login.html", 401, error=t("login_refused"), username=username)
+    return login_form(customer=True, home="customer.devices_page", t=t, page=page)
 
 
 def logout() -> ResponseReturnValue:

@@ -44,9 +44,9 @@ with _SERVICE.db.session() as _session:
     _TOKEN = create_token(_session, "fuzz-customer", ApiRole.CUSTOMER, _OURS)[1]
     # What must never show: tenant B's name, its phones' MACs, its SIP user names.
     THEIRS = {DEMO_TENANT} | {
-            *_session.scalars(select(Device.mac).where(Device.tenant_id != _OURS.id)),
-            *_session.scalars(select(Account.sip_username).where(Account.tenant_id != _OURS.id)),
-        }
+        *_session.scalars(select(Device.mac).where(Device.tenant_id != _OURS.id)),
+        *_session.scalars(select(Account.sip_username).where(Account.tenant_id != _OURS.id)),
+    }
 schema = schemathesis.openapi.from_wsgi(f"{API_PREFIX}/openapi.json", create_app(_SERVICE))
 schema.config.update(headers={"Authorization": f"Bearer {_TOKEN}"})
 
