@@ -22,7 +22,7 @@ class Actor:
     name: str  # "api alice", "staff hanako", "customer sato", "cli", "service"
     door: str  # api, page, cli, import, scheduler, service
     role: str | None = None
-    tenant_id: int | None = None  # set for a customer: it sees and changes only this tenant
+    tenant_id: int | None = None  # whose change; a customer sees and changes only this tenant
     request_id: str | None = None
     source: str | None = None
 
@@ -38,9 +38,14 @@ def current() -> Actor:
     return _current.get()
 
 
+CUSTOMER_ROLE = "customer"
+
+
 def tenant_scope() -> int | None:
-    """The one tenant the current actor may see, None for staff and the service."""
-    return _current.get().tenant_id
+    """The one tenant the current actor may see: a customer's; None for staff and the service
+    (a staff member's scheduled change carries its tenant for the history, not as a scope)."""
+    actor = _current.get()
+    return actor.tenant_id if actor.role == CUSTOMER_ROLE else None
 
 
 @contextmanager

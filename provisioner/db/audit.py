@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import JSON, Index, Integer, String, Text, event, insert, inspect
@@ -49,6 +52,19 @@ NOT_AUDITED = frozenset(
     }
 )
 LABELS = ("mac", "name", "username", "extension", "number", "did")
+# While set, the tenants of the rows recorded (a scheduled change's checking run: whose change
+# it is, so that the tenant's customers see it even when staff scheduled it).
+_tenants_seen: ContextVar[set[int] | None] = ContextVar("audit_tenants_seen", default=None)
+
+
+@contextmanager
+def tenants_seen() -> Iterator[set[int]]:
+    seen: set[int] = set()
+    token = _tenants_seen.set(seen)
+    try:
+        yield seen
+    finally:
+        _tenants_seen.reset(token)
 
 
 class Outcome(enum.StrEnum):
@@ -228,6 +244,9 @@ def _record(session: Session, _flush: UOWTransaction) -> None:
             )
     if rows:
         session.connection().execute(insert(AuditRecord), rows)
+        seen = _tenants_seen.get()
+        if seen is not None:
+            seen.update(row["tenant_id"] for row in rows if row["tenant_id"] is not None)
 
 
 def _scope_to_tenant(state: ORMExecuteState) -> None:

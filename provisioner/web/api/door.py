@@ -23,7 +23,7 @@ from flask import Flask, Response, g, request
 from werkzeug.datastructures import ImmutableMultiDict
 
 from provisioner.db.actor import Actor, current, reset_actor, set_actor
-from provisioner.db.audit import ScheduledChange
+from provisioner.db.audit import ScheduledChange, tenants_seen
 from provisioner.db.session import rehearsal
 from provisioner.domain import audit
 from provisioner.domain.audit import scheduled
@@ -113,6 +113,7 @@ def begin_schedule() -> None:
     )
     g.rehearsal = ExitStack()
     g.rehearsal.enter_context(rehearsal())
+    g.tenants = g.rehearsal.enter_context(tenants_seen())
 
 
 def _conclude(response: Response) -> Response:
@@ -164,12 +165,17 @@ def _store(_checked: Response) -> Response:
             body=request.get_data(as_text=True),
             actor=actor.name,
             role=actor.role or "",
-            tenant_id=actor.tenant_id,
+            tenant_id=actor.tenant_id if actor.tenant_id is not None else _one(g.tenants),
         )
         shown = present_change(change)
     response = Response(json.dumps(shown, ensure_ascii=False), 202, mimetype="application/json")
     response.headers["Location"] = f"{API_PREFIX}/scheduled-changes/{shown['id']}"
     return response
+
+
+def _one(tenants: set[int]) -> int | None:
+    """The tenant a staff member's change is for, when it touches one tenant's rows only."""
+    return next(iter(tenants)) if len(tenants) == 1 else None
 
 
 def _query_string() -> str:

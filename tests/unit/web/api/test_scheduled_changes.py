@@ -15,7 +15,7 @@ from provisioner.db.audit import AuditRecord
 from provisioner.db.models import Device, utcnow
 from provisioner.domain.demo import REPRESENTATIVE, seed_demo
 from provisioner.web.replay import apply_due
-from tests.support.api import Api, make_api
+from tests.support.api import Api, add_customer_token, make_api
 
 
 @pytest.fixture
@@ -138,3 +138,14 @@ def test_a_request_that_would_fail_now_is_refused_now(api: Api) -> None:
     )
     api.refused("POST", f"/devices/{mac}/actions/resync?apply_at={later(60)}", 422, json={})
     assert api.ok("GET", "/scheduled-changes") == []
+
+
+def test_a_change_staff_schedule_for_a_tenant_is_shown_to_its_customers(api: Api) -> None:
+    name = add_customer_token(api, 1)
+    mac = first_mac(api)
+    change = api.ok("PATCH", f"/devices/{mac}?apply_at={later(60)}", 202,
+                    json={"ring_representative": False})  # fmt: skip
+    assert change["tenant_id"] == 1
+    assert [c["id"] for c in api.ok("GET", "/scheduled-changes", role=name)] == [change["id"]]
+    assert apply(api) == 1
+    assert not ringing(api, mac)  # a staff member's replay is not narrowed to the tenant
