@@ -169,3 +169,21 @@ def test_history_is_undone_with_the_change_it_records(service: Service) -> None:
 
 def _open(settings: Settings) -> Service:
     return open_service(settings)
+
+
+def test_a_refused_api_import_is_one_failure_record_and_nothing_else(api: Api) -> None:
+    mark = len(records(api.service))
+    rows = [
+        {"tenant": "新規", "extension": f"{2000 + i}", "direct_number": "",
+         "display_name": f"社員{i}", "mac": f"000b82{0x200000 + i:06x}", "model": "GXP2170",
+         "port": "1"}
+        for i in range(5)
+    ]  # fmt: skip
+    rows[3]["model"] = "NOPE"
+    api.refused("POST", "/imports", 422, role="warehouse", data=sheet_of(rows),
+                content_type="text/csv")  # fmt: skip
+    (failure,) = records(api.service)[mark:]
+    assert (failure.actor, failure.door, failure.result) == ("api warehouse", "api", "failed")
+    assert "422" in (failure.detail or "")
+    with api.service.db.session() as session:
+        assert session.scalar(select(Tenant.id).where(Tenant.name == "新規")) is None
