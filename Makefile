@@ -53,6 +53,7 @@ bench: debs $(STAMP)
 	$(PY) -m bench.snmp_sweep
 	$(PY) -m bench.gateway_cps
 	$(PY) -m bench.retention_purge
+	$(PY) -m bench.audit_import
 
 venv: $(STAMP)
 
