@@ -51,11 +51,12 @@ def add(cli: CliContext, username: str, password: str, tenant_name: str | None) 
 @pass_cli
 def list_command(cli: CliContext) -> None:
     """Every staff account, whether it is disabled or locked, and its last login."""
-    table = Table("user", "created (UTC)", "last login (UTC)", "status")
+    table = Table("user", "customer of", "created (UTC)", "last login (UTC)", "status")
     with cli.session() as session:
         for row in staff_domain.list_staff(session):
             table.add_row(
                 row.username,
+                row.tenant.name if row.tenant else "",
                 minute(row.created_at),
                 minute(row.last_login_at),
                 _status(row),

@@ -49,12 +49,13 @@ def create(cli: CliContext, name: str, role: str, tenant_name: str | None) -> No
 @pass_cli
 def list_command(cli: CliContext) -> None:
     """Every token by name, with its role and whether it is revoked (never the token)."""
-    table = Table("name", "role", "created (UTC)", "revoked (UTC)")
+    table = Table("name", "role", "tenant", "created (UTC)", "revoked (UTC)")
     with cli.session() as session:
         for row in tokens.list_tokens(session):
             table.add_row(
                 row.name,
                 row.role.value,
+                row.tenant.name if row.tenant else "",
                 minute(row.created_at),
                 minute(row.revoked_at),
             )

@@ -152,7 +152,6 @@ def _changes(obj: Base, action: str) -> dict[str, list[Any]]:
     found: dict[str, list[Any]] = {}
     for attr in state.mapper.column_attrs:
         key = attr.key
-        history = state.attrs[key].history
         if action == "create":
             before, after = None, getattr(obj, key)
             if after is None:
@@ -160,6 +159,7 @@ def _changes(obj: Base, action: str) -> dict[str, list[Any]]:
         elif action == "delete":
             before, after = getattr(obj, key), None
         else:
+            history = state.attrs[key].history
             if not history.has_changes():
                 continue
             before = history.deleted[0] if history.deleted else None

@@ -201,6 +201,8 @@ class ApiToken(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[dt.datetime | None] = mapped_column()
 
+    tenant: Mapped[Tenant | None] = relationship()
+
 
 class SpentNonce(Base):
     """HTTP Digest (nonce, nc) pairs already used: a replayed request is refused.
