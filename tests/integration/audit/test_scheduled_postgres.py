@@ -65,12 +65,15 @@ def test_two_instances_killed_around_the_time_apply_each_change_once(
                           {"ring_representative": False})  # fmt: skip
             assert isinstance(answer, dict)
             assert answer["status"] == "pending"
-        # A: killed just before the time, started again; B: killed just after it, started again.
+        # A: killed just before the time and started again (it comes back while B applies);
+        # B: killed just after the time, while or after it applies (its scheduler passes every
+        # second), and started again.
         time.sleep(max(0.0, (at - utcnow()).total_seconds() - 0.5))
         kill_server(servers[0])
-        time.sleep(max(0.0, (at - utcnow()).total_seconds() + 0.05))
+        servers[0] = start_server(dirs[0], url, demo=False)
+        time.sleep(max(0.0, (at - utcnow()).total_seconds() + 1.2))
         kill_server(servers[1])
-        servers = [start_server(d, url, demo=False) for d in dirs]
+        servers[1] = start_server(dirs[1], url, demo=False)
 
         def all_done() -> bool:
             changes = call(servers[1], token, "GET", "/scheduled-changes")

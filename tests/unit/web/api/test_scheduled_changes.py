@@ -13,6 +13,7 @@ from sqlalchemy import select
 from provisioner.app.service import Service
 from provisioner.db.audit import AuditRecord
 from provisioner.db.models import Device, utcnow
+from provisioner.domain.audit import scheduled
 from provisioner.domain.demo import REPRESENTATIVE, seed_demo
 from provisioner.web.replay import apply_due
 from tests.support.api import Api, add_customer_token, make_api
@@ -149,3 +150,28 @@ def test_a_change_staff_schedule_for_a_tenant_is_shown_to_its_customers(api: Api
     assert [c["id"] for c in api.ok("GET", "/scheduled-changes", role=name)] == [change["id"]]
     assert apply(api) == 1
     assert not ringing(api, mac)  # a staff member's replay is not narrowed to the tenant
+
+
+def test_a_crash_while_applying_leaves_the_change_pending_and_nothing_applied(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The process dies after the view changed the device but before the commit (here: an
+    exception no handler takes, as kill -9 takes the connection): the transaction is undone,
+    and the next pass applies the change once."""
+    mac = first_mac(api)
+    change = api.ok("PATCH", f"/devices/{mac}?apply_at={later(60)}", 202,
+                    json={"ring_representative": False})  # fmt: skip
+
+    def die(*_args: object, **_kwargs: object) -> None:
+        raise SystemExit("killed")
+
+    monkeypatch.setattr(scheduled, "finish", die)
+    with pytest.raises(SystemExit):
+        apply(api)
+    assert ringing(api, mac)
+    assert api.ok("GET", f"/scheduled-changes/{change['id']}")["status"] == "pending"
+    monkeypatch.undo()
+    assert apply(api) == 1
+    assert not ringing(api, mac)
+    outcomes = api.ok("GET", "/audit?object_type=scheduled_changes&result=ok")["items"]
+    assert [r["action"] for r in outcomes if r["action"] == "apply"] == ["apply"]
