@@ -22,8 +22,7 @@ from provisioner.db.actor import Actor, acting
 from provisioner.db.audit import ScheduledChange
 from provisioner.db.models import ApiRole, utcnow
 from provisioner.db.session import joined
-from provisioner.domain import audit
-from provisioner.domain.audit import scheduled
+from provisioner.domain import audit, schedule
 from provisioner.domain.delivery.resync import ResyncQueue
 from provisioner.web.api.auth import IN_PROCESS_CALLER, Caller
 from provisioner.web.api.door import REPLAY
@@ -65,7 +64,7 @@ def _apply_one(app: Flask, now: dt.datetime) -> bool:
     replay = Replay()
     try:
         with db.session() as session:
-            change = scheduled.claim_due(session, now)
+            change = schedule.claim_due(session, now)
             if change is None:
                 return False
             change_id, tenant_id, actor = change.id, change.tenant_id, _actor(change)
@@ -74,7 +73,7 @@ def _apply_one(app: Flask, now: dt.datetime) -> bool:
             if status >= 400:
                 raise _Refused(f"{status}: {message}")
             outcome = f"{status}: applied"
-            scheduled.finish(session, change, ok=True, outcome=outcome)
+            schedule.finish(session, change, ok=True, outcome=outcome)
             detail = f"{change.method} {change.path}: {outcome}"
             audit.record_outcome(session, actor, object_id=str(change_id), tenant_id=tenant_id,
                                  ok=True, detail=detail)  # fmt: skip
@@ -110,10 +109,10 @@ def _replay(app: Flask, change: ScheduledChange, replay: Replay) -> tuple[int, s
 def _fail(db: Any, now: dt.datetime, change_id: int, actor: Actor, outcome: str) -> None:
     """Mark the change failed with its reason, if nobody else did meanwhile."""
     with db.session() as session:
-        change = scheduled.claim_due(session, now, change_id)
+        change = schedule.claim_due(session, now, change_id)
         if change is None:
             return
-        scheduled.finish(session, change, ok=False, outcome=outcome)
+        schedule.finish(session, change, ok=False, outcome=outcome)
         audit.record_outcome(session, actor, object_id=str(change_id),
                              tenant_id=change.tenant_id, ok=False, detail=outcome)  # fmt: skip
     log.warning("scheduled change %d failed: %s", change_id, outcome)

@@ -25,8 +25,7 @@ from werkzeug.datastructures import ImmutableMultiDict
 from provisioner.db.actor import Actor, current, reset_actor, set_actor
 from provisioner.db.audit import ScheduledChange, tenants_seen
 from provisioner.db.session import rehearsal
-from provisioner.domain import audit
-from provisioner.domain.audit import scheduled
+from provisioner.domain import audit, schedule
 from provisioner.domain.delivery.pipeline import client_address
 from provisioner.domain.errors import Invalid
 from provisioner.web.api.context import API_PREFIX, provisioner
@@ -104,7 +103,7 @@ def begin_schedule() -> None:
     if any(part in request.path for part in UNSCHEDULABLE):
         abort(422, "this operation cannot be scheduled; leave apply_at out")
     try:
-        g.apply_at = scheduled.check_apply_at(request.args[APPLY_AT])
+        g.apply_at = schedule.check_apply_at(request.args[APPLY_AT])
     except Invalid as exc:
         abort(422, str(exc))
     # The views see the request as if sent without apply_at (a query schema may RAISE).
@@ -155,7 +154,7 @@ def _store(_checked: Response) -> Response:
     """Keep the checked request for its time; answer 202 with the scheduled change."""
     actor = current()
     with provisioner().db.session() as session:
-        change = scheduled.schedule(
+        change = schedule.schedule(
             session,
             apply_at=g.apply_at,
             method=request.method,

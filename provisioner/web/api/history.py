@@ -10,8 +10,7 @@ from apiflask import APIBlueprint
 from flask import Response
 from marshmallow import RAISE
 
-from provisioner.domain import audit
-from provisioner.domain.audit import scheduled
+from provisioner.domain import audit, schedule
 from provisioner.web.api.auth import ANY_ROLE_AND_CUSTOMER, CUSTOMER, auth
 from provisioner.web.api.context import API_PREFIX, unit_of_work
 from provisioner.web.api.door import present_change
@@ -74,7 +73,7 @@ def list_scheduled(query_data: dict[str, Any]) -> list[Data]:
     """Changes sent with ``?apply_at=``, by time: pending, applied, failed (with the reason)
     or cancelled."""
     with unit_of_work() as session:
-        return [present_change(c) for c in scheduled.list_changes(session, **query_data)]
+        return [present_change(c) for c in schedule.list_changes(session, **query_data)]
 
 
 @bp.get("/scheduled-changes/<int:change_id>")
@@ -83,7 +82,7 @@ def list_scheduled(query_data: dict[str, Any]) -> list[Data]:
 def get_scheduled(change_id: int) -> Data:
     """One scheduled change and, once it ran, its outcome."""
     with unit_of_work() as session:
-        return present_change(scheduled.get_change(session, change_id))
+        return present_change(schedule.get_change(session, change_id))
 
 
 @bp.post("/scheduled-changes/<int:change_id>/actions/cancel")
@@ -93,4 +92,4 @@ def get_scheduled(change_id: int) -> Data:
 def cancel_scheduled(change_id: int) -> Data:
     """Cancel a pending change (409 once it ran or was cancelled)."""
     with unit_of_work() as session:
-        return present_change(scheduled.cancel(session, scheduled.get_change(session, change_id)))
+        return present_change(schedule.cancel(session, schedule.get_change(session, change_id)))

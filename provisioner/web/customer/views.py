@@ -22,8 +22,7 @@ from flask.typing import ResponseReturnValue
 
 from provisioner.db.actor import current
 from provisioner.db.models import ApiRole, Device
-from provisioner.domain import audit
-from provisioner.domain.audit import scheduled
+from provisioner.domain import audit, schedule
 from provisioner.domain.errors import NotFound
 from provisioner.domain.inventory import devices, tenants
 from provisioner.domain.inventory.lookup import timeline
@@ -206,9 +205,7 @@ def networks() -> ResponseReturnValue:
 def history() -> Response:
     with provisioner().db.session() as db:
         records, total = audit.list_records(db, audit.AuditFilter(), limit=HISTORY_PAGE)
-        changes = [
-            present_change(c) | {"when": jst(c.apply_at)} for c in scheduled.list_changes(db)
-        ]
+        changes = [present_change(c) | {"when": jst(c.apply_at)} for c in schedule.list_changes(db)]
     return page("history.html", records=records, total=total, changes=changes)
 
 

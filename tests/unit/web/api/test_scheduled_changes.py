@@ -13,7 +13,7 @@ from sqlalchemy import select
 from provisioner.app.service import Service
 from provisioner.db.audit import AuditRecord
 from provisioner.db.models import Device, utcnow
-from provisioner.domain.audit import scheduled
+from provisioner.domain import schedule
 from provisioner.domain.demo import REPRESENTATIVE, seed_demo
 from provisioner.web.replay import apply_due
 from tests.support.api import Api, add_customer_token, make_api
@@ -165,7 +165,7 @@ def test_a_crash_while_applying_leaves_the_change_pending_and_nothing_applied(
     def die(*_args: object, **_kwargs: object) -> None:
         raise SystemExit("killed")
 
-    monkeypatch.setattr(scheduled, "finish", die)
+    monkeypatch.setattr(schedule, "finish", die)
     with pytest.raises(SystemExit):
         apply(api)
     assert ringing(api, mac)
