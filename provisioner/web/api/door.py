@@ -136,6 +136,10 @@ def _conclude(response: Response) -> Response:
 
 
 def _end(_error: BaseException | None) -> None:
+    """Whatever happened, nothing of this request stays with the thread."""
+    stack: ExitStack | None = g.pop("rehearsal", None)
+    if stack is not None:
+        stack.close()
     token = request.environ.pop(ACTOR_TOKEN, None)
     if token is not None:
         reset_actor(token)
