@@ -21,6 +21,17 @@ from provisioner.db.actor import Actor, current
 from provisioner.db.audit import AuditRecord, Outcome, record_row
 from provisioner.db.session import Database
 
+__all__ = [
+    "AuditFilter",
+    "Outcome",
+    "as_dict",
+    "list_records",
+    "record_failure",
+    "record_outcome",
+    "to_csv",
+    "utc",
+]
+
 MAX_DETAIL = 2000
 CSV_COLUMNS = (
     "id", "at", "actor", "role", "door", "tenant_id", "object_type", "object_id",

@@ -187,3 +187,19 @@ def test_a_refused_api_import_is_one_failure_record_and_nothing_else(api: Api) -
     assert "422" in (failure.detail or "")
     with api.service.db.session() as session:
         assert session.scalar(select(Tenant.id).where(Tenant.name == "新規")) is None
+
+
+def test_the_cli_prints_the_history_and_its_csv(api: Api, settings: Settings) -> None:
+    account = api.ok("GET", "/tenants/1/accounts")[0]
+    api.ok("PATCH", f"/accounts/{account['id']}", json={"display_name": "改名"})
+    env = {"PROVISIONER_SECRET_KEY": settings.secret_key or ""}
+    shown = CliRunner().invoke(
+        main, ["audit", "--tenant", DEMO_TENANT, "--object-type", "accounts", "--limit", "1",
+               "--db", settings.db], env=env)  # fmt: skip
+    assert shown.exit_code == 0, shown.output
+    assert "api admin" in shown.output
+    assert '"改名"' in shown.output
+    exported = CliRunner().invoke(main, ["audit", "--csv", "--db", settings.db], env=env)
+    assert exported.output.startswith("\ufeffid,at,actor")
+    failed = CliRunner().invoke(main, ["audit", "--failed", "--db", settings.db], env=env)
+    assert "0 of 0" in failed.output
