@@ -73,6 +73,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "status_cancelled": "取り消し",
         "no_history": "履歴はまだありません。",
         "download_csv": "CSVでダウンロード",
+        "older": "さらに前の履歴",
         "not_found": "見つかりません。",
     },
     "en": {
@@ -143,6 +144,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "status_cancelled": "cancelled",
         "no_history": "No history yet.",
         "download_csv": "Download as CSV",
+        "older": "Older entries",
         "not_found": "Not found.",
     },
 }

@@ -36,7 +36,7 @@ from provisioner.web.customer.guard import t
 from provisioner.web.staging.guard import login_form
 
 JST = dt.timezone(dt.timedelta(hours=9), "JST")
-HISTORY_PAGE = 200
+HISTORY_PAGE = 50  # records per page: a phone scrolls through the newest first
 
 
 def register(bp: Blueprint) -> None:
@@ -203,10 +203,15 @@ def networks() -> ResponseReturnValue:
 
 
 def history() -> Response:
+    offset = request.args.get("offset", "0")
+    start = int(offset) if offset.isdigit() and len(offset) < 10 else 0
     with provisioner().db.session() as db:
-        records, total = audit.list_records(db, audit.AuditFilter(), limit=HISTORY_PAGE)
+        records, total = audit.list_records(
+            db, audit.AuditFilter(), offset=start, limit=HISTORY_PAGE
+        )
         changes = [present_change(c) | {"when": jst(c.apply_at)} for c in schedule.list_changes(db)]
-    return page("history.html", records=records, total=total, changes=changes)
+    older = start + HISTORY_PAGE if start + HISTORY_PAGE < total else None
+    return page("history.html", records=records, total=total, changes=changes, older=older)
 
 
 def history_csv() -> Response:

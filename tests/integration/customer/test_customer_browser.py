@@ -157,7 +157,7 @@ def test_a_customer_changes_now_and_on_a_date(
         change = page.locator("li.change").first
         expect(change).to_have_attribute("data-status", "pending")
         expect(page.locator("table.history")).to_contain_text("customer sato")
-        screenshot(page, "customer-history", tmp_path)
+        screenshot(page, "customer-history", tmp_path, full_page=False)
         deadline = time.monotonic() + APPLY_WAIT_MS / 1000
         while change.get_attribute("data-status") == "pending" and time.monotonic() < deadline:
             time.sleep(2)
