@@ -192,9 +192,19 @@ def _label(obj: Base) -> str | None:
     return None
 
 
+# The sized columns of a record: what is longer (a long path) is cut, never refused.
+SIZES = {"actor": 100, "role": 20, "door": 12, "object_type": 40, "object_id": 40,
+         "object_label": 100, "action": 20, "request_id": 40, "source": 45}  # fmt: skip
+
+
+def _storable(value: Any) -> Any:
+    """PostgreSQL's text refuses NUL: a path or value that carried one is kept, escaped."""
+    return value.replace("\x00", "\\x00") if isinstance(value, str) else value
+
+
 def record_row(actor: Actor, **fields: Any) -> dict[str, Any]:
-    """An audit row's values, with the actor's who and how."""
-    return {
+    """An audit row's values, with the actor's who and how (text as PostgreSQL stores it)."""
+    row = {
         "at": utcnow(),
         "actor": actor.name[:100],
         "role": actor.role,
@@ -205,6 +215,11 @@ def record_row(actor: Actor, **fields: Any) -> dict[str, Any]:
         "changes": {},
         **fields,
     }
+    stored = {key: _storable(value) for key, value in row.items()}
+    for key, size in SIZES.items():
+        if isinstance(stored.get(key), str):
+            stored[key] = stored[key][:size]
+    return stored
 
 
 def _refuse_history_edits(session: Session, _flush: UOWTransaction, _instances: object) -> None:

@@ -203,3 +203,13 @@ def test_the_cli_prints_the_history_and_its_csv(api: Api, settings: Settings) ->
     assert exported.output.startswith("\ufeffid,at,actor")
     failed = CliRunner().invoke(main, ["audit", "--failed", "--db", settings.db], env=env)
     assert "0 of 0" in failed.output
+
+
+def test_a_refusal_with_awkward_text_is_recorded_cut_and_escaped(api: Api) -> None:
+    mark = len(records(api.service))
+    api.refused("DELETE", "/tokens/%00" + "x" * 300, 404)
+    (failure,) = records(api.service)[mark:]
+    assert failure.object_label is not None
+    assert len(failure.object_label) == 100
+    assert "\x00" not in failure.object_label
+    assert "\\x00" in failure.object_label
