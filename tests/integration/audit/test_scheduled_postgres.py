@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from sqlalchemy import select
 from provisioner.app.service import Service
 from provisioner.db.audit import AuditRecord, ScheduledChange
 from provisioner.db.models import ApiRole, Device, utcnow
+from provisioner.domain import schedule
 from provisioner.domain.access.tokens import create_token
 from provisioner.domain.demo import seed_demo
 from tests.integration.staging.test_staging_postgres import own_database
@@ -99,3 +101,40 @@ def test_two_instances_killed_around_the_time_apply_each_change_once(
     assert sorted(int(r.object_id or 0) for r in outcomes) == sorted(c.id for c in changes)
     assert sorted(r.object_label or "" for r in applied) == sorted(macs)
     assert not any(ringing)
+
+
+def test_a_claimed_change_is_skipped_by_a_second_claimer(pg_service: Service) -> None:
+    """Two instances at the same moment: while one holds the claim (its transaction open),
+    the other finds nothing due; after the holder commits, nothing is due for anyone."""
+    with pg_service.db.session() as session:
+        due = schedule.schedule(
+            session, apply_at=utcnow(), method="PATCH", path="/api/v1/devices/x", query="",
+            content_type="application/json", body="{}", actor="api t", role="admin",
+        )  # fmt: skip
+        due_id = due.id
+    held = threading.Event()
+    release = threading.Event()
+    claimed: list[int | None] = []
+
+    def first() -> None:
+        with pg_service.db.session() as session:
+            change = schedule.claim_due(session, utcnow())
+            claimed.append(change.id if change else None)
+            held.set()
+            release.wait(10)
+            if change is not None:
+                schedule.finish(session, change, ok=True, outcome="200: applied")
+
+    holder = threading.Thread(target=first)
+    holder.start()
+    assert held.wait(10)
+    started = time.monotonic()
+    with pg_service.db.session() as session:
+        assert schedule.claim_due(session, utcnow()) is None
+    assert time.monotonic() - started < 5  # skipped, not waited for (the holder waits 10 s)
+    release.set()
+    holder.join(10)
+    assert claimed == [due_id]
+    with pg_service.db.session() as session:
+        assert schedule.claim_due(session, utcnow()) is None
+        assert schedule.get_change(session, due_id).status == "applied"
