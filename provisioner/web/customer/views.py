@@ -4,6 +4,7 @@ admin API in-process as the logged-in customer, answers a page."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 from flask import (
@@ -209,9 +210,20 @@ def history() -> Response:
         records, total = audit.list_records(
             db, audit.AuditFilter(), offset=start, limit=HISTORY_PAGE
         )
-        changes = [present_change(c) | {"when": jst(c.apply_at)} for c in schedule.list_changes(db)]
+        changes = [
+            present_change(c) | {"when": jst(c.apply_at), "asked": _readable(c.body)}
+            for c in schedule.list_changes(db)
+        ]
     older = start + HISTORY_PAGE if start + HISTORY_PAGE < total else None
     return page("history.html", records=records, total=total, changes=changes, older=older)
+
+
+def _readable(body: str) -> str:
+    """A stored JSON body as people read it (its Japanese unescaped)."""
+    try:
+        return json.dumps(json.loads(body), ensure_ascii=False) if body else ""
+    except ValueError:
+        return body
 
 
 def history_csv() -> Response:

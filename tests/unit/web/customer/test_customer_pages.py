@@ -120,6 +120,7 @@ def test_a_change_now_and_one_at_a_time(customer: Customer) -> None:
         ("page", "devices"), ("page", "scheduled_changes")}  # fmt: skip
     history = customer.get("/customer/history")
     assert ja("status_pending") in history.text
+    assert "{&#34;caller_id&#34;: &#34;direct&#34;" in history.text
     assert history.text.count('<tr class="record') == 50  # the demo import's records: paged
     assert "customer sato" not in customer.get("/customer/history?offset=50").text
     assert "customer sato" in history.text
