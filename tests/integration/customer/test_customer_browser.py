@@ -118,7 +118,7 @@ def test_a_customer_changes_now_and_on_a_date(
     expect(page.locator("h1")).to_have_text(ja("devices_title"))
     card = page.locator(f"li[data-mac='{phone.mac}']")
     expect(card.locator(".status")).to_have_text(ja("status_never_connected"))
-    screenshot(page, "customer-devices", tmp_path)
+    screenshot(page, "customer-devices", tmp_path, full_page=False)
     card.locator("a").click()
 
     # Now: the representative number as caller ID, representative ringing off.
