@@ -59,6 +59,7 @@ bench: debs $(STAMP)
 	$(PY) -m bench.gateway_cps
 	$(PY) -m bench.retention_purge
 	$(PY) -m bench.phonebook_import
+	$(PY) -m bench.audit_import
 
 venv: $(STAMP)
 

@@ -21,6 +21,7 @@ from granian.constants import Interfaces, SSLProtocols
 from granian.log import LogLevels
 
 from provisioner.app.maintenance import MaintenanceThread
+from provisioner.app.scheduler import SchedulerThread
 from provisioner.app.service import NONCE_STORE_ENV, Service
 from provisioner.domain.delivery.digest import create_store
 from provisioner.pbx.registrations_poller import RegistrationThread
@@ -79,12 +80,14 @@ def serve(
 
         poe = PoeThread(service.db, service.box)
     maintenance = MaintenanceThread(service)
+    scheduler = SchedulerThread(service)
     registrations = None
     if service.settings.pbx_readers:
         registrations = RegistrationThread(service.db, service.settings, service.timeline)
     children: list[multiprocessing.process.BaseProcess] = []
     try:
         maintenance.start()
+        scheduler.start()
         if poe is not None:
             poe.start()
         if registrations is not None:
@@ -125,6 +128,7 @@ def serve(
         if poe is not None:
             poe.stop()
         maintenance.stop()
+        scheduler.stop()
         if registrations is not None:
             registrations.stop()
 

@@ -12,6 +12,7 @@ from provisioner.cli.device import device, render
 from provisioner.cli.firmware import firmware
 from provisioner.cli.fleet import fleet
 from provisioner.cli.gateway import gateway
+from provisioner.cli.history import audit_command
 from provisioner.cli.licence import licence
 from provisioner.cli.orders import order
 from provisioner.cli.pbx import pbx
@@ -51,3 +52,4 @@ main.add_command(secrets)
 main.add_command(fleet)
 main.add_command(phonebook)
 main.add_command(keys)
+main.add_command(audit_command)

@@ -4,6 +4,7 @@ service opened on first use, refusals turned into error messages, and the consol
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 from firmware.catalog import Catalog, CatalogError
 from provisioner.app.logs import configure_logging
 from provisioner.app.service import Service, firmware_catalog, open_service
+from provisioner.db.actor import Actor, acting
 from provisioner.domain.errors import DomainError
 from provisioner.domain.inventory.macs import BadMac, normalize_mac
 from provisioner.secretbox import SecretKeyError
@@ -84,9 +86,18 @@ class ProvisionerGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            with acting(Actor(f"cli {_login_name()}", "cli", role="operator")):
+                return super().invoke(ctx)
         except REFUSALS as exc:
             raise click.ClickException(str(exc)) from exc
+
+
+def _login_name() -> str:
+    """Who runs the command, for the history (the operator's login on the server)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid {os.getuid()}"
 
 
 def _remember(ctx: click.Context, param: click.Parameter, value: object) -> None:

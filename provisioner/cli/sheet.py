@@ -9,7 +9,10 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
+from provisioner.app.service import Service
 from provisioner.cli.context import CliContext, console, pass_cli, service_options
+from provisioner.db.actor import acting, current
+from provisioner.domain import audit
 from provisioner.domain.inventory.sheet import ImportReport, SheetError, import_sheet
 
 
@@ -24,6 +27,17 @@ def import_command(cli: CliContext, sheet: Path, dry_run: bool) -> None:
     err = console(stderr=True)
     data = sheet.read_bytes()
     total = max(data.count(b"\n") - 1, 1)
+    with acting(current().within(door="import")):
+        report = _import(service, sheet, data, total, dry_run, err)
+    _print_report(err, sheet, report, dry_run)
+    if not report.ok:
+        sys.exit(1)
+
+
+def _import(
+    service: Service, sheet: Path, data: bytes, total: int, dry_run: bool, err: Console
+) -> ImportReport:
+    """All rows in one transaction (their history with them), or one failure record."""
     try:
         with (
             Progress(
@@ -47,10 +61,14 @@ def import_command(cli: CliContext, sheet: Path, dry_run: bool) -> None:
                 progress=lambda n: bar.advance(task, n),
             )
     except SheetError as exc:
+        if not dry_run:
+            audit.record_failure(service.db, f"import {sheet.name}", str(exc))
         raise SheetError(f"{sheet}: {exc}") from exc  # named as the bad rows are: FILE: ...
-    _print_report(err, sheet, report, dry_run)
-    if not report.ok:
-        sys.exit(1)
+    if not report.ok and not dry_run:
+        reasons = "; ".join(f"line {e.line}: {e.reason}" for e in report.errors[:20])
+        summary = f"{len(report.errors)} bad row(s) of {report.rows}: {reasons}"
+        audit.record_failure(service.db, f"import {sheet.name}", summary)
+    return report
 
 
 def _print_report(err: Console, sheet: Path, report: ImportReport, dry_run: bool) -> None:

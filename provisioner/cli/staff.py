@@ -12,6 +12,7 @@ from rich.table import Table
 from provisioner.cli.context import CliContext, console, minute, pass_cli, service_options
 from provisioner.db.staging import StaffAccount
 from provisioner.domain.access import staff as staff_domain
+from provisioner.domain.inventory import tenants
 
 
 @click.group("staff")
@@ -24,13 +25,25 @@ def staff() -> None:
 @click.password_option(
     help="Asked for twice at a prompt; piped in, the same two lines on standard input.",
 )
+@click.option(
+    "--tenant",
+    "tenant_name",
+    metavar="NAME",
+    help="A customer's administrator of this tenant: logs in at /customer/ instead.",
+)
 @service_options
 @pass_cli
-def add(cli: CliContext, username: str, password: str) -> None:
+def add(cli: CliContext, username: str, password: str, tenant_name: str | None) -> None:
     """Add a staff account (user name: lower-case letters, digits, '.', '_', '-')."""
     with cli.session() as session:
-        staff_domain.add_staff(session, username, password)
-    console(stderr=True).print(f"staff account {username!r} added; it logs in at /staging/")
+        tenant = (
+            tenants.get_tenant(session, tenants.tenant_id_named(session, tenant_name))
+            if tenant_name is not None
+            else None
+        )
+        staff_domain.add_staff(session, username, password, tenant)
+    where = "/customer/" if tenant else "/staging/"
+    console(stderr=True).print(f"account {username!r} added; it logs in at {where}")
 
 
 @staff.command("list")
@@ -38,11 +51,12 @@ def add(cli: CliContext, username: str, password: str) -> None:
 @pass_cli
 def list_command(cli: CliContext) -> None:
     """Every staff account, whether it is disabled or locked, and its last login."""
-    table = Table("user", "created (UTC)", "last login (UTC)", "status")
+    table = Table("user", "customer of", "created (UTC)", "last login (UTC)", "status")
     with cli.session() as session:
         for row in staff_domain.list_staff(session):
             table.add_row(
                 row.username,
+                row.tenant.name if row.tenant else "",
                 minute(row.created_at),
                 minute(row.last_login_at),
                 _status(row),

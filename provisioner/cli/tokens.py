@@ -11,6 +11,7 @@ from rich.table import Table
 from provisioner.cli.context import CliContext, console, minute, pass_cli, service_options
 from provisioner.db.models import ApiRole
 from provisioner.domain.access import tokens
+from provisioner.domain.inventory import tenants
 
 
 @click.group("token")
@@ -24,14 +25,21 @@ def token() -> None:
     "--role",
     required=True,
     type=click.Choice([role.value for role in ApiRole]),
-    help="admin: everything; warehouse: devices and imports; support, readonly: reading.",
+    help="admin: everything; warehouse: devices and imports; support, readonly: reading; "
+    "customer: a customer's own tenant (needs --tenant).",
 )
+@click.option("--tenant", "tenant_name", metavar="NAME", help="The customer token's tenant.")
 @service_options
 @pass_cli
-def create(cli: CliContext, name: str, role: str) -> None:
+def create(cli: CliContext, name: str, role: str, tenant_name: str | None) -> None:
     """Make a token and print it; it is shown this once."""
     with cli.session() as session:
-        _, plain = tokens.create_token(session, name, ApiRole(role))
+        tenant = (
+            tenants.get_tenant(session, tenants.tenant_id_named(session, tenant_name))
+            if tenant_name is not None
+            else None
+        )
+        _, plain = tokens.create_token(session, name, ApiRole(role), tenant)
     click.echo(plain)
     console(stderr=True).print(f"token {name!r} ({role}): keep it now, it is not shown again")
 
@@ -41,12 +49,13 @@ def create(cli: CliContext, name: str, role: str) -> None:
 @pass_cli
 def list_command(cli: CliContext) -> None:
     """Every token by name, with its role and whether it is revoked (never the token)."""
-    table = Table("name", "role", "created (UTC)", "revoked (UTC)")
+    table = Table("name", "role", "tenant", "created (UTC)", "revoked (UTC)")
     with cli.session() as session:
         for row in tokens.list_tokens(session):
             table.add_row(
                 row.name,
                 row.role.value,
+                row.tenant.name if row.tenant else "",
                 minute(row.created_at),
                 minute(row.revoked_at),
             )

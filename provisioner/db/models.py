@@ -207,6 +207,10 @@ class ApiRole(enum.StrEnum):
     WAREHOUSE = "warehouse"  # binds, stages and ships; never sees a SIP password
     SUPPORT = "support"  # reads timelines, triggers resync
     READONLY = "readonly"
+    CUSTOMER = "customer"  # a customer's administrator: its own tenant only, never a secret
+
+
+STAFF_ROLES = tuple(role for role in ApiRole if role is not ApiRole.CUSTOMER)
 
 
 class ApiToken(Base):
@@ -218,8 +222,11 @@ class ApiToken(Base):
     name: Mapped[str] = mapped_column(String(100), unique=True)
     role: Mapped[ApiRole] = mapped_column(_enum(ApiRole, "api_role"))
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id"))  # customer tokens
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[dt.datetime | None] = mapped_column()
+
+    tenant: Mapped[Tenant | None] = relationship()
 
 
 class Lockout(Base):

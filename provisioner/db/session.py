@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from alembic import command
@@ -11,7 +12,7 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.orm import Session, UOWTransaction, sessionmaker
 
-from provisioner.db import render_changes
+from provisioner.db import audit, render_changes
 from provisioner.db.models import (
     RENDERED_MODELS,
     Account,
@@ -22,6 +23,36 @@ from provisioner.db.models import (
 )
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+
+# A scheduled change is checked by running its request with every unit of work rolled back
+# (rehearsal), then applied by running it again inside the scheduler's claim: every unit of
+# work joins that one transaction, so the change and its "applied" mark commit together.
+_rehearsing: ContextVar[bool] = ContextVar("provisioner_rehearsing", default=False)
+_ambient: ContextVar[Session | None] = ContextVar("provisioner_ambient_session", default=None)
+
+
+@contextmanager
+def rehearsal() -> Iterator[None]:
+    """Inside, every unit of work is rolled back instead of committed."""
+    token = _rehearsing.set(True)
+    try:
+        yield
+    finally:
+        _rehearsing.reset(token)
+
+
+def rehearsing() -> bool:
+    return _rehearsing.get()
+
+
+@contextmanager
+def joined(session: Session) -> Iterator[None]:
+    """Inside, every unit of work is ``session`` and commits nothing: its owner commits."""
+    token = _ambient.set(session)
+    try:
+        yield
+    finally:
+        _ambient.reset(token)
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
@@ -99,12 +130,22 @@ class Database:
         event.listen(self._sessions, "before_flush", _bump_revision)
         event.listen(self._sessions, "before_flush", _track_devices)
         event.listen(self._sessions, "after_transaction_end", _reset_bump)
+        audit.install(self._sessions)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A unit of work: committed on success, rolled back whole on any error."""
-        with self._sessions() as session, session.begin():
+        """A unit of work: committed on success, rolled back whole on any error (see
+        :func:`rehearsal` and :func:`joined` for the two exceptions)."""
+        ambient = _ambient.get()
+        if ambient is not None:
+            yield ambient
+            ambient.flush()
+            return
+        with self._sessions() as session, session.begin() as transaction:
             yield session
+            if _rehearsing.get():
+                session.flush()  # the refusals a commit would meet, then nothing kept
+                transaction.rollback()
 
     def revision(self) -> int:
         """The inventory revision (one indexed read; see ``InventoryRevision``)."""

@@ -11,7 +11,7 @@ import datetime as dt
 from sqlalchemy import Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from provisioner.db.models import Base, utcnow
+from provisioner.db.models import Base, Tenant, utcnow
 
 
 class StaffAccount(Base):
@@ -25,6 +25,11 @@ class StaffAccount(Base):
     disabled_at: Mapped[dt.datetime | None] = mapped_column()
     last_login_at: Mapped[dt.datetime | None] = mapped_column()
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Set for a customer's administrator (the customer pages, its own tenant only); such an
+    # account never opens the staging pages.
+    tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id"))
+
+    tenant: Mapped[Tenant | None] = relationship()
 
 
 class StagingOrder(Base):

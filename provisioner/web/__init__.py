@@ -6,6 +6,7 @@ from flask import Flask
 
 from provisioner.app.service import Service
 from provisioner.web.api import api_app
+from provisioner.web.customer import customer
 from provisioner.web.device_files import device_files
 from provisioner.web.firmware import firmware
 from provisioner.web.gateway import gateway
@@ -24,6 +25,7 @@ def create_app(service: Service) -> Flask:
     app.register_blueprint(health)
     app.register_blueprint(firmware)  # before the device files' catch-all route
     app.register_blueprint(staging)  # the warehouse pages under /staging/
+    app.register_blueprint(customer)  # the customers' own pages under /customer/
     app.register_blueprint(gateway)
     app.register_blueprint(phonebook)
     app.register_blueprint(device_files)

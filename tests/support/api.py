@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from provisioner.app.service import Service
-from provisioner.db.models import ApiRole
+from provisioner.db.models import STAFF_ROLES, ApiRole, Tenant
 from provisioner.domain.access.tokens import create_token
 from provisioner.web import create_app
 
@@ -45,5 +45,13 @@ class Api:
 
 def make_api(service: Service) -> Api:
     with service.db.session() as session:
-        tokens = {role.value: create_token(session, role.value, role)[1] for role in ApiRole}
+        tokens = {role.value: create_token(session, role.value, role)[1] for role in STAFF_ROLES}
     return Api(create_app(service).test_client(), service, tokens)
+
+
+def add_customer_token(api: Api, tenant_id: int, name: str = "customer") -> str:
+    """A customer token of one tenant, kept under ``name`` in ``api.tokens``."""
+    with api.service.db.session() as session:
+        tenant = session.get(Tenant, tenant_id)
+        api.tokens[name] = create_token(session, name, ApiRole.CUSTOMER, tenant)[1]
+    return name

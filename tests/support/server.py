@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -42,9 +43,14 @@ class RunningServer:
 
 
 def start_server(
-    workdir: Path, db_url: str, *extra: str, env_extra: dict[str, str] | None = None
+    workdir: Path,
+    db_url: str,
+    *extra: str,
+    env_extra: dict[str, str] | None = None,
+    demo: bool = True,
 ) -> RunningServer:
-    """``provisioner serve --demo`` as a subprocess on free loopback ports."""
+    """``provisioner serve --demo`` as a subprocess on free loopback ports, in a process group
+    of its own (with its HTTP workers: ``kill_server`` kills them all)."""
     http_port, tftp_port = free_port(), free_port(socket.SOCK_DGRAM)
     env = {
         **os.environ,
@@ -54,11 +60,11 @@ def start_server(
         "PYTHONUNBUFFERED": "1",
         **(env_extra or {}),  # instances behind one load balancer render its base URL
     }
-    log = (workdir / "server.log").open("wb")
+    log = (workdir / "server.log").open("ab")
     process = subprocess.Popen(
-        [sys.executable, "-m", "provisioner", "serve", "--demo",
+        [sys.executable, "-m", "provisioner", "serve", *(["--demo"] if demo else []),
          "--http", f"127.0.0.1:{http_port}", "--tftp", f"127.0.0.1:{tftp_port}", *extra],
-        cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     server = RunningServer(process, http_port, tftp_port, workdir, env)
     # HTTPS listeners come up on their own: wait for them too, not only for /healthz.
@@ -84,6 +90,12 @@ def start_firmware_server(workdir: Path) -> RunningServer:
         f"sqlite:///{workdir / 'inventory.db'}",
         env_extra={"PROVISIONER_FIRMWARE_DIR": str(workdir / "store")},
     )
+
+
+def kill_server(server: RunningServer) -> None:
+    """``kill -9`` of serve and its HTTP workers at once, as a power cut would."""
+    os.killpg(server.process.pid, signal.SIGKILL)
+    server.process.wait(timeout=20)
 
 
 def stop_server(server: RunningServer) -> None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from provisioner.db.models import utcnow
+from provisioner.db.models import Tenant, utcnow
 from provisioner.db.staging import StaffAccount
 from provisioner.domain.errors import Conflict, Invalid, NotFound
 
@@ -86,13 +86,20 @@ def check_new_password(password: str) -> str:
     return password
 
 
-def add_staff(session: Session, username: str, password: str) -> StaffAccount:
+def add_staff(
+    session: Session, username: str, password: str, tenant: Tenant | None = None
+) -> StaffAccount:
+    """A warehouse staff account, or with ``tenant`` a customer's administrator (who logs in to
+    the customer pages of that tenant only, never to the staging pages)."""
     check_username(username)
     check_new_password(password)
     if _find(session, username) is not None:
         raise Conflict(f"staff account {username!r} exists already")
     account = StaffAccount(
-        username=username, password_hash=hash_password(password), failed_logins=0
+        username=username,
+        password_hash=hash_password(password),
+        failed_logins=0,
+        tenant_id=tenant.id if tenant else None,
     )
     session.add(account)
     session.flush()
@@ -114,9 +121,20 @@ def disable_staff(session: Session, username: str) -> StaffAccount:
 
 
 def active_staff(session: Session, username: str) -> StaffAccount | None:
-    """The account behind a logged-in session, None once disabled or removed."""
+    """The warehouse account behind a logged-in session, None once disabled or removed (or
+    when it is a customer's)."""
     account = _find(session, username)
-    return account if account is not None and account.disabled_at is None else None
+    if account is None or account.disabled_at is not None or account.tenant_id is not None:
+        return None
+    return account
+
+
+def active_customer(session: Session, username: str) -> StaffAccount | None:
+    """The customer administrator behind a customer-page session, None once disabled."""
+    account = _find(session, username)
+    if account is None or account.disabled_at is not None or account.tenant_id is None:
+        return None
+    return account
 
 
 def locked_until(account: StaffAccount) -> dt.datetime | None:
@@ -125,9 +143,15 @@ def locked_until(account: StaffAccount) -> dt.datetime | None:
     return until if until is not None and until > utcnow() else None
 
 
-def log_in(session: Session, username: str, password: str, lockout_seconds: int) -> Login:
-    """Check a login; count failures and lock the account after ``MAX_FAILURES``."""
+def log_in(
+    session: Session, username: str, password: str, lockout_seconds: int, *, customer: bool = False
+) -> Login:
+    """Check a login; count failures and lock the account after ``MAX_FAILURES``. A customer's
+    administrator logs in only to the customer pages (``customer``), staff only to the others:
+    the other kind is refused like an unknown name."""
     account = _find(session, username) if len(password) <= MAX_PASSWORD else None
+    if account is not None and (account.tenant_id is not None) != customer:
+        account = None
     if account is None or account.disabled_at is not None:
         check_password(password[:MAX_PASSWORD], _dummy_hash())
         return Login(LoginResult.REFUSED)

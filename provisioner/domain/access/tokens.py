@@ -13,7 +13,7 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from provisioner.db.models import ApiRole, ApiToken, utcnow
+from provisioner.db.models import ApiRole, ApiToken, Tenant, utcnow
 from provisioner.domain.errors import Conflict, Invalid, NotFound
 from provisioner.domain.inventory.patterns import is_name
 
@@ -24,8 +24,13 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def create_token(session: Session, name: str, role: ApiRole) -> tuple[ApiToken, str]:
-    """A new token and its only clear copy, for the caller to hand over."""
+def create_token(
+    session: Session, name: str, role: ApiRole, tenant: Tenant | None = None
+) -> tuple[ApiToken, str]:
+    """A new token and its only clear copy, for the caller to hand over. A customer token is
+    bound to one tenant; a staff token to none."""
+    if (role is ApiRole.CUSTOMER) != (tenant is not None):
+        raise Invalid("a customer token needs its tenant, and only a customer token has one")
     if not is_name(name, TOKEN_NAME_LENGTH):
         raise Invalid(
             f"token name {name!r} must be 1 to {TOKEN_NAME_LENGTH} characters, without "
@@ -34,7 +39,13 @@ def create_token(session: Session, name: str, role: ApiRole) -> tuple[ApiToken, 
     if session.scalar(select(ApiToken.id).where(ApiToken.name == name)) is not None:
         raise Conflict(f"a token named {name!r} exists already (revoked or not); choose another")
     plain = secrets.token_urlsafe(32)
-    token = ApiToken(name=name, role=role, token_sha256=digest(plain), created_at=utcnow())
+    token = ApiToken(
+        name=name,
+        role=role,
+        token_sha256=digest(plain),
+        tenant_id=tenant.id if tenant else None,
+        created_at=utcnow(),
+    )
     session.add(token)
     session.flush()
     return token, plain

@@ -9,17 +9,20 @@ from __future__ import annotations
 from typing import Any
 
 from apiflask import APIFlask
-from flask import Response, current_app, g
+from flask import Response, current_app, g, request
 
+from provisioner.db.session import rehearsing
 from provisioner.domain.delivery.resync import ResyncQueue
 from provisioner.web.api import (
     accounts,
     actions,
     convergence,
     devices,
+    door,
     errors,
     firmware,
     gateways,
+    history,
     imports,
     keys,
     leases,
@@ -44,8 +47,13 @@ numbers, devices and their lines, lifecycle actions, sheet imports and device ti
 
 Authenticate with `Authorization: Bearer <token>`. Roles: **admin** (everything, the only role
 that reads SIP passwords and device credentials), **warehouse** (adds, binds, stages and ships
-devices, sets lines, imports sheets), **support** and **readonly** (read). Each operation lists
-the roles allowed to call it.
+devices, sets lines, imports sheets), **support** and **readonly** (read), and **customer** (a
+customer's administrator: its own tenant only; another tenant's objects answer 404 like missing
+ones). Each operation lists the roles allowed to call it.
+
+Any change (POST, PUT, PATCH, DELETE) may carry `?apply_at=2026-12-24T09:00:00+09:00`: it is
+checked now and answered 202 with a scheduled change (`/api/v1/scheduled-changes`), applied at
+that time exactly once. Every change and refused change is in the history (`/api/v1/audit`).
 
 Errors are `{"error": "..."}` with a 4xx status; the message says what to change.
 """
@@ -68,6 +76,7 @@ def api_app(import_name: str) -> APIFlask:
         MAX_CONTENT_LENGTH=MAX_BODY,
     )
     errors.register(app)
+    door.register(app)
     for module in (
         tenants,
         accounts,
@@ -86,6 +95,7 @@ def api_app(import_name: str) -> APIFlask:
         settings,
         keys,
         phonebook,
+        history,
     ):
         app.register_blueprint(module.bp)
     app.after_request(_resync_touched)
@@ -93,10 +103,31 @@ def api_app(import_name: str) -> APIFlask:
     return app
 
 
+APPLY_AT_PARAMETER = {
+    "name": door.APPLY_AT,
+    "in": "query",
+    "required": False,
+    "description": "Apply the change at this time (ISO 8601 with its offset) instead of now.",
+    "schema": {"type": "string", "format": "date-time"},
+}
+UNSCHEDULABLE_RESPONSE = {
+    "description": "apply_at is not a future time, or the operation cannot be scheduled",
+    "content": {"application/json": {"schema": ERROR_SCHEMA}},
+}
+SCHEDULED_RESPONSE = {
+    "description": "Checked and scheduled (sent with apply_at)",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ScheduledOut"}}},
+}
+
+
 def _resync_touched(response: Response) -> Response:
     """After a change went through, tell the devices whose file it altered (SIP NOTIFY)."""
     touched = g.pop("touched_devices", None)
-    if touched and response.status_code < 400:
+    replay = request.environ.get(door.REPLAY)
+    if replay is not None and touched:  # told once the scheduler's transaction committed
+        replay.touched |= touched
+        return response
+    if touched and response.status_code < 400 and not rehearsing():
         queue: ResyncQueue = current_app.extensions["resync"]
         queue.submit(touched, actor=caller().actor)
     return response
@@ -112,7 +143,11 @@ def _complete_document(spec: dict[str, Any]) -> dict[str, Any]:
     spec["paths"][API_PREFIX + orders.ORDERS_PATH]["post"]["requestBody"] = orders.SHEET_BODY
     schemas = spec["components"]["schemas"]
     for item in spec["paths"].values():
-        for operation in item.values():
+        for method, operation in item.items():
+            if method.upper() in door.CHANGES:
+                operation.setdefault("parameters", []).append(APPLY_AT_PARAMETER)
+                operation["responses"]["202"] = SCHEDULED_RESPONSE
+                operation["responses"].setdefault("422", UNSCHEDULABLE_RESPONSE)
             body = operation.get("requestBody", {}).get("content", {}).get("application/json")
             if body is None:
                 continue

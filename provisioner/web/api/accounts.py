@@ -8,7 +8,13 @@ from apiflask import APIBlueprint
 
 from provisioner.domain.inventory import accounts, tenants
 from provisioner.web.api import present
-from provisioner.web.api.auth import ADMIN, ANY_ROLE, auth
+from provisioner.web.api.auth import (
+    ADMIN,
+    ADMIN_AND_CUSTOMER,
+    ANY_ROLE_AND_CUSTOMER,
+    auth,
+    customer_may_set,
+)
 from provisioner.web.api.context import API_PREFIX, provisioner, unit_of_work
 from provisioner.web.api.present import Data
 from provisioner.web.api.schemas import AccountIn, AccountOut, AccountPatch, AccountSecretOut
@@ -17,7 +23,7 @@ bp = APIBlueprint("accounts", __name__, url_prefix=API_PREFIX)
 
 
 @bp.get("/tenants/<int:tenant_id>/accounts")
-@bp.auth_required(auth, roles=ANY_ROLE)
+@bp.auth_required(auth, roles=ANY_ROLE_AND_CUSTOMER)
 @bp.output(AccountOut(many=True))
 def list_accounts(tenant_id: int) -> list[Data]:
     """List a tenant's accounts by extension (no passwords)."""
@@ -50,7 +56,7 @@ def create_account(tenant_id: int, json_data: dict[str, Any]) -> Data:
 
 
 @bp.get("/accounts/<int:account_id>")
-@bp.auth_required(auth, roles=ANY_ROLE)
+@bp.auth_required(auth, roles=ANY_ROLE_AND_CUSTOMER)
 @bp.output(AccountOut)
 def get_account(account_id: int) -> Data:
     """Show an account (no password)."""
@@ -59,12 +65,14 @@ def get_account(account_id: int) -> Data:
 
 
 @bp.patch("/accounts/<int:account_id>")
-@bp.auth_required(auth, roles=ADMIN)
+@bp.auth_required(auth, roles=ADMIN_AND_CUSTOMER)
 @bp.input(AccountPatch)
 @bp.output(AccountOut)
 @bp.doc(responses=[403, 409])
 def update_account(account_id: int, json_data: dict[str, Any]) -> Data:
-    """Change an account's extension, direct number (null removes it) or display name."""
+    """Change an account's extension, direct number (null removes it) or display name (a
+    customer: the display name only)."""
+    customer_may_set(json_data, frozenset({"display_name"}))
     if "direct_number" in json_data and json_data["direct_number"] is None:
         json_data["direct_number"] = ""
     with unit_of_work() as session:

@@ -15,7 +15,15 @@ from provisioner.domain.inventory.lookup import timeline
 from provisioner.domain.registrations.doctor import diagnose
 from provisioner.domain.registrations.status import device_lines
 from provisioner.web.api import present
-from provisioner.web.api.auth import ADMIN, ANY_ROLE, SUPPORT, WAREHOUSE, auth
+from provisioner.web.api.auth import (
+    ADMIN,
+    ANY_ROLE_AND_CUSTOMER,
+    SUPPORT,
+    WAREHOUSE,
+    WAREHOUSE_AND_CUSTOMER,
+    auth,
+    customer_may_set,
+)
 from provisioner.web.api.context import API_PREFIX, provisioner, unit_of_work
 from provisioner.web.api.present import Data
 from provisioner.web.api.schemas import (
@@ -47,7 +55,7 @@ def create_device(json_data: dict[str, Any]) -> Data:
 
 
 @bp.get("/devices")
-@bp.auth_required(auth, roles=ANY_ROLE)
+@bp.auth_required(auth, roles=ANY_ROLE_AND_CUSTOMER)
 @bp.input(DeviceQuery, location="query", unknown=RAISE)
 @bp.output(DeviceListOut)
 def list_devices(query_data: dict[str, Any]) -> Data:
@@ -58,7 +66,7 @@ def list_devices(query_data: dict[str, Any]) -> Data:
 
 
 @bp.get("/devices/<mac>")
-@bp.auth_required(auth, roles=ANY_ROLE)
+@bp.auth_required(auth, roles=ANY_ROLE_AND_CUSTOMER)
 @bp.output(DeviceOut)
 def get_device(mac: str) -> Data:
     """Show a device with its lines, caller ID and each line's PBX registration."""
@@ -85,7 +93,7 @@ def get_diagnosis(mac: str) -> Data:
 
 
 @bp.get("/devices/<mac>/registrations")
-@bp.auth_required(auth, roles=ANY_ROLE)
+@bp.auth_required(auth, roles=ANY_ROLE_AND_CUSTOMER)
 @bp.output(RegistrationOut(many=True))
 def get_registrations(mac: str) -> list[Data]:
     """Each line's registration on the PBX cores: registered, unregistered, or unknown."""
@@ -96,7 +104,7 @@ def get_registrations(mac: str) -> list[Data]:
 
 
 @bp.patch("/devices/<mac>")
-@bp.auth_required(auth, roles=WAREHOUSE)
+@bp.auth_required(auth, roles=WAREHOUSE_AND_CUSTOMER)
 @bp.input(DevicePatch)
 @bp.output(DeviceOut)
 @bp.doc(responses=[403, 409])
@@ -104,8 +112,9 @@ def update_device(mac: str, json_data: dict[str, Any]) -> Data:
     """Choose the caller ID, switch ringing on representative numbers, note revision or ownership.
 
     The caller ID is 'direct' (the first line's direct number) or one of the tenant's
-    representative numbers.
+    representative numbers. A customer chooses the caller ID and the ringing only.
     """
+    customer_may_set(json_data, frozenset({"caller_id", "ring_representative"}))
     with unit_of_work() as session:
         device = devices.get_device(session, mac)
         return present.device(devices.update_device(session, device, **json_data))
@@ -138,7 +147,7 @@ def clear_line(mac: str, port: int) -> Data:
 
 
 @bp.get("/devices/<mac>/timeline")
-@bp.auth_required(auth, roles=ANY_ROLE)
+@bp.auth_required(auth, roles=ANY_ROLE_AND_CUSTOMER)
 @bp.input(TimelineQuery, location="query", unknown=RAISE)
 @bp.output(EventOut(many=True))
 def get_timeline(mac: str, query_data: dict[str, Any]) -> list[Data]:

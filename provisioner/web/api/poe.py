@@ -2,7 +2,8 @@
 
 The API never speaks SNMP itself: a poll or a power-cycle is recorded here and carried out by
 the service's poller (``serve``, within a second), so HTTP workers hold no SNMP engine and a
-cycle survives the worker that asked for it. Only admin and support may power-cycle.
+cycle survives the worker that asked for it. Only admin and support may power-cycle (and a
+customer its own phones).
 """
 
 from __future__ import annotations
@@ -15,14 +16,14 @@ from marshmallow import RAISE
 from provisioner.db.models import ApiRole
 from provisioner.db.poe import PoeAlert, PoeCycle, PoePort, PoeSwitch
 from provisioner.domain.errors import NotFound
-from provisioner.domain.inventory import tenants
+from provisioner.domain.inventory import devices, tenants
 from provisioner.domain.inventory.macs import BadMac, normalize_mac
 from provisioner.domain.poe import alerts as poe_alerts
 from provisioner.domain.poe import cycles as poe_cycles
 from provisioner.domain.poe import switches as poe_switches
 from provisioner.domain.poe.status import bench_poe, switch_ports
 from provisioner.snmp.profiles import PROFILES
-from provisioner.web.api.auth import ADMIN, ANY_ROLE, auth, caller
+from provisioner.web.api.auth import ADMIN, ANY_ROLE, SUPPORT_AND_CUSTOMER, auth, caller
 from provisioner.web.api.context import API_PREFIX, provisioner, unit_of_work
 from provisioner.web.api.poe_schemas import (
     AlertOut,
@@ -205,15 +206,16 @@ def device_poe(mac: str) -> Data:
 
 
 @bp.post("/devices/<mac>/actions/power-cycle")
-@bp.auth_required(auth, roles=CYCLERS)
+@bp.auth_required(auth, roles=SUPPORT_AND_CUSTOMER)
 @bp.input(CycleIn)
 @bp.output(CycleOut, status_code=202)
 @bp.doc(responses=[403, 409])
 def cycle_device(mac: str, json_data: dict[str, Any]) -> Data:
     """Power-cycle a device on the PoE port it was last seen on: off, wait, on, and watch it
-    draw power and fetch its file again (``fetched_at``)."""
+    draw power and fetch its file again (``fetched_at``). A customer cycles its own phones."""
     mac = _device_mac(mac)
     with unit_of_work() as session:
+        devices.get_device(session, mac)  # a customer's own tenant's, else 404 like a missing one
         target = poe_cycles.port_of_device(session, mac)
         row = poe_cycles.request_cycle(session, target, caller().actor, json_data["off_seconds"])
         return _cycle(session, row)

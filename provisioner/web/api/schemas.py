@@ -434,6 +434,7 @@ class ImportRefusedOut(ErrorOut):
 class TokenIn(Schema):
     name = _name(TOKEN_NAME_LENGTH, required=True)
     role = Enum(ApiRole, by_value=True, required=True)
+    tenant_id = _id(metadata={"description": "A customer token's tenant (customer only)."})
 
 
 class TokenOut(Schema):

@@ -9,7 +9,13 @@ from marshmallow import RAISE
 
 from provisioner.domain.inventory import representatives, tenants
 from provisioner.web.api import present
-from provisioner.web.api.auth import ADMIN, ANY_ROLE, auth
+from provisioner.web.api.auth import (
+    ADMIN,
+    ADMIN_AND_CUSTOMER,
+    ANY_ROLE_AND_CUSTOMER,
+    auth,
+    customer_may_set,
+)
 from provisioner.web.api.context import API_PREFIX, unit_of_work
 from provisioner.web.api.present import Data
 from provisioner.web.api.schemas import (
@@ -25,7 +31,7 @@ bp = APIBlueprint("tenants", __name__, url_prefix=API_PREFIX)
 
 
 @bp.get("/tenants")
-@bp.auth_required(auth, roles=ANY_ROLE)
+@bp.auth_required(auth, roles=ANY_ROLE_AND_CUSTOMER)
 @bp.input(TenantQuery, location="query", unknown=RAISE)
 @bp.output(TenantOut(many=True))
 def list_tenants(query_data: dict[str, Any]) -> list[Data]:
@@ -52,7 +58,7 @@ def create_tenant(json_data: dict[str, Any]) -> Data:
 
 
 @bp.get("/tenants/<int:tenant_id>")
-@bp.auth_required(auth, roles=ANY_ROLE)
+@bp.auth_required(auth, roles=ANY_ROLE_AND_CUSTOMER)
 @bp.output(TenantOut)
 def get_tenant(tenant_id: int) -> Data:
     """Show a tenant."""
@@ -61,7 +67,7 @@ def get_tenant(tenant_id: int) -> Data:
 
 
 @bp.patch("/tenants/<int:tenant_id>")
-@bp.auth_required(auth, roles=ADMIN)
+@bp.auth_required(auth, roles=ADMIN_AND_CUSTOMER)
 @bp.input(TenantPatch)
 @bp.output(TenantOut)
 @bp.doc(responses=[403, 409])
@@ -69,8 +75,10 @@ def update_tenant(tenant_id: int, json_data: dict[str, Any]) -> Data:
     """Rename a tenant, change its status, replace its allowed networks or set its phones'
     registration expiry (null: the service's).
 
-    Back to trial only without direct numbers.
+    Back to trial only without direct numbers. A customer replaces only its allowed networks
+    (its offices' addresses).
     """
+    customer_may_set(json_data, frozenset({"allowed_networks"}))
     with unit_of_work() as session:
         tenant = tenants.get_tenant(session, tenant_id)
         if "registration_expiry" in json_data:
@@ -79,7 +87,7 @@ def update_tenant(tenant_id: int, json_data: dict[str, Any]) -> Data:
 
 
 @bp.get("/tenants/<int:tenant_id>/representative-numbers")
-@bp.auth_required(auth, roles=ANY_ROLE)
+@bp.auth_required(auth, roles=ANY_ROLE_AND_CUSTOMER)
 @bp.output(RepresentativeOut(many=True))
 def list_representatives(tenant_id: int) -> list[Data]:
     """List a tenant's representative numbers."""

@@ -5,8 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from apiflask import APIBlueprint
+from sqlalchemy.orm import Session
 
+from provisioner.db.models import Tenant
 from provisioner.domain.access import tokens
+from provisioner.domain.errors import Invalid, NotFound
+from provisioner.domain.inventory import tenants
 from provisioner.web.api import present
 from provisioner.web.api.auth import ADMIN, auth
 from provisioner.web.api.context import API_PREFIX, unit_of_work
@@ -34,8 +38,18 @@ def list_tokens() -> list[Data]:
 def create_token(json_data: dict[str, Any]) -> Data:
     """Create a token; the response shows it this once, only its SHA-256 is kept."""
     with unit_of_work() as session:
-        token, plain = tokens.create_token(session, json_data["name"], json_data["role"])
+        tenant_id = json_data.get("tenant_id")
+        tenant = _tenant(session, tenant_id) if tenant_id is not None else None
+        token, plain = tokens.create_token(session, json_data["name"], json_data["role"], tenant)
         return present.token(token) | {"token": plain}
+
+
+def _tenant(session: Session, tenant_id: int) -> Tenant:
+    """A body naming no tenant is a bad value (422), not a missing path (404)."""
+    try:
+        return tenants.get_tenant(session, tenant_id)
+    except NotFound as exc:
+        raise Invalid(str(exc)) from exc
 
 
 @bp.delete("/tokens/<name>")

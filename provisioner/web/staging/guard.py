@@ -10,11 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import secrets
+from collections.abc import Callable
 
 from flask import Flask, Response, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 
+from provisioner.db.actor import current, set_actor
 from provisioner.domain.access import staff
 from provisioner.domain.delivery.pipeline import Provisioner, client_address, in_networks
 from provisioner.web.api.context import provisioner
@@ -56,12 +58,60 @@ def csrf_field() -> Markup:
     return Markup('<input type="hidden" name="csrf" value="{}">').format(csrf_token())
 
 
-def start_session(username: str) -> None:
-    """A fresh session at login: nothing from before it (language aside) carries over."""
+def start_session(username: str, key: str = "staff") -> None:
+    """A fresh session at login: nothing from before it (language aside) carries over.
+    ``key``: what the session holds the name under (``customer`` on the customer pages)."""
     lang = language()
     session.clear()
     session.permanent = True
-    session.update(staff=username, lang=lang, csrf=secrets.token_urlsafe(32))
+    session.update({key: username, "lang": lang, "csrf": secrets.token_urlsafe(32)})
+
+
+def language_and_csrf() -> bool:
+    """The language switch, and on a POST whether the form's CSRF token is the session's (every
+    set of pages checks both alike)."""
+    wanted = request.args.get("lang")
+    if wanted in LANGUAGES:
+        session["lang"] = wanted
+    if request.method != "POST":
+        return True
+    sent = request.form.get("csrf", "")
+    expected = session.get("csrf", "")
+    return bool(expected) and hmac.compare_digest(sent.encode(), expected.encode())
+
+
+def login_form(
+    *,
+    customer: bool,
+    home: str,
+    t: Callable[..., str],
+    page: Callable[..., Response],
+) -> ResponseReturnValue:
+    """The login form of a set of pages: GET shows it, POST checks it (``staff.log_in``) and
+    goes to ``next`` (a path under the same pages only: never an open redirect) or ``home``."""
+    if request.method == "GET":
+        return page("login.html")
+    username = request.form.get("username", "").strip()
+    password = request.form.get("password", "")
+    if not username or not password:
+        return page("login.html", 422, error=t("login_missing"), username=username)
+    service = provisioner()
+    with service.db.session() as db:
+        outcome = staff.log_in(
+            db, username, password, service.settings.lockout_seconds, customer=customer
+        )
+    if outcome.result is staff.LoginResult.OK:
+        start_session(username, "customer" if customer else "staff")
+        prefix = request.blueprint and url_for(f"{request.blueprint}.login").rsplit("/", 1)[0]
+        target = request.args.get("next", "")
+        if not target.startswith(f"{prefix}/") or target.startswith("//"):
+            target = url_for(home)
+        return redirect(target)
+    if outcome.result is staff.LoginResult.LOCKED and outcome.locked_until is not None:
+        left = outcome.locked_until - dt.datetime.now(dt.UTC)
+        minutes = max(1, int(left.total_seconds() + 59) // 60)
+        return page("login.html", 429, error=t("login_locked", minutes=minutes), username=username)
+    return page("login.html", 401, error=t("login_refused"), username=username)
 
 
 def check_request() -> ResponseReturnValue | None:
@@ -72,15 +122,9 @@ def check_request() -> ResponseReturnValue | None:
     if not in_networks(source, service.staging):
         body = render_template("staging/denied.html", message=t("denied_network", source=source))
         return Response(body, 403, content_type="text/html; charset=utf-8")
-    wanted = request.args.get("lang")
-    if wanted in LANGUAGES:
-        session["lang"] = wanted
-    if request.method == "POST":
-        sent = request.form.get("csrf", "")
-        expected = session.get("csrf", "")
-        if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
-            body = render_template("staging/denied.html", message=t("csrf_failed"))
-            return Response(body, 400, content_type="text/html; charset=utf-8")
+    if not language_and_csrf():
+        body = render_template("staging/denied.html", message=t("csrf_failed"))
+        return Response(body, 400, content_type="text/html; charset=utf-8")
     if request.endpoint in OPEN_ENDPOINTS:
         return None
     username = session.get("staff")
@@ -88,6 +132,7 @@ def check_request() -> ResponseReturnValue | None:
         with service.db.session() as db_session:
             if staff.active_staff(db_session, username) is not None:
                 g.staff = username
+                set_actor(current().within(name=actor(), role="staff"))
                 return None
         session.clear()
     return redirect(url_for("staging.login", next=request.path))

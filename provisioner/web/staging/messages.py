@@ -212,7 +212,14 @@ MESSAGES: dict[str, dict[str, str]] = {
 
 
 def translate(language: str, key: str, **values: object) -> str:
-    catalogue = MESSAGES.get(language, MESSAGES[DEFAULT_LANGUAGE])
+    return translate_in(MESSAGES, language, key, **values)
+
+
+def translate_in(
+    messages: dict[str, dict[str, str]], language: str, key: str, **values: object
+) -> str:
+    """A text of ``messages`` in ``language`` (the default when it has none), filled in."""
+    catalogue = messages.get(language, messages[DEFAULT_LANGUAGE])
     return catalogue[key].format(**values) if values else catalogue[key]
 
 

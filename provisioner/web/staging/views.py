@@ -21,7 +21,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from provisioner.db.models import Device, Tenant
-from provisioner.domain.access import staff
 from provisioner.domain.errors import Conflict, Invalid, NotFound
 from provisioner.domain.inventory import accounts, devices, representatives, tenants
 from provisioner.domain.inventory.lifecycle import Action
@@ -31,7 +30,7 @@ from provisioner.domain.keys.layout import Keys, device_keys
 from provisioner.domain.staging import auto_stage, bench_view, orders
 from provisioner.vendors import all_models, find_model
 from provisioner.web.api.context import provisioner
-from provisioner.web.staging.guard import actor, start_session, t
+from provisioner.web.staging.guard import actor, login_form, t
 
 REFUSALS = (Invalid, Conflict, NotFound)
 
@@ -65,27 +64,7 @@ def index() -> ResponseReturnValue:
 
 
 def login() -> ResponseReturnValue:
-    if request.method == "GET":
-        return page("login.html")
-    username = request.form.get("username", "").strip()
-    password = request.form.get("password", "")
-    if not username or not password:
-        return page("login.html", 422, error=t("login_missing"), username=username)
-    service = provisioner()
-    with service.db.session() as db:
-        outcome = staff.log_in(db, username, password, service.settings.lockout_seconds)
-    if outcome.result is staff.LoginResult.OK:
-        start_session(username)
-        target = request.args.get("next", "")
-        # Only a path of ours: never an open redirect to another site.
-        if not target.startswith("/staging/") or target.startswith("//"):
-            target = url_for("staging.bench_page")
-        return redirect(target)
-    if outcome.result is staff.LoginResult.LOCKED and outcome.locked_until is not None:
-        left = outcome.locked_until - dt.datetime.now(dt.UTC)
-        minutes = max(1, int(left.total_seconds() + 59) // 60)
-        return page("login.html", 429, error=t("login_locked", minutes=minutes), username=username)
-    return page("login.html", 401, error=t("login_refused"), username=username)
+    return login_form(customer=False, home="staging.bench_page", t=t, page=page)
 
 
 def logout() -> ResponseReturnValue:

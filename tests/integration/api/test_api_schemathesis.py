@@ -65,11 +65,13 @@ SEMANTIC_CHECKS = {
         "tenants/{tenant_id}/raw/{model}/{param}", "devices/{mac}/keys",
         "devices/{mac}/keys/{position}", "tenants/{tenant_id}/feature-codes",
         "tenants/{tenant_id}/phonebook")),
+    f"POST {API_PREFIX}/tokens",  # a tenant for a customer token only, and one that exists
 }  # fmt: skip
 
 
 @schema.parametrize()
 @settings(max_examples=25, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 def test_api_conforms_to_its_document(case: schemathesis.Case) -> None:
-    semantic = case.operation.label in SEMANTIC_CHECKS
+    # A time the document allows may be past: apply_at is checked against the clock.
+    semantic = case.operation.label in SEMANTIC_CHECKS or "apply_at" in (case.query or {})
     case.call_and_validate(excluded_checks=[positive_data_acceptance] if semantic else [])

@@ -19,7 +19,7 @@ from gateway32.cdr_upload import offset_file, rejected_file, upload_cdrs
 from gateway32.licence import public_key_pem
 from gateway32.provisioning import fetch_config
 from gateway32.settings import Settings as GatewaySettings
-from provisioner.db.models import ApiRole, DeviceState
+from provisioner.db.models import STAFF_ROLES, ApiRole, DeviceState
 from provisioner.db.session import Database
 from provisioner.domain.access.tokens import create_token
 from provisioner.domain.demo import DEMO_TENANT
@@ -55,7 +55,9 @@ class Lab:
             self.theirs = add_gateway(session, self.box, THEIRS, rival, {THEIR_DID: "3001"})
             self.issuer_pem = licences.public_key(session, self.box)
             self.ours_tenant_id, self.rival_id = ours.id, rival.id
-            self.tokens = {role: create_token(session, f"t-{role}", role)[1] for role in ApiRole}
+            self.tokens = {
+                role: create_token(session, f"t-{role}", role)[1] for role in STAFF_ROLES
+            }
 
     def gateway_settings(
         self, state_dir: Path, gateway: Gateway, **changes: str

@@ -79,6 +79,7 @@ def demo_ids(service: Service) -> dict[str, Any]:
             "param": "P1347",
             "model": device.model,
             "position": 1,
+            "change_id": 1,
         }
 
 
