@@ -6,7 +6,8 @@ their files, so a staging batch or an import costs the devices it touched, not e
 file of every worker. What a row can change:
 
 - a device, or a row that names one (``device_id``: its lines, a firmware hold): that device;
-- an account: the devices whose lines use it;
+- an account, new or changed: its tenant's devices (their default keys watch and label every
+  extension of the tenant, so one rename or one new extension changes all their files);
 - a tenant, or a row of one tenant (``tenant_id``: a representative number): its devices;
 - any other rendered row (a rollout for everyone, a model of another module): every file.
 
@@ -24,7 +25,6 @@ from provisioner.db.models import (
     RENDERED_MODELS,
     Account,
     Device,
-    DeviceLine,
     InventoryRevision,
     RenderChange,
     Tenant,
@@ -39,7 +39,6 @@ def subjects(connection: Connection, new: Iterable[object], changed: Iterable[ob
     are the dirty rows with a change of their own (not only a collection) and the deleted."""
     found: set[str] = set()
     devices: set[int] = set()
-    accounts: set[int] = set()
     tenants: set[int] = set()
     created = set(new)
     for obj in (*(o for o in created if not isinstance(o, Device)), *changed):
@@ -51,7 +50,9 @@ def subjects(connection: Connection, new: Iterable[object], changed: Iterable[ob
             if device not in created:  # a new device's line: nobody has its file
                 found.add(device.mac)
         elif isinstance(obj, Account):
-            accounts.add(obj.id)
+            if obj.tenant_id is None and obj.tenant is not None:
+                tenants.add(obj.tenant.id)
+            tenants.add(obj.tenant_id)
         elif isinstance(obj, Tenant):
             tenants.add(obj.id)
         elif (device_id := getattr(obj, "device_id", None)) is not None:
@@ -60,11 +61,7 @@ def subjects(connection: Connection, new: Iterable[object], changed: Iterable[ob
             tenants.add(tenant_id)
         else:
             return {EVERYTHING}
-    accounts.discard(None)  # a new account has no id nor lines yet
     tenants.discard(None)
-    if accounts:
-        users = select(DeviceLine.device_id).where(DeviceLine.account_id.in_(accounts))
-        devices.update(connection.execute(users).scalars())
     queries = []
     if devices:
         queries.append(select(Device.mac).where(Device.id.in_(devices)))

@@ -239,8 +239,9 @@ def test_a_lockout_decided_by_one_instance_is_honoured_by_the_other(cluster: Clu
 
 
 def test_a_change_to_one_device_reaches_both_instances(cluster: Cluster, postgres_url: str) -> None:
-    """Written where either instance's API would write it; each instance's workers drop that
-    device's cached file (render_changes on PostgreSQL) and keep serving the others'."""
+    """Written where either instance's API would write it; each instance's workers drop the
+    files that change (render_changes on PostgreSQL: an account's rename reaches every phone
+    of its tenant, whose default BLF keys are labelled with it) and serve them anew."""
     phone, other = cluster.phones[2], cluster.phones[3]
     url = postgres_url.rsplit("/", 1)[0] + "/two_instances"
     service = open_service(Settings(db=url, secret_key=TEST_KEY, http_base=_base(cluster)))
@@ -250,20 +251,24 @@ def test_a_change_to_one_device_reaches_both_instances(cluster: Cluster, postgre
             device = load_device(session, phone.path[4:-4])
             assert device is not None
             device.lines[0].account.display_name = "Renamed on PostgreSQL"
-        delivery = service.provisioner.deliver(
-            Fetch(phone.path[1:], "https", "198.51.100.7", basic=(phone.user, phone.password))
-        )
+        fresh = {
+            each.path: service.provisioner.deliver(
+                Fetch(each.path[1:], "https", "198.51.100.7", basic=(each.user, each.password))
+            ).body
+            for each in cluster.phones
+        }
     finally:
         service.close()
-    assert b"Renamed on PostgreSQL" in delivery.body
+    assert b"Renamed on PostgreSQL" in fresh[phone.path]
     for instance in cluster.instances:
 
         def renamed(port: int = instance.http_port) -> bool:
-            return _boot(port, phone) == (200, delivery.body)
+            return _boot(port, phone) == (200, fresh[phone.path])
 
         assert wait_until(renamed, 10), _boot(instance.http_port, phone)[0]
-        assert _boot(instance.http_port, other) == (200, other.body)
-    phone.body = delivery.body  # what the storm of the last test expects
+        assert _boot(instance.http_port, other) == (200, fresh[other.path])
+    for each in cluster.phones:
+        each.body = fresh[each.path]  # what the storm of the last test expects
 
 
 def _base(cluster: Cluster) -> str:

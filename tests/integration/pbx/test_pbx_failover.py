@@ -1,9 +1,9 @@
 """Two PBX cores, the primary stopped: a phone set up from its rendered file's failover
 parameters registers on the secondary (issue 19, "Done when" item 2).
 
-The SIPp phone does what the file tells a Grandstream phone: register at the SIP server (P47)
-and, when that one does not answer, at the secondary SIP server (P2312), with the credentials
-and expiry of the same file.
+The SIPp phone does what the file tells a GXP2170: register at the SIP server
+(``account.1.sip.server.1.address``) and, when that one does not answer, at the secondary
+(``account.1.sip.server.2.address``), with the credentials and expiry of the same file.
 """
 
 from __future__ import annotations
@@ -62,11 +62,12 @@ def failover_plan(service: Service) -> tuple[list[int], str, str, int]:
     """The servers in the order the file gives them, the credentials, the expiry (seconds)."""
     config = ET.fromstring(service.provisioner.preview(PHONE_MAC)).find("config")
     assert config is not None
-    values = {element.tag: element.text or "" for element in config}
-    servers = [values["P47"], values["P2312"]]
+    values = {item.get("name") or "": item.text or "" for item in config}  # GXP21xx: aliases
+    servers = [values[f"account.1.sip.server.{n}.address"] for n in (1, 2)]
     assert all(server.startswith("127.0.0.1:") for server in servers), servers
     ports = [int(server.rsplit(":", 1)[1]) for server in servers]
-    return ports, values["P35"], values["P34"], int(values["P32"]) * 60
+    account = (values["account.1.sip.userid"], values["account.1.sip.subscriber.password"])
+    return ports, *account, int(values["account.1.sip.registerExpiration"]) * 60
 
 
 def register_in_order(

@@ -29,7 +29,7 @@ from provisioner.pbx.core_config import CoreSettings, Peer, render_core_config
 from provisioner.settings import Settings
 from tests.support.netns import NatOffice, namespace_problem, nat_office, stop
 from tests.support.paths import ROOT, SIPP
-from tests.support.pbx_support import KAMAILIO, REALM, export
+from tests.support.pbx_support import KAMAILIO, REALM, account_credentials, export
 from tests.support.server import TEST_KEY
 from tests.support.waiting import wait_until
 
@@ -67,13 +67,17 @@ class PhoneFile:
 
 
 def rendered(service: Service) -> PhoneFile:
-    """What the device's own file tells it (account 1 of a GXP2170, P-values)."""
+    """What the device's own file tells it (account 1 of a GXP2170, v2 aliases)."""
     config = ET.fromstring(service.provisioner.preview(PHONE_MAC)).find("config")
     assert config is not None
-    values = {element.tag: element.text or "" for element in config}
-    assert values["P52"] == "2"  # NAT traversal: keep alive
+    values = {item.get("name") or "": item.text or "" for item in config}
+    assert values["account.1.network.natTraversal"] == "KeepAlive"
     return PhoneFile(
-        values["P47"], values["P35"], values["P34"], int(values["P40"]), int(values["P84"])
+        values["account.1.sip.server.1.address"],
+        values["account.1.sip.userid"],
+        values["account.1.sip.subscriber.password"],
+        int(values["account.1.sip.localPort"]),
+        int(values["sip.keepAliveInterval"]),
     )
 
 
@@ -145,9 +149,8 @@ def phone_scenario(phone: PhoneFile, idle: float, keepalive: bool) -> str:
 
 def run_caller(office: NatOffice, workdir: Path, service: Service) -> str:
     """acme's 2002 calls 2001 through the core; the final status ("200" when answered)."""
-    from tests.integration.pbx.test_pbx_core import _account  # the accounts' credentials
 
-    user, password = _account(service, "acme", CALLER_EXTENSION)
+    user, password = account_credentials(service, "acme", CALLER_EXTENSION)
     done = office.core.run(
         "sipp", f"{NatOffice.CORE_IP}:5060", "-sf", str(SIPP / "pbx" / "uac_phone_call.xml"),
         "-s", "2001", "-au", user, "-ap", password, "-key", "me", user, "-d", "300",

@@ -37,7 +37,7 @@ SWITCH = build_switch("desk8", 7, 8, "cisco", phones=3, budget_w=60, faults=(3,)
 UNPOWERED = phone_mac(7, 3, panasonic=True)  # a KX-HDV230 on the faulty port 3
 START, TARGET = "1.0.3.1", "1.0.5.32"
 P192 = re.compile(r"<P192>[^/<]+/firmware/(?P<dir>[^<]+)</P192>")
-LINE1 = ("P35", "P34")  # Grandstream line 1: SIP user ID, password (docs/vendors.md)
+LINE1 = ("P35", "P34")  # GXP16xx line 1: SIP user ID, password (docs/vendors.md)
 
 
 @dataclass
@@ -102,7 +102,7 @@ def _cli(server: RunningServer, *args: str) -> str:
 def _sheet(path: Path) -> Path:
     rows = [
         {"tenant": "acme", "extension": str(2001 + n), "direct_number": "",
-         "display_name": f"Phone {n}", "mac": mac, "model": "GXP2170", "port": "1"}
+         "display_name": f"Phone {n}", "mac": mac, "model": "GXP1628", "port": "1"}
         for n, mac in enumerate((NEVER, LOCKED, WRONG, NETWORK, SILENT, LOST, LOOPER))
     ]  # fmt: skip
     rows.append({"tenant": "acme", "extension": "2100", "direct_number": "",
@@ -248,11 +248,11 @@ def test_firmware_loop_held(desk: Desk) -> None:
     image = desk.workdir / "image.bin"
     image.write_bytes(random.Random(TARGET).randbytes(100_000))
     _cli(desk.server, "firmware", "import", str(image), "--vendor", "grandstream",
-         "--model", "GXP2170", "--version", TARGET)  # fmt: skip
-    _cli(desk.server, "firmware", "rollout", "create", "looper", "--model", "GXP2170",
+         "--model", "GXP1628", "--version", TARGET)  # fmt: skip
+    _cli(desk.server, "firmware", "rollout", "create", "looper", "--model", "GXP1628",
          "--target", TARGET, "--device", LOOPER, "--canary", LOOPER,
          "--loop-limit", "2")  # fmt: skip
-    agent = f"Grandstream Model HW GXP2170 SW {START} DevId {LOOPER}"
+    agent = f"Grandstream Model HW GXP1628 SW {START} DevId {LOOPER}"
 
     def told() -> str | None:
         found = P192.search(desk.bench_fetch(LOOPER, "-A", agent))

@@ -119,16 +119,17 @@ def fetch_all(service: Service) -> dict[str, bytes]:
     return bodies
 
 
-def test_one_accounts_change_renders_only_its_device_again(
+def test_one_accounts_change_renders_its_tenants_devices_again(
     service: Service, renders: list[str]
 ) -> None:
+    """A phone's default keys may watch and label any extension of its tenant."""
     with service.db.session() as session:
         account = session.scalars(select(Account).where(Account.extension == "2000")).one()
         account.display_name = "Renamed"
     bodies = fetch_all(service)
-    assert renders == [MACS[0]]
+    assert renders == list(MACS[:2])
     assert b"Renamed" in bodies[MACS[0]]
-    assert b"Renamed" not in bodies[MACS[1]]
+    assert b"Renamed" not in bodies[MACS[2]]  # another tenant: still cached
 
 
 def test_a_lifecycle_step_of_one_device_leaves_the_others_cached(
@@ -150,14 +151,15 @@ def test_a_tenants_change_renders_its_devices_only(service: Service, renders: li
     assert renders == list(MACS[:2])
 
 
-def test_an_import_of_new_devices_keeps_every_cached_file(
+def test_an_import_of_new_devices_keeps_other_tenants_files(
     service: Service, renders: list[str]
 ) -> None:
+    """A new extension is a new default BLF key on its tenant's phones; nothing else moves."""
     new = [{**ROW, "extension": "3000", "mac": "000b82aa0099", "tenant": "acme"}]
     with service.db.session() as session:
         assert import_sheet(session, service.box, sheet_rows(new)).ok
     fetch_all(service)
-    assert renders == []
+    assert renders == list(MACS[:2])
 
 
 def test_a_change_no_device_owns_renders_everything_again(
