@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from provisioner.db.audit import ChangeStatus, ScheduledChange
 from provisioner.db.models import utcnow
-from provisioner.domain.errors import Conflict, Invalid, NotFound
+from provisioner.domain.errors import Conflict, Invalid, get_by_id
 
 MAX_AHEAD = dt.timedelta(days=366)
 
@@ -57,10 +57,8 @@ def list_changes(session: Session, status: str | None = None) -> list[ScheduledC
 
 
 def get_change(session: Session, change_id: int) -> ScheduledChange:
-    change = session.get(ScheduledChange, change_id)
-    if change is None:
-        raise NotFound(f"no scheduled change {change_id}")
-    return change
+    """The change, or NotFound (an id beyond the column's range included: no 500)."""
+    return get_by_id(session, ScheduledChange, change_id, "scheduled change")
 
 
 def cancel(session: Session, change: ScheduledChange) -> ScheduledChange:

@@ -98,6 +98,12 @@ def test_a_cancelled_change_never_runs(api: Api) -> None:
     assert ringing(api, mac)
 
 
+def test_an_id_beyond_the_column_is_missing_not_a_crash(api: Api) -> None:
+    """Found by the customer-token fuzz: 2**63 overflowed SQLite's INTEGER (a 500)."""
+    api.refused("GET", f"/scheduled-changes/{2**63}", 404)
+    api.refused("POST", f"/scheduled-changes/{2**63}/actions/cancel", 404)
+
+
 def test_a_change_that_became_invalid_fails_with_its_reason_and_changes_nothing(api: Api) -> None:
     mac = first_mac(api)
     change = api.ok("PATCH", f"/devices/{mac}?apply_at={later(60)}", 202,
