@@ -126,13 +126,31 @@ def import_phonebook(session: Session, tenant: Tenant, data: bytes) -> ImportRep
     return ImportReport(tenant.name, len(entries))
 
 
+def _fold(text: str) -> str:
+    """NFKC, katakana folded to hiragana, case folded: how names and readings compare."""
+    return "".join(
+        chr(ord(c) - 0x60) if "\u30a1" <= c <= "\u30f6" else c
+        for c in unicodedata.normalize("NFKC", text)
+    ).casefold()
+
+
 def sort_key(entry: PhonebookEntry) -> tuple[int, str, str]:
     """Readings first, in kana order (katakana folded to hiragana); then names."""
-    folded = "".join(
-        chr(ord(c) - 0x60) if "\u30a1" <= c <= "\u30f6" else c
-        for c in unicodedata.normalize("NFKC", entry.reading)
+    return (
+        0 if entry.reading else 1,
+        _fold(entry.reading),
+        unicodedata.normalize("NFKC", entry.name),
     )
-    return (0 if entry.reading else 1, folded, unicodedata.normalize("NFKC", entry.name))
+
+
+def search(entries: list[PhonebookEntry], text: str) -> list[PhonebookEntry]:
+    """The entries whose name or reading contains ``text`` (folded alike, so カタカナ finds
+    かたかな and ＡＢＣ finds abc), in the order given; all of them for an empty ``text``. For
+    phones that search the book instead of downloading it (Panasonic)."""
+    wanted = _fold(text.strip())
+    if not wanted:
+        return entries
+    return [e for e in entries if wanted in _fold(e.name) or wanted in _fold(e.reading)]
 
 
 def entries_for(session: Session, tenant_id: int) -> list[PhonebookEntry]:

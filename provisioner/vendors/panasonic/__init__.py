@@ -2,28 +2,21 @@
 
 :data:`VENDOR` is what the registry (:mod:`provisioner.vendors`) holds; its parts are the model
 table (:mod:`.models`), file names and User-Agents (:mod:`.files`), what a setting can hold
-(:mod:`.parameters`) and the values the files get (:mod:`.plan`).
+(:mod:`.parameters`), the values the files get (:mod:`.plan`) and the network phonebook
+(:mod:`.phonebook`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from provisioner.vendors import common
-from provisioner.vendors.base import ModelInfo, PhonebookEntry, TemplatePlan, VendorModule
-from provisioner.vendors.panasonic import files, keys, parameters, plan, raw, settings
+from provisioner.vendors.base import VendorModule
+from provisioner.vendors.panasonic import files, keys, parameters, phonebook, plan, raw, settings
 from provisioner.vendors.panasonic.models import MODELS, NAME
 
 
 def _no_seal(body: bytes, key: str) -> bytes | None:
     """None: Panasonic's .e2c/.e3c cipher is not documented (§2.4); HTTPS protects the file."""
     del body, key
-    return None
-
-
-def _no_phonebook(model: ModelInfo, entries: Sequence[PhonebookEntry]) -> TemplatePlan | None:
-    """None: no source found gives a phonebook format these phones download (issue 15)."""
-    del model, entries
     return None
 
 
@@ -42,5 +35,5 @@ VENDOR = VendorModule(
     setting_problem=settings.setting_problem,
     raw_parameter_problem=raw.raw_parameter_problem,
     key_layout=keys.key_layout,
-    phonebook=_no_phonebook,
+    phonebook=phonebook.phonebook,
 )

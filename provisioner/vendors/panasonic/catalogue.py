@@ -65,6 +65,11 @@ SOURCES: Mapping[str, str] = MappingProxyType(
         "_ONETOUCH; DSS_BUTTON_* 1-40 for one KX-HDV20 (docs/vendors.md §0 [JP-PHP])",
         "PN-SAMPLE-UT133": "Panasonic's XML sample for KX-UT133, as shipped by FusionPBX: "
         "resources/templates/provision/panasonic/ut133/{$mac}.xml (the FLEX_BUTTON_* names)",
+        "PN-XMLAPP-5.2.8": "Panasonic SIP Phone TGP600, HDV100/130/230/330/430 XML Application "
+        "Developer's Guide (rev. 2.50/2.52), §4.3.2 network phonebook and §5.2.8 PhoneBook "
+        "(mirror: manualshive.com/en/manual/panasonic/tgp600/268486?page=48)",
+        "JP-MILLICALL": "mizphses/millicall (a Japanese PBX), src/millicall/provisioning/"
+        "templates.py: XMLAPP_LDAP_URL as the KX-HDV remote phonebook URL",
     }
 )
 
@@ -261,6 +266,16 @@ PARAMETERS: Mapping[str, Parameter] = MappingProxyType(
                 "PORT_PUNCH_INTVL",
                 _int(0, 3600),
                 "seconds between NAT keep-alive packets, 0 off (samples: 0); upper bound inferred",
+            ),
+            Parameter(
+                "XMLAPP_LDAP_URL",
+                False,
+                URL,
+                ("JP-MILLICALL", "PN-XMLAPP-5.2.8"),
+                "inferred",
+                "where the network phonebook is searched; the guide's parameter page was not "
+                "found, the name is one generator's (docs/vendors.md §6)",
+                frozenset({"kx-hdv", "kx-tgp600"}),
             ),
             *(
                 _key(f"{bank}_BUTTON_{part}", rule, keys, note)

@@ -62,6 +62,7 @@ from provisioner.vendors.panasonic import catalogue
 from provisioner.vendors.panasonic.keys import key_params
 from provisioner.vendors.panasonic.models import MODELS, NAME
 from provisioner.vendors.panasonic.parameters import checked
+from provisioner.vendors.panasonic.phonebook import phonebook_params
 from provisioner.vendors.panasonic.settings import setting_params
 
 TEMPLATE = "panasonic/config.cfg.j2"
@@ -69,15 +70,10 @@ CONTENT_TYPE = "text/plain; charset=utf-8"
 _URL_SAFE = re.compile(r"[A-Za-z0-9._~-]+")
 
 
-def _standard_file_path(
-    ctx: ProvisioningContext, creds: ProvisioningCredentials | None = None
-) -> str:
-    """The device's own file; the phone expands {MAC} (upper case) itself, we answer both cases.
-
-    With ``creds``, as ``scheme://user:password@host/...`` (the guides' way, see above); only
-    characters that need no percent-encoding are accepted, since whether the phone decodes
-    one is not documented.
-    """
+def _base(ctx: ProvisioningContext, creds: ProvisioningCredentials | None = None) -> str:
+    """Our HTTP front door; with ``creds``, as ``scheme://user:password@host/...`` (the guides'
+    way, see above). Only characters that need no percent-encoding are accepted, since whether
+    the phone decodes one is not documented."""
     base = ctx.http_base
     if creds is not None:
         for label, part in (("user", creds.http_user), ("password", creds.http_password)):
@@ -88,7 +84,14 @@ def _standard_file_path(
                 )
         scheme, _, rest = base.partition("://")
         base = f"{scheme}://{creds.http_user}:{creds.http_password}@{rest}"
-    return f"{base}/Config{{MAC}}.cfg"
+    return base
+
+
+def _standard_file_path(
+    ctx: ProvisioningContext, creds: ProvisioningCredentials | None = None
+) -> str:
+    """The device's own file; the phone expands {MAC} (upper case) itself, we answer both cases."""
+    return f"{_base(ctx, creds)}/Config{{MAC}}.cfg"
 
 
 def _bootstrap(ctx: ProvisioningContext) -> Params:
@@ -149,12 +152,16 @@ def _firmware(offer: FirmwareOffer | None, ctx: ProvisioningContext) -> Params:
     ]
 
 
-def _own_file(creds: ProvisioningCredentials | None, ctx: ProvisioningContext) -> Params:
-    """The bench variant points the phone at its file with its credentials; the field variant
-    (no credentials) says nothing, so the phone keeps that URL."""
+def _own_urls(device: DeviceView, ctx: ProvisioningContext) -> Params:
+    """The bench variant points the phone at its file and its phonebook with its credentials;
+    the field variant (no credentials) says nothing, so the phone keeps those URLs."""
+    creds = device.credentials
     if creds is None:
         return []
-    return [("CFG_STANDARD_FILE_PATH", _standard_file_path(ctx, creds))]
+    return [
+        ("CFG_STANDARD_FILE_PATH", _standard_file_path(ctx, creds)),
+        *phonebook_params(device, _base(ctx, creds)),
+    ]
 
 
 def _device(device: DeviceView, ctx: ProvisioningContext) -> Params:
@@ -164,7 +171,7 @@ def _device(device: DeviceView, ctx: ProvisioningContext) -> Params:
         ("ADMIN_PASS", device.admin_password),
         *setting_params(device, ctx),
         ("PROVISION_ENABLE", "Y"),
-        *_own_file(device.credentials, ctx),
+        *_own_urls(device, ctx),
         ("CFG_CYCLIC", "Y"),
         ("CFG_CYCLIC_INTVL", "1440"),  # minutes
         ("CFG_RTRY_INTVL", "30"),  # minutes

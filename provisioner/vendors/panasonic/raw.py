@@ -12,9 +12,10 @@ from provisioner.vendors.base import ModelInfo, RenderError
 from provisioner.vendors.panasonic import catalogue
 from provisioner.vendors.panasonic.settings import SETTING_PARAMETERS
 
-# Catalogue names that are how the phone finds us, proves who it is, upgrades or registers.
+# Catalogue names that are how the phone finds us (its file, its phonebook), proves who it is,
+# upgrades or registers.
 _OWNED = frozenset(
-    {"ADMIN_ID", "ADMIN_PASS", "PROVISION_ENABLE"}
+    {"ADMIN_ID", "ADMIN_PASS", "PROVISION_ENABLE", "XMLAPP_LDAP_URL"}
     | {name for name in catalogue.PARAMETERS if name.startswith(("CFG_", "FIRM_"))}
     | {name for name, entry in catalogue.PARAMETERS.items() if entry.per_line}
 )

@@ -1,5 +1,6 @@
-"""The tenant phonebook: CSV in (all rows or none), Grandstream's phonebook XML out, parsed
-back equal, in reading order, served only to the tenant's own devices."""
+"""The tenant phonebook: CSV in (all rows or none), Grandstream's phonebook XML and Panasonic's
+network phonebook out, parsed back equal, in reading order, served only to the tenant's own
+devices."""
 
 from __future__ import annotations
 
@@ -15,7 +16,12 @@ from provisioner.db.models import Device, Tenant
 from provisioner.db.phonebook import PhonebookEntry as Row
 from provisioner.domain.delivery.digest import REALM, DigestResponse, expected_response
 from provisioner.domain.inventory.sheet import import_sheet, sheet_rows
-from provisioner.domain.phonebook.book import PhonebookError, entries_for, import_phonebook
+from provisioner.domain.phonebook.book import (
+    PhonebookError,
+    entries_for,
+    import_phonebook,
+    search,
+)
 from provisioner.rendering import render_plan
 from provisioner.vendors import grandstream, panasonic
 
@@ -27,6 +33,8 @@ SHEET = HEADER + (
     "Zebra Inc.,,,+81312345678,,\n"
 )
 MINE, THEIRS = "000b82aa0001", "000b82bb0001"
+PANA_MINE, PANA_THEIRS = "0080f0aa0001", "0080f0bb0001"
+PPXML = "{http://panasonic/sip_phone}"
 
 
 def _tenant(service: Service, name: str) -> Tenant:
@@ -43,6 +51,10 @@ def two_tenants(service: Service) -> Service:
          "model": "GXP2170", "port": "1"},
         {"tenant": "other", "extension": "1001", "display_name": "x", "mac": THEIRS,
          "model": "GXP2170", "port": "1"},
+        {"tenant": "acme", "extension": "1002", "display_name": "総務", "mac": PANA_MINE,
+         "model": "KX-HDV230", "port": "1"},
+        {"tenant": "other", "extension": "1002", "display_name": "y", "mac": PANA_THEIRS,
+         "model": "KX-HDV230", "port": "1"},
     ]  # fmt: skip
     with service.db.session() as session:
         assert import_sheet(session, service.box, sheet_rows(rows), actor="test").ok
@@ -66,6 +78,19 @@ def _xml_entries(body: bytes) -> list[tuple[str, str, list[tuple[str, str]]]]:
     ]  # fmt: skip
 
 
+def _ppxml_entries(body: bytes) -> list[tuple[str, str, str, list[tuple[str, str]]]]:
+    """(id, Name, Ruby, [(type, number)]) of each Personnel of a Panasonic PhoneBook."""
+    root = ET.fromstring(body)
+    assert root.tag == f"{PPXML}ppxml"
+    book = root.find(f"{PPXML}Screen/{PPXML}PhoneBook")
+    assert book is not None
+    return [
+        (p.get("id") or "", p.findtext(f"{PPXML}Name") or "", p.findtext(f"{PPXML}Ruby") or "",
+         [(n.get("type") or "", n.text or "") for n in p.iter(f"{PPXML}PhoneNum")])
+        for p in book.iter(f"{PPXML}Personnel")
+    ]  # fmt: skip
+
+
 def test_round_trip_with_japanese_and_xml_special_characters(two_tenants: Service) -> None:
     _import(two_tenants, SHEET)
     with two_tenants.db.session() as session:
@@ -78,11 +103,56 @@ def test_round_trip_with_japanese_and_xml_special_characters(two_tenants: Servic
         ("佐藤 花子", '営業 "本社"', [("Home", "0612340000")]),  # さ
         ("渡辺 & <五郎>", '営業 "本社"', [("Work", "0312345678"), ("Cell", "09011112222")]),  # わ
         ("Zebra Inc.", "", [("Work", "+81312345678")]),  # no reading: after those with one
-        ("受付", "内線", [("Work", "1001")]),  # the tenant's own extension, added
+        ("受付", "内線", [("Work", "1001")]),  # the tenant's own extensions, added
+        ("総務", "内線", [("Work", "1002")]),
     ]
     assert b"&amp; &lt;" in body
-    # Panasonic: no phonebook format found in the sources; the phones get none.
-    assert panasonic.VENDOR.phonebook(panasonic.VENDOR.models["KX-HDV230"], entries) is None
+
+
+def test_panasonic_round_trip_with_japanese_and_xml_special_characters(
+    two_tenants: Service,
+) -> None:
+    _import(two_tenants, SHEET)
+    with two_tenants.db.session() as session:
+        entries = entries_for(session, _tenant(two_tenants, "acme").id)
+    plan = panasonic.VENDOR.phonebook(panasonic.VENDOR.models["KX-HDV230"], entries)
+    assert plan is not None
+    body = render_plan(plan)
+    assert _ppxml_entries(body) == [
+        ("1", "阿部 '一郎'", "あべ いちろう", [("company", "0312340001")]),
+        ("2", "佐藤 花子", "さとう はなこ", [("home", "0612340000")]),
+        ("3", "渡辺 & <五郎>", "ワタナベ ゴロウ",
+         [("company", "0312345678"), ("mobile", "09011112222")]),
+        # "Zebra Inc." has only +81...: the phone takes 0-9 # * only, so it is left out
+        ("4", "受付", "", [("ext", "1001")]),
+        ("5", "総務", "", [("ext", "1002")]),
+    ]  # fmt: skip
+    assert b"&amp; &lt;" in body
+    # KX-UT phones are not covered by the XML application guide: they get none.
+    assert panasonic.VENDOR.phonebook(panasonic.VENDOR.models["KX-UT133"], entries) is None
+
+
+def test_panasonic_answers_ten_at_most_names_cut_to_24_and_search_by_reading(
+    two_tenants: Service,
+) -> None:
+    long_name = "株式会社ながいなまえの会社 東京本社 営業部 第一課"
+    rows = "".join(f"社員{n:02d},しゃいん,,03{n:08d},,\n" for n in range(12))
+    _import(two_tenants, HEADER + f"{long_name},ながい,,0311112222,,\n" + rows)
+    with two_tenants.db.session() as session:
+        entries = entries_for(session, _tenant(two_tenants, "acme").id)
+    model = panasonic.VENDOR.models["KX-HDV430"]
+    plan = panasonic.VENDOR.phonebook(model, entries)
+    assert plan is not None
+    people = _ppxml_entries(render_plan(plan))
+    assert [p[0] for p in people] == [str(n) for n in range(1, 11)]  # ids 1-10 (Japanese models)
+    assert people[9][1] == "社員09"  # reading order: しゃいん x12 (names 00-11), then ながい
+    plan = panasonic.VENDOR.phonebook(model, search(entries, "ナガイ"))  # katakana finds hiragana
+    assert plan is not None
+    (found,) = _ppxml_entries(render_plan(plan))
+    assert found[1] == long_name[:24]
+    assert len(long_name) > 24
+    assert [e.name for e in search(entries, "ＳＯＵ")] == []  # width folded, nothing matches
+    assert [e.name for e in search(entries, "社員1")] == ["社員10", "社員11"]
 
 
 def test_a_sheet_with_bad_rows_changes_nothing_and_names_each_line(two_tenants: Service) -> None:
@@ -111,7 +181,7 @@ def test_five_thousand_entries_import(two_tenants: Service) -> None:
     )
     _import(two_tenants, HEADER + rows)
     with two_tenants.db.session() as session:
-        assert len(entries_for(session, _tenant(two_tenants, "acme").id)) == 5001
+        assert len(entries_for(session, _tenant(two_tenants, "acme").id)) == 5002
 
 
 def _digest(service: Service, mac: str, challenge: str, uri: str) -> str:
@@ -139,7 +209,7 @@ def test_only_the_tenants_own_device_gets_the_phonebook(two_tenants: Service, ap
     header = _digest(two_tenants, MINE, challenge.headers["WWW-Authenticate"], uri)
     served = client.get(uri, environ_base=field, headers={"Authorization": header})
     assert served.status_code == 200
-    assert len(_xml_entries(served.data)) == 5
+    assert len(_xml_entries(served.data)) == 6
     # Another tenant's device, with its own valid credentials, asking for this one's book.
     challenge = client.get(uri, environ_base=field).headers["WWW-Authenticate"]
     header = _digest(two_tenants, THEIRS, challenge, uri)
@@ -149,4 +219,37 @@ def test_only_the_tenants_own_device_gets_the_phonebook(two_tenants: Service, ap
     challenge = client.get(own, environ_base=field).headers["WWW-Authenticate"]
     header = _digest(two_tenants, THEIRS, challenge, own)
     theirs = client.get(own, environ_base=field, headers={"Authorization": header})
-    assert [name for name, _, _ in _xml_entries(theirs.data)] == ["x"]
+    assert [name for name, _, _ in _xml_entries(theirs.data)] == ["x", "y"]
+
+
+def test_only_the_tenants_own_panasonic_phone_gets_its_network_phonebook(
+    two_tenants: Service, app: Flask
+) -> None:
+    _import(two_tenants, SHEET)
+    client = Client(app)
+    field = {"REMOTE_ADDR": "192.0.2.10"}
+    uri = f"/phonebook/{PANA_MINE}/panasonic.xml?name=%E3%82%8F%E3%81%9F"  # わた
+    challenge = client.get(uri, environ_base=field)
+    assert challenge.status_code == 401
+    header = _digest(two_tenants, PANA_MINE, challenge.headers["WWW-Authenticate"], uri)
+    served = client.get(uri, environ_base=field, headers={"Authorization": header})
+    assert served.status_code == 200
+    assert [p[1] for p in _ppxml_entries(served.data)] == ["渡辺 & <五郎>"]
+    # Another tenant's Panasonic phone, with its own valid credentials: refused.
+    challenge = client.get(uri, environ_base=field).headers["WWW-Authenticate"]
+    header = _digest(two_tenants, PANA_THEIRS, challenge, uri)
+    assert client.get(uri, environ_base=field, headers={"Authorization": header}).status_code == 401
+    # Its own book (no search: the first ten) has none of acme's entries.
+    own = f"/phonebook/{PANA_THEIRS}/panasonic.xml"
+    challenge = client.get(own, environ_base=field).headers["WWW-Authenticate"]
+    header = _digest(two_tenants, PANA_THEIRS, challenge, own)
+    theirs = client.get(own, environ_base=field, headers={"Authorization": header})
+    assert [p[1] for p in _ppxml_entries(theirs.data)] == ["x", "y"]
+    # A Grandstream phone asking for the Panasonic file is not that vendor's device: 401.
+    grand = f"/phonebook/{MINE}/panasonic.xml"
+    challenge = client.get(grand, environ_base=field).headers["WWW-Authenticate"]
+    header = _digest(two_tenants, MINE, challenge, grand)
+    assert (
+        client.get(grand, environ_base=field, headers={"Authorization": header}).status_code == 401
+    )
+    assert client.get(f"/phonebook/{MINE}/other.xml", environ_base=field).status_code == 404
