@@ -180,11 +180,14 @@ KX_HDV430 = replace(
               (24, S, "0312345678", "本社")),
 )  # fmt: skip
 KX_TGP600 = device("KX-TGP600", "0080f0060001", (line(1), line(2)))
-KX_UT133 = device(  # line 4 left empty: written empty
-    "KX-UT133",
-    "0080f0013301",
-    (line(1, direct="0312345601"), line(2), line(3)),
-    caller_id="0312340000",
+KX_UT133 = replace(
+    device(  # line 4 left empty: written empty
+        "KX-UT133",
+        "0080f0013301",
+        (line(1, direct="0312345601"), line(2), line(3)),
+        caller_id="0312340000",
+    ),
+    settings={"call_waiting": "off"},  # CW_ENABLE_1..4="N", on every line the model has
 )
 
 GRANDSTREAM_DEVICES = (GXP1628, GXP2170, GRP2614, HT802, HT814, HT818)

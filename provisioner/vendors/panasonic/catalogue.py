@@ -68,6 +68,9 @@ SOURCES: Mapping[str, str] = MappingProxyType(
         "PN-XMLAPP-5.2.8": "Panasonic SIP Phone TGP600, HDV100/130/230/330/430 XML Application "
         "Developer's Guide (rev. 2.50/2.52), §4.3.2 network phonebook and §5.2.8 PhoneBook "
         "(mirror: manualshive.com/en/manual/panasonic/tgp600/268486?page=48)",
+        "PN-SAMPLE-UTG": "Panasonic's XML samples for KX-UTG200B/KX-UTG300B, as shipped by "
+        "FusionPBX: resources/templates/provision/panasonic/utg200b/{$mac}.xml (XMLAPP_ENABLE, "
+        "XMLAPP_USERID, XMLAPP_USERPASS in <XmlApp>)",
         "JP-MILLICALL": "mizphses/millicall (a Japanese PBX), src/millicall/provisioning/"
         "templates.py: XMLAPP_LDAP_URL as the KX-HDV remote phonebook URL",
     }
@@ -261,11 +264,23 @@ PARAMETERS: Mapping[str, Parameter] = MappingProxyType(
                 Rule(pattern=r"_sip\._udp\."),
                 "SRV prefix (samples: '_sip._udp.'; the UT136 one has a stray trailing space)",
             ),
+            _line("CW_ENABLE", YES_NO, "Y/N: call waiting on this line (samples: Y)"),
             _line("SIP_ADD_RPORT", YES_NO, "Y/N: rport (RFC 3581) in Via (samples: N)"),
             _line(
                 "PORT_PUNCH_INTVL",
                 _int(0, 3600),
                 "seconds between NAT keep-alive packets, 0 off (samples: 0); upper bound inferred",
+            ),
+            Parameter(
+                "XMLAPP_ENABLE",
+                False,
+                YES_NO,
+                ("PN-SAMPLE-UTG", "PN-XMLAPP-5.2.8"),
+                "inferred",
+                "Y/N: the XML application, which the network phonebook belongs to (sample: N); "
+                "the guide says a change reboots the phone. Named in the KX-UTG samples; for "
+                "these families inferred",
+                frozenset({"kx-hdv", "kx-tgp600"}),
             ),
             Parameter(
                 "XMLAPP_LDAP_URL",

@@ -16,9 +16,13 @@ What cannot be written is left out rather than changed: a name or reading is cut
 characters, a number with a leading ``+`` (which the phone cannot hold) is dropped, and a
 contact left without numbers is not listed.
 
-Where the phone asks: ``XMLAPP_LDAP_URL`` (:mod:`.catalogue` names its one source), written
-with the device's credentials in the URL like its own file's URL (KX-HDV100 guide §2.1) and,
-like that URL, only in the bench file: the field file says nothing, so the phone keeps it.
+Where the phone asks: ``XMLAPP_LDAP_URL`` (:mod:`.catalogue` names its one source), with the
+XML application turned on (``XMLAPP_ENABLE``, named in Panasonic's KX-UTG samples; the guide
+says turning it on reboots the phone, once). The URL carries the device's credentials like its
+own file's URL (KX-HDV100 guide §2.1) and, like that URL, is only in the bench file: the field
+file says nothing, so the phone keeps it. ``XMLAPP_USERID``/``XMLAPP_USERPASS`` (same samples)
+are not used: whether the phone sends them as HTTP authentication or as a query is not
+documented.
 KX-UT phones are not covered by that guide: they get no phonebook.
 """
 
@@ -73,8 +77,11 @@ def phonebook(model: ModelInfo, entries: Sequence[PhonebookEntry]) -> TemplatePl
 
 
 def phonebook_params(device: DeviceView, base: str) -> Params:
-    """``XMLAPP_LDAP_URL`` under ``base`` (our front door, with the device's credentials) for
-    a tenant's phone that has the application; nothing otherwise."""
+    """The XML application on and ``XMLAPP_LDAP_URL`` under ``base`` (our front door, with the
+    device's credentials) for a tenant's phone that has the application; nothing otherwise."""
     if device.tenant is None or not takes_phonebook(device.model):
         return []
-    return [("XMLAPP_LDAP_URL", f"{base}/phonebook/{device.mac}/{FILENAME}")]
+    return [
+        ("XMLAPP_ENABLE", "Y"),
+        ("XMLAPP_LDAP_URL", f"{base}/phonebook/{device.mac}/{FILENAME}"),
+    ]

@@ -14,10 +14,13 @@ from provisioner.vendors.panasonic.settings import SETTING_PARAMETERS
 
 # Catalogue names that are how the phone finds us (its file, its phonebook), proves who it is,
 # upgrades or registers.
-_OWNED = frozenset(
-    {"ADMIN_ID", "ADMIN_PASS", "PROVISION_ENABLE", "XMLAPP_LDAP_URL"}
-    | {name for name in catalogue.PARAMETERS if name.startswith(("CFG_", "FIRM_"))}
-    | {name for name, entry in catalogue.PARAMETERS.items() if entry.per_line}
+_OWNED = (
+    frozenset(
+        {"ADMIN_ID", "ADMIN_PASS", "PROVISION_ENABLE", "XMLAPP_ENABLE", "XMLAPP_LDAP_URL"}
+        | {name for name in catalogue.PARAMETERS if name.startswith(("CFG_", "FIRM_"))}
+        | {name for name, entry in catalogue.PARAMETERS.items() if entry.per_line}
+    )
+    - SETTING_PARAMETERS
 )
 
 
@@ -27,11 +30,12 @@ def raw_parameter_problem(model: ModelInfo, name: str) -> str | None:
         entry = catalogue.lookup(name, model)
     except RenderError as error:
         return str(error)
+    if entry.name in SETTING_PARAMETERS:
+        setting = "call_waiting" if entry.per_line else "time_zone or ntp_server"
+        return f"{name} is written by a setting ({setting}): set that instead"
     if entry.name in _OWNED:
         return (
             f"{name} is owned by the service (accounts, credentials, provisioning server, "
             "encryption key): it cannot be overridden"
         )
-    if name in SETTING_PARAMETERS:
-        return f"{name} is written by a setting (time_zone or ntp_server): set that instead"
     return None

@@ -104,6 +104,24 @@ def test_the_field_file_leaves_the_url_the_phone_has() -> None:
     assert b"HttpPw7kQ2mZ9xR4" not in body
 
 
+def test_the_network_phonebook_url_goes_where_the_file_url_goes() -> None:
+    """KX-HDV/KX-TGP600 phones of a tenant: the XML application on and the phonebook URL with
+    the device's credentials, in the bench file only; never for a KX-UT or an unbound phone."""
+    assert KX_HDV230.credentials is not None
+    user, password = KX_HDV230.credentials.http_user, KX_HDV230.credentials.http_password
+    values = settings(render(KX_HDV230))
+    assert values["XMLAPP_ENABLE"] == "Y"
+    assert values["XMLAPP_LDAP_URL"] == (
+        f"https://{user}:{password}@prov.example.jp/zt/phonebook/0080f0023001/panasonic.xml"
+    )
+    for device in (
+        replace(KX_HDV230, credentials=None),  # field: the phone keeps what the bench gave
+        replace(KX_HDV230, tenant=None),  # no tenant, no phonebook
+        replace(KX_UT133, credentials=KX_HDV230.credentials),  # no XML application source
+    ):
+        assert not any(name.startswith("XMLAPP") for name in settings(render(device)))
+
+
 @pytest.mark.parametrize("field", ["http_user", "http_password"])
 def test_credentials_a_url_cannot_carry_are_refused(field: str) -> None:
     assert KX_HDV230.credentials is not None

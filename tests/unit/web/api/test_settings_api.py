@@ -80,12 +80,17 @@ def test_values_are_checked_against_the_catalogue_and_the_model(api: Api) -> Non
     api.ok("PUT", f"/tenants/{tenant}/settings/call_waiting", json={"value": "off"})
     assert _file(api.service, GXP)["call.callWaiting.enable"] == "No"
     assert _file(api.service, GXP1628)["P91"] == "1"  # "Disable Call Waiting": yes
+    # Panasonic: CW_ENABLE_n on each of the KX-HDV230's six lines.
+    body = api.service.provisioner.preview(PANA)
+    assert all(f'CW_ENABLE_{n}="N"'.encode() in body for n in range(1, 7))
+    assert b"CW_ENABLE_7" not in body
+    api.ok("PUT", f"/tenants/{tenant}/settings/intercom_auto_answer", json={"value": "on"})
     shown = api.ok("GET", f"/devices/{PANA}/settings")["settings"]
-    waiting = next(s for s in shown if s["name"] == "call_waiting")
-    assert (waiting["value"], waiting["source"], waiting["written"]) == ("off", "tenant", False)
-    assert "no source names" in waiting["note"]
+    intercom = next(s for s in shown if s["name"] == "intercom_auto_answer")
+    assert (intercom["value"], intercom["source"], intercom["written"]) == ("on", "tenant", False)
+    assert "no source names" in intercom["note"]
     assert "no source names" in api.refused(
-        "PUT", f"/devices/{PANA}/settings/call_waiting", 422, json={"value": "on"}
+        "PUT", f"/devices/{PANA}/settings/intercom_auto_answer", 422, json={"value": "on"}
     )
 
 
@@ -119,6 +124,12 @@ def test_raw_parameters_are_refused_by_name_unless_the_template_has_them(api: Ap
     )
     assert "not a documented Panasonic parameter" in api.refused(
         "PUT", f"/devices/{PANA}/raw/RINGTONE_1", 422, json={"value": "1"}
+    )
+    assert "written by a setting (call_waiting)" in api.refused(
+        "PUT", f"/devices/{PANA}/raw/CW_ENABLE_1", 422, json={"value": "Y"}
+    )
+    assert "XMLAPP_LDAP_URL is owned by the service" in api.refused(
+        "PUT", f"/devices/{PANA}/raw/XMLAPP_LDAP_URL", 422, json={"value": "http://x/y"}
     )
     assert "warehouse role may not" in api.refused(
         "PUT", f"/devices/{GXP1628}/raw/P1347", 403, json={"value": "*"}, role="warehouse"
