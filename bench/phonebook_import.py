@@ -1,9 +1,10 @@
 """Phonebook import: a 5,000-entry CSV into a tenant's phonebook, and the file a phone gets.
 
 Prints the seconds of the whole import (checks and write, SQLite), of rendering the
-Grandstream phonebook XML from the database, and each as a ratio to reading the same CSV with
-the csv module alone (the reference, measured in the same run); target: the import within a few
-seconds.
+Grandstream phonebook XML from the database, of one Panasonic network-phonebook search answer
+(the whole book read, searched, 10 written: what each search on the phone costs), and each as a
+ratio to reading the same CSV with the csv module alone (the reference, measured in the same
+run); target: the import within a few seconds.
 
     python -m bench.phonebook_import [--entries 5000] [--rounds 3]
 """
@@ -19,10 +20,10 @@ from pathlib import Path
 
 from provisioner.app.service import open_service
 from provisioner.db.models import Tenant
-from provisioner.domain.phonebook.book import entries_for, import_phonebook
+from provisioner.domain.phonebook.book import entries_for, import_phonebook, search
 from provisioner.rendering import render_plan
 from provisioner.settings import Settings
-from provisioner.vendors import grandstream
+from provisioner.vendors import grandstream, panasonic
 from tests.support.server import TEST_KEY
 
 KANA = "あいうえおかきくけこ"
@@ -77,13 +78,22 @@ def main() -> None:
             assert plan is not None
             render_plan(plan)
 
+        def searched() -> None:
+            with service.db.session() as session:
+                entries = search(entries_for(session, tenant_id), "あい")
+            plan = panasonic.VENDOR.phonebook(panasonic.VENDOR.models["KX-HDV230"], entries)
+            assert plan is not None
+            render_plan(plan)
+
         base = best(args.rounds, reference)
         load = best(args.rounds, imported)
         serve = best(args.rounds, rendered)
+        answer = best(args.rounds, searched)
         service.close()
     print(f"{args.entries} entries: csv alone {base * 1000:.1f} ms (reference)")
     print(f"import (checks + write): {load:.2f} s = {load / base:.0f}x the reference")
     print(f"phonebook XML from the database: {serve:.2f} s = {serve / base:.0f}x the reference")
+    print(f"Panasonic search answer: {answer:.2f} s = {answer / base:.0f}x the reference")
 
 
 if __name__ == "__main__":
