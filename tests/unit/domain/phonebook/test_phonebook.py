@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
-from werkzeug.test import Client
+from werkzeug.test import Client, TestResponse
 
 from provisioner.app.service import Service
 from provisioner.db.models import Device, Tenant
@@ -24,6 +24,7 @@ from provisioner.domain.phonebook.book import (
 )
 from provisioner.rendering import render_plan
 from provisioner.vendors import grandstream, panasonic
+from provisioner.vendors.base import VendorModule
 
 HEADER = "name,reading,group,office,mobile,home\n"
 SHEET = HEADER + (
@@ -91,13 +92,18 @@ def _ppxml_entries(body: bytes) -> list[tuple[str, str, str, list[tuple[str, str
     ]  # fmt: skip
 
 
+def _book(service: Service, module: VendorModule, model: str, text: str = "") -> bytes:
+    """What a phone of ``model`` at acme gets (searched for ``text``: all for "")."""
+    with service.db.session() as session:
+        entries = search(entries_for(session, _tenant(service, "acme").id), text)
+    plan = module.phonebook(module.models[model], entries)
+    assert plan is not None
+    return render_plan(plan)
+
+
 def test_round_trip_with_japanese_and_xml_special_characters(two_tenants: Service) -> None:
     _import(two_tenants, SHEET)
-    with two_tenants.db.session() as session:
-        entries = entries_for(session, _tenant(two_tenants, "acme").id)
-    plan = grandstream.VENDOR.phonebook(grandstream.VENDOR.models["GXP2170"], entries)
-    assert plan is not None
-    body = render_plan(plan)
+    body = _book(two_tenants, grandstream.VENDOR, "GXP2170")
     assert _xml_entries(body) == [
         ("阿部 '一郎'", "", [("Work", "0312340001")]),  # あ
         ("佐藤 花子", '営業 "本社"', [("Home", "0612340000")]),  # さ
@@ -113,11 +119,7 @@ def test_panasonic_round_trip_with_japanese_and_xml_special_characters(
     two_tenants: Service,
 ) -> None:
     _import(two_tenants, SHEET)
-    with two_tenants.db.session() as session:
-        entries = entries_for(session, _tenant(two_tenants, "acme").id)
-    plan = panasonic.VENDOR.phonebook(panasonic.VENDOR.models["KX-HDV230"], entries)
-    assert plan is not None
-    body = render_plan(plan)
+    body = _book(two_tenants, panasonic.VENDOR, "KX-HDV230")
     assert _ppxml_entries(body) == [
         ("1", "阿部 '一郎'", "あべ いちろう", [("company", "0312340001")]),
         ("2", "佐藤 花子", "さとう はなこ", [("home", "0612340000")]),
@@ -129,7 +131,7 @@ def test_panasonic_round_trip_with_japanese_and_xml_special_characters(
     ]  # fmt: skip
     assert b"&amp; &lt;" in body
     # KX-UT phones are not covered by the XML application guide: they get none.
-    assert panasonic.VENDOR.phonebook(panasonic.VENDOR.models["KX-UT133"], entries) is None
+    assert panasonic.VENDOR.phonebook(panasonic.VENDOR.models["KX-UT133"], []) is None
 
 
 def test_panasonic_answers_ten_at_most_names_cut_to_24_and_search_by_reading(
@@ -138,21 +140,18 @@ def test_panasonic_answers_ten_at_most_names_cut_to_24_and_search_by_reading(
     long_name = "株式会社ながいなまえの会社 東京本社 営業部 第一課"
     rows = "".join(f"社員{n:02d},しゃいん,,03{n:08d},,\n" for n in range(12))
     _import(two_tenants, HEADER + f"{long_name},ながい,,0311112222,,\n" + rows)
-    with two_tenants.db.session() as session:
-        entries = entries_for(session, _tenant(two_tenants, "acme").id)
-    model = panasonic.VENDOR.models["KX-HDV430"]
-    plan = panasonic.VENDOR.phonebook(model, entries)
-    assert plan is not None
-    people = _ppxml_entries(render_plan(plan))
+    people = _ppxml_entries(_book(two_tenants, panasonic.VENDOR, "KX-HDV430"))
     assert [p[0] for p in people] == [str(n) for n in range(1, 11)]  # ids 1-10 (Japanese models)
     assert people[9][1] == "社員09"  # reading order: しゃいん x12 (names 00-11), then ながい
-    plan = panasonic.VENDOR.phonebook(model, search(entries, "ナガイ"))  # katakana finds hiragana
-    assert plan is not None
-    (found,) = _ppxml_entries(render_plan(plan))
+    # katakana finds hiragana; the name is cut to the 24 characters the phone shows
+    (found,) = _ppxml_entries(_book(two_tenants, panasonic.VENDOR, "KX-HDV430", "ナガイ"))
     assert found[1] == long_name[:24]
     assert len(long_name) > 24
-    assert [e.name for e in search(entries, "ＳＯＵ")] == []  # width folded, nothing matches
-    assert [e.name for e in search(entries, "社員1")] == ["社員10", "社員11"]
+    # full width finds half width, in names too
+    names = [
+        p[1] for p in _ppxml_entries(_book(two_tenants, panasonic.VENDOR, "KX-HDV430", "社員１"))
+    ]
+    assert names == ["社員10", "社員11"]
 
 
 def test_a_sheet_with_bad_rows_changes_nothing_and_names_each_line(two_tenants: Service) -> None:
@@ -199,26 +198,27 @@ def _digest(service: Service, mac: str, challenge: str, uri: str) -> str:
     )
 
 
+def _as_device(client: Client, service: Service, mac: str, uri: str) -> TestResponse:
+    """GET ``uri`` from the field as device ``mac``: challenged first, then Digest with its own
+    credentials."""
+    field = {"REMOTE_ADDR": "192.0.2.10"}
+    challenge = client.get(uri, environ_base=field)
+    assert challenge.status_code == 401
+    header = _digest(service, mac, challenge.headers["WWW-Authenticate"], uri)
+    return client.get(uri, environ_base=field, headers={"Authorization": header})
+
+
 def test_only_the_tenants_own_device_gets_the_phonebook(two_tenants: Service, app: Flask) -> None:
     _import(two_tenants, SHEET)
     client = Client(app)
     uri = f"/phonebook/{MINE}/phonebook.xml"
-    field = {"REMOTE_ADDR": "192.0.2.10"}
-    challenge = client.get(uri, environ_base=field)
-    assert challenge.status_code == 401
-    header = _digest(two_tenants, MINE, challenge.headers["WWW-Authenticate"], uri)
-    served = client.get(uri, environ_base=field, headers={"Authorization": header})
+    served = _as_device(client, two_tenants, MINE, uri)
     assert served.status_code == 200
     assert len(_xml_entries(served.data)) == 6
     # Another tenant's device, with its own valid credentials, asking for this one's book.
-    challenge = client.get(uri, environ_base=field).headers["WWW-Authenticate"]
-    header = _digest(two_tenants, THEIRS, challenge, uri)
-    assert client.get(uri, environ_base=field, headers={"Authorization": header}).status_code == 401
+    assert _as_device(client, two_tenants, THEIRS, uri).status_code == 401
     # Its own book has none of acme's entries.
-    own = f"/phonebook/{THEIRS}/phonebook.xml"
-    challenge = client.get(own, environ_base=field).headers["WWW-Authenticate"]
-    header = _digest(two_tenants, THEIRS, challenge, own)
-    theirs = client.get(own, environ_base=field, headers={"Authorization": header})
+    theirs = _as_device(client, two_tenants, THEIRS, f"/phonebook/{THEIRS}/phonebook.xml")
     assert [name for name, _, _ in _xml_entries(theirs.data)] == ["x", "y"]
 
 
@@ -227,29 +227,18 @@ def test_only_the_tenants_own_panasonic_phone_gets_its_network_phonebook(
 ) -> None:
     _import(two_tenants, SHEET)
     client = Client(app)
-    field = {"REMOTE_ADDR": "192.0.2.10"}
     uri = f"/phonebook/{PANA_MINE}/panasonic.xml?name=%E3%82%8F%E3%81%9F"  # わた
-    challenge = client.get(uri, environ_base=field)
-    assert challenge.status_code == 401
-    header = _digest(two_tenants, PANA_MINE, challenge.headers["WWW-Authenticate"], uri)
-    served = client.get(uri, environ_base=field, headers={"Authorization": header})
+    served = _as_device(client, two_tenants, PANA_MINE, uri)
     assert served.status_code == 200
     assert [p[1] for p in _ppxml_entries(served.data)] == ["渡辺 & <五郎>"]
     # Another tenant's Panasonic phone, with its own valid credentials: refused.
-    challenge = client.get(uri, environ_base=field).headers["WWW-Authenticate"]
-    header = _digest(two_tenants, PANA_THEIRS, challenge, uri)
-    assert client.get(uri, environ_base=field, headers={"Authorization": header}).status_code == 401
+    assert _as_device(client, two_tenants, PANA_THEIRS, uri).status_code == 401
     # Its own book (no search: the first ten) has none of acme's entries.
     own = f"/phonebook/{PANA_THEIRS}/panasonic.xml"
-    challenge = client.get(own, environ_base=field).headers["WWW-Authenticate"]
-    header = _digest(two_tenants, PANA_THEIRS, challenge, own)
-    theirs = client.get(own, environ_base=field, headers={"Authorization": header})
+    theirs = _as_device(client, two_tenants, PANA_THEIRS, own)
     assert [p[1] for p in _ppxml_entries(theirs.data)] == ["x", "y"]
     # A Grandstream phone asking for the Panasonic file is not that vendor's device: 401.
     grand = f"/phonebook/{MINE}/panasonic.xml"
-    challenge = client.get(grand, environ_base=field).headers["WWW-Authenticate"]
-    header = _digest(two_tenants, MINE, challenge, grand)
-    assert (
-        client.get(grand, environ_base=field, headers={"Authorization": header}).status_code == 401
-    )
+    assert _as_device(client, two_tenants, MINE, grand).status_code == 401
+    field = {"REMOTE_ADDR": "192.0.2.10"}
     assert client.get(f"/phonebook/{MINE}/other.xml", environ_base=field).status_code == 404
