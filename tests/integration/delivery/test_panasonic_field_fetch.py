@@ -6,12 +6,15 @@ The guides give provisioning credentials as ``user:password@`` in the file URL (
 The test walks the phone's path: the bootstrap ``<MODEL>.cfg`` and its own file on the bench
 (127.0.0.2, the staging network), then its own file from the customer's site (127.0.0.1) with
 the URL it was given, which it takes from the file, never from the database. curl is the client.
+A KX-HDV/KX-TGP600 searches its tenant's phonebook the same way, with the URL its bench file gave
+(issue 15).
 """
 
 from __future__ import annotations
 
 import re
 import subprocess
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
@@ -68,14 +71,18 @@ def mac_of(model_name: str) -> str:
     return demo_mac(index, model)
 
 
-def bench_url(server: RunningServer, model_name: str) -> str:
+def bench_file(server: RunningServer, model_name: str) -> bytes:
     """The phone on the bench: its bootstrap file, then its own file from the URL given there."""
-    mac = mac_of(model_name)
     status, bootstrap = curl(f"{server.http}/{model_name}.cfg", source=BENCH)
     assert status == 200
-    status, own = curl(own_file_url(bootstrap, mac), source=BENCH)
+    status, own = curl(own_file_url(bootstrap, mac_of(model_name)), source=BENCH)
     assert status == 200
-    return own_file_url(own, mac)
+    return own
+
+
+def bench_url(server: RunningServer, model_name: str) -> str:
+    """The URL of its own file that the phone keeps from the bench."""
+    return own_file_url(bench_file(server, model_name), mac_of(model_name))
 
 
 @pytest.mark.parametrize("model_name", MODELS)
@@ -113,3 +120,28 @@ def test_over_https_the_same_credentials_work_as_basic(
     status, body = curl(url, "--basic", source=FIELD)
     assert status == 200
     assert "CFG_STANDARD_FILE_PATH" not in settings(body)
+
+
+@pytest.mark.parametrize("model_name", ["KX-HDV230", "KX-TGP600"])
+def test_the_phone_searches_its_tenants_phonebook_with_the_url_it_got(
+    server: RunningServer, model_name: str
+) -> None:
+    values = settings(bench_file(server, model_name))
+    assert values["XMLAPP_ENABLE"] == "Y"
+    url = values["XMLAPP_LDAP_URL"] + "?name="
+    parts = urlsplit(url)
+    assert parts.path == f"/phonebook/{mac_of(model_name)}/panasonic.xml"
+
+    status, body = curl(url, "--digest", source=FIELD)
+    assert status == 200
+    ns = "{http://panasonic/sip_phone}"
+    people = ET.fromstring(body).findall(f"{ns}Screen/{ns}PhoneBook/{ns}Personnel")
+    assert people  # the demo tenant's extensions
+    assert all(p.findtext(f"{ns}PhoneNums/{ns}PhoneNum") for p in people)
+
+    bare = url.replace(f"{parts.username}:{parts.password}@", "")
+    assert curl(bare, source=FIELD)[0] == 401
+    # A phone of the same tenant, with its own valid credentials, asking for this one's book.
+    other = urlsplit(bench_url(server, "KX-UT133"))
+    theirs = bare.replace("://", f"://{other.username}:{other.password}@", 1)
+    assert curl(theirs, "--digest", source=PROBE)[0] == 401
