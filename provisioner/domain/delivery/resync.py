@@ -292,17 +292,28 @@ def resync_if_changed(
     """Resync a device whose file now differs from the one it was last served; else nothing.
 
     What it was last served is the newer of the served-file row (written as the file is
-    served) and the newest recorded fetch: a fetch still in a timeline writer's queue is in
-    the first, one recorded after another worker's serving in the second. A device that never
-    fetched has no known address and nothing to refresh: skipped.
+    served) and the newest recorded fetch of that file: a fetch still in a timeline writer's
+    queue is in the first, one recorded after another worker's serving in the second. Fetches
+    of other names (its phonebook, searched on every look-up on Panasonic) say nothing about
+    the file. A device that never fetched has no known address and nothing to refresh: skipped.
     """
     with parts.db.session() as session:
         device = session.execute(
             select(Device.mac, Device.vendor).where(Device.id == device_id)
         ).one()
+    with parts.db.engine.connect() as connection:
+        found = find_device(connection, parts.box, device.mac, device.vendor)
+    if found is None or not found.view.lines:
+        return None
+    filename = vendor(device.vendor).device_filename(device.mac, found.view.model)
+    with parts.db.session() as session:
         recorded = session.execute(
             select(DeviceEvent.source, DeviceEvent.sha256, DeviceEvent.at)
-            .where(DeviceEvent.device_id == device_id, DeviceEvent.kind == EventKind.FETCH)
+            .where(
+                DeviceEvent.device_id == device_id,
+                DeviceEvent.kind == EventKind.FETCH,
+                func.lower(DeviceEvent.filename) == filename.lower(),
+            )
             .order_by(DeviceEvent.at.desc(), DeviceEvent.id.desc())
             .limit(1)
         ).first()
@@ -314,12 +325,6 @@ def resync_if_changed(
         last = served
     if last is None:
         return None
-    with parts.db.engine.connect() as connection:
-        found = find_device(connection, parts.box, device.mac, device.vendor)
-    if found is None or not found.view.lines:
-        return None
-    module = vendor(device.vendor)
-    filename = module.device_filename(device.mac, found.view.model)
     try:
         if expected_sha256(parts, found, filename, last.source) == last.sha256:
             return None  # it already has this very file

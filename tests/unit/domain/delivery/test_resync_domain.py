@@ -186,3 +186,24 @@ def test_a_fetch_still_in_the_timeline_queue_does_not_skip_the_notify(
     assert fetch() == original
     assert resync_if_changed(service, device_id, notifier, actor="test", timeout=1.0) is None
     assert len(notified) == 1
+
+
+def test_a_phonebook_fetch_is_not_taken_for_the_devices_file(
+    service: Service, device_id: int
+) -> None:
+    """A phone that searched or downloaded its phonebook after its last file fetch still holds
+    that file: nothing to resync (a Panasonic phone searches on every look-up)."""
+    notified: list[NotifyRequest] = []
+
+    def notifier(request: NotifyRequest) -> NotifyAnswer:
+        notified.append(request)
+        return NotifyAnswer(200, "OK")
+
+    bench = Fetch(path=f"cfg{GS_MAC}.xml", protocol="http", source="127.0.0.1")
+    assert service.provisioner.deliver(bench).outcome is Outcome.SERVED
+    service.timeline.flush()
+    # recorded later than the file (T0 is in 2030): the newest fetch on the timeline
+    add_event(service, device_id, 5, "fetch", filename="phonebook.xml", source="127.0.0.1",
+              sha256="0" * 64)  # fmt: skip
+    assert resync_if_changed(service, device_id, notifier, actor="test", timeout=1.0) is None
+    assert notified == []
