@@ -13,7 +13,7 @@ import pytest
 
 from provisioner.rendering import render_plan
 from provisioner.vendors import match_file, panasonic, parse_user_agent
-from provisioner.vendors.base import DeviceView, FileKind, FileRequest, RenderError
+from provisioner.vendors.base import DeviceView, FileKind, FileRequest, PhonebookEntry, RenderError
 from provisioner.vendors.panasonic import files, parameters
 from tests.support.golden_devices import CONTEXT, KX_HDV230, KX_UT133, PANASONIC_DEVICES
 
@@ -295,3 +295,13 @@ def test_the_biggest_model_stays_within_the_file_limits() -> None:
     body = render(sample)
     assert len(body) < 120 * 1024
     settings(body)
+
+
+def test_the_network_phonebook_keeps_what_ruby_may_not_hold_out() -> None:
+    """Ruby takes none of " & ' < > (XML guide §5.2.8); the name may have them, escaped."""
+    entry = PhonebookEntry("A&B", "エー&'ビー<>\"", "", (("office", "0312345678"),))
+    plan = PANA.phonebook(PANA.models["KX-TGP600"], [entry])
+    assert plan is not None
+    body = render_plan(plan)
+    assert "<Ruby>エービー</Ruby>".encode() in body
+    assert b"<Name>A&amp;B</Name>" in body
