@@ -274,8 +274,9 @@ def phonebook() -> ResponseReturnValue:
             _outcome(status, answer, t("phonebook_imported", entries=answer.get("entries", 0)))
             return redirect(url_for("customer.phonebook"))
         rows = answer.get("rows", []) if isinstance(answer, dict) else []
-        reason = answer.get("error", str(status)) if isinstance(answer, dict) else str(status)
-        flash(t("phonebook_refused", reason=reason), "error")
+        if not rows:  # named rows say it themselves; anything else (too large) is said here
+            reason = answer.get("error", str(status)) if isinstance(answer, dict) else str(status)
+            flash(t("phonebook_refused", reason=reason), "error")
     _found, entries = api_call("GET", path)
     return page("phonebook.html", 422 if rows else status, entries=entries or [], rows=rows)
 

@@ -156,11 +156,11 @@ def test_a_customer_changes_now_and_on_a_date(
     page.click("#upload button[type=submit]")
     expect(page.locator("ul.bad-rows li")).to_have_text([BAD_ROW])
     expect(page.locator("table.phonebook")).not_to_contain_text(BOOK_NAME)
+    screenshot(page, "customer-phonebook", tmp_path, full_page=False)
     page.set_input_files("input[name=sheet]", files=[_sheet(GOOD_SHEET)])
     page.click("#upload button[type=submit]")
     expect(page.locator(".notice")).to_have_text(ja("phonebook_imported", entries=2))
     expect(page.locator("table.phonebook")).to_contain_text(BOOK_NAME)
-    screenshot(page, "customer-phonebook", tmp_path, full_page=False)
     page.goto(f"{customer_server.http}/customer/devices/{phone.mac}")
 
     # The phone fetches that file; then it listens for the NOTIFY.
