@@ -215,6 +215,10 @@ def test_keys_of_a_phone(customer: Customer) -> None:
     customer.post(f"/customer/devices/{mac}/keys/2/delete")
     assert "本社" not in customer.get(f"/customer/devices/{mac}/keys").text
     assert customer.get(f"/customer/devices/{OTHER_MAC}/keys").status_code == 404
+    for path in (f"/customer/devices/{mac}", f"/customer/devices/{mac}/keys"):
+        english = customer.get(path + "?lang=en")  # every text has its English
+        assert english.status_code == 200
+        assert "Set a key" in english.text or "Phone settings" in english.text
 
 
 def test_a_phonebook_with_a_bad_row_is_named_and_nothing_is_imported(customer: Customer) -> None:
