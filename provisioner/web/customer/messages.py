@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from provisioner.web.staging.messages import translate_in
 
 MESSAGES: dict[str, dict[str, str]] = {
@@ -242,3 +244,42 @@ MESSAGES: dict[str, dict[str, str]] = {
 
 def translate(language: str, key: str, **values: object) -> str:
     return translate_in(MESSAGES, language, key, **values)
+
+
+# The phonebook import's reasons (provisioner.domain.phonebook.book, in the API's English), as
+# the Japanese page shows them; a reason not listed here is shown as the API gave it.
+_ROW = re.compile(r"line (?P<line>\d+): (?P<reason>.*)", re.DOTALL)
+_REASONS_JA: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern, re.DOTALL), text)
+    for pattern, text in (
+        (r"more fields than the header", "見出し行より項目が多い行です"),
+        (r"(?P<field>\w+) has a control character", "{field} に制御文字があります"),
+        (r"(?P<field>\w+) is longer than (?P<limit>\d+) characters",
+         "{field} が {limit} 文字を超えています"),
+        (r"name is empty", "名前（name）が空です"),
+        (r"reading (?P<value>.+) is not kana", "読み（reading）{value} がかなではありません"),
+        (r"(?P<field>office|mobile|home) (?P<value>.+) is not a phone number \(.*\)",
+         "{field} の {value} は電話番号ではありません（数字、* #、先頭の + のみ）"),
+        (r"no number \(office, mobile or home\)", "番号（office、mobile、home）がありません"),
+        (r"the sheet has (?P<count>\d+) entries; at most (?P<limit>\d+)",
+         "{count} 件あります。上限は {limit} 件です"),
+        (r"the sheet is not UTF-8 \(byte (?P<byte>\d+)\)",
+         "UTF-8 ではありません（{byte} バイト目）"),
+        (r"the header must be (?P<expected>\S+) \(got (?P<got>.*)\)",
+         "見出し行は {expected} にしてください（ファイルの見出し：{got}）"),
+    )
+)  # fmt: skip
+
+
+def phonebook_row(language: str, text: str) -> str:
+    """One refused row of a phonebook sheet, in the page's language."""
+    if language != "ja":
+        return text
+    row = _ROW.fullmatch(text)
+    reason = row.group("reason") if row else text
+    for pattern, template in _REASONS_JA:
+        found = pattern.fullmatch(reason)
+        if found:
+            reason = template.format(**found.groupdict())
+            break
+    return f"{row.group('line')} 行目：{reason}" if row else reason

@@ -38,7 +38,8 @@ from provisioner.web.api.auth import IN_PROCESS_CALLER, Caller
 from provisioner.web.api.context import API_PREFIX, provisioner
 from provisioner.web.api.door import PAGE_ACTOR, present_change
 from provisioner.web.customer.guard import t
-from provisioner.web.staging.guard import login_form
+from provisioner.web.customer.messages import phonebook_row
+from provisioner.web.staging.guard import language, login_form
 
 JST = dt.timezone(dt.timedelta(hours=9), "JST")
 HISTORY_PAGE = 50  # records per page: a phone scrolls through the newest first
@@ -273,7 +274,8 @@ def phonebook() -> ResponseReturnValue:
         if status < 300:
             _outcome(status, answer, t("phonebook_imported", entries=answer.get("entries", 0)))
             return redirect(url_for("customer.phonebook"))
-        rows = answer.get("rows", []) if isinstance(answer, dict) else []
+        refused = answer.get("rows", []) if isinstance(answer, dict) else []
+        rows = [phonebook_row(language(), row) for row in refused]
         if not rows:  # named rows say it themselves; anything else (too large) is said here
             reason = answer.get("error", str(status)) if isinstance(answer, dict) else str(status)
             flash(t("phonebook_refused", reason=reason), "error")

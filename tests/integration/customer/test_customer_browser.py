@@ -48,7 +48,7 @@ GOOD_SHEET = (
     HEADER + f"{BOOK_NAME},あべしょうてん,取引先,0312345678,,\n伊藤,いとう,,,09012345678,\n"
 )
 BAD_SHEET = HEADER + f"{BOOK_NAME},あべしょうてん,取引先,0312345678,,\n伊藤,いとう,,,携帯,\n"
-BAD_ROW = "line 3: mobile '携帯' is not a phone number (digits, * # and a leading +)"
+BAD_ROW = "3 行目：mobile の '携帯' は電話番号ではありません（数字、* #、先頭の + のみ）"
 
 
 def _sheet(text: str) -> FilePayload:

@@ -22,7 +22,8 @@ from provisioner.domain.access import staff
 from provisioner.domain.demo import DEMO_TENANT, REPRESENTATIVE, seed_demo
 from provisioner.domain.inventory import accounts, devices, tenants
 from provisioner.domain.inventory.lifecycle import Action
-from provisioner.web.customer.messages import translate
+from provisioner.domain.phonebook.book import MAX_ENTRIES, PhonebookError, parse_sheet
+from provisioner.web.customer.messages import phonebook_row, translate
 
 PASSWORD = "customer-password-1"
 OTHER_MAC = "000b82cc0009"
@@ -226,7 +227,7 @@ def test_a_phonebook_with_a_bad_row_is_named_and_nothing_is_imported(customer: C
     bad = (header + "阿部,あべ,,0312345678,,\n伊藤,いとう,,電話,,\n").encode()
     refused = _upload(customer, bad)
     assert refused.status_code == 422
-    assert "line 3: office &#39;電話&#39; is not a phone number" in refused.text
+    assert "3 行目：office の &#39;電話&#39; は電話番号ではありません" in refused.text
     assert ja("phonebook_rows") in refused.text
     assert "阿部" not in refused.text  # nothing imported
     done = _upload(customer, (header + "阿部,あべ,,0312345678,,\n").encode())
@@ -245,3 +246,30 @@ def _upload(customer: Customer, sheet: bytes) -> TestResponse:
         content_type="multipart/form-data",
         environ_base=OUTSIDE,
     )
+
+
+@pytest.mark.parametrize(
+    "sheet",
+    [
+        "name,reading,group,office,mobile,home\n阿部,あべ,,0312345678,,,余分\n",
+        "name,reading,group,office,mobile,home\n阿\x01部,あべ,,0312345678,,\n",
+        f"name,reading,group,office,mobile,home\n{'長' * 101},,,0312345678,,\n",
+        "name,reading,group,office,mobile,home\n,あべ,,0312345678,,\n",
+        "name,reading,group,office,mobile,home\n阿部,abe,,0312345678,,\n",
+        "name,reading,group,office,mobile,home\n阿部,あべ,,,携帯,\n",
+        "name,reading,group,office,mobile,home\n阿部,あべ,,,,\n",
+        "name,yomi\n阿部,あべ\n",
+        "name,office\n" + "阿部,0312345678\n" * (MAX_ENTRIES + 1),
+        "\udcff",  # not UTF-8
+    ],
+)
+def test_every_phonebook_refusal_reads_in_japanese(sheet: str) -> None:
+    """Each reason the import gives (the API's English) has its Japanese on the page; a
+    reworded reason fails here rather than showing English on a Japanese page."""
+    data = sheet.encode("utf-8", "surrogateescape")
+    with pytest.raises(PhonebookError) as refused:
+        parse_sheet(data)
+    for row in refused.value.errors:
+        shown = phonebook_row("ja", row)
+        assert not re.search(r"\b(line|is|has|the|than|no|not|got)\b", shown), shown
+        assert phonebook_row("en", row) == row
