@@ -16,7 +16,20 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from sqlalchemy import JSON, Index, Integer, String, Text, event, insert, inspect
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Index,
+    Integer,
+    String,
+    Text,
+    and_,
+    event,
+    insert,
+    inspect,
+    or_,
+    select,
+)
 from sqlalchemy.orm import (
     Mapped,
     ORMExecuteState,
@@ -27,7 +40,7 @@ from sqlalchemy.orm import (
 )
 
 from provisioner.db.actor import Actor, current, tenant_scope
-from provisioner.db.models import Base, Device, DeviceLine, Tenant, utcnow
+from provisioner.db.models import Base, Device, Tenant, utcnow
 
 MASK = "***"
 # Columns whose values never reach the history, changed or not.
@@ -90,7 +103,9 @@ class AuditRecord(Base):
     object_type: Mapped[str] = mapped_column(String(40))  # a table name, or "request"
     object_id: Mapped[str | None] = mapped_column(String(40))
     object_label: Mapped[str | None] = mapped_column(String(100))
-    action: Mapped[str] = mapped_column(String(20))  # create, update, delete, or what failed
+    action: Mapped[str] = mapped_column(
+        String(20)
+    )  # create, update, delete, replace, or what failed
     changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # field: [before, after]
     request_id: Mapped[str | None] = mapped_column(String(40))
     source: Mapped[str | None] = mapped_column(String(45))
@@ -176,12 +191,12 @@ def _tenant_of(session: Session, obj: Base, changes: dict[str, list[Any]]) -> in
     if "tenant_id" in changes:
         before, after = changes["tenant_id"]
         return int(after) if after is not None else before and int(before)
-    if hasattr(obj, "tenant_id"):
-        return getattr(obj, "tenant_id", None)
-    if isinstance(obj, DeviceLine):
-        device = session.get(Device, obj.device_id)
+    tenant_id: int | None = getattr(obj, "tenant_id", None)
+    device_id: int | None = getattr(obj, "device_id", None)
+    if tenant_id is None and device_id is not None:  # a line, a key, a device's own setting
+        device = session.get(Device, device_id)
         return device.tenant_id if device is not None else None
-    return None
+    return tenant_id
 
 
 def _label(obj: Base) -> str | None:
@@ -220,6 +235,15 @@ def record_row(actor: Actor, **fields: Any) -> dict[str, Any]:
         if isinstance(stored.get(key), str):
             stored[key] = stored[key][:size]
     return stored
+
+
+def record_replaced(session: Session, table: str, tenant: Tenant, before: int, after: int) -> None:
+    """One record for a tenant's rows of ``table`` replaced as a whole by a bulk statement
+    (which no flush sees): how many there were and are."""
+    row = record_row(current(), tenant_id=tenant.id, object_type=table, object_id=str(tenant.id),
+                     object_label=tenant.name[:100], action="replace",
+                     changes={"rows": [before, after]})  # fmt: skip
+    session.connection().execute(insert(AuditRecord), [row])
 
 
 def _refuse_history_edits(session: Session, _flush: UOWTransaction, _instances: object) -> None:
@@ -275,9 +299,23 @@ def _scope_to_tenant(state: ORMExecuteState) -> None:
         cls = mapper.class_
         if cls is not Tenant and "tenant_id" in mapper.columns:
             criteria.append(
-                with_loader_criteria(cls, cls.tenant_id == tenant, include_aliases=True)
+                with_loader_criteria(cls, _own_rows(cls, mapper, tenant), include_aliases=True)
             )
     state.statement = state.statement.options(*criteria)
+
+
+def _own_rows(cls: Any, mapper: Any, tenant: int) -> ColumnElement[bool]:
+    """The rows of ``cls`` a customer of ``tenant`` sees. A row set at one level of several
+    (a setting for a tenant, a model or a device: ``tenant_id`` or ``device_id`` empty) is its
+    tenant's own, one of its devices', or service-wide (a model's, which its phones get too)."""
+    columns = mapper.columns
+    if "device_id" not in columns or not columns["tenant_id"].nullable:
+        return cls.tenant_id == tenant  # type: ignore[no-any-return]
+    its_devices = select(Device.id).where(Device.tenant_id == tenant)
+    return or_(
+        cls.tenant_id == tenant,
+        and_(cls.tenant_id.is_(None), or_(cls.device_id.is_(None), cls.device_id.in_(its_devices))),
+    )
 
 
 def install(sessions: Any) -> None:

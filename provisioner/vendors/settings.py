@@ -39,6 +39,9 @@ class Setting:
     description: str
     choices: tuple[str, ...] = ()
     default: str | None = None  # None: the device keeps its own value
+    # A customer's administrator may set it (for its tenant, or one phone); what the service
+    # or its network depends on (time source, the phone's own web UI) is staff's.
+    customer: bool = True
 
     def problem(self, value: str) -> str | None:
         """Why ``value`` is not a value of this setting, or None."""
@@ -51,11 +54,11 @@ class Setting:
 
 def _setting(
     name: str, kind: SettingKind, description: str, choices: tuple[str, ...] = (),
-    default: str | None = None,
+    default: str | None = None, *, customer: bool = True,
 ) -> Setting:  # fmt: skip
     if kind is SettingKind.BOOLEAN:
         choices = ("on", "off")
-    return Setting(name, kind, description, choices, default)
+    return Setting(name, kind, description, choices, default, customer)
 
 
 DISPLAY_LANGUAGE = "display_language"
@@ -79,15 +82,17 @@ SETTINGS: Mapping[str, Setting] = MappingProxyType(
             _setting("time_zone", SettingKind.CHOICE, "time zone of the display",
                      ("Asia/Tokyo", "Asia/Seoul", "UTC"), "Asia/Tokyo"),
             _setting(NTP_SERVER, SettingKind.HOST,
-                     "time server (default: the service's PROVISIONER_NTP_SERVER)"),
+                     "time server (default: the service's PROVISIONER_NTP_SERVER)",
+                     customer=False),
             _setting("call_waiting", SettingKind.BOOLEAN, "a second call rings during a call"),
             _setting("intercom_auto_answer", SettingKind.BOOLEAN,
                      "answer an intercom call (Call-Info/Alert-Info auto answer) by itself"),
             _setting("web_ui", SettingKind.CHOICE, "the phone's own web UI",
-                     ("https", "http", "both", "off")),
+                     ("https", "http", "both", "off"), customer=False),
         )
     }
 )  # fmt: skip
+CUSTOMER_SETTINGS = frozenset(name for name, setting in SETTINGS.items() if setting.customer)
 
 
 def effective(settings: Mapping[str, str], name: str, ctx: ProvisioningContext) -> str | None:

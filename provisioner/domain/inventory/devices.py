@@ -229,6 +229,21 @@ def set_line(
     return device
 
 
+def set_line_ringing(
+    session: Session, device: Device, port: int, ring_representative: bool | None
+) -> Device:
+    """Whether the account on ``port`` rings for the tenant's representative numbers (None:
+    as the device says, unless it is a FAX port), leaving the account where it is."""
+    _configurable_tenant(device)
+    check_port(_model_of(device), port)
+    line = next((ln for ln in device.lines if ln.port == port), None)
+    if line is None:
+        raise NotFound(f"device {device.mac} has no account on port {port}")
+    line.ring_representative = ring_representative
+    session.flush()
+    return device
+
+
 def clear_line(session: Session, device: Device, port: int) -> Device:
     _configurable_tenant(device)
     check_port(_model_of(device), port)

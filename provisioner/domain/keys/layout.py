@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from provisioner.db.models import Account, Device, DeviceLine, Tenant
@@ -136,7 +136,8 @@ def set_keys(session: Session, device: Device, modules: int, keys: list[KeyIn]) 
         raise Invalid("a position is given twice")
     extensions = _extensions(session, device.tenant_id)
     rows = [_check_key(key, model, modules, extensions, model.lines) for key in keys]
-    session.execute(delete(DeviceKey).where(DeviceKey.device_id == device.id))
+    _delete_all(session, device)
+    session.flush()  # the old keys go before the new ones, which may take their positions
     for row in rows:
         row.device_id = device.id
         session.add(row)
@@ -150,31 +151,37 @@ def set_key(session: Session, device: Device, key: KeyIn) -> None:
     model = _configurable(device)
     extensions = _extensions(session, device.tenant_id)
     row = _check_key(key, model, device.expansion_modules, extensions, model.lines)
-    session.execute(
-        delete(DeviceKey).where(
-            DeviceKey.device_id == device.id, DeviceKey.position == key.position
-        )
-    )
-    row.device_id = device.id
-    session.add(row)
+    existing = _key_at(session, device, key.position)
+    if existing is None:
+        row.device_id = device.id
+        session.add(row)
+    else:  # in place: a new row would be INSERTed before the old one is DELETEd
+        existing.type, existing.value, existing.label = row.type, row.value, row.label
     _touch(session, device)
 
 
-def _delete_at(session: Session, device: Device, position: int) -> int:
+# Keys are changed through the ORM, never by bulk statements, so that the history records them.
+def _key_at(session: Session, device: Device, position: int) -> DeviceKey | None:
     here = (DeviceKey.device_id == device.id) & (DeviceKey.position == position)
-    count: int = session.execute(delete(DeviceKey).where(here)).rowcount  # type: ignore[attr-defined]
-    return count
+    return session.scalar(select(DeviceKey).where(here))
+
+
+def _delete_all(session: Session, device: Device) -> None:
+    for row in session.scalars(select(DeviceKey).where(DeviceKey.device_id == device.id)):
+        session.delete(row)
 
 
 def clear_key(session: Session, device: Device, position: int) -> None:
-    if not _delete_at(session, device, position):
+    row = _key_at(session, device, position)
+    if row is None:
         raise NotFound(f"device {device.mac} has no key of its own at position {position}")
+    session.delete(row)
     _touch(session, device)
 
 
 def clear_keys(session: Session, device: Device) -> None:
     """Back to the model's default layout."""
-    session.execute(delete(DeviceKey).where(DeviceKey.device_id == device.id))
+    _delete_all(session, device)
     device.expansion_modules = 0
     _touch(session, device)
 

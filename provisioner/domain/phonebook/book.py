@@ -19,9 +19,10 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
+from provisioner.db.audit import record_replaced
 from provisioner.db.models import Account, Tenant
 from provisioner.db.phonebook import PhonebookEntry as Row
 from provisioner.domain.errors import Invalid
@@ -113,6 +114,7 @@ def parse_sheet(data: bytes) -> list[PhonebookEntry]:
 def import_phonebook(session: Session, tenant: Tenant, data: bytes) -> ImportReport:
     """Replace the tenant's phonebook with the sheet's entries, all or none."""
     entries = parse_sheet(data)
+    before = session.scalar(select(func.count()).where(Row.tenant_id == tenant.id)) or 0
     session.execute(delete(Row).where(Row.tenant_id == tenant.id))
     if entries:
         session.execute(
@@ -123,6 +125,7 @@ def import_phonebook(session: Session, tenant: Tenant, data: bytes) -> ImportRep
                 for e in entries
             ],
         )  # fmt: skip
+    record_replaced(session, Row.__tablename__, tenant, before, len(entries))
     return ImportReport(tenant.name, len(entries))
 
 

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, delete, false, or_, select
+from sqlalchemy import ColumnElement, Connection, false, or_, select
 from sqlalchemy.orm import Session
 
 from provisioner.db.models import Device, Tenant
@@ -157,10 +157,12 @@ def _upsert(
 def _delete(
     session: Session, table: type[SettingValue] | type[RawParameter], scope: Scope, name: str
 ) -> None:
-    """Remove ``name`` at exactly ``scope``; NotFound when it is not set there."""
-    gone = session.execute(delete(table).where(scope.where(table), table.name == name))
-    if not gone.rowcount:  # type: ignore[attr-defined]
+    """Remove ``name`` at exactly ``scope``; NotFound when it is not set there. Through the
+    ORM (not a bulk statement), so that the history records it."""
+    row = session.scalar(select(table).where(scope.where(table), table.name == name))
+    if row is None:
         raise NotFound(f"{name} is not set at this {scope.level}")
+    session.delete(row)
     _touch(session, scope)
 
 

@@ -36,6 +36,7 @@ from provisioner.web.api.schemas import (
     DiagnosisOut,
     EventOut,
     LineIn,
+    LinePatch,
     RegistrationOut,
     TimelineQuery,
 )
@@ -133,6 +134,20 @@ def set_line(mac: str, port: int, json_data: dict[str, Any]) -> Data:
         devices.set_line(session, device, port, account, json_data["fax_mode"] or "",
                          json_data["ring_representative"])  # fmt: skip
         return present.device(device)
+
+
+@bp.patch("/devices/<mac>/lines/<int:port>")
+@bp.auth_required(auth, roles=WAREHOUSE_AND_CUSTOMER)
+@bp.input(LinePatch)
+@bp.output(DeviceOut)
+@bp.doc(responses=[403, 404, 409, 422])
+def update_line(mac: str, port: int, json_data: dict[str, Any]) -> Data:
+    """Switch one line's ringing for the representative numbers, its account staying (a
+    customer turns it off for one desk of a phone)."""
+    with unit_of_work() as session:
+        device = devices.get_device(session, mac)
+        changed = devices.set_line_ringing(session, device, port, json_data["ring_representative"])
+        return present.device(changed)
 
 
 @bp.delete("/devices/<mac>/lines/<int:port>")

@@ -106,6 +106,9 @@ def begin_schedule() -> None:
         g.apply_at = schedule.check_apply_at(request.args[APPLY_AT])
     except Invalid as exc:
         abort(422, str(exc))
+    # The body is read now and kept: a view that reads it uncached (a CSV sheet) would leave
+    # nothing for the stored change.
+    request.get_data()
     # The views see the request as if sent without apply_at (a query schema may RAISE).
     request.args = ImmutableMultiDict(  # type: ignore[misc]
         [(k, v) for k, v in request.args.items(multi=True) if k != APPLY_AT]

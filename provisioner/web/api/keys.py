@@ -3,6 +3,8 @@ tenant's feature codes (issue 15).
 
 Without keys of its own a device shows, and gets, its model's default layout. A key past the
 model (and its expansion modules) or of a kind its key cannot be is refused by name (422).
+A customer reads and sets its own phones' keys (its tenant's scope); the feature codes dial the
+PBX's park and pickup, which only an admin sets.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from provisioner.domain.keys import layout
 from provisioner.domain.keys.layout import KeyIn
 from provisioner.vendors import find_model
 from provisioner.vendors.base import KeyType
-from provisioner.web.api.auth import ADMIN, ANY_ROLE, WAREHOUSE, auth
+from provisioner.web.api.auth import ADMIN, ANY_ROLE_AND_CUSTOMER, WAREHOUSE_AND_CUSTOMER, auth
 from provisioner.web.api.context import API_PREFIX, unit_of_work
 from provisioner.web.api.present import Data
 
@@ -78,7 +80,7 @@ def _shown(mac: str) -> Data:
 
 
 @bp.get("/devices/<mac>/keys")
-@bp.auth_required(auth, roles=ANY_ROLE)
+@bp.auth_required(auth, roles=ANY_ROLE_AND_CUSTOMER)
 @bp.output(KeysOut)
 @bp.doc(responses=[404])
 def get_keys(mac: str) -> Data:
@@ -88,7 +90,7 @@ def get_keys(mac: str) -> Data:
 
 
 @bp.put("/devices/<mac>/keys")
-@bp.auth_required(auth, roles=WAREHOUSE)
+@bp.auth_required(auth, roles=WAREHOUSE_AND_CUSTOMER)
 @bp.input(KeysIn)
 @bp.output(KeysOut)
 @bp.doc(responses=[403, 404, 409, 422])
@@ -102,7 +104,7 @@ def set_keys(mac: str, json_data: dict[str, Any]) -> Data:
 
 
 @bp.delete("/devices/<mac>/keys")
-@bp.auth_required(auth, roles=WAREHOUSE)
+@bp.auth_required(auth, roles=WAREHOUSE_AND_CUSTOMER)
 @bp.output(KeysOut)
 @bp.doc(responses=[403, 404, 409])
 def clear_keys(mac: str) -> Data:
@@ -113,7 +115,7 @@ def clear_keys(mac: str) -> Data:
 
 
 @bp.put("/devices/<mac>/keys/<int:position>")
-@bp.auth_required(auth, roles=WAREHOUSE)
+@bp.auth_required(auth, roles=WAREHOUSE_AND_CUSTOMER)
 @bp.input(KeyBody)
 @bp.output(KeysOut)
 @bp.doc(responses=[403, 404, 409, 422])
@@ -126,7 +128,7 @@ def set_key(mac: str, position: int, json_data: dict[str, Any]) -> Data:
 
 
 @bp.delete("/devices/<mac>/keys/<int:position>")
-@bp.auth_required(auth, roles=WAREHOUSE)
+@bp.auth_required(auth, roles=WAREHOUSE_AND_CUSTOMER)
 @bp.output(KeysOut)
 @bp.doc(responses=[403, 404, 409])
 def clear_key(mac: str, position: int) -> Data:
@@ -137,7 +139,7 @@ def clear_key(mac: str, position: int) -> Data:
 
 
 @bp.get("/tenants/<int:tenant_id>/feature-codes")
-@bp.auth_required(auth, roles=ANY_ROLE)
+@bp.auth_required(auth, roles=ANY_ROLE_AND_CUSTOMER)
 @bp.output(FeatureCodes)
 @bp.doc(responses=[404])
 def get_feature_codes(tenant_id: int) -> Data:

@@ -1,4 +1,5 @@
-"""A tenant's phonebook over the API: the CSV import (all rows or none) and what phones get."""
+"""A tenant's phonebook over the API: the CSV import (all rows or none) and what phones get.
+A customer imports and reads its own tenant's."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from flask import request
 
 from provisioner.domain.inventory import tenants
 from provisioner.domain.phonebook.book import PhonebookError, entries_for, import_phonebook
-from provisioner.web.api.auth import ADMIN, ANY_ROLE, auth
+from provisioner.web.api.auth import ADMIN_AND_CUSTOMER, ANY_ROLE_AND_CUSTOMER, auth
 from provisioner.web.api.context import API_PREFIX, unit_of_work
 from provisioner.web.api.present import Data
 
@@ -39,7 +40,7 @@ class PhonebookImportedOut(Schema):
 
 
 @bp.put("/tenants/<int:tenant_id>/phonebook")
-@bp.auth_required(auth, roles=ADMIN)
+@bp.auth_required(auth, roles=ADMIN_AND_CUSTOMER)
 @bp.output(PhonebookImportedOut)
 @bp.doc(responses=[403, 404, 413, 422])
 def put_phonebook(tenant_id: int) -> Data:
@@ -56,7 +57,7 @@ def put_phonebook(tenant_id: int) -> Data:
 
 
 @bp.get("/tenants/<int:tenant_id>/phonebook")
-@bp.auth_required(auth, roles=ANY_ROLE)
+@bp.auth_required(auth, roles=ANY_ROLE_AND_CUSTOMER)
 @bp.output(PhonebookEntryOut(many=True))
 @bp.doc(responses=[404])
 def get_phonebook(tenant_id: int) -> list[Data]:

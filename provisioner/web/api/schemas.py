@@ -332,6 +332,15 @@ class LineIn(Schema):
     )
 
 
+class LinePatch(Schema):
+    ring_representative = JsonBoolean(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Rings for the representative numbers; null: as the device "
+                  "says, unless FAX."},
+    )  # fmt: skip
+
+
 class BindIn(Schema):
     tenant_id = _id(required=True)
 

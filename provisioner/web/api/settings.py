@@ -4,6 +4,9 @@ A setting is set for a tenant, a model or a device; a device's effective value i
 specific one, and ``GET /devices/{mac}/settings`` names where each comes from. Raw vendor
 parameters are for experts (admin only), per device or per tenant and model; a name the vendor
 catalogue of that model lacks, or one the service owns, is refused by name (422).
+
+A customer reads its own phones' and tenant's settings and sets the user-facing ones
+(``CUSTOMER_SETTINGS``) for its tenant or one phone; it neither reads nor sets raw parameters.
 """
 
 from __future__ import annotations
@@ -15,8 +18,17 @@ from apiflask import APIBlueprint
 from provisioner.domain.inventory import devices, tenants
 from provisioner.domain.inventory.lookup import provisioning_context
 from provisioner.domain.settings import values
-from provisioner.vendors.settings import SETTINGS
-from provisioner.web.api.auth import ADMIN, ANY_ROLE, WAREHOUSE, auth
+from provisioner.vendors.settings import CUSTOMER_SETTINGS, SETTINGS
+from provisioner.web.api.auth import (
+    ADMIN,
+    ADMIN_AND_CUSTOMER,
+    ANY_ROLE,
+    ANY_ROLE_AND_CUSTOMER,
+    WAREHOUSE_AND_CUSTOMER,
+    auth,
+    customer_may_set,
+    is_customer,
+)
 from provisioner.web.api.context import API_PREFIX, provisioner, unit_of_work
 from provisioner.web.api.present import Data
 from provisioner.web.api.settings_schemas import (
@@ -34,7 +46,8 @@ def _device_settings(mac: str) -> Data:
         device = devices.get_device(session, mac)
         ctx = provisioning_context(provisioner().settings)
         shown = values.effective_view(session, device, ctx)
-        raw = values.raw_for(session, device.id, device.tenant_id, device.model)
+        raw = [] if is_customer() else values.raw_for(session, device.id, device.tenant_id,
+                                                      device.model)  # fmt: skip
         return {
             "settings": [vars(s) | {"source": s.source.value} for s in shown],
             "raw": [{"name": n, "value": v, "source": lvl.value} for n, v, lvl in raw],
@@ -46,7 +59,7 @@ def _listed(scope_values: dict[str, str]) -> Data:
 
 
 @bp.get("/settings")
-@bp.auth_required(auth, roles=ANY_ROLE)
+@bp.auth_required(auth, roles=ANY_ROLE_AND_CUSTOMER)
 @bp.output(SettingOut(many=True))
 def list_settings() -> list[Data]:
     """The settings catalogue: each setting's values and service default."""
@@ -54,7 +67,7 @@ def list_settings() -> list[Data]:
 
 
 @bp.get("/devices/<mac>/settings")
-@bp.auth_required(auth, roles=ANY_ROLE)
+@bp.auth_required(auth, roles=ANY_ROLE_AND_CUSTOMER)
 @bp.output(DeviceSettingsOut)
 @bp.doc(responses=[404, 409])
 def get_device_settings(mac: str) -> Data:
@@ -64,12 +77,13 @@ def get_device_settings(mac: str) -> Data:
 
 
 @bp.put("/devices/<mac>/settings/<setting>")
-@bp.auth_required(auth, roles=WAREHOUSE)
+@bp.auth_required(auth, roles=WAREHOUSE_AND_CUSTOMER)
 @bp.input(ValueIn)
 @bp.output(DeviceSettingsOut)
 @bp.doc(responses=[403, 404, 422])
 def set_device_setting(mac: str, setting: str, json_data: dict[str, Any]) -> Data:
     """Set a setting for this device only (a value its model cannot take is refused)."""
+    customer_may_set({setting: json_data["value"]}, CUSTOMER_SETTINGS)
     with unit_of_work() as session:
         device = devices.get_device(session, mac)
         values.set_value(session, values.device_scope(device), setting, json_data["value"])
@@ -77,18 +91,19 @@ def set_device_setting(mac: str, setting: str, json_data: dict[str, Any]) -> Dat
 
 
 @bp.delete("/devices/<mac>/settings/<setting>")
-@bp.auth_required(auth, roles=WAREHOUSE)
+@bp.auth_required(auth, roles=WAREHOUSE_AND_CUSTOMER)
 @bp.output(DeviceSettingsOut)
 @bp.doc(responses=[403, 404, 409, 422])
 def clear_device_setting(mac: str, setting: str) -> Data:
     """Drop the device's own value: its model's, tenant's or the default applies again."""
+    customer_may_set({setting: None}, CUSTOMER_SETTINGS)
     with unit_of_work() as session:
         values.clear_value(session, values.device_scope(devices.get_device(session, mac)), setting)
     return _device_settings(mac)
 
 
 @bp.get("/tenants/<int:tenant_id>/settings")
-@bp.auth_required(auth, roles=ANY_ROLE)
+@bp.auth_required(auth, roles=ANY_ROLE_AND_CUSTOMER)
 @bp.output(LevelValuesOut)
 @bp.doc(responses=[404])
 def get_tenant_settings(tenant_id: int) -> Data:
@@ -99,12 +114,13 @@ def get_tenant_settings(tenant_id: int) -> Data:
 
 
 @bp.put("/tenants/<int:tenant_id>/settings/<setting>")
-@bp.auth_required(auth, roles=ADMIN)
+@bp.auth_required(auth, roles=ADMIN_AND_CUSTOMER)
 @bp.input(ValueIn)
 @bp.output(LevelValuesOut)
 @bp.doc(responses=[403, 404, 422])
 def set_tenant_setting(tenant_id: int, setting: str, json_data: dict[str, Any]) -> Data:
     """Set a setting for all the tenant's devices (models that cannot take it keep theirs)."""
+    customer_may_set({setting: json_data["value"]}, CUSTOMER_SETTINGS)
     with unit_of_work() as session:
         scope = values.tenant_scope(tenants.get_tenant(session, tenant_id))
         values.set_value(session, scope, setting, json_data["value"])
@@ -112,10 +128,11 @@ def set_tenant_setting(tenant_id: int, setting: str, json_data: dict[str, Any]) 
 
 
 @bp.delete("/tenants/<int:tenant_id>/settings/<setting>")
-@bp.auth_required(auth, roles=ADMIN)
+@bp.auth_required(auth, roles=ADMIN_AND_CUSTOMER)
 @bp.output(LevelValuesOut)
 @bp.doc(responses=[403, 404, 422])
 def clear_tenant_setting(tenant_id: int, setting: str) -> Data:
+    customer_may_set({setting: None}, CUSTOMER_SETTINGS)
     with unit_of_work() as session:
         scope = values.tenant_scope(tenants.get_tenant(session, tenant_id))
         values.clear_value(session, scope, setting)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from provisioner.web.staging.messages import translate_in
 
 MESSAGES: dict[str, dict[str, str]] = {
@@ -75,6 +77,51 @@ MESSAGES: dict[str, dict[str, str]] = {
         "download_csv": "CSVでダウンロード",
         "older": "さらに前の履歴",
         "not_found": "見つかりません。",
+        "unchanged": "変更はありません。",
+        "nav_phonebook": "電話帳",
+        "phone_settings": "電話機の設定",
+        "setting_inherited": "会社・機種の設定に従う（{value}）",
+        "setting_display_language": "画面の言語",
+        "setting_date_format": "日付の表示",
+        "setting_time_format": "時刻の表示（24時間・12時間）",
+        "setting_time_zone": "タイムゾーン",
+        "setting_call_waiting": "通話中着信（キャッチホン）",
+        "setting_intercom_auto_answer": "内線呼び出しに自動で応答",
+        "keys_title": "電話機 {mac} のボタン",
+        "back_to_phone": "電話機の画面に戻る",
+        "keys_default": "機種の標準の割り当てです。",
+        "keys_own": "この電話機用の割り当てです。",
+        "keys_positions": "ボタン数 {positions}",
+        "key_position": "位置",
+        "key_type": "種類",
+        "key_value": "番号・値",
+        "key_value_hint": "回線なら回線番号、BLFなら内線番号、短縮ダイヤルなら電話番号。",
+        "key_label": "表示名",
+        "key_delete": "削除",
+        "key_set": "ボタンを設定する",
+        "bad_position": "位置は数字で入力してください。",
+        "key_type_line": "回線",
+        "key_type_blf": "BLF（内線の状態）",
+        "key_type_speed_dial": "短縮ダイヤル",
+        "key_type_park": "パーク",
+        "key_type_pickup": "ピックアップ",
+        "key_type_dtmf": "DTMF送出",
+        "key_type_none": "なし",
+        "phonebook_title": "電話帳",
+        "phonebook_hint": "UTF-8のCSV（見出し行 name,reading,group,office,mobile,home）。アップロードすると電話帳全体が置き換わります。誤りのある行が1つでもあれば何も取り込みません。",
+        "phonebook_file": "CSVファイル",
+        "phonebook_upload": "アップロード",
+        "phonebook_imported": "電話帳を取り込みました（{entries} 件）。",
+        "phonebook_refused": "取り込みませんでした：{reason}",
+        "phonebook_rows": "誤りのある行（電話帳は変更されていません）",
+        "phonebook_entries": "登録内容（{count} 件）",
+        "phonebook_name": "名前",
+        "phonebook_group": "グループ",
+        "phonebook_numbers": "番号",
+        "number_office": "会社",
+        "number_mobile": "携帯",
+        "number_home": "自宅",
+        "number_extension": "内線",
     },
     "en": {
         "app_title": "Your phones",
@@ -146,9 +193,93 @@ MESSAGES: dict[str, dict[str, str]] = {
         "download_csv": "Download as CSV",
         "older": "Older entries",
         "not_found": "Not found.",
+        "unchanged": "Nothing changed.",
+        "nav_phonebook": "Phonebook",
+        "phone_settings": "Phone settings",
+        "setting_inherited": "As the company or model says ({value})",
+        "setting_display_language": "Display language",
+        "setting_date_format": "Date format",
+        "setting_time_format": "Clock (24 or 12 hours)",
+        "setting_time_zone": "Time zone",
+        "setting_call_waiting": "Call waiting",
+        "setting_intercom_auto_answer": "Answer intercom calls by itself",
+        "keys_title": "Keys of phone {mac}",
+        "back_to_phone": "Back to the phone",
+        "keys_default": "The model's default layout.",
+        "keys_own": "This phone's own layout.",
+        "keys_positions": "{positions} keys",
+        "key_position": "Position",
+        "key_type": "Kind",
+        "key_value": "Number or value",
+        "key_value_hint": "A line: its line number; BLF: the extension; speed dial: the number.",
+        "key_label": "Label",
+        "key_delete": "Delete",
+        "key_set": "Set a key",
+        "bad_position": "The position is a number.",
+        "key_type_line": "Line",
+        "key_type_blf": "BLF (an extension's state)",
+        "key_type_speed_dial": "Speed dial",
+        "key_type_park": "Park",
+        "key_type_pickup": "Pickup",
+        "key_type_dtmf": "DTMF",
+        "key_type_none": "None",
+        "phonebook_title": "Phonebook",
+        "phonebook_hint": "UTF-8 CSV with the header name,reading,group,office,mobile,home. An upload replaces the whole phonebook; with any bad row nothing is imported.",
+        "phonebook_file": "CSV file",
+        "phonebook_upload": "Upload",
+        "phonebook_imported": "Phonebook imported ({entries} entries).",
+        "phonebook_refused": "Not imported: {reason}",
+        "phonebook_rows": "Rows with errors (the phonebook is unchanged)",
+        "phonebook_entries": "Entries ({count})",
+        "phonebook_name": "Name",
+        "phonebook_group": "Group",
+        "phonebook_numbers": "Numbers",
+        "number_office": "Office",
+        "number_mobile": "Mobile",
+        "number_home": "Home",
+        "number_extension": "Extension",
     },
 }
 
 
 def translate(language: str, key: str, **values: object) -> str:
     return translate_in(MESSAGES, language, key, **values)
+
+
+# The phonebook import's reasons (provisioner.domain.phonebook.book, in the API's English), as
+# the Japanese page shows them; a reason not listed here is shown as the API gave it.
+_ROW = re.compile(r"line (?P<line>\d+): (?P<reason>.*)", re.DOTALL)
+_REASONS_JA: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern, re.DOTALL), text)
+    for pattern, text in (
+        (r"more fields than the header", "見出し行より項目が多い行です"),
+        (r"(?P<field>\w+) has a control character", "{field} に制御文字があります"),
+        (r"(?P<field>\w+) is longer than (?P<limit>\d+) characters",
+         "{field} が {limit} 文字を超えています"),
+        (r"name is empty", "名前（name）が空です"),
+        (r"reading (?P<value>.+) is not kana", "読み（reading）{value} がかなではありません"),
+        (r"(?P<field>office|mobile|home) (?P<value>.+) is not a phone number \(.*\)",
+         "{field} の {value} は電話番号ではありません（数字、* #、先頭の + のみ）"),
+        (r"no number \(office, mobile or home\)", "番号（office、mobile、home）がありません"),
+        (r"the sheet has (?P<count>\d+) entries; at most (?P<limit>\d+)",
+         "{count} 件あります。上限は {limit} 件です"),
+        (r"the sheet is not UTF-8 \(byte (?P<byte>\d+)\)",
+         "UTF-8 ではありません（{byte} バイト目）"),
+        (r"the header must be (?P<expected>\S+) \(got (?P<got>.*)\)",
+         "見出し行は {expected} にしてください（ファイルの見出し：{got}）"),
+    )
+)  # fmt: skip
+
+
+def phonebook_row(language: str, text: str) -> str:
+    """One refused row of a phonebook sheet, in the page's language."""
+    if language != "ja":
+        return text
+    row = _ROW.fullmatch(text)
+    reason = row.group("reason") if row else text
+    for pattern, template in _REASONS_JA:
+        found = pattern.fullmatch(reason)
+        if found:
+            reason = template.format(**found.groupdict())
+            break
+    return f"{row.group('line')} 行目：{reason}" if row else reason

@@ -1,5 +1,6 @@
-"""The customer pages' routes: reads from the domain (scoped to the tenant), changes through the
-admin API in-process as the logged-in customer, answers a page."""
+"""The customer pages' routes: reads from the domain (scoped to the tenant) or, where the API
+already shapes them (keys, settings), from the API; changes through the admin API in-process as
+the logged-in customer; answers a page."""
 
 from __future__ import annotations
 
@@ -27,14 +28,18 @@ from provisioner.domain import audit, schedule
 from provisioner.domain.errors import NotFound
 from provisioner.domain.inventory import devices, tenants
 from provisioner.domain.inventory.lookup import timeline
+from provisioner.domain.inventory.representatives import rings_for_representative
 from provisioner.domain.registrations.plain import plain_status
 from provisioner.domain.registrations.status import device_lines
 from provisioner.domain.timeline import EventKind
+from provisioner.vendors.base import KeyType
+from provisioner.vendors.settings import CUSTOMER_SETTINGS, SETTINGS
 from provisioner.web.api.auth import IN_PROCESS_CALLER, Caller
 from provisioner.web.api.context import API_PREFIX, provisioner
 from provisioner.web.api.door import PAGE_ACTOR, present_change
 from provisioner.web.customer.guard import t
-from provisioner.web.staging.guard import login_form
+from provisioner.web.customer.messages import phonebook_row
+from provisioner.web.staging.guard import language, login_form
 
 JST = dt.timezone(dt.timedelta(hours=9), "JST")
 HISTORY_PAGE = 50  # records per page: a phone scrolls through the newest first
@@ -47,7 +52,11 @@ def register(bp: Blueprint) -> None:
         ("/logout", logout, ["POST"]),
         ("/devices/<mac>", device_page, ["GET"]),
         ("/devices/<mac>/settings", device_settings, ["POST"]),
-        ("/devices/<mac>/accounts/<int:account_id>", line_name, ["POST"]),
+        ("/devices/<mac>/lines/<int:port>", line_settings, ["POST"]),
+        ("/devices/<mac>/phone-settings", phone_settings, ["POST"]),
+        ("/devices/<mac>/keys", keys_page, ["GET", "POST"]),
+        ("/devices/<mac>/keys/<int:position>/delete", delete_key, ["POST"]),
+        ("/phonebook", phonebook, ["GET", "POST"]),
         ("/devices/<mac>/resync", resync, ["POST"]),
         ("/devices/<mac>/power-cycle", power_cycle, ["POST"]),
         ("/networks", networks, ["GET", "POST"]),
@@ -70,15 +79,21 @@ def page(template: str, status: int = 200, **context: object) -> Response:
 
 
 def api_call(
-    method: str, path: str, body: dict[str, Any] | None = None, apply_at: str | None = None
+    method: str,
+    path: str,
+    body: dict[str, Any] | None = None,
+    apply_at: str | None = None,
+    sheet: bytes | None = None,
 ) -> tuple[int, Any]:
-    """The admin API, in-process, as the logged-in customer: its roles, scope and history."""
+    """The admin API, in-process, as the logged-in customer: its roles, scope and history.
+    ``sheet``: a CSV body instead of JSON."""
     caller = Caller(f"customer {g.customer}", ApiRole.CUSTOMER, g.tenant_id)
+    content = {"json": body} if sheet is None else {"data": sheet, "content_type": "text/csv"}
     with current_app.app_context():  # a fresh ``g`` for the API's request
         response = current_app.test_client().open(
             API_PREFIX + path,
             method=method,
-            json=body,
+            **content,
             query_string={"apply_at": apply_at} if apply_at else None,
             headers={"Authorization": "Bearer in-process"},
             environ_overrides={IN_PROCESS_CALLER: caller, PAGE_ACTOR: current()},
@@ -138,6 +153,9 @@ def devices_page() -> Response:
 
 def device_page(mac: str) -> Response:
     cores = provisioner().settings.pbx_readers
+    status, shown = api_call("GET", f"/devices/{mac}/settings")
+    if status != 200:
+        return page("message.html", 404, error=t("not_found"))
     with provisioner().db.session() as db:
         try:
             device = devices.get_device(db, mac)
@@ -150,9 +168,12 @@ def device_page(mac: str) -> Response:
             "device": device,
             "plain": plain_status(db, device, cores),
             "registrations": {line.port: line.state for line in device_lines(db, device, cores)},
+            "rings": {ln.port: rings_for_representative(device, ln) for ln in device.lines},
             "numbers": numbers,
             "caller": number if source == "representative" else "direct",
             "fetched": _last_fetch(db, device),
+            "settings": [s for s in shown["settings"] if s["name"] in CUSTOMER_SETTINGS],
+            "choices": {name: SETTINGS[name].choices for name in CUSTOMER_SETTINGS},
         }
         return page("device.html", **context)
 
@@ -162,20 +183,104 @@ def _back(mac: str) -> Response:
 
 
 def device_settings(mac: str) -> ResponseReturnValue:
-    body = {
-        "caller_id": request.form.get("caller_id", "direct"),
-        "ring_representative": request.form.get("ring_representative") == "on",
-    }
+    body = {"caller_id": request.form.get("caller_id", "direct")}
     status, answer = api_call("PATCH", f"/devices/{mac}", body, _apply_at())
     _outcome(status, answer, t("saved"))
     return _back(mac)
 
 
-def line_name(mac: str, account_id: int) -> ResponseReturnValue:
-    body = {"display_name": request.form.get("display_name", "")}
-    status, answer = api_call("PATCH", f"/accounts/{account_id}", body, _apply_at())
-    _outcome(status, answer, t("saved"))
+def line_settings(mac: str, port: int) -> ResponseReturnValue:
+    """A line's name (its account's) and its representative ringing: what changed of the two,
+    each one change (dated alike)."""
+    status, shown = api_call("GET", f"/devices/{mac}")
+    line = (
+        next((ln for ln in shown["lines"] if ln["port"] == port), None) if status == 200 else None
+    )
+    if line is None:
+        flash(t("refused", reason=t("not_found")), "error")
+        return _back(mac)
+    when = _apply_at()
+    changes = []
+    name = request.form.get("display_name", "")
+    if name != line["display_name"]:
+        changes.append(("PATCH", f"/accounts/{line['account_id']}", {"display_name": name}))
+    rings = request.form.get("ring_representative") == "on"
+    if rings != line["ring_representative"]:
+        changes.append(("PATCH", f"/devices/{mac}/lines/{port}", {"ring_representative": rings}))
+    _apply_all(changes, when)
     return _back(mac)
+
+
+def phone_settings(mac: str) -> ResponseReturnValue:
+    """The phone's own value of each user-facing setting; empty: as the tenant or model says."""
+    status, shown = api_call("GET", f"/devices/{mac}/settings")
+    if status != 200:
+        flash(t("refused", reason=t("not_found")), "error")
+        return _back(mac)
+    own = {s["name"]: s["value"] for s in shown["settings"] if s["source"] == "device"}
+    changes = []
+    for name in sorted(CUSTOMER_SETTINGS):
+        wanted = request.form.get(name, "")
+        path = f"/devices/{mac}/settings/{name}"
+        if wanted and wanted != own.get(name):
+            changes.append(("PUT", path, {"value": wanted}))
+        elif not wanted and name in own:
+            changes.append(("DELETE", path, None))
+    _apply_all(changes, when=_apply_at())
+    return _back(mac)
+
+
+def _apply_all(changes: list[tuple[str, str, dict[str, Any] | None]], when: str | None) -> None:
+    """Each change through the API, its outcome flashed; none: said so."""
+    for method, path, body in changes:
+        status, answer = api_call(method, path, body, when)
+        _outcome(status, answer, t("saved"))
+    if not changes:
+        flash(t("unchanged"))
+
+
+def keys_page(mac: str) -> ResponseReturnValue:
+    if request.method == "POST":
+        position = request.form.get("position", "")
+        body = {field: request.form.get(field, "") for field in ("type", "value", "label")}
+        if not position.isdigit() or len(position) > 4:
+            flash(t("refused", reason=t("bad_position")), "error")
+        else:
+            status, answer = api_call("PUT", f"/devices/{mac}/keys/{position}", body, _apply_at())
+            _outcome(status, answer, t("saved"))
+        return redirect(url_for("customer.keys_page", mac=mac))
+    status, shown = api_call("GET", f"/devices/{mac}/keys")
+    if status != 200:
+        return page("message.html", 404, error=t("not_found"))
+    return page("keys.html", mac=mac, keys=shown, types=[kind.value for kind in KeyType])
+
+
+def delete_key(mac: str, position: int) -> ResponseReturnValue:
+    status, answer = api_call("DELETE", f"/devices/{mac}/keys/{position}", None, _apply_at())
+    _outcome(status, answer, t("saved"))
+    return redirect(url_for("customer.keys_page", mac=mac))
+
+
+def phonebook() -> ResponseReturnValue:
+    """The tenant's phonebook; an upload replaces it, all rows or none, and a refused sheet is
+    shown with each bad row named (nothing imported)."""
+    path = f"/tenants/{g.tenant_id}/phonebook"
+    rows: list[str] = []
+    status = 200
+    if request.method == "POST":
+        upload = request.files.get("sheet")
+        sheet = upload.read() if upload is not None else b""
+        status, answer = api_call("PUT", path, apply_at=_apply_at(), sheet=sheet)
+        if status < 300:
+            _outcome(status, answer, t("phonebook_imported", entries=answer.get("entries", 0)))
+            return redirect(url_for("customer.phonebook"))
+        refused = answer.get("rows", []) if isinstance(answer, dict) else []
+        rows = [phonebook_row(language(), row) for row in refused]
+        if not rows:  # named rows say it themselves; anything else (too large) is said here
+            reason = answer.get("error", str(status)) if isinstance(answer, dict) else str(status)
+            flash(t("phonebook_refused", reason=reason), "error")
+    _found, entries = api_call("GET", path)
+    return page("phonebook.html", 422 if rows else status, entries=entries or [], rows=rows)
 
 
 def resync(mac: str) -> ResponseReturnValue:

@@ -9,9 +9,11 @@ import urllib.request
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from provisioner.app.service import open_service
-from provisioner.db.models import ApiRole
+from provisioner.db.models import ApiRole, Tenant
+from provisioner.db.settings import SettingValue
 from provisioner.domain.access.tokens import create_token
 from provisioner.settings import Settings
 from provisioner.web import create_app
@@ -80,5 +82,45 @@ def test_awkward_values_on_postgres(postgres_url: str) -> None:
         api.ok("POST", "/devices/000b82fe0001/actions/bind", json={"tenant_id": tenant["id"]})
         lines = api.ok("PUT", "/devices/000b82fe0001/lines/1", json={"account_id": account["id"]})
         assert lines["lines"][0]["extension"] == "1001"
+    finally:
+        service.close()
+
+
+@pytest.mark.postgres
+def test_a_customer_reaches_its_phones_own_settings_on_postgres(postgres_url: str) -> None:
+    """The tenant scope's rule for rows set per tenant, model or device (a subquery of the
+    tenant's devices) on PostgreSQL: a customer sees its phone's own value, changes that row in
+    place, and another tenant's phone stays missing."""
+    service = open_service(Settings(db=postgres_url, secret_key=TEST_KEY))
+    try:
+        with service.db.session() as session:
+            token = create_token(session, "pg-scope-admin", ApiRole.ADMIN)[1]
+        api = Api(create_app(service).test_client(), service, {"admin": token})
+        macs = {"ours": "000b82fe0101", "theirs": "000b82fe0102"}
+        tenant_ids = {}
+        for name, mac in macs.items():
+            tenant = new_tenant(api, f"pg-scope-{name}")
+            tenant_ids[name] = tenant["id"]
+            account = new_account(api, tenant["id"], "1001")
+            api.ok("POST", "/devices", 201, json={"mac": mac, "model": "GXP2170"})
+            api.ok("POST", f"/devices/{mac}/actions/bind", json={"tenant_id": tenant["id"]})
+            api.ok("PUT", f"/devices/{mac}/lines/1", json={"account_id": account["id"]})
+            api.ok("PUT", f"/devices/{mac}/settings/time_format", json={"value": "12h"})
+        with service.db.session() as session:
+            ours = session.get(Tenant, tenant_ids["ours"])
+            api.tokens["customer"] = create_token(
+                session, "pg-scope-customer", ApiRole.CUSTOMER, ours
+            )[1]
+        shown = api.ok("GET", f"/devices/{macs['ours']}/settings", role="customer")
+        mine = next(s for s in shown["settings"] if s["name"] == "time_format")
+        assert (mine["value"], mine["source"]) == ("12h", "device")
+        api.ok("PUT", f"/devices/{macs['ours']}/settings/time_format", role="customer",
+               json={"value": "24h"})  # fmt: skip
+        api.refused("GET", f"/devices/{macs['theirs']}/settings", 404, role="customer")
+        with service.db.session() as session:
+            rows = session.scalars(
+                select(SettingValue.value).where(SettingValue.name == "time_format")
+            ).all()
+        assert sorted(rows) == ["12h", "24h"]  # changed in place, not doubled
     finally:
         service.close()

@@ -2,10 +2,12 @@
 ``provisioner serve``, with SIPp playing the phone for the resync NOTIFY.
 
 A customer's administrator logs in, switches a phone's caller ID to the representative number,
-turns representative ringing off, schedules a line's new display name for one minute later,
-sees it pending in the history, and sees it applied: the phone gets its NOTIFY (SIPp checks the
-Event and answers the Digest challenge with line 1's credentials) and its next fetch carries the
-new name. With ``STAGING_SCREENSHOTS=DIR`` the run saves the README's PNGs.
+turns representative ringing off for one of its lines, uploads a phonebook with one bad row (the
+page names it and nothing is imported) and then a good one, schedules a line's new display name
+for one minute later, sees it pending in the history, and sees it applied: the phone gets its
+NOTIFY (SIPp checks the Event and answers the Digest challenge with line 1's credentials) and its
+next fetch carries the new name. With ``STAGING_SCREENSHOTS=DIR`` the run saves the README's
+PNGs.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import BrowserContext, FilePayload, Page, expect, sync_playwright
 
 from provisioner.domain.demo import DEMO_TENANT, REPRESENTATIVE
 from provisioner.web.customer.messages import translate
@@ -38,6 +40,19 @@ USER, PASSWORD = "sato", "customer-password-1"
 NEW_NAME = "工事後 受付"
 JST = dt.timezone(dt.timedelta(hours=9))
 APPLY_WAIT_MS = 120_000  # one minute ahead, then the scheduler's next pass and the NOTIFY
+
+
+HEADER = "name,reading,group,office,mobile,home\n"
+BOOK_NAME = "阿部 商店"
+GOOD_SHEET = (
+    HEADER + f"{BOOK_NAME},あべしょうてん,取引先,0312345678,,\n伊藤,いとう,,,09012345678,\n"
+)
+BAD_SHEET = HEADER + f"{BOOK_NAME},あべしょうてん,取引先,0312345678,,\n伊藤,いとう,,,携帯,\n"
+BAD_ROW = "3 行目：mobile の '携帯' は電話番号ではありません（数字、* #、先頭の + のみ）"
+
+
+def _sheet(text: str) -> FilePayload:
+    return {"name": "phonebook.csv", "mimeType": "text/csv", "buffer": text.encode()}
 
 
 def ja(key: str, **values: object) -> str:
@@ -121,13 +136,32 @@ def test_a_customer_changes_now_and_on_a_date(
     screenshot(page, "customer-devices", tmp_path, full_page=False)
     card.locator("a").click()
 
-    # Now: the representative number as caller ID, representative ringing off.
+    # Now: the representative number as caller ID; line 2 no longer rings for it, line 1 does.
     page.select_option("select[name=caller_id]", REPRESENTATIVE)
-    page.uncheck("input[name=ring_representative]")
     page.click("#settings button[type=submit]")
     expect(page.locator(".notice")).to_have_text(ja("saved"))
     expect(page.locator("select[name=caller_id]")).to_have_value(REPRESENTATIVE)
-    expect(page.locator("input[name=ring_representative]")).not_to_be_checked()
+    second = page.locator("form.line[data-port='2']")
+    second.locator("input[name=ring_representative]").uncheck()
+    second.locator("button[type=submit]").click()
+    expect(page.locator(".notice")).to_have_text(ja("saved"))
+    expect(second.locator("input[name=ring_representative]")).not_to_be_checked()
+    ringing = page.locator("form.line[data-port='1'] input[name=ring_representative]")
+    expect(ringing).to_be_checked()
+
+    # The phonebook: a sheet with one bad row is refused with that row named, nothing imported;
+    # the corrected sheet replaces the book.
+    page.click("text=" + ja("nav_phonebook"))
+    page.set_input_files("input[name=sheet]", files=[_sheet(BAD_SHEET)])
+    page.click("#upload button[type=submit]")
+    expect(page.locator("ul.bad-rows li")).to_have_text([BAD_ROW])
+    expect(page.locator("table.phonebook")).not_to_contain_text(BOOK_NAME)
+    screenshot(page, "customer-phonebook", tmp_path, full_page=False)
+    page.set_input_files("input[name=sheet]", files=[_sheet(GOOD_SHEET)])
+    page.click("#upload button[type=submit]")
+    expect(page.locator(".notice")).to_have_text(ja("phonebook_imported", entries=2))
+    expect(page.locator("table.phonebook")).to_contain_text(BOOK_NAME)
+    page.goto(f"{customer_server.http}/customer/devices/{phone.mac}")
 
     # The phone fetches that file; then it listens for the NOTIFY.
     before = fetch(customer_server, phone.filename)

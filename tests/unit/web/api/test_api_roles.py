@@ -129,6 +129,7 @@ def plausible_bodies(
             "json": {"caller_id": "direct", "ring_representative": False, "encrypt_config": True}
         },
         ("put", "/devices/{mac}/lines/{port}"): {"json": {"account_id": ids["account_id"]}},
+        ("patch", "/devices/{mac}/lines/{port}"): {"json": {"ring_representative": False}},
         ("post", "/devices/{mac}/actions/bind"): {"json": {"tenant_id": ids["tenant_id"]}},
         ("post", "/imports"): {"data": sheet_rows(demo_rows()), "content_type": "text/csv"},
         ("post", "/tokens"): {"json": {"name": "made-by-role", "role": "readonly"}},

@@ -59,7 +59,7 @@ def test_another_tenants_objects_are_missing_and_staff_operations_forbidden(
         their_macs = {mac for mac in session.scalars(select(Device.mac)) if mac != OUR_MAC}
     bodies = plausible_bodies(theirs) | CUSTOMER_BODIES
     before = secrets_in(api.service)
-    checked = 0
+    missing: set[tuple[str, str]] = set()  # (method, path) answered 404
     for method, path, roles, _takes_body in operations(api):
         concrete = path.format(**theirs)
         response = api.call(
@@ -72,12 +72,16 @@ def test_another_tenants_objects_are_missing_and_staff_operations_forbidden(
             assert response.status_code == 403, label
         elif "{" in path:
             assert response.status_code == 404, label
-            checked += 1
+            missing.add((method, path))
         else:
             assert response.status_code == 200, label
             assert DEMO_TENANT not in body, label
             assert not [mac for mac in their_macs if mac in body.lower()], label
-    assert checked >= 10
+    assert len(missing) >= 30
+    assert {("patch", "/devices/{mac}/lines/{port}"), ("put", "/devices/{mac}/keys/{position}"),
+            ("put", "/devices/{mac}/settings/{setting}"), ("get", "/devices/{mac}/settings"),
+            ("put", "/tenants/{tenant_id}/phonebook"), ("get", "/tenants/{tenant_id}/phonebook"),
+            ("put", "/tenants/{tenant_id}/settings/{setting}")} <= missing  # fmt: skip
 
 
 def test_a_customer_changes_only_what_a_customer_may_change(two_tenants: tuple[Api, int]) -> None:
@@ -100,3 +104,75 @@ def test_a_customer_changes_only_what_a_customer_may_change(two_tenants: tuple[A
         ours = session.get(Tenant, ours_id)
         assert ours is not None
         assert ours.status is TenantStatus.ACTIVE
+
+
+def test_a_customer_sets_its_phones_keys_ringing_settings_and_phonebook(
+    two_tenants: tuple[Api, int],
+) -> None:
+    api, ours_id = two_tenants
+    # One line's ringing, its account staying.
+    line = api.ok("PATCH", f"/devices/{OUR_MAC}/lines/1", role="customer",
+                  json={"ring_representative": False})["lines"][0]  # fmt: skip
+    assert (line["extension"], line["ring_representative"]) == ("2001", False)
+    api.refused("PATCH", f"/devices/{OUR_MAC}/lines/2", 404, role="customer",
+                json={"ring_representative": False})  # fmt: skip
+    # Keys, one and all.
+    keys = api.ok("PUT", f"/devices/{OUR_MAC}/keys/2", role="customer",
+                  json={"type": "speed_dial", "value": "0312345678", "label": "本社"})  # fmt: skip
+    assert {
+        "position": 2,
+        "type": "speed_dial",
+        "value": "0312345678",
+        "label": "本社",
+    }.items() <= (next(k for k in keys["keys"] if k["position"] == 2).items())
+    # Settings: the user-facing ones, never the service's, never raw parameters.
+    api.ok("PUT", "/models/GXP2170/settings/time_format", json={"value": "12h"})  # staff, all
+    api.ok(
+        "PUT", f"/devices/{OUR_MAC}/raw/audio.volume.ring", json={"value": "5"}
+    )  # staff, an expert's
+    shown = api.ok("GET", f"/devices/{OUR_MAC}/settings", role="customer")
+    assert {"name": "time_format", "value": "12h", "source": "model"}.items() <= next(
+        s for s in shown["settings"] if s["name"] == "time_format"
+    ).items()  # the model's row reaches the customer's phone through the scope
+    assert shown["raw"] == []
+    for value in ("24h", "12h"):  # the second time the customer's own row is found, not doubled
+        shown = api.ok("PUT", f"/devices/{OUR_MAC}/settings/time_format", role="customer",
+                       json={"value": value})  # fmt: skip
+    assert {"name": "time_format", "value": "12h", "source": "device"}.items() <= next(
+        s for s in shown["settings"] if s["name"] == "time_format"
+    ).items()
+    refused = api.refused("PUT", f"/devices/{OUR_MAC}/settings/ntp_server", 403,
+                          role="customer", json={"value": "ntp.example.jp"})  # fmt: skip
+    assert "ntp_server" in refused
+    api.refused(
+        "PUT",
+        f"/devices/{OUR_MAC}/raw/audio.volume.ring",
+        403,
+        role="customer",
+        json={"value": "7"},
+    )
+    api.ok("PUT", f"/tenants/{ours_id}/settings/call_waiting", role="customer",
+           json={"value": "off"})  # fmt: skip
+    # The phonebook: a bad row names its line and changes nothing; a good sheet replaces it.
+    header = "name,reading,group,office,mobile,home\n"
+    bad = api.call("PUT", f"/tenants/{ours_id}/phonebook", role="customer",
+                   data=(header + "阿部,あべ,,0312345678,,\n伊藤,いとう,,電話,,\n").encode(),
+                   content_type="text/csv")  # fmt: skip
+    assert bad.status_code == 422
+    assert bad.get_json()["rows"] == ["line 3: office '電話' is not a phone number "
+                                      "(digits, * # and a leading +)"]  # fmt: skip
+    assert api.ok("GET", f"/tenants/{ours_id}/phonebook", role="customer") == [
+        {"name": "山田", "reading": "", "group": "内線", "numbers": [{"kind": "extension",
+                                                                   "number": "2001"}]}
+    ]  # fmt: skip
+    sheet = (header + "阿部,あべ,,0312345678,,\n").encode()
+    good = api.ok("PUT", f"/tenants/{ours_id}/phonebook", role="customer", data=sheet,
+                  content_type="text/csv")  # fmt: skip
+    assert good == {"tenant": OURS, "entries": 1}
+    # Each change is in the customer's history, its tenant's (a device's own setting too).
+    history = api.ok("GET", "/audit?limit=100", role="customer")["items"]
+    changed = {(r["object_type"], r["action"], r["result"]) for r in history}
+    assert {("device_lines", "update", "ok"), ("device_keys", "create", "ok"),
+            ("setting_values", "create", "ok"), ("setting_values", "update", "ok"),
+            ("phonebook_entries", "replace", "ok")} <= changed  # fmt: skip
+    assert any(r["result"] == "failed" and "/phonebook" in r["object_label"] for r in history)

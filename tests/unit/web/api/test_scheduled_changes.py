@@ -181,3 +181,23 @@ def test_a_crash_while_applying_leaves_the_change_pending_and_nothing_applied(
     assert not ringing(api, mac)
     outcomes = api.ok("GET", "/audit?object_type=scheduled_changes&result=ok")["items"]
     assert [r["action"] for r in outcomes if r["action"] == "apply"] == ["apply"]
+
+
+def test_a_customer_schedules_a_phonebook_and_one_lines_ringing(api: Api) -> None:
+    """A CSV body is kept as sent (the view reads it uncached) and replayed as the customer."""
+    name = add_customer_token(api, 1)
+    mac = first_mac(api)
+    sheet = "name,reading,group,office,mobile,home\n阿部,あべ,,0312345678,,\n"
+    booked = api.call("PUT", f"/tenants/1/phonebook?apply_at={later(60)}", role=name,
+                      data=sheet.encode(), content_type="text/csv")  # fmt: skip
+    assert booked.status_code == 202, booked.get_data(as_text=True)
+    assert booked.get_json()["body"] == sheet
+    line = api.ok("PATCH", f"/devices/{mac}/lines/1?apply_at={later(60)}", 202, role=name,
+                  json={"ring_representative": False})  # fmt: skip
+    assert line["role"] == "customer"
+    assert "阿部" not in str(api.ok("GET", "/tenants/1/phonebook", role=name))
+    assert apply(api) == 2
+    assert [e["name"] for e in api.ok("GET", "/tenants/1/phonebook", role=name)][:1] == ["阿部"]
+    assert api.ok("GET", f"/devices/{mac}", role=name)["lines"][0]["ring_representative"] is False
+    statuses = {c["path"]: c["status"] for c in api.ok("GET", "/scheduled-changes", role=name)}
+    assert set(statuses.values()) == {"applied"}

@@ -5,6 +5,7 @@ now or at a time, and reads its history; staff and customer logins stay on their
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 from dataclasses import dataclass
 
@@ -21,7 +22,8 @@ from provisioner.domain.access import staff
 from provisioner.domain.demo import DEMO_TENANT, REPRESENTATIVE, seed_demo
 from provisioner.domain.inventory import accounts, devices, tenants
 from provisioner.domain.inventory.lifecycle import Action
-from provisioner.web.customer.messages import translate
+from provisioner.domain.phonebook.book import MAX_ENTRIES, PhonebookError, parse_sheet
+from provisioner.web.customer.messages import phonebook_row, translate
 
 PASSWORD = "customer-password-1"
 OTHER_MAC = "000b82cc0009"
@@ -99,9 +101,8 @@ def test_a_change_now_and_one_at_a_time(customer: Customer) -> None:
     with customer.service.db.session() as session:
         device = devices.get_device(session, mac)
         assert devices.caller_id(device) == ("representative", REPRESENTATIVE)
-        assert device.ring_representative is False  # the box was left unticked
     later = (utcnow() + dt.timedelta(hours=2)).astimezone(dt.timezone(dt.timedelta(hours=9)))
-    customer.post(f"/customer/devices/{mac}/settings", caller_id="direct", ring_representative="on",
+    customer.post(f"/customer/devices/{mac}/settings", caller_id="direct",
                   apply_at=later.strftime("%Y-%m-%dT%H:%M"))  # fmt: skip
     page = customer.get(f"/customer/devices/{mac}")
     assert ja("scheduled", when=later.strftime("%Y-%m-%d %H:%M")) in page.text
@@ -112,7 +113,7 @@ def test_a_change_now_and_one_at_a_time(customer: Customer) -> None:
             "customer",
             "pending",
         )
-        assert devices.get_device(session, mac).ring_representative is False
+        assert devices.caller_id(devices.get_device(session, mac))[0] == "representative"
         records = session.scalars(
             select(AuditRecord).where(AuditRecord.actor == "customer sato")
         ).all()
@@ -157,3 +158,118 @@ def test_no_request_leaves_its_actor_or_scope_behind(customer: Customer) -> None
     customer.post(f"/customer/devices/{customer.mac}/settings", caller_id="direct")
     customer.get("/customer/history")
     assert current() == SERVICE
+
+
+def test_one_lines_name_and_ringing_and_the_phones_own_settings(customer: Customer) -> None:
+    mac = customer.mac
+    with customer.service.db.session() as session:
+        ports = [line.port for line in devices.get_device(session, mac).lines]
+    assert ports[:1] == [1]
+    page = customer.get(f"/customer/devices/{mac}").text
+    assert ja("phone_settings") in page
+    assert 'name="ntp_server"' not in page  # the service's, not the customer's
+    # Line 1: ringing off, its name unchanged (one change, not two).
+    done = customer.post(f"/customer/devices/{mac}/lines/1", display_name=_name(customer, 1))
+    assert done.status_code == 302
+    assert ja("saved") in customer.get(f"/customer/devices/{mac}").text
+    with customer.service.db.session() as session:
+        device = devices.get_device(session, mac)
+        assert [ln.ring_representative for ln in device.lines][:1] == [False]
+        assert device.ring_representative is True  # the phone's other lines ring as before
+        updated = session.scalars(
+            select(AuditRecord.object_type).where(AuditRecord.actor == "customer sato")
+        ).all()
+    assert updated == ["device_lines"]
+    customer.post(f"/customer/devices/{mac}/lines/1", display_name=_name(customer, 1))
+    assert ja("unchanged") in customer.get(f"/customer/devices/{mac}").text
+    # The phone's own clock; then back to its tenant's or model's.
+    customer.post(f"/customer/devices/{mac}/phone-settings", time_format="12h")
+    assert 'value="12h" selected' in customer.get(f"/customer/devices/{mac}").text
+    customer.post(f"/customer/devices/{mac}/phone-settings", time_format="")
+    with customer.service.db.session() as session:
+        assert session.scalars(select(AuditRecord.action).where(
+            AuditRecord.object_type == "setting_values")).all() == ["create", "delete"]  # fmt: skip
+    # Another tenant's phone: nothing to change.
+    customer.post(f"/customer/devices/{OTHER_MAC}/lines/1", display_name="x")
+    assert ja("not_found") in customer.get("/customer/").text
+
+
+def _name(customer: Customer, port: int) -> str:
+    with customer.service.db.session() as session:
+        device = devices.get_device(session, customer.mac)
+        return next(ln.account.display_name for ln in device.lines if ln.port == port)
+
+
+def test_keys_of_a_phone(customer: Customer) -> None:
+    mac = customer.mac
+    keys = customer.get(f"/customer/devices/{mac}/keys")
+    assert keys.status_code == 200
+    assert ja("keys_default") in keys.text
+    customer.post(f"/customer/devices/{mac}/keys", position="2", type="speed_dial",
+                  value="0312345678", label="本社")  # fmt: skip
+    keys = customer.get(f"/customer/devices/{mac}/keys").text
+    assert ja("keys_own") in keys
+    assert "本社" in keys
+    refused = customer.post(f"/customer/devices/{mac}/keys", position="9999", type="none")
+    assert refused.status_code == 302
+    assert ja("refused", reason="") in customer.get(f"/customer/devices/{mac}/keys").text
+    customer.post(f"/customer/devices/{mac}/keys/2/delete")
+    assert "本社" not in customer.get(f"/customer/devices/{mac}/keys").text
+    assert customer.get(f"/customer/devices/{OTHER_MAC}/keys").status_code == 404
+    for path in (f"/customer/devices/{mac}", f"/customer/devices/{mac}/keys"):
+        english = customer.get(path + "?lang=en")  # every text has its English
+        assert english.status_code == 200
+        assert "Set a key" in english.text or "Phone settings" in english.text
+
+
+def test_a_phonebook_with_a_bad_row_is_named_and_nothing_is_imported(customer: Customer) -> None:
+    header = "name,reading,group,office,mobile,home\n"
+    bad = (header + "阿部,あべ,,0312345678,,\n伊藤,いとう,,電話,,\n").encode()
+    refused = _upload(customer, bad)
+    assert refused.status_code == 422
+    assert "3 行目：office の &#39;電話&#39; は電話番号ではありません" in refused.text
+    assert ja("phonebook_rows") in refused.text
+    assert "阿部" not in refused.text  # nothing imported
+    done = _upload(customer, (header + "阿部,あべ,,0312345678,,\n").encode())
+    assert done.status_code == 302
+    shown = customer.get("/customer/phonebook").text
+    assert ja("phonebook_imported", entries=1) in shown
+    assert "阿部" in shown
+    english = customer.get("/customer/phonebook?lang=en").text
+    assert "Phonebook" in english
+
+
+def _upload(customer: Customer, sheet: bytes) -> TestResponse:
+    return customer.client.post(
+        "/customer/phonebook",
+        data={"csrf": customer.csrf(), "sheet": (io.BytesIO(sheet), "book.csv")},
+        content_type="multipart/form-data",
+        environ_base=OUTSIDE,
+    )
+
+
+@pytest.mark.parametrize(
+    "sheet",
+    [
+        "name,reading,group,office,mobile,home\n阿部,あべ,,0312345678,,,余分\n",
+        "name,reading,group,office,mobile,home\n阿\x01部,あべ,,0312345678,,\n",
+        f"name,reading,group,office,mobile,home\n{'長' * 101},,,0312345678,,\n",
+        "name,reading,group,office,mobile,home\n,あべ,,0312345678,,\n",
+        "name,reading,group,office,mobile,home\n阿部,abe,,0312345678,,\n",
+        "name,reading,group,office,mobile,home\n阿部,あべ,,,携帯,\n",
+        "name,reading,group,office,mobile,home\n阿部,あべ,,,,\n",
+        "name,yomi\n阿部,あべ\n",
+        "name,office\n" + "阿部,0312345678\n" * (MAX_ENTRIES + 1),
+        "\udcff",  # not UTF-8
+    ],
+)
+def test_every_phonebook_refusal_reads_in_japanese(sheet: str) -> None:
+    """Each reason the import gives (the API's English) has its Japanese on the page; a
+    reworded reason fails here rather than showing English on a Japanese page."""
+    data = sheet.encode("utf-8", "surrogateescape")
+    with pytest.raises(PhonebookError) as refused:
+        parse_sheet(data)
+    for row in refused.value.errors:
+        shown = phonebook_row("ja", row)
+        assert not re.search(r"\b(line|is|has|the|than|no|not|got)\b", shown), shown
+        assert phonebook_row("en", row) == row
