@@ -1,0 +1,253 @@
+"""The HTTP server's entry: whole request bodies first, then the WSGI application in a thread.
+
+Under granian's WSGI interface a view reads its body lazily inside one of a handful of
+blocking threads, so a client that sends its body one byte a second holds a thread for as
+long as it likes: eight of them stopped all HTTP service (docs/security.md, "Web front door").
+Here granian runs the RSGI interface instead: the event loop reads each body asynchronously
+under a deadline (408 past it) and a per-path size limit (413 over it), and only a request
+whose body is complete takes a thread of a bounded pool to run the unchanged WSGI application
+(``lean_front`` over Flask) with the buffered body. A slow client then costs a coroutine and a
+buffer, never a thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import sys
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication, WSGIEnvironment
+
+log = logging.getLogger(__name__)
+
+KIB = 1024
+MIB = 1024 * KIB
+# Longest body first: the first matching prefix decides. Logins carry a name and a password;
+# a gateway's CDR batch is at most 1,000 records; sheets, phonebooks and forms up to the
+# admin API's MAX_BODY (a sheet of 100,000 rows is about 10 MB). Anything else (device files
+# are GETs) needs no real body.
+BODY_LIMITS: tuple[tuple[str, int], ...] = (
+    ("/staging/login", 16 * KIB),
+    ("/customer/login", 16 * KIB),
+    ("/gateway/", 4 * MIB),
+    ("/api/", 16 * MIB),
+    ("/staging/", 16 * MIB),
+    ("/customer/", 16 * MIB),
+)
+DEFAULT_BODY_LIMIT = 64 * KIB
+STREAM_BATCH = 256 * KIB  # a streamed answer (a firmware image) goes out in pieces this big
+
+
+class BodyRefused(Exception):
+    """The body cannot be taken: the status and the plain-text reason to answer with."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
+class Scope(Protocol):
+    """What this module reads of granian's RSGI scope."""
+
+    proto: str
+    http_version: str
+    client: str
+    server: str
+    scheme: str
+    method: str
+    path: str
+    query_string: str
+
+    @property
+    def headers(self) -> Any: ...
+
+
+def body_limit(path: str) -> int:
+    """The largest body a request to ``path`` may carry."""
+    for prefix, limit in BODY_LIMITS:
+        if path.startswith(prefix):
+            return limit
+    return DEFAULT_BODY_LIMIT
+
+
+@dataclass
+class _Answer:
+    status: int
+    headers: list[tuple[str, str]]
+    head: bytes  # the whole body, or its first batch when ``rest`` streams the remainder
+    rest: Iterator[bytes] | None
+
+
+class BufferedFront:
+    """An RSGI application over a WSGI one: bodies buffered under a deadline and a size
+    limit on the event loop, the WSGI application run in ``threads`` threads."""
+
+    def __init__(self, wsgi_app: WSGIApplication, threads: int, body_seconds: float) -> None:
+        self.wsgi_app = wsgi_app
+        self.body_seconds = body_seconds
+        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="http")
+
+    def __rsgi_del__(self, loop: object) -> None:
+        self.pool.shutdown(wait=True)
+
+    async def __rsgi__(self, scope: Scope, proto: Any) -> None:
+        if scope.proto != "http":
+            return
+        try:
+            body = await self._body(scope, proto)
+        except BodyRefused as refused:
+            proto.response_bytes(
+                refused.status,
+                [("Content-Type", "text/plain; charset=utf-8"), ("Connection", "close")],
+                f"{refused}\n".encode(),
+            )
+            return
+        except Exception:  # the client went away mid-body: nobody to answer
+            return
+        loop = asyncio.get_running_loop()
+        answer = await loop.run_in_executor(self.pool, self._call, _environ(scope, body))
+        if answer.rest is None:
+            proto.response_bytes(answer.status, answer.headers, answer.head)
+            return
+        transport = proto.response_stream(answer.status, answer.headers)
+        try:
+            chunk = answer.head
+            while chunk:
+                await transport.send_bytes(chunk)
+                chunk = await loop.run_in_executor(self.pool, _batch, answer.rest)
+        finally:
+            await loop.run_in_executor(self.pool, _close, answer.rest)
+
+    async def _body(self, scope: Scope, proto: Any) -> bytes:
+        """The whole body, or BodyRefused: too long said or sent (413), too slow (408)."""
+        headers = scope.headers
+        length_text = headers.get("content-length")
+        if length_text is None and "transfer-encoding" not in headers:
+            return b""  # a GET, as every device fetch is: nothing to wait for
+        limit = body_limit(scope.path)
+        if length_text is not None:
+            if not length_text.isdigit():
+                raise BodyRefused(400, "Content-Length is not a number")
+            if int(length_text) > limit:
+                raise BodyRefused(413, f"the body is larger than {limit} bytes for this path")
+            if int(length_text) == 0:
+                return b""
+        try:
+            return await asyncio.wait_for(_read(proto, limit), self.body_seconds)
+        except TimeoutError:
+            raise BodyRefused(
+                408, f"the body did not arrive within {self.body_seconds:g} seconds"
+            ) from None
+
+    def _call(self, environ: WSGIEnvironment) -> _Answer:
+        """The WSGI application on one request (in a pool thread): its answer, whole when it
+        is a list (every page and device file), else its first batch and the rest to come."""
+        started: list[Any] = []
+
+        def start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: object = None
+        ) -> Any:
+            started[:] = [int(status.split(" ", 1)[0]), headers]
+            return _no_write
+
+        try:
+            result = self.wsgi_app(environ, start_response)
+            if isinstance(result, list):
+                return _Answer(*started, b"".join(result), None)
+            chunks = iter(result)
+            return _Answer(*started, _batch(chunks), _Closing(chunks, result))
+        except Exception:
+            log.exception("%s %s failed", environ["REQUEST_METHOD"], environ["PATH_INFO"])
+            return _Answer(500, [("Content-Type", "text/plain; charset=utf-8")],
+                           b"internal error\n", None)  # fmt: skip
+
+
+class _Closing(Iterator[bytes]):
+    """A WSGI result's iterator that remembers the result to close (PEP 3333)."""
+
+    def __init__(self, chunks: Iterator[bytes], result: Iterable[bytes]) -> None:
+        self.chunks = chunks
+        self.result = result
+
+    def __next__(self) -> bytes:
+        return next(self.chunks)
+
+    def close(self) -> None:
+        close = getattr(self.result, "close", None)
+        if close is not None:
+            close()
+
+
+async def _read(proto: Any, limit: int) -> bytes:
+    received = bytearray()
+    async for chunk in proto:
+        received += chunk
+        if len(received) > limit:
+            raise BodyRefused(413, f"the body is larger than {limit} bytes for this path")
+    return bytes(received)
+
+
+def _batch(chunks: Iterator[bytes]) -> bytes:
+    """The next pieces of a streamed answer, up to about ``STREAM_BATCH`` bytes."""
+    batch = bytearray()
+    for chunk in chunks:
+        batch += chunk
+        if len(batch) >= STREAM_BATCH:
+            break
+    return bytes(batch)
+
+
+def _close(chunks: Iterator[bytes]) -> None:
+    if isinstance(chunks, _Closing):
+        chunks.close()
+
+
+def _no_write(data: bytes) -> None:
+    raise NotImplementedError("write() of PEP 3333 is not offered: return the body")
+
+
+def _split_host(text: str) -> tuple[str, str]:
+    """``ip:port`` or ``[v6]:port`` (as granian writes peers) -> (ip, port)."""
+    host, _, port = text.rpartition(":")
+    return host.strip("[]"), port
+
+
+def _environ(scope: Scope, body: bytes) -> WSGIEnvironment:
+    """The PEP 3333 environment of a request whose body is all here."""
+    remote, remote_port = _split_host(scope.client)
+    server, server_port = _split_host(scope.server)
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": scope.method,
+        "SCRIPT_NAME": "",
+        # PEP 3333: the path's bytes as latin-1 characters (granian hands them decoded)
+        "PATH_INFO": scope.path.encode("utf-8", "surrogateescape").decode("latin-1"),
+        "QUERY_STRING": scope.query_string,
+        "SERVER_NAME": server,
+        "SERVER_PORT": server_port,
+        "SERVER_PROTOCOL": f"HTTP/{scope.http_version}",
+        "REMOTE_ADDR": remote,
+        "REMOTE_PORT": remote_port,
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": scope.scheme,
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.input_terminated": True,
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+    for name, value in scope.headers.items():
+        key = name.upper().replace("-", "_")
+        if key in ("CONTENT_LENGTH", "TRANSFER_ENCODING"):
+            continue  # the body is whole: its length is what it is
+        if key != "CONTENT_TYPE":
+            key = f"HTTP_{key}"
+        environ[key] = f"{environ[key]},{value}" if key in environ else value
+    return environ
