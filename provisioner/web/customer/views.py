@@ -16,7 +16,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -34,7 +33,7 @@ from provisioner.web.api.auth import IN_PROCESS_CALLER, Caller
 from provisioner.web.api.context import API_PREFIX, provisioner
 from provisioner.web.api.door import PAGE_ACTOR, present_change
 from provisioner.web.customer.guard import t
-from provisioner.web.staging.guard import login_form
+from provisioner.web.staging.guard import end_session, login_form
 
 JST = dt.timezone(dt.timedelta(hours=9), "JST")
 HISTORY_PAGE = 50  # records per page: a phone scrolls through the newest first
@@ -114,7 +113,7 @@ def login() -> ResponseReturnValue:
 
 
 def logout() -> ResponseReturnValue:
-    session.clear()
+    end_session()
     return redirect(url_for("customer.login"))
 
 
