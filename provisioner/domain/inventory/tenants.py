@@ -22,8 +22,8 @@ _LOADS = (selectinload(Tenant.accounts), selectinload(Tenant.representative_numb
 def check_name(name: str) -> str:
     if not is_name(name):
         raise Invalid(
-            "a tenant name is 1 to 100 characters, without control characters or line breaks "
-            "and without spaces at either end"
+            "a tenant name is 1 to 100 characters, without control characters, line breaks, "
+            "bidi overrides or zero-width characters, and without spaces at either end"
         )
     return name
 
