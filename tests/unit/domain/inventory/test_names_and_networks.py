@@ -32,8 +32,8 @@ def test_ordinary_names_still_pass() -> None:
 
 
 @pytest.mark.parametrize(
-    ("network", "widest"), [("0.0.0.0/0", "/8"), ("128.0.0.0/1", "/8"), ("::/0", "/32"),
-                            ("2000::/3", "/32")]  # fmt: skip
+    ("network", "widest"),
+    [("0.0.0.0/0", "/8"), ("128.0.0.0/1", "/8"), ("::/0", "/32"), ("2000::/3", "/32")],
 )
 def test_networks_wider_than_an_allocation_are_refused_by_name(network: str, widest: str) -> None:
     with pytest.raises(Invalid, match=f"allowed network {network} is too wide: at most a {widest}"):
