@@ -15,11 +15,14 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import os
 import sys
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
+
+from werkzeug.wsgi import _RangeWrapper  # what send_file answers a Range with
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication, WSGIEnvironment
@@ -82,6 +85,32 @@ class _Answer:
     headers: list[tuple[str, str]]
     head: bytes  # the whole body, or its first batch when ``rest`` streams the remainder
     rest: Iterator[bytes] | None
+    file: tuple[str, int, int] | None = None  # a file's path and byte range [start, end)
+
+
+class FileAnswer(Iterator[bytes]):
+    """``wsgi.file_wrapper`` (PEP 3333): a file the application answers with (``send_file``:
+    firmware images) is handed to granian by path, which sends it from disk at the client's
+    pace. Streamed through the event loop instead, a 60 MB image to a slow client piled up in
+    memory. Iterating it (a wrapper that reads it) still works."""
+
+    def __init__(self, file: Any, block_size: int = 8192) -> None:
+        self.file = file
+        self.block_size = block_size
+
+    def __next__(self) -> bytes:
+        data: bytes = self.file.read(self.block_size)
+        if not data:
+            raise StopIteration
+        return data
+
+    def close(self) -> None:
+        self.file.close()
+
+    def path(self) -> str | None:
+        """The file's path when it is a plain file on disk (else it is iterated)."""
+        name = getattr(self.file, "name", None)
+        return name if isinstance(name, str) and os.path.isfile(name) else None
 
 
 class BufferedFront:
@@ -112,6 +141,10 @@ class BufferedFront:
             return
         loop = asyncio.get_running_loop()
         answer = await loop.run_in_executor(self.pool, self._call, _environ(scope, body))
+        if answer.file is not None:
+            path, start, end = answer.file
+            proto.response_file_range(answer.status, answer.headers, path, start, end)
+            return
         if answer.rest is None:
             proto.response_bytes(answer.status, answer.headers, answer.head)
             return
@@ -158,8 +191,12 @@ class BufferedFront:
 
         try:
             result = self.wsgi_app(environ, start_response)
-            if isinstance(result, list):
+            if isinstance(result, list | tuple):  # a page, a device file; () for HEAD and 304
                 return _Answer(*started, b"".join(result), None)
+            sent = _file_range(result)
+            if sent is not None:
+                _close(_Closing(iter(()), result))  # granian opens the path itself
+                return _Answer(*started, b"", None, sent)
             chunks = iter(result)
             return _Answer(*started, _batch(chunks), _Closing(chunks, result))
         except Exception:
@@ -182,6 +219,21 @@ class _Closing(Iterator[bytes]):
         close = getattr(self.result, "close", None)
         if close is not None:
             close()
+
+
+def _file_range(result: Iterable[bytes]) -> tuple[str, int, int] | None:
+    """The path and byte range of an answer that is a file on disk, whole or a Range of it
+    (Werkzeug wraps the file wrapper in its ``_RangeWrapper`` for a 206)."""
+    start, end = 0, None
+    if isinstance(result, _RangeWrapper):
+        start, end = result.start_byte, result.end_byte
+        result = result.iterable
+    if not isinstance(result, FileAnswer):
+        return None
+    path = result.path()
+    if path is None:
+        return None
+    return path, start, os.path.getsize(path) if end is None else end
 
 
 async def _read(proto: Any, limit: int) -> bytes:
@@ -242,6 +294,7 @@ def _environ(scope: Scope, body: bytes) -> WSGIEnvironment:
         "wsgi.multithread": True,
         "wsgi.multiprocess": True,
         "wsgi.run_once": False,
+        "wsgi.file_wrapper": FileAnswer,
     }
     for name, value in scope.headers.items():
         key = name.upper().replace("-", "_")

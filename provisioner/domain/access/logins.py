@@ -25,6 +25,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from provisioner.db.models import aware
 from provisioner.db.staging import LoginFailure
 
 PAIR_LIMIT = 5
@@ -54,11 +55,11 @@ def _keys(source: str, username: str) -> tuple[str, str]:
 def locked(session: Session, source: str, username: str, now: dt.datetime) -> dt.datetime | None:
     """When the lockout of this address, or of this name from it, ends; None if neither is."""
     ends = [
-        _aware(row.locked_until)
+        aware(row.locked_until)
         for key in _keys(source, username)
         if (row := session.get(LoginFailure, key)) is not None and row.locked_until is not None
     ]
-    current = [end for end in ends if end is not None and end > now]
+    current = [end for end in ends if end > now]
     return max(current) if current else None
 
 
@@ -70,7 +71,7 @@ def failed(
     lock_end = None
     for key, limit in zip(_keys(source, username), (ADDRESS_LIMIT, PAIR_LIMIT), strict=True):
         row = _row(session, key)
-        if _aware(row.last_at) < now - dt.timedelta(seconds=lockout_seconds):
+        if aware(row.last_at) < now - dt.timedelta(seconds=lockout_seconds):
             row.failures = 0
         row.failures += 1
         row.last_at = now
@@ -112,9 +113,3 @@ def _row(session: Session, key: str) -> LoginFailure:
         found = session.get(LoginFailure, key)
         assert found is not None
         return found
-
-
-def _aware(moment: dt.datetime | None) -> dt.datetime:
-    """SQLite hands back naive datetimes; every stored time is UTC."""
-    assert moment is not None
-    return moment.replace(tzinfo=moment.tzinfo or dt.UTC)

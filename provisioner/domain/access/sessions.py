@@ -14,7 +14,7 @@ import secrets
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from provisioner.db.models import utcnow
+from provisioner.db.models import aware, utcnow
 from provisioner.db.staging import WebSession
 
 SESSION_HOURS = 12  # one working day on the bench
@@ -41,7 +41,7 @@ def session_user(session: Session, token: str) -> str | None:
     if not token:
         return None
     row = session.get(WebSession, _hash(token))
-    if row is None or row.expires_at.replace(tzinfo=row.expires_at.tzinfo or dt.UTC) <= utcnow():
+    if row is None or aware(row.expires_at) <= utcnow():
         return None
     return row.username
 

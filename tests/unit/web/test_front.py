@@ -6,7 +6,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from flask import Flask, Response, send_file
 
 from provisioner.web.front import BufferedFront, body_limit
 
@@ -70,6 +73,11 @@ class Proto:
 
     async def send_bytes(self, data: bytes) -> None:
         self.streamed.append(data)
+
+    def response_file_range(
+        self, status: int, headers: list[tuple[str, str]], path: str, start: int, end: int
+    ) -> None:
+        self.answer = (status, headers, f"{path} {start}-{end}".encode())
 
 
 def echo(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
@@ -158,3 +166,23 @@ def test_an_application_error_is_a_plain_500() -> None:
     proto = run(BufferedFront(broken, threads=1, body_seconds=5), Scope("/x", "GET"), Proto([]))
     assert proto.answer == (500, [("Content-Type", "text/plain; charset=utf-8")],
                             b"internal error\n")  # fmt: skip
+
+
+def test_a_file_answer_goes_to_the_server_by_path_whole_or_ranged(tmp_path: Path) -> None:
+    image = tmp_path / "image.bin"
+    image.write_bytes(bytes(range(256)) * 40)
+    flask_app = Flask(__name__)
+
+    @flask_app.get("/image")
+    def whole() -> Response:
+        return send_file(image, conditional=True)
+
+    front = BufferedFront(flask_app.wsgi_app, threads=1, body_seconds=5)
+    answer = run(front, Scope("/image", "GET"), Proto([])).answer
+    assert answer is not None
+    assert (answer[0], answer[2]) == (200, f"{image} 0-10240".encode())
+    ranged = Scope("/image", "GET", header_pairs=[("range", "bytes=100-199")])
+    answer = run(front, ranged, Proto([])).answer
+    assert answer is not None
+    assert (answer[0], answer[2]) == (206, f"{image} 100-200".encode())
+    assert ("Content-Range", "bytes 100-199/10240") in answer[1]
