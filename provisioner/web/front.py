@@ -44,6 +44,10 @@ BODY_LIMITS: tuple[tuple[str, int], ...] = (
     ("/customer/", 16 * MIB),
 )
 DEFAULT_BODY_LIMIT = 64 * KIB
+# Bytes of bodies a worker holds at once (received, not yet answered). A body is buffered before
+# anyone is authenticated, so without a bound a few fast 16 MiB bodies at a time could take a
+# worker's memory; past it a body gets 503. Slow bodies hold only what they have sent.
+BUFFER_BUDGET = 128 * MIB
 STREAM_BATCH = 256 * KIB  # a streamed answer (a firmware image) goes out in pieces this big
 
 
@@ -117,9 +121,16 @@ class BufferedFront:
     """An RSGI application over a WSGI one: bodies buffered under a deadline and a size
     limit on the event loop, the WSGI application run in ``threads`` threads."""
 
-    def __init__(self, wsgi_app: WSGIApplication, threads: int, body_seconds: float) -> None:
+    def __init__(
+        self,
+        wsgi_app: WSGIApplication,
+        threads: int,
+        body_seconds: float,
+        budget: int = BUFFER_BUDGET,
+    ) -> None:
         self.wsgi_app = wsgi_app
         self.body_seconds = body_seconds
+        self.budget = _Budget(budget)  # the event loop's alone: no lock
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="http")
 
     def __rsgi_del__(self, loop: object) -> None:
@@ -139,8 +150,15 @@ class BufferedFront:
             return
         except Exception:  # the client went away mid-body: nobody to answer
             return
+        try:
+            await self._answer(proto, _environ(scope, body))
+        finally:
+            self.budget.give(len(body))
+
+    async def _answer(self, proto: Any, environ: WSGIEnvironment) -> None:
+        """The WSGI application's answer to a request whose body is all here, sent."""
         loop = asyncio.get_running_loop()
-        answer = await loop.run_in_executor(self.pool, self._call, _environ(scope, body))
+        answer = await loop.run_in_executor(self.pool, self._call, environ)
         if answer.file is not None:
             path, start, end = answer.file
             proto.response_file_range(answer.status, answer.headers, path, start, end)
@@ -158,7 +176,8 @@ class BufferedFront:
             await loop.run_in_executor(self.pool, _close, answer.rest)
 
     async def _body(self, scope: Scope, proto: Any) -> bytes:
-        """The whole body, or BodyRefused: too long said or sent (413), too slow (408)."""
+        """The whole body (its bytes taken from the budget), or BodyRefused: too long said or
+        sent (413), too slow (408), too many bodies in flight (503)."""
         headers = scope.headers
         length_text = headers.get("content-length")
         if length_text is None and "transfer-encoding" not in headers:
@@ -172,7 +191,7 @@ class BufferedFront:
             if int(length_text) == 0:
                 return b""
         try:
-            return await asyncio.wait_for(_read(proto, limit), self.body_seconds)
+            return await asyncio.wait_for(_read(proto, limit, self.budget), self.body_seconds)
         except TimeoutError:
             raise BodyRefused(
                 408, f"the body did not arrive within {self.body_seconds:g} seconds"
@@ -236,12 +255,34 @@ def _file_range(result: Iterable[bytes]) -> tuple[str, int, int] | None:
     return path, start, os.path.getsize(path) if end is None else end
 
 
-async def _read(proto: Any, limit: int) -> bytes:
+class _Budget:
+    """Bytes of bodies held now, against a bound."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+
+    def take(self, size: int) -> None:
+        if self.used + size > self.limit:
+            raise BodyRefused(503, "too many request bodies in flight: try again shortly")
+        self.used += size
+
+    def give(self, size: int) -> None:
+        self.used -= size
+
+
+async def _read(proto: Any, limit: int, budget: _Budget) -> bytes:
+    """The body, its bytes taken from ``budget`` as they arrive (given back if refused)."""
     received = bytearray()
-    async for chunk in proto:
-        received += chunk
-        if len(received) > limit:
-            raise BodyRefused(413, f"the body is larger than {limit} bytes for this path")
+    try:
+        async for chunk in proto:
+            budget.take(len(chunk))
+            received += chunk
+            if len(received) > limit:
+                raise BodyRefused(413, f"the body is larger than {limit} bytes for this path")
+    except BaseException:
+        budget.give(len(received))
+        raise
     return bytes(received)
 
 

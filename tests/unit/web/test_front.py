@@ -186,3 +186,19 @@ def test_a_file_answer_goes_to_the_server_by_path_whole_or_ranged(tmp_path: Path
     assert answer is not None
     assert (answer[0], answer[2]) == (206, f"{image} 100-200".encode())
     assert ("Content-Range", "bytes 100-199/10240") in answer[1]
+
+
+def test_bodies_in_flight_are_bounded_and_every_byte_is_given_back() -> None:
+    front = BufferedFront(echo, threads=1, body_seconds=0.2, budget=1000)
+    scope = Scope("/api/v1/imports", header_pairs=[("content-length", "900")])
+    assert run(front, scope, Proto([b"x" * 900])).answer is not None
+    assert front.budget.used == 0  # answered: given back
+    slow = run(front, scope, Proto([b"x" * 100] * 9, pause=0.05)).answer
+    assert slow is not None
+    assert slow[0] == 408
+    assert front.budget.used == 0  # refused mid-body: given back too
+    front.budget.used = 950  # other bodies in flight
+    crowded = run(front, scope, Proto([b"x" * 100] * 9)).answer
+    assert crowded is not None
+    assert crowded[0] == 503
+    assert front.budget.used == 950
