@@ -48,7 +48,10 @@ class Settings:
     rate_refill: float = 1.0  # tokens per second
     lockout_seconds: int = 600
     http_workers: int = max(2, os.cpu_count() or 1)  # HTTP worker processes
-    http_threads: int = 4  # blocking threads per worker (granian warns past 2 x cores + 1)
+    http_threads: int = 4  # threads per worker that run the application
+    # Seconds a request body may take to arrive before 408: it is read before a thread is
+    # taken, so a slow one costs memory, never service (provisioner.web.front).
+    body_seconds: float = 30.0
     firmware_dir: str = "firmware-store"  # the firmware catalog (blobs and index.json)
     # serve polls PoE switches and finishes power-cycles; off on all but one instance when
     # several share a database (a cycle is safe either way: it is leased).
@@ -194,7 +197,7 @@ def _coerce(name: str, value: object) -> object:
         if str(value).lower() in ("0", "false", "no", "off"):
             return False
         raise SettingsError(f"{ENV_PREFIX}POE_POLLER must be true or false")
-    if name in ("rate_refill", "registration_poll_seconds"):
+    if name in ("rate_refill", "registration_poll_seconds", "body_seconds"):
         return _number(name, value, float)
     return value
 

@@ -102,8 +102,7 @@ def serve(
         os.environ[NONCE_STORE_ENV] = str(_nonce_store())
         for listener in listeners:
             child: multiprocessing.process.BaseProcess = spawn.Process(
-                target=_run_http, args=(listener, service.settings.http_workers,
-                                        service.settings.http_threads),
+                target=_run_http, args=(listener, service.settings.http_workers),
                 name=f"{listener.scheme}-{listener.port}",
             )  # fmt: skip
             child.start()
@@ -165,16 +164,15 @@ def _wait_listening(listener: HttpListener, child: multiprocessing.process.BaseP
     raise OSError(f"{listener.scheme} listener on {listener.host}:{listener.port} did not start")
 
 
-def _run_http(listener: HttpListener, workers: int, threads: int) -> None:
+def _run_http(listener: HttpListener, workers: int) -> None:
     """One listener's granian master (a child process of ``serve``)."""
     Granian(
-        "provisioner.web.wsgi:app_from_environment",
+        "provisioner.web.wsgi:front_from_environment",
         factory=True,
         address=listener.host,
         port=listener.port,
-        interface=Interfaces.WSGI,
+        interface=Interfaces.RSGI,  # bodies read on the event loop (provisioner.web.front)
         workers=workers,
-        blocking_threads=threads,
         backlog=4096,
         log_access=False,
         log_level=LogLevels.warning,

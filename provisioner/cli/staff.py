@@ -65,10 +65,8 @@ def list_command(cli: CliContext) -> None:
 
 
 def _status(account: StaffAccount) -> str:
-    if account.disabled_at is not None:
-        return "disabled"
-    locked = staff_domain.locked_until(account)
-    return f"locked until {locked:%H:%M} UTC" if locked else "active"
+    # Lockouts belong to source addresses, not accounts (domain/access/logins.py).
+    return "disabled" if account.disabled_at is not None else "active"
 
 
 @staff.command("disable")

@@ -28,6 +28,11 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def aware(at: dt.datetime) -> dt.datetime:
+    """A stored time as UTC: SQLite hands back naive datetimes, and everything stored is UTC."""
+    return at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)
+
+
 class Base(DeclarativeBase):
     type_annotation_map = {  # noqa: RUF012 - SQLAlchemy reads this class attribute
         dt.datetime: DateTime(timezone=True),

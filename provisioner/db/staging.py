@@ -1,7 +1,9 @@
 """Warehouse staging (issue 4): staff who log in to the pages, and orders (issue 18).
 
-Only a scrypt hash of each password is stored. Failed logins are counted per account and lock it
-for a while, in the database, so that every HTTP worker refuses a guesser alike.
+Only a scrypt hash of each password is stored. Failed logins are counted per source address
+and per (address, name), never per account alone, in the database so that every HTTP worker
+refuses a guesser alike (``provisioner.domain.access.logins``). A logged-in page session is a
+row here too, so that logging out ends it for every copy of its cookie.
 """
 
 from __future__ import annotations
@@ -20,8 +22,6 @@ class StaffAccount(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(40), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))  # scrypt$n$r$p$salt$hash
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[dt.datetime | None] = mapped_column()
     disabled_at: Mapped[dt.datetime | None] = mapped_column()
     last_login_at: Mapped[dt.datetime | None] = mapped_column()
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -30,6 +30,30 @@ class StaffAccount(Base):
     tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id"))
 
     tenant: Mapped[Tenant | None] = relationship()
+
+
+class LoginFailure(Base):
+    """Wrong logins counted under one key: ``addr NETWORK`` (every name tried from an address,
+    IPv6 by /64) or ``pair NETWORK NAME`` (one name from one address)."""
+
+    __tablename__ = "login_failures"
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    locked_until: Mapped[dt.datetime | None] = mapped_column()
+
+
+class WebSession(Base):
+    """A logged-in session of the staging or customer pages. The cookie carries the id; only
+    its SHA-256 is stored. Logging out deletes the row, so a copied cookie is refused after."""
+
+    __tablename__ = "web_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(String(40), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)
 
 
 class StagingOrder(Base):

@@ -1,7 +1,10 @@
-"""The WSGI entry point each HTTP worker process builds its application from.
+"""The entry point each HTTP worker process builds its application from.
 
 Workers are separate processes: each opens its own database pool, render cache and timeline
-writer from the same ``PROVISIONER_*`` environment the ``serve`` command prepared.
+writer from the same ``PROVISIONER_*`` environment the ``serve`` command prepared. granian
+serves ``front_from_environment`` (RSGI: bodies buffered before a thread is taken, see
+``provisioner.web.front``), and the WSGI
+application behind it is ``lean_front`` over Flask.
 """
 
 from __future__ import annotations
@@ -14,14 +17,20 @@ from provisioner.app.service import open_service
 from provisioner.settings import Settings
 from provisioner.web import create_app
 from provisioner.web.device_files import lean_front
+from provisioner.web.front import BufferedFront
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
 
 
-def app_from_environment() -> WSGIApplication:
-    """The application, with device files answered in front of Flask (see ``lean_front``)."""
+def front_from_environment() -> BufferedFront:
+    """What granian's RSGI workers serve: the application behind the buffering front."""
     settings = Settings.load()
+    return BufferedFront(_application(settings), settings.http_threads, settings.body_seconds)
+
+
+def _application(settings: Settings) -> WSGIApplication:
+    """The application, with device files answered in front of Flask (see ``lean_front``)."""
     configure_logging(settings.log_format)  # a granian worker: a process of its own
     service = open_service(settings, upgrade=False)
     service.timeline.start()

@@ -1,9 +1,9 @@
 """Warehouse staff accounts: scrypt-hashed passwords, constant-time checks, lockout on guessing.
 
-A wrong password and an unknown name cost the same scrypt work and get the same answer, so the
-login page tells nobody which names exist. After ``MAX_FAILURES`` wrong passwords in a row the
-account refuses even the right one until its lockout ends (kept in the database: every HTTP
-worker sees it).
+Every login attempt costs the same scrypt work, whether the name exists, is disabled or is
+locked out, and an unknown name gets the same answers as a known one, so the login page tells
+nobody which names exist. Guessing is limited per source address and per (address, name)
+(``logins``), never per account alone: nobody can lock an account's owner out from elsewhere.
 """
 
 from __future__ import annotations
@@ -23,12 +23,12 @@ from sqlalchemy.orm import Session
 
 from provisioner.db.models import Tenant, utcnow
 from provisioner.db.staging import StaffAccount
+from provisioner.domain.access import logins
 from provisioner.domain.errors import Conflict, Invalid, NotFound
 
 USERNAME_PATTERN = r"[a-z0-9][a-z0-9._-]{0,39}"
 MIN_PASSWORD = 10
 MAX_PASSWORD = 200  # scrypt takes any length; a megabyte "password" is a denial of service
-MAX_FAILURES = 5
 # scrypt at n=2**14, r=8: 16 MiB and about 50 ms a check here, OWASP's lower bound.
 _N, _R, _P = 2**14, 8, 1
 
@@ -98,7 +98,6 @@ def add_staff(
     account = StaffAccount(
         username=username,
         password_hash=hash_password(password),
-        failed_logins=0,
         tenant_id=tenant.id if tenant else None,
     )
     session.add(account)
@@ -137,37 +136,36 @@ def active_customer(session: Session, username: str) -> StaffAccount | None:
     return account
 
 
-def locked_until(account: StaffAccount) -> dt.datetime | None:
-    """When the account's lockout ends, None when it is not locked now."""
-    until = _aware(account.locked_until)
-    return until if until is not None and until > utcnow() else None
-
-
 def log_in(
-    session: Session, username: str, password: str, lockout_seconds: int, *, customer: bool = False
+    session: Session,
+    username: str,
+    password: str,
+    lockout_seconds: int,
+    *,
+    source: str,
+    customer: bool = False,
 ) -> Login:
-    """Check a login; count failures and lock the account after ``MAX_FAILURES``. A customer's
+    """Check a login from ``source`` (the client's address); count failures per address and
+    per (address, name) and refuse while either is locked out (``logins``). A customer's
     administrator logs in only to the customer pages (``customer``), staff only to the others:
     the other kind is refused like an unknown name."""
     account = _find(session, username) if len(password) <= MAX_PASSWORD else None
-    if account is not None and (account.tenant_id is not None) != customer:
+    if account is not None and (
+        (account.tenant_id is not None) != customer or account.disabled_at is not None
+    ):
         account = None
-    if account is None or account.disabled_at is not None:
-        check_password(password[:MAX_PASSWORD], _dummy_hash())
-        return Login(LoginResult.REFUSED)
+    # The same scrypt work whatever the outcome: time tells nothing either.
+    right = check_password(
+        password[:MAX_PASSWORD], account.password_hash if account else _dummy_hash()
+    )
     now = utcnow()
-    until = locked_until(account)
+    until = logins.locked(session, source, username, now)
     if until is not None:
-        return Login(LoginResult.LOCKED, account.username, until)
-    if not check_password(password, account.password_hash):
-        account.failed_logins += 1
-        if account.failed_logins >= MAX_FAILURES:
-            account.failed_logins = 0
-            account.locked_until = now + dt.timedelta(seconds=lockout_seconds)
-            return Login(LoginResult.LOCKED, account.username, account.locked_until)
-        return Login(LoginResult.REFUSED)
-    account.failed_logins = 0
-    account.locked_until = None
+        return Login(LoginResult.LOCKED, locked_until=until)
+    if account is None or not right:
+        until = logins.failed(session, source, username, lockout_seconds, now)
+        return Login(LoginResult.LOCKED if until else LoginResult.REFUSED, locked_until=until)
+    logins.succeeded(session, source, username)
     account.last_login_at = now
     return Login(LoginResult.OK, account.username)
 
@@ -176,11 +174,6 @@ def _find(session: Session, username: str) -> StaffAccount | None:
     if not re.fullmatch(USERNAME_PATTERN, username):
         return None
     return session.scalar(select(StaffAccount).where(StaffAccount.username == username))
-
-
-def _aware(moment: dt.datetime | None) -> dt.datetime | None:
-    """SQLite hands back naive datetimes; every stored time is UTC."""
-    return moment.replace(tzinfo=moment.tzinfo or dt.UTC) if moment is not None else None
 
 
 def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:

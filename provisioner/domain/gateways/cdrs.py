@@ -21,6 +21,7 @@ from provisioner.db.gateways import CallRecord
 from provisioner.db.models import Device, Tenant
 from provisioner.domain.errors import Conflict, Invalid
 from provisioner.domain.gateways.devices import bound_tenant
+from provisioner.domain.inventory.patterns import storable
 
 MAX_BATCH = 1000
 DIRECTIONS = ("inbound", "outbound")
@@ -79,6 +80,8 @@ def _record(raw: object, tenant: Tenant) -> dict[str, Any]:
     for name, limit in _TEXT_LIMITS.items():
         if not isinstance(raw[name], str) or not 0 < len(raw[name]) <= limit:
             raise ValueError(f"{name} must be text of 1 to {limit} characters")
+        if not storable(raw[name]):  # else PostgreSQL refuses the batch: a 500, retried forever
+            raise ValueError(f"{name} holds a NUL or a lone surrogate")
     if raw["tenant"] != tenant.name:
         raise ValueError("names another tenant than the gateway's")
     if raw["direction"] not in DIRECTIONS:

@@ -14,15 +14,15 @@ from sqlalchemy.orm import Session
 from provisioner.db.models import Account, Device, DeviceLine, Tenant
 from provisioner.domain.errors import Conflict, Invalid, get_by_id
 from provisioner.domain.inventory import tenants
-from provisioner.domain.inventory.patterns import UNWRITABLE, phone_number
+from provisioner.domain.inventory.patterns import INVISIBLE, UNWRITABLE, phone_number
 from provisioner.domain.inventory.representatives import over_limit
 from provisioner.secretbox import SecretBox, generate_secret
 from provisioner.vendors import UNWRITABLE_CHARACTERS, refuse_unwritable_text
 from provisioner.vendors.base import RenderError
 
 EXTENSION_PATTERN = r"[0-9]{4}"
-# What every vendor's file can hold (checked in full by refuse_unwritable_text).
-DISPLAY_NAME_PATTERN = rf"[^{UNWRITABLE_CHARACTERS}{UNWRITABLE}]+"
+# What every vendor's file can hold (checked in full by refuse_unwritable_text), and visible.
+DISPLAY_NAME_PATTERN = rf"[^{UNWRITABLE_CHARACTERS}{UNWRITABLE}{INVISIBLE}]+"
 DISPLAY_NAME_LENGTH = 100
 SIP_PASSWORD_LENGTH = 20
 _USERNAME_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
@@ -41,6 +41,8 @@ def check_display_name(name: str) -> str:
         refuse_unwritable_text("display_name", name)
     except RenderError as exc:
         raise Invalid(str(exc)) from exc
+    if not re.fullmatch(DISPLAY_NAME_PATTERN, name):
+        raise Invalid("display_name must not hold bidi overrides or zero-width characters")
     return name
 
 

@@ -15,8 +15,13 @@ from provisioner.domain.errors import Invalid
 # ECMAScript engines take no surrogate range in a pattern.
 UNWRITABLE = r"\u0000-\u001f\u007f-\u009f\ufffe\uffff"
 
-# A name: writable characters, no space at either end (sheet cells are trimmed the same way).
-NAME_PATTERN = rf"[^\s{UNWRITABLE}](?:[^{UNWRITABLE}]*[^\s{UNWRITABLE}])?"
+# What makes a name read other than it is stored (a tenant name shown reversed, two names that
+# look alike): bidi marks, embeddings, overrides and isolates, and zero-width characters.
+INVISIBLE = r"\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
+_NOT_IN_NAMES = UNWRITABLE + INVISIBLE
+
+# A name: writable, visible characters, no space at either end (sheet cells are trimmed alike).
+NAME_PATTERN = rf"[^\s{_NOT_IN_NAMES}](?:[^{_NOT_IN_NAMES}]*[^\s{_NOT_IN_NAMES}])?"
 
 # A Japanese number (0 and 9-10 more digits); people write hyphens and spaces in it.
 PHONE_NUMBER_PATTERN = r"[ -]*0(?:[ -]*[0-9]){9,10}[ -]*"
@@ -34,6 +39,12 @@ def is_name(text: str, max_length: int = 100) -> bool:
         and _encodable(text)
         and re.fullmatch(NAME_PATTERN, text) is not None
     )
+
+
+def storable(text: str) -> bool:
+    """Whether every database takes the text: PostgreSQL refuses NUL, and none takes a lone
+    surrogate."""
+    return "\x00" not in text and _encodable(text)
 
 
 def _encodable(text: str) -> bool:

@@ -179,11 +179,14 @@ def import_sheet(
     dry_run: bool = False,
     actor: str = "import",
     progress: Progress | None = None,
+    create_owners: bool = True,
 ) -> ImportReport:
     """Check the whole sheet, then write it in the caller's transaction, or write nothing.
 
     On errors or ``dry_run`` nothing is added to the session; the caller's transaction stays
-    clean. ``progress`` is called with the number of rows handled since the last call.
+    clean. ``progress`` is called with the number of rows handled since the last call. Without
+    ``create_owners`` a row may only name tenants, accounts and representative numbers that
+    exist: a caller who may not create them directly cannot create them through a sheet.
     """
     try:
         rows, errors = read_sheet(data)
@@ -192,6 +195,8 @@ def import_sheet(
     report = ImportReport(rows=len(rows) + len(errors), errors=errors)
     plan = _Plan(session, rows)
     report.errors.extend(plan.check(progress))
+    if not create_owners:
+        report.errors.extend(plan.creations())
     report.errors.sort(key=lambda e: e.line)
     plan.count(report)
     if report.errors or dry_run:
@@ -348,6 +353,23 @@ class _Plan:
                 if reason is None:
                     continue
                 errors.append(RowError(row.line, f"representative number {number}: {reason}"))
+        return errors
+
+    def creations(self) -> list[RowError]:
+        """A row for each tenant, account or representative number the sheet would create."""
+        errors = []
+        for row in self.rows:
+            tenant = self.tenants.get(row.tenant)
+            held = {rep.number for rep in tenant.representative_numbers} if tenant else set()
+            if tenant is None:
+                reason = f"tenant {row.tenant!r} does not exist"
+            elif self._existing_account(row) is None:
+                reason = f"extension {row.extension} of {row.tenant} does not exist"
+            elif row.representative_number and row.representative_number not in held:
+                reason = f"representative number {row.representative_number} is not {row.tenant}'s"
+            else:
+                continue
+            errors.append(RowError(row.line, f"{reason}: only an administrator creates one"))
         return errors
 
     def _existing_account(self, row: SheetRow) -> Account | None:

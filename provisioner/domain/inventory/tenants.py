@@ -16,20 +16,25 @@ from provisioner.domain.errors import Conflict, Invalid, NotFound, get_by_id
 from provisioner.domain.inventory.patterns import is_name
 
 MAX_NETWORKS = 64
+# The widest network a tenant may name: its devices' first fetch is claimed from these, so a
+# network of half the internet (0.0.0.0/0, ::/0) would let anyone claim a shipped device.
+# A /8 still takes a private 10.0.0.0/8; an IPv6 /32 is a whole provider's allocation.
+WIDEST_PREFIX = {4: 8, 6: 32}
 _LOADS = (selectinload(Tenant.accounts), selectinload(Tenant.representative_numbers))
 
 
 def check_name(name: str) -> str:
     if not is_name(name):
         raise Invalid(
-            "a tenant name is 1 to 100 characters, without control characters or line breaks "
-            "and without spaces at either end"
+            "a tenant name is 1 to 100 characters, without control characters, line breaks, "
+            "bidi overrides or zero-width characters, and without spaces at either end"
         )
     return name
 
 
 def check_networks(networks: list[str]) -> list[str]:
-    """CIDRs in canonical form, each once; a host address alone counts as /32 or /128."""
+    """CIDRs in canonical form, each once; a host address alone counts as /32 or /128; none
+    wider than ``WIDEST_PREFIX``."""
     if len(networks) > MAX_NETWORKS:
         raise Invalid(f"at most {MAX_NETWORKS} allowed networks; merge neighbouring ones")
     canonical: list[str] = []
@@ -38,6 +43,12 @@ def check_networks(networks: list[str]) -> list[str]:
             network = ipaddress.ip_network(text, strict=True)
         except ValueError:
             raise Invalid(_network_advice(text)) from None
+        widest = WIDEST_PREFIX[network.version]
+        if network.prefixlen < widest:
+            raise Invalid(
+                f"allowed network {network} is too wide: at most a /{widest} for IPv"
+                f"{network.version}; name the offices' own networks"
+            )
         if str(network) not in canonical:
             canonical.append(str(network))
     return canonical

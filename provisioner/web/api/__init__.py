@@ -18,6 +18,7 @@ from provisioner.web.api import (
     actions,
     convergence,
     devices,
+    docs_ui,
     door,
     errors,
     firmware,
@@ -74,6 +75,7 @@ def api_app(import_name: str) -> APIFlask:
         HTTP_ERROR_SCHEMA=ERROR_SCHEMA,
         VALIDATION_ERROR_SCHEMA=ERROR_SCHEMA,
         MAX_CONTENT_LENGTH=MAX_BODY,
+        **docs_ui.ui_config(),  # no CDN: Swagger UI from a pinned package
     )
     errors.register(app)
     door.register(app)
@@ -96,6 +98,7 @@ def api_app(import_name: str) -> APIFlask:
         keys,
         phonebook,
         history,
+        docs_ui,
     ):
         app.register_blueprint(module.bp)
     app.after_request(_resync_touched)

@@ -8,6 +8,7 @@ from apiflask import APIBlueprint, abort
 from flask import request
 from marshmallow import RAISE
 
+from provisioner.db.models import ApiRole
 from provisioner.domain.errors import Invalid
 from provisioner.domain.inventory.sheet import SheetError, import_sheet
 from provisioner.web.api import present
@@ -43,7 +44,9 @@ SHEET_BODY = {
 def import_csv(query_data: dict[str, Any]) -> Data:
     """Import a provisioning sheet (CSV body): every row or none.
 
-    With dry_run=true every row is checked and nothing is written.
+    With dry_run=true every row is checked and nothing is written. A warehouse token may
+    only name tenants, accounts and representative numbers that exist (an administrator
+    creates those), as on their own endpoints.
     """
     dry_run = query_data["dry_run"]
     data = request.get_data(cache=False)
@@ -55,6 +58,7 @@ def import_csv(query_data: dict[str, Any]) -> Data:
                 data,
                 dry_run=dry_run,
                 actor=f"import by {caller().actor}",
+                create_owners=caller().role is ApiRole.ADMIN,
             )
         except SheetError as exc:
             raise Invalid(str(exc)) from exc

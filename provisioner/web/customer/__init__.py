@@ -14,7 +14,7 @@ from flask.blueprints import BlueprintSetupState
 
 from provisioner.web.customer import guard, views
 from provisioner.web.customer.sessions import CUSTOMER_PREFIX, PathSessions
-from provisioner.web.staging.guard import csrf_field, language
+from provisioner.web.staging.guard import csrf_field, language, page_headers
 
 # An APIBlueprint only so that the API document generator can skip it (not part of the API).
 customer = APIBlueprint(
@@ -26,6 +26,7 @@ customer = APIBlueprint(
     enable_openapi=False,
 )
 customer.before_request(guard.check_request)
+customer.after_request(page_headers)
 customer.context_processor(
     lambda: {"t": guard.t, "csrf_field": csrf_field, "language": language, "jst": views.jst}
 )

@@ -15,7 +15,7 @@ from provisioner.db.actor import current, set_actor
 from provisioner.domain.access import staff
 from provisioner.web.api.context import provisioner
 from provisioner.web.customer.messages import translate
-from provisioner.web.staging.guard import language, language_and_csrf
+from provisioner.web.staging.guard import language, language_and_csrf, logged_in
 
 OPEN_ENDPOINTS = frozenset({"customer.login", "customer.static"})
 
@@ -30,15 +30,14 @@ def check_request() -> ResponseReturnValue | None:
         return Response(body, 400, content_type="text/html; charset=utf-8")
     if request.endpoint in OPEN_ENDPOINTS:
         return None
-    username = session.get("customer")
-    if username:
-        with provisioner().db.session() as db:
-            account = staff.active_customer(db, username)
-            tenant_id = account.tenant_id if account is not None else None
-        if tenant_id is not None:
-            g.customer, g.tenant_id = username, tenant_id
-            set_actor(current().within(name=f"customer {username}", role="customer",
-                                       tenant_id=tenant_id))  # fmt: skip
-            return None
-        session.clear()
+    with provisioner().db.session() as db:
+        username = logged_in(db, "customer")
+        account = staff.active_customer(db, username) if username else None
+        tenant_id = account.tenant_id if account is not None else None
+    if username and tenant_id is not None:
+        g.customer, g.tenant_id = username, tenant_id
+        set_actor(current().within(name=f"customer {username}", role="customer",
+                                   tenant_id=tenant_id))  # fmt: skip
+        return None
+    session.clear()
     return redirect(url_for("customer.login", next=request.path))

@@ -17,7 +17,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -39,7 +38,7 @@ from provisioner.web.api.context import API_PREFIX, provisioner
 from provisioner.web.api.door import PAGE_ACTOR, present_change
 from provisioner.web.customer.guard import t
 from provisioner.web.customer.messages import phonebook_row
-from provisioner.web.staging.guard import language, login_form
+from provisioner.web.staging.guard import end_session, language, login_form
 
 JST = dt.timezone(dt.timedelta(hours=9), "JST")
 HISTORY_PAGE = 50  # records per page: a phone scrolls through the newest first
@@ -129,7 +128,7 @@ def login() -> ResponseReturnValue:
 
 
 def logout() -> ResponseReturnValue:
-    session.clear()
+    end_session()
     return redirect(url_for("customer.login"))
 
 

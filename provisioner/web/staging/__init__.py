@@ -22,6 +22,7 @@ staging = APIBlueprint(
     enable_openapi=False,
 )
 staging.before_request(guard.check_request)
+staging.after_request(guard.page_headers)
 staging.context_processor(
     lambda: {"t": guard.t, "csrf_field": guard.csrf_field, "language": guard.language}
 )

@@ -1,8 +1,10 @@
 """Who may reach the staging pages: staging networks only, a logged-in staff member, CSRF.
 
 The session is Flask's signed cookie (HttpOnly, SameSite=Strict) under a key derived from the
-service key, so every worker accepts it. It holds the staff name, the CSRF token and the
-language; the staff account is looked up on every request, so disabling it ends its sessions.
+service key, so every worker accepts it. It holds the staff name, the CSRF token, the language
+and the id of a server-side session (``domain.access.sessions``): logging out deletes that, so
+a copied cookie is refused after. The staff account is looked up on every request, so
+disabling it ends its sessions.
 """
 
 from __future__ import annotations
@@ -11,18 +13,19 @@ import datetime as dt
 import hmac
 import secrets
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup
+from sqlalchemy.orm import Session
 
 from provisioner.db.actor import current, set_actor
-from provisioner.domain.access import staff
+from provisioner.domain.access import sessions, staff
 from provisioner.domain.delivery.pipeline import Provisioner, client_address, in_networks
 from provisioner.web.api.context import provisioner
 from provisioner.web.staging.messages import DEFAULT_LANGUAGE, LANGUAGES, translate
 
-SESSION_HOURS = 12  # one working day on the bench
 OPEN_ENDPOINTS = frozenset({"staging.login", "staging.static"})
 
 
@@ -33,7 +36,7 @@ def configure(app: Flask, service: Provisioner) -> None:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
         SESSION_COOKIE_PATH="/staging",
-        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=SESSION_HOURS),
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=sessions.SESSION_HOURS),
     )
 
 
@@ -58,23 +61,43 @@ def csrf_field() -> Markup:
     return Markup('<input type="hidden" name="csrf" value="{}">').format(csrf_token())
 
 
-def start_session(username: str, key: str = "staff") -> None:
+def start_session(db: Session, username: str, key: str = "staff") -> None:
     """A fresh session at login: nothing from before it (language aside) carries over.
     ``key``: what the session holds the name under (``customer`` on the customer pages)."""
     lang = language()
     session.clear()
     session.permanent = True
-    session.update({key: username, "lang": lang, "csrf": secrets.token_urlsafe(32)})
+    session.update({key: username, "lang": lang, "csrf": secrets.token_urlsafe(32),
+                    "sid": sessions.open_session(db, username)})  # fmt: skip
+
+
+def end_session() -> None:
+    """Log out: the server forgets the session, so no copy of the cookie works any more."""
+    with provisioner().db.session() as db:
+        sessions.close_session(db, session.get("sid", ""))
+    session.clear()
+
+
+def logged_in(db: Session, key: str) -> str | None:
+    """The name this request's session is logged in as, if the server still holds it."""
+    username = session.get(key)
+    if username and sessions.session_user(db, session.get("sid", "")) == username:
+        return str(username)
+    return None
 
 
 def language_and_csrf() -> bool:
-    """The language switch, and on a POST whether the form's CSRF token is the session's (every
-    set of pages checks both alike)."""
+    """The language switch, and on a POST whether it comes from our own pages: the form's CSRF
+    token is the session's, and a browser's Origin (sent with every POST) names this host
+    (every set of pages checks them alike)."""
     wanted = request.args.get("lang")
     if wanted in LANGUAGES:
         session["lang"] = wanted
     if request.method != "POST":
         return True
+    origin = request.headers.get("Origin")
+    if origin is not None and urlsplit(origin).netloc != request.host:
+        return False  # another site's form, or "null" (a sandboxed frame, a data: page)
     sent = request.form.get("csrf", "")
     expected = session.get("csrf", "")
     return bool(expected) and hmac.compare_digest(sent.encode(), expected.encode())
@@ -97,11 +120,11 @@ def login_form(
         return page("login.html", 422, error=t("login_missing"), username=username)
     service = provisioner()
     with service.db.session() as db:
-        outcome = staff.log_in(
-            db, username, password, service.settings.lockout_seconds, customer=customer
-        )
+        outcome = staff.log_in(db, username, password, service.settings.lockout_seconds,
+                               source=source_address(), customer=customer)  # fmt: skip
+        if outcome.result is staff.LoginResult.OK:
+            start_session(db, username, "customer" if customer else "staff")
     if outcome.result is staff.LoginResult.OK:
-        start_session(username, "customer" if customer else "staff")
         prefix = request.blueprint and url_for(f"{request.blueprint}.login").rsplit("/", 1)[0]
         target = request.args.get("next", "")
         if not target.startswith(f"{prefix}/") or target.startswith("//"):
@@ -114,11 +137,33 @@ def login_form(
     return page("login.html", 401, error=t("login_refused"), username=username)
 
 
+def source_address() -> str:
+    """The client's address (a trusted proxy's X-Forwarded-For believed)."""
+    return client_address(request.remote_addr or "", request.headers.get("X-Forwarded-For"),
+                          provisioner().proxies)  # fmt: skip
+
+
+# Our pages load scripts, styles and images from themselves only, post forms to themselves
+# and are never framed (clickjacking); inline scripts and handlers are refused.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+def page_headers(response: Response) -> Response:
+    """The after_request of every set of pages: not framed, no inline script, no sniffing."""
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
 def check_request() -> ResponseReturnValue | None:
     """The blueprint's before_request: network, language switch, login, CSRF."""
     service = provisioner()
-    source = client_address(request.remote_addr or "", request.headers.get("X-Forwarded-For"),
-                            service.proxies)  # fmt: skip
+    source = source_address()
     if not in_networks(source, service.staging):
         body = render_template("staging/denied.html", message=t("denied_network", source=source))
         return Response(body, 403, content_type="text/html; charset=utf-8")
@@ -127,14 +172,13 @@ def check_request() -> ResponseReturnValue | None:
         return Response(body, 400, content_type="text/html; charset=utf-8")
     if request.endpoint in OPEN_ENDPOINTS:
         return None
-    username = session.get("staff")
-    if username:
-        with service.db.session() as db_session:
-            if staff.active_staff(db_session, username) is not None:
-                g.staff = username
-                set_actor(current().within(name=actor(), role="staff"))
-                return None
-        session.clear()
+    with service.db.session() as db_session:
+        username = logged_in(db_session, "staff")
+        if username and staff.active_staff(db_session, username) is not None:
+            g.staff = username
+            set_actor(current().within(name=actor(), role="staff"))
+            return None
+    session.clear()
     return redirect(url_for("staging.login", next=request.path))
 
 

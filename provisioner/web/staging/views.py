@@ -12,7 +12,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -30,7 +29,7 @@ from provisioner.domain.keys.layout import Keys, device_keys
 from provisioner.domain.staging import auto_stage, bench_view, orders
 from provisioner.vendors import all_models, find_model
 from provisioner.web.api.context import provisioner
-from provisioner.web.staging.guard import actor, login_form, t
+from provisioner.web.staging.guard import actor, end_session, login_form, t
 
 REFUSALS = (Invalid, Conflict, NotFound)
 
@@ -68,7 +67,7 @@ def login() -> ResponseReturnValue:
 
 
 def logout() -> ResponseReturnValue:
-    session.clear()
+    end_session()
     return redirect(url_for("staging.login"))
 
 

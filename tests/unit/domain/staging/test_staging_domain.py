@@ -12,14 +12,14 @@ from collections.abc import Sequence
 
 import pytest
 from click.testing import CliRunner, Result
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, update
 from sqlalchemy.orm import Session
 
 from provisioner.app.service import Service
 from provisioner.cli import main
 from provisioner.db.models import Device, DeviceEvent, DeviceState, TenantStatus
-from provisioner.db.staging import StaffAccount
-from provisioner.domain.access import staff
+from provisioner.db.staging import LoginFailure, StaffAccount
+from provisioner.domain.access import logins, staff
 from provisioner.domain.delivery.pipeline import Fetch, Outcome
 from provisioner.domain.errors import Conflict, Invalid, NotFound
 from provisioner.domain.inventory import accounts, devices, tenants
@@ -63,30 +63,52 @@ def test_staff_accounts_are_checked(service: Service) -> None:
     assert "ten chars!" not in stored
 
 
-def test_login_refuses_alike_and_locks_after_repeated_failures(service: Service) -> None:
+def test_login_refuses_alike_and_locks_a_guessing_address_not_the_account(
+    service: Service,
+) -> None:
     with service.db.session() as session:
         staff.add_staff(session, "hanako", "right password")
         staff.add_staff(session, "gone", "right password")
         staff.disable_staff(session, "gone")
 
-    def attempt(name: str, password: str) -> staff.Login:
+    def attempt(name: str, password: str, source: str = "192.0.2.1") -> staff.Login:
         with service.db.session() as session:
-            return staff.log_in(session, name, password, lockout_seconds=600)
+            return staff.log_in(session, name, password, lockout_seconds=600, source=source)
 
     assert attempt("nobody", "right password").result is staff.LoginResult.REFUSED
     assert attempt("gone", "right password").result is staff.LoginResult.REFUSED
     assert attempt("hanako", "x" * 10_000).result is staff.LoginResult.REFUSED
     assert attempt("hanako", "right password").result is staff.LoginResult.OK
-    for _ in range(staff.MAX_FAILURES - 1):
-        assert attempt("hanako", "wrong").result is staff.LoginResult.REFUSED
-    locked = attempt("hanako", "wrong")
-    assert locked.result is staff.LoginResult.LOCKED
-    # Locked: even the right password is refused until the lockout ends.
-    assert attempt("hanako", "right password").result is staff.LoginResult.LOCKED
+    for name in ("hanako", "nobody"):  # a real name and an unknown one: the same answers
+        answers = [attempt(name, "wrong", "192.0.2.2").result for _ in range(logins.PAIR_LIMIT)]
+        assert answers == [staff.LoginResult.REFUSED] * (logins.PAIR_LIMIT - 1) + [
+            staff.LoginResult.LOCKED
+        ]
+    # Locked from that address: even the right password is refused there ...
+    assert attempt("hanako", "right password", "192.0.2.2").result is staff.LoginResult.LOCKED
+    # ... and nowhere else: its owner at another bench logs in.
+    assert attempt("hanako", "right password", "192.0.2.3").result is staff.LoginResult.OK
     with service.db.session() as session:
-        account = session.scalar(select(StaffAccount).where(StaffAccount.username == "hanako"))
-        account.locked_until = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
-    assert attempt("hanako", "right password").result is staff.LoginResult.OK
+        session.execute(update(LoginFailure).values(locked_until=dt.datetime(2000, 1, 1)))
+    assert attempt("hanako", "right password", "192.0.2.2").result is staff.LoginResult.OK
+
+
+def test_one_address_walking_through_names_is_locked_for_every_name(service: Service) -> None:
+    with service.db.session() as session:
+        staff.add_staff(session, "hanako", "right password")
+
+    def attempt(name: str, password: str, source: str) -> staff.LoginResult:
+        with service.db.session() as session:
+            return staff.log_in(session, name, password, 600, source=source).result
+
+    guesser = "2001:db8:1:2::10"
+    for index in range(logins.ADDRESS_LIMIT - 1):
+        assert attempt(f"name{index}", "wrong", guesser) is staff.LoginResult.REFUSED
+    assert attempt("another", "wrong", guesser) is staff.LoginResult.LOCKED
+    # The whole /64 is one guesser; a mapped IPv4 address is that IPv4 address.
+    assert attempt("hanako", "right password", "2001:db8:1:2::99") is staff.LoginResult.LOCKED
+    assert attempt("hanako", "right password", "2001:db8:1:3::10") is staff.LoginResult.OK
+    assert logins.source_network("::ffff:192.0.2.9") == "192.0.2.9"
 
 
 def test_the_staff_table_comes_and_goes_with_its_migration(service: Service) -> None:

@@ -339,12 +339,12 @@ def sheet(*rows: dict[str, str]) -> bytes:
 def test_import_all_or_nothing(api: Api) -> None:
     good = sheet({}, {"extension": "1002", "direct_number": "", "port": "2"})
     csv = {"data": good, "content_type": "text/csv"}
-    dry = api.ok("POST", "/imports?dry_run=true", role="warehouse", **csv)
+    dry = api.ok("POST", "/imports?dry_run=true", **csv)
     assert (dry["dry_run"], dry["written"], dry["devices_created"]) == (True, False, 1)
     assert count(api.service, Device) == 0
 
     bad = sheet({}, {"extension": "1002", "mac": "zz", "port": "2"}, {"model": "GXP9999"})
-    response = api.call("POST", "/imports", role="warehouse", data=bad, content_type="text/csv")
+    response = api.call("POST", "/imports", data=bad, content_type="text/csv")
     assert response.status_code == 422
     body = response.get_json()
     assert "nothing was written" in body["error"]
@@ -357,13 +357,26 @@ def test_import_all_or_nothing(api: Api) -> None:
     assert "lacks the column" in api.refused(
         "POST", "/imports", 422, data=b"tenant,mac\nacme,x\n", content_type="text/csv"
     )
-    done = api.ok("POST", "/imports", role="warehouse", **csv)
+    # The warehouse may not create tenants or accounts directly, so not through a sheet either.
+    refused = api.call("POST", "/imports", role="warehouse", **csv)
+    assert refused.status_code == 422
+    assert {row["reason"] for row in refused.get_json()["rows"]} == {
+        "tenant 'acme' does not exist: only an administrator creates one"
+    }
+    assert (count(api.service, Tenant), count(api.service, Device)) == (0, 0)
+    done = api.ok("POST", "/imports", **csv)
     assert (done["written"], done["accounts_created"], done["devices_created"]) == (True, 2, 1)
     device = api.ok("GET", "/devices/000b82aa0001")
     assert (device["state"], [ln["port"] for ln in device["lines"]]) == ("bound", [1, 2])
     with api.service.db.session() as session:
         actors = session.scalars(select(DeviceEvent.actor)).all()
-    assert set(actors) == {"import by api warehouse"}
+    assert set(actors) == {"import by api admin"}
+    more = sheet({"extension": "1003", "direct_number": "", "port": "3"})
+    assert "extension 1003 of acme does not exist" in api.call(
+        "POST", "/imports", role="warehouse", data=more, content_type="text/csv"
+    ).get_data(as_text=True)
+    again = api.ok("POST", "/imports", role="warehouse", **csv)  # what exists: the warehouse's
+    assert (again["written"], again["accounts_created"]) == (True, 0)
 
 
 def test_writes_move_the_inventory_revision(api: Api) -> None:

@@ -18,7 +18,7 @@ from werkzeug.test import TestResponse
 from provisioner.app.service import Service
 from provisioner.db.models import Account, Device, DeviceState, TenantStatus
 from provisioner.db.staging import OrderSlot
-from provisioner.domain.access import staff
+from provisioner.domain.access import logins, staff
 from provisioner.domain.demo import seed_demo
 from provisioner.domain.inventory import accounts, devices, tenants
 from provisioner.web.staging.messages import translate
@@ -111,14 +111,20 @@ def test_login_refusals_say_why_and_never_redirect_elsewhere(browser: Browser) -
     assert response.location == "/staging/bench"
 
 
-def test_repeated_wrong_passwords_lock_the_account(browser: Browser) -> None:
-    for _ in range(staff.MAX_FAILURES - 1):
+def test_repeated_wrong_passwords_lock_the_name_from_that_address(browser: Browser) -> None:
+    for _ in range(logins.PAIR_LIMIT - 1):
         assert browser.post("/staging/login", username="hanako", password="x").status_code == 401
     locked = browser.post("/staging/login", username="hanako", password="x")
     assert locked.status_code == 429
     assert "10 分後" in locked.text
     right = browser.post("/staging/login", username="hanako", password=PASSWORD)
     assert right.status_code == 429
+    elsewhere = browser.client.post(
+        "/staging/login",
+        data={"csrf": browser.csrf(), "username": "hanako", "password": PASSWORD},
+        environ_base={"REMOTE_ADDR": "127.0.0.2"},
+    )
+    assert elsewhere.status_code == 302
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,204 @@
+"""The buffering front (``provisioner.web.front``) against a fake RSGI protocol: bodies under a
+deadline and a size limit, the WSGI application's answer whole or streamed."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from flask import Flask, Response, send_file
+
+from provisioner.web.front import BufferedFront, body_limit
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+
+class Headers:
+    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        self.pairs = pairs
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return next((v for k, v in self.pairs if k == key), default)
+
+    def __contains__(self, key: str) -> bool:
+        return any(k == key for k, _ in self.pairs)
+
+    def items(self) -> list[tuple[str, str]]:
+        return self.pairs
+
+
+@dataclass
+class Scope:
+    path: str
+    method: str = "POST"
+    header_pairs: list[tuple[str, str]] = field(default_factory=list)
+    proto: str = "http"
+    http_version: str = "1.1"
+    client: str = "192.0.2.7:40000"
+    server: str = "127.0.0.1:8080"
+    scheme: str = "http"
+    query_string: str = "a=1"
+
+    @property
+    def headers(self) -> Headers:
+        return Headers(self.header_pairs)
+
+
+class Proto:
+    """Hands out ``chunks`` with ``pause`` seconds before each; records the answer."""
+
+    def __init__(self, chunks: list[bytes], pause: float = 0.0) -> None:
+        self.chunks, self.pause = chunks, pause
+        self.answer: tuple[int, list[tuple[str, str]], bytes] | None = None
+        self.streamed: list[bytes] = []
+
+    async def _chunks(self) -> AsyncIterator[bytes]:
+        for chunk in self.chunks:
+            await asyncio.sleep(self.pause)
+            yield chunk
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._chunks()
+
+    def response_bytes(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        self.answer = (status, headers, body)
+
+    def response_stream(self, status: int, headers: list[tuple[str, str]]) -> Proto:
+        self.answer = (status, headers, b"")
+        return self
+
+    async def send_bytes(self, data: bytes) -> None:
+        self.streamed.append(data)
+
+    def response_file_range(
+        self, status: int, headers: list[tuple[str, str]], path: str, start: int, end: int
+    ) -> None:
+        self.answer = (status, headers, f"{path} {start}-{end}".encode())
+
+
+def echo(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+    """Answers what it was given: method, path, peer, query and body."""
+    body = environ["wsgi.input"].read()
+    seen = (f"{environ['REQUEST_METHOD']} {environ['PATH_INFO']} {environ['REMOTE_ADDR']} "
+            f"{environ['QUERY_STRING']} {environ.get('HTTP_X_TEST')} ").encode()  # fmt: skip
+    start_response("201 Created", [("Content-Type", "text/plain")])
+    return [seen + body]
+
+
+def run(front: BufferedFront, scope: Scope, proto: Proto) -> Proto:
+    asyncio.run(front.__rsgi__(scope, proto))  # type: ignore[arg-type]
+    return proto
+
+
+def test_a_whole_body_reaches_the_application() -> None:
+    front = BufferedFront(echo, threads=1, body_seconds=5)
+    scope = Scope("/api/v1/imports", header_pairs=[("content-length", "6"), ("x-test", "yes")])
+    proto = run(front, scope, Proto([b"abc", b"def"]))
+    assert proto.answer == (201, [("Content-Type", "text/plain")],
+                            b"POST /api/v1/imports 192.0.2.7 a=1 yes abcdef")  # fmt: skip
+
+
+def test_a_body_slower_than_the_deadline_gets_408_and_never_reaches_the_application() -> None:
+    called: list[bool] = []
+
+    def app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        called.append(True)
+        return echo(environ, start_response)
+
+    front = BufferedFront(app, threads=1, body_seconds=0.2)
+    scope = Scope("/staging/login", header_pairs=[("content-length", "100")])
+    proto = run(front, scope, Proto([b"a"] * 100, pause=0.05))
+    assert proto.answer is not None
+    assert proto.answer[0] == 408
+    assert b"within 0.2 seconds" in proto.answer[2]
+    assert called == []
+
+
+def test_a_body_over_the_paths_limit_gets_413_whether_declared_or_chunked() -> None:
+    front = BufferedFront(echo, threads=1, body_seconds=5)
+    declared = Scope("/staging/login", header_pairs=[("content-length", str(16 * 1024 + 1))])
+    assert run(front, declared, Proto([])).answer == (
+        413,
+        [("Content-Type", "text/plain; charset=utf-8"), ("Connection", "close")],
+        b"the body is larger than 16384 bytes for this path\n",
+    )
+    chunked = Scope("/gateway/x/cdrs", header_pairs=[("transfer-encoding", "chunked")])
+    answer = run(front, chunked, Proto([b"x" * 1024 * 1024] * 5)).answer
+    assert answer is not None
+    assert answer[0] == 413
+
+
+def test_limits_follow_the_path() -> None:
+    assert body_limit("/staging/login") == 16 * 1024
+    assert body_limit("/staging/sheet") == 16 * 1024 * 1024
+    assert body_limit("/gateway/001122334455/cdrs") == 4 * 1024 * 1024
+    assert body_limit("/cfg000b82000001.xml") == 64 * 1024
+
+
+def test_a_streamed_answer_goes_out_in_batches_and_is_closed() -> None:
+    closed: list[bool] = []
+
+    class Chunks:
+        def __iter__(self) -> Any:
+            return iter([b"x" * 100_000] * 6)
+
+        def close(self) -> None:
+            closed.append(True)
+
+    def app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        start_response("200 OK", [])
+        return Chunks()
+
+    proto = run(BufferedFront(app, threads=2, body_seconds=5), Scope("/f", "GET"), Proto([]))
+    assert b"".join(proto.streamed) == b"x" * 600_000
+    assert len(proto.streamed) == 2  # 256 KiB batches: 300,000 bytes each
+    assert closed == [True]
+
+
+def test_an_application_error_is_a_plain_500() -> None:
+    def broken(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        raise RuntimeError("boom")
+
+    proto = run(BufferedFront(broken, threads=1, body_seconds=5), Scope("/x", "GET"), Proto([]))
+    assert proto.answer == (500, [("Content-Type", "text/plain; charset=utf-8")],
+                            b"internal error\n")  # fmt: skip
+
+
+def test_a_file_answer_goes_to_the_server_by_path_whole_or_ranged(tmp_path: Path) -> None:
+    image = tmp_path / "image.bin"
+    image.write_bytes(bytes(range(256)) * 40)
+    flask_app = Flask(__name__)
+
+    @flask_app.get("/image")
+    def whole() -> Response:
+        return send_file(image, conditional=True)
+
+    front = BufferedFront(flask_app.wsgi_app, threads=1, body_seconds=5)
+    answer = run(front, Scope("/image", "GET"), Proto([])).answer
+    assert answer is not None
+    assert (answer[0], answer[2]) == (200, f"{image} 0-10240".encode())
+    ranged = Scope("/image", "GET", header_pairs=[("range", "bytes=100-199")])
+    answer = run(front, ranged, Proto([])).answer
+    assert answer is not None
+    assert (answer[0], answer[2]) == (206, f"{image} 100-200".encode())
+    assert ("Content-Range", "bytes 100-199/10240") in answer[1]
+
+
+def test_bodies_in_flight_are_bounded_and_every_byte_is_given_back() -> None:
+    front = BufferedFront(echo, threads=1, body_seconds=0.2, budget=1000)
+    scope = Scope("/api/v1/imports", header_pairs=[("content-length", "900")])
+    assert run(front, scope, Proto([b"x" * 900])).answer is not None
+    assert front.budget.used == 0  # answered: given back
+    slow = run(front, scope, Proto([b"x" * 100] * 9, pause=0.05)).answer
+    assert slow is not None
+    assert slow[0] == 408
+    assert front.budget.used == 0  # refused mid-body: given back too
+    front.budget.used = 950  # other bodies in flight
+    crowded = run(front, scope, Proto([b"x" * 100] * 9)).answer
+    assert crowded is not None
+    assert crowded[0] == 503
+    assert front.budget.used == 950
