@@ -37,6 +37,7 @@ from provisioner.domain.delivery.fetches import (
     Outcome,
     Refusal,
 )
+from provisioner.domain.delivery.known_macs import KnownMacs
 from provisioner.domain.delivery.lockouts import LockoutBoard
 from provisioner.domain.delivery.networks import (
     Network,
@@ -99,11 +100,7 @@ class Provisioner:
         self.timeline = timeline
         self.cache: RenderCache[RenderedFile] = RenderCache(db.render_changes)
         self.devices: RenderCache[FoundDevice] = RenderCache(db.render_changes)
-        # MACs not in service, remembered until a change names them (a new device is named
-        # by its creation): an unknown MAC then costs what a known one does, no query, so
-        # the answer's timing tells nothing either. Kept apart so that a scan of random
-        # MACs never evicts a known device.
-        self.unknown: RenderCache[bool] = RenderCache(db.render_changes, max_entries=50_000)
+        self.known = KnownMacs(db)  # an unknown MAC costs no query: its timing tells nothing
         self.firmware = FirmwareDirector(db, timeline)
         self.served = ServedFiles(db)  # what a resync decides from (issue 19)
         self.staging = parse_networks(settings.staging_networks)
@@ -363,22 +360,18 @@ class Provisioner:
         return in_networks(source, self.staging)
 
     def _device(self, request: FileRequest) -> FoundDevice | None:
-        """The device behind a per-device name; cached like files, and so are unknown MACs
-        (until a change names them), so both cost the same: no query."""
+        """The device behind a per-device name; cached like files. An unknown MAC is told
+        by the in-memory set of MACs in service: no query, as for a cached known one."""
         if request.mac is None:
             return None
         key = (request.vendor, request.mac)
         found = self.devices.get(key)
-        if found is None:
-            if self.unknown.get(key):
-                return None
-            revision, unknown_revision = self.devices.revision, self.unknown.revision
+        if found is None and key in self.known:
+            revision = self.devices.revision
             with self.db.engine.connect() as connection:
                 found = find_device(connection, self.box, request.mac, request.vendor)
             if found is not None:
                 self.devices.put(key, found, revision, subject=request.mac)
-            else:
-                self.unknown.put(key, True, unknown_revision, subject=request.mac)
         return found
 
     def _prove_device(
