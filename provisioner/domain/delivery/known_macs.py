@@ -14,44 +14,31 @@ about 10 MB per process.
 
 from __future__ import annotations
 
-import threading
-import time
-
 from sqlalchemy import select
 
 from provisioner.db.models import Device, DeviceState
 from provisioner.db.render_changes import EVERYTHING
 from provisioner.db.session import Database
+from provisioner.domain.delivery.render_cache import ChangeFollower
 
 
-class KnownMacs:
+class KnownMacs(ChangeFollower):
     def __init__(self, db: Database, check_interval: float = 1.0) -> None:
+        super().__init__(db.render_changes, check_interval)
         self._db = db
-        self._check_interval = check_interval
         self._known: frozenset[tuple[str, str]] = frozenset()
-        self._seen: int | None = None
-        self._checked_at = float("-inf")
-        self._lock = threading.Lock()
 
     def __contains__(self, key: tuple[str, str]) -> bool:
         """Whether ``(vendor, mac)`` is a device in service (not retired)."""
         self._follow()
         return key in self._known
 
-    def _follow(self) -> None:
-        now = time.monotonic()
-        if now - self._checked_at < self._check_interval:
-            return
-        with self._lock:
-            if now - self._checked_at < self._check_interval:
-                return
-            current, changed = self._db.render_changes(self._seen)
-            if EVERYTHING in changed:
-                self._known = frozenset(self._rows(None))
-            elif changed:
-                kept = {pair for pair in self._known if pair[1] not in changed}
-                self._known = frozenset(kept | self._rows(changed))
-            self._seen, self._checked_at = current, now
+    def _apply(self, changed: frozenset[str]) -> None:
+        if EVERYTHING in changed:
+            self._known = frozenset(self._rows(None))
+        elif changed:
+            kept = {pair for pair in self._known if pair[1] not in changed}
+            self._known = frozenset(kept | self._rows(changed))
 
     def _rows(self, macs: frozenset[str] | None) -> set[tuple[str, str]]:
         query = select(Device.vendor, Device.mac).where(Device.state != DeviceState.RETIRED)

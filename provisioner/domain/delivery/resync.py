@@ -155,7 +155,7 @@ def resync_device(
     if target is not None and not any_target:
         with parts.db.session() as session:
             hosts = proven_hosts(session, device_id, mac)
-        if _host(target.host) not in hosts:
+        if _address(target.host) not in hosts:
             raise Conflict(
                 f"{target.host} is not an address device {mac} fetched its file from with "
                 "proof: a NOTIFY carries an answer computed from its SIP password, so it goes "
@@ -202,6 +202,22 @@ def registered_contact(session: Session, device_id: int, port: int = SIP_PORT) -
     There is no registrar in the product yet; when the PBX core shares its registrations,
     their contact replaces this guess.
     """
+    sources = _fetch_sources(session, device_id)
+    return Target(sources[0], port) if sources else None
+
+
+def proven_hosts(session: Session, device_id: int, mac: str) -> set[str]:
+    """The addresses the device fetched its file from with proof (its recent recorded
+    fetches, which are proven ones only, and the last served file's source)."""
+    hosts = set(_fetch_sources(session, device_id))
+    served = last_served(session.connection(), mac)
+    if served is not None and (host := _address(served.source)) is not None:
+        hosts.add(host)
+    return hosts
+
+
+def _fetch_sources(session: Session, device_id: int) -> list[str]:
+    """The addresses of the device's newest recorded fetches, newest first."""
     sources = session.scalars(
         select(DeviceEvent.source)
         .where(
@@ -212,46 +228,16 @@ def registered_contact(session: Session, device_id: int, port: int = SIP_PORT) -
         .order_by(DeviceEvent.at.desc(), DeviceEvent.id.desc())
         .limit(20)
     )
-    for source in sources:
-        if source is None:
-            continue
-        try:
-            address = ipaddress.ip_address(source)
-        except ValueError:  # not an address (a CLI render): look further back
-            continue
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-            address = address.ipv4_mapped
-        return Target(str(address), port)
-    return None
+    # a source that is not an address (a CLI render) is passed over: look further back
+    return [host for source in sources if source and (host := _address(source)) is not None]
 
 
-def proven_hosts(session: Session, device_id: int, mac: str) -> set[str]:
-    """The addresses the device fetched its file from with proof (its recent recorded
-    fetches, which are proven ones only, and the last served file's source)."""
-    sources = set(
-        session.scalars(
-            select(DeviceEvent.source)
-            .where(
-                DeviceEvent.device_id == device_id,
-                DeviceEvent.kind == EventKind.FETCH,
-                DeviceEvent.source.is_not(None),
-            )
-            .order_by(DeviceEvent.at.desc(), DeviceEvent.id.desc())
-            .limit(20)
-        )
-    )
-    served = last_served(session.connection(), mac)
-    if served is not None:
-        sources.add(served.source)
-    return {_host(source) for source in sources if source}
-
-
-def _host(text: str) -> str:
-    """An address in one spelling (IPv4-mapped as IPv4); a host name as given."""
+def _address(text: str) -> str | None:
+    """An address in one spelling (IPv4-mapped as IPv4); None for anything else."""
     try:
         address = ipaddress.ip_address(text)
     except ValueError:
-        return text
+        return None
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
         address = address.ipv4_mapped
     return str(address)
