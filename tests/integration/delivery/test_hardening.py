@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
 import socket
 import struct
 import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -38,6 +40,7 @@ from provisioner.settings import Settings
 from provisioner.web import create_app
 from tests.integration.delivery.test_secure_delivery import credentials, curl, demo_mac_of
 from tests.support.digest import digest_header
+from tests.support.netns import lan, namespace_problem
 from tests.support.ports import free_port
 from tests.support.server import TEST_KEY, RunningServer, start_server, stop_server
 from tests.support.waiting import wait_until
@@ -322,6 +325,40 @@ def test_a_guesser_behind_the_office_address_never_locks_out_its_phones(
         assert len(answers) <= 60
     assert len(answers) > 5
     assert digest_fetch(served, victim, "127.0.0.121") == 200
+
+
+@pytest.mark.netns
+@pytest.mark.skipif(namespace_problem() is not None, reason="no network namespaces")
+def test_an_ipv6_guesser_cannot_escape_its_lockout_by_changing_address(tmp_path: Path) -> None:
+    """IPv6 clients in a namespace of our own (2001:db8::/32 exists only there): every request
+    from a fresh address of one /64 draws on the same bucket; another /64 is not locked."""
+    with lan() as made:
+        box = made.add("v6")
+        attacker = [f"2001:db8:17::{n + 1:x}" for n in range(60)]
+        for address in [*attacker, "2001:db8:18::1"]:
+            box.run("ip", "addr", "add", f"{address}/128", "dev", "lo", "nodad")
+        env = {**os.environ, "PROVISIONER_DB": f"sqlite:///{tmp_path / 'inventory.db'}",
+               "PROVISIONER_SECRET_KEY": TEST_KEY, "PROVISIONER_STAGING_NETWORKS": "192.0.2.0/24",
+               "PROVISIONER_RATE_CAPACITY": str(CAPACITY), "PROVISIONER_RATE_REFILL": "0.1",
+               "PROVISIONER_HTTP_BASE": "http://[::1]:8080", "PYTHONUNBUFFERED": "1"}  # fmt: skip
+        with (tmp_path / "server.log").open("ab") as log:
+            box.popen(sys.executable, "-m", "provisioner", "serve", "--demo",
+                      "--http", "[::1]:8080", "--tftp", "127.0.0.1:6969",
+                      cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+
+        def get(path: str, source: str) -> str:
+            return box.run("curl", "-s", "-g", "-o", "/dev/null", "-w", "%{http_code}",
+                           "--interface", source, f"http://[::1]:8080{path}").stdout  # fmt: skip
+
+        assert wait_until(lambda: get("/healthz", "::1") == "200", 60)
+        answers = []  # unknown names (10 tokens each), each from an address never used before
+        while "429" not in answers:
+            answers.append(get(f"/scan{len(answers)}.php", attacker[len(answers)]))
+            assert len(answers) < len(attacker), answers
+        assert set(answers[:-1]) == {"404"}
+        time.sleep(1.5)  # every worker has read the shared lockout
+        assert get("/cfg.xml", attacker[-1]) == "429"  # yet another address of the /64
+        assert get("/cfg.xml", "2001:db8:18::1") == "404"  # another /64 is someone else
 
 
 # --- 8: a NOTIFY goes only where the device proved itself ----------------------------------
