@@ -289,6 +289,12 @@ class Provisioner:
         if rendered is not None:
             return rendered
         revision = self.cache.revision
+        found_at = self.devices.revision
+        if found is not None and (revision is None or found_at is None or found_at < revision):
+            # The device was read before a change this cache has already seen: a file made
+            # of it must not be kept as current, or it would outlive the change (each cache
+            # follows on its own second; tests/integration/delivery/test_two_instances.py).
+            revision = None
         try:
             started = time.perf_counter()
             plain = render_file(request, found, self.box, self.context, staging, offer)
