@@ -63,10 +63,11 @@ class Admission:
         user = _claimed_user(fetch)
         return user is not None and self.users.locked(user)
 
-    def charge(self, fetch: Fetch, cost: Cost) -> None:
-        """What a refusal costs its source (and, for wrong credentials, the username they
-        claim). The charge that empties a TCP source's bucket locks it out in every
-        process; a UDP source's, in this one and over TFTP only."""
+    def charge(self, fetch: Fetch, cost: Cost, wrong_answer: bool = False) -> None:
+        """What a refusal costs its source (and, for a wrong password, the username it
+        claims: a replay or a mismatched User-Agent is no guess at a password). The charge
+        that empties a TCP source's bucket locks it out in every process; a UDP source's, in
+        this one and over TFTP only."""
         key = lockout_key(fetch.source)
         if self.limiter.charge(_bucket(fetch, key), cost):
             security_log.warning(
@@ -75,7 +76,7 @@ class Admission:
             metrics.count_lockout(fetch.protocol)
             if fetch.protocol != "tftp":
                 self.lockouts.publish(key, self.limiter.lockout)
-        user = _claimed_user(fetch) if cost is Cost.BAD_CREDENTIALS else None
+        user = _claimed_user(fetch) if wrong_answer else None
         if user is not None and self.users.charge(user, cost):
             security_log.warning("locked out username %r for %d s", user, self.users.lockout)
 

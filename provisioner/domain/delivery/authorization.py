@@ -142,6 +142,7 @@ def challenge(
         level=logging.DEBUG if verdict in (None, DigestVerdict.STALE) else logging.WARNING,
         record_on=record_on,
         challenge=mint.challenge(stale=verdict == DigestVerdict.STALE),
+        wrong_answer=verdict == DigestVerdict.BAD,
     )
 
 

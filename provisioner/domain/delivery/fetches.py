@@ -90,6 +90,7 @@ class Refusal(Exception):
         level: int = logging.WARNING,
         record_on: str | None = None,
         challenge: str | None = None,
+        wrong_answer: bool = False,  # a wrong password: counted against the claimed username
     ) -> None:
         super().__init__(reason)
         self.outcome = outcome
@@ -99,3 +100,4 @@ class Refusal(Exception):
         self.level = level
         self.record_on = record_on
         self.challenge = challenge
+        self.wrong_answer = wrong_answer

@@ -353,7 +353,7 @@ class Provisioner:
                 refusal.reason,
             )
             if charge:
-                self.admission.charge(fetch, refusal.cost)
+                self.admission.charge(fetch, refusal.cost, refusal.wrong_answer)
         if refusal.record_on and self.told.tell(refusal.record_on, refusal.reason):
             self._timeline_event(
                 fetch, refusal.record_on, EventKind.REFUSED, refusal.outcome, detail=refusal.reason
@@ -392,9 +392,13 @@ class Provisioner:
             self.admission.refund(fetch)
             return
         bad = verdict in (DigestVerdict.BAD, DigestVerdict.REPLAY)
-        if bad and (locked or self.admission.user_locked(fetch)):
+        if bad and (locked or (verdict == DigestVerdict.BAD and self.admission.user_locked(fetch))):
             raise Refusal(
-                Outcome.LOCKED, "locked out", label="locked_out", cost=Cost.BAD_CREDENTIALS
+                Outcome.LOCKED,
+                "locked out",
+                label="locked_out",
+                cost=Cost.BAD_CREDENTIALS,
+                wrong_answer=verdict == DigestVerdict.BAD,
             )
         if (
             first_contact

@@ -72,8 +72,8 @@ def test_wrong_answers_count_per_claimed_username_across_addresses(admission: Ad
         return Fetch("cfg000b82000001.xml", "http", source, digest=answer)
 
     for n in range(5):  # 20 tokens each from five addresses: none is locked, the name is
-        admission.charge(wrong(f"198.51.100.{20 + n}", "d000b82000001"), Cost.BAD_CREDENTIALS)
-    admission.charge(wrong("198.51.100.30", "d000b82000001"), Cost.BAD_CREDENTIALS)
+        admission.charge(wrong(f"198.51.100.{20 + n}", "d000b82000001"), Cost.BAD_CREDENTIALS, True)
+    admission.charge(wrong("198.51.100.30", "d000b82000001"), Cost.BAD_CREDENTIALS, True)
     assert admission.user_locked(wrong("203.0.113.1", "d000b82000001"))
     assert not admission.user_locked(wrong("203.0.113.1", "d000b82000002"))
     assert not admission.locked(wrong("198.51.100.20", "d000b82000001"))
