@@ -3,8 +3,8 @@
 A device whose upgrade fails (a bad image, a flash error) tends to download the image again
 at each boot and never report the new version: without a limit it loops, and its users have
 a phone that reboots all day. Counting whole downloads of the same image at the same
-reported version catches it; resumed downloads (a Range that does not start at 0) do not
-count, so a flaky link is not mistaken for a loop.
+reported version catches it; only a response carrying the whole image counts (not a resume,
+a piece or a one-byte probe), so a flaky link is not mistaken for a loop.
 """
 
 from __future__ import annotations
@@ -52,14 +52,15 @@ def count_download(
     return count, looping
 
 
-def whole_download(method: str, range_header: str | None) -> bool:
-    """A GET that starts at byte 0: the start of an attempt, not a resume or a probe."""
+def whole_download(method: str, status: int, content_range: str | None, size: int) -> bool:
+    """A GET answered with the whole image: a 200, or a 206 whose range is all of it (a
+    client may ask ``bytes=0-``). A resume, a piece or a probe (``bytes=0-0``) is part of an
+    attempt, and counting it would let three one-byte requests look like three attempts."""
     if method != "GET":
         return False
-    if not range_header:
+    if status == 200:
         return True
-    unit, _, spec = range_header.partition("=")
-    return unit.strip() == "bytes" and spec.strip().startswith("0-")
+    return status == 206 and content_range == f"bytes 0-{size - 1}/{size}"
 
 
 def wave_failing(members: int, failures: int, threshold_percent: int) -> bool:

@@ -61,7 +61,14 @@ def notify(
         return
     target = parse_target(to) if to else None
     result = resync_device(
-        cli.service, mac, send_notify, target=target, reboot=reboot, actor="cli", timeout=timeout
+        cli.service,
+        mac,
+        send_notify,
+        target=target,
+        reboot=reboot,
+        actor="cli",
+        timeout=timeout,
+        any_target=True,  # the operator on the server: --to may name any contact
     )
     _report(result)
 

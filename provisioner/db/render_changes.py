@@ -11,7 +11,8 @@ file of every worker. What a row can change:
 - a tenant, or a row of one tenant (``tenant_id``: a representative number): its devices;
 - any other rendered row (a rollout for everyone, a model of another module): every file.
 
-New devices are left out: nobody has a file of a MAC that was not in the inventory cached.
+A new device is named too: its MAC may be remembered as unknown (the pipeline caches unknown
+MACs so that they cost what known ones do), and that memory must go when the device arrives.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def subjects(connection: Connection, new: Iterable[object], changed: Iterable[ob
     devices: set[int] = set()
     tenants: set[int] = set()
     created = set(new)
-    for obj in (*(o for o in created if not isinstance(o, Device)), *changed):
+    for obj in (*created, *changed):
         if not isinstance(obj, RENDERED_MODELS):
             continue
         if isinstance(obj, Device):

@@ -8,6 +8,7 @@ batch after its commit (the bench stages devices, firmware follows downloads: of
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import enum
 import logging
@@ -15,15 +16,23 @@ import queue
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import String, Table, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from provisioner.db.models import Device, DeviceEvent, utcnow
 from provisioner.db.session import Database
 
 # The events table as Core sees it: batches go in as one executemany, without the ORM.
 _EVENTS = cast(Table, DeviceEvent.__table__)
+# Each text field's column width: what a device (or anyone) says is cut to it before it is
+# stored, so a 60 KB User-Agent costs 255 bytes and never fails a batch on PostgreSQL.
+_WIDTHS = {
+    column.name: column.type.length
+    for column in _EVENTS.columns
+    if isinstance(column.type, String) and column.type.length is not None
+}
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +93,19 @@ class TimelineWriter:
     def record(self, event: Event) -> None:
         self._queue.put(event)
 
+    @staticmethod
+    def bounded(event: Event) -> Event:
+        """The event as it can be stored: every text field cut to its column's width, NUL
+        characters (which PostgreSQL refuses in text) removed. Unchanged in the usual case."""
+        changes: dict[str, Any] = {}
+        for name, width in _WIDTHS.items():
+            value = getattr(event, name, None)
+            if isinstance(value, str) and (len(value) > width or "\0" in value):
+                changes[name] = value.replace("\0", "")[:width]
+        if isinstance(event.detail, str) and "\0" in event.detail:
+            changes["detail"] = event.detail.replace("\0", "")
+        return dataclasses.replace(event, **changes) if changes else event
+
     def start(self) -> TimelineWriter:
         self._thread = threading.Thread(target=self._run, name="timeline-writer", daemon=True)
         self._thread.start()
@@ -103,7 +125,7 @@ class TimelineWriter:
                 events = self._drain()
                 if not events:
                     return written
-                stored = self._write(events)
+                stored = self._write_each_if_needed(events)
                 written += len(events)
                 self._notify(stored)
 
@@ -123,6 +145,21 @@ class TimelineWriter:
                 break
         return events
 
+    def _write_each_if_needed(self, events: list[Event]) -> list[tuple[int, Event]]:
+        """The batch in one transaction; should the database refuse it, each event in its
+        own, so one row it cannot take never loses the others."""
+        try:
+            return self._write(events)
+        except SQLAlchemyError:
+            log.warning("a batch of %d timeline events failed: writing each alone", len(events))
+        stored: list[tuple[int, Event]] = []
+        for event in events:
+            try:
+                stored.extend(self._write([event]))
+            except SQLAlchemyError:
+                log.exception("a timeline event of %s could not be stored", event.mac)
+        return stored
+
     def _notify(self, stored: list[tuple[int, Event]]) -> None:
         """Each observer runs in its own transaction: its failure never loses the events."""
         if not stored:
@@ -141,7 +178,7 @@ class TimelineWriter:
             ids = dict(found.all())  # (mac, id) rows
             rows = []
             firmware: dict[int, Event] = {}
-            for event in events:
+            for event in map(self.bounded, events):
                 device_id = ids.get(event.mac)
                 if device_id is None:  # removed since the fetch
                     continue

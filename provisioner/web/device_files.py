@@ -102,7 +102,16 @@ def _fetch(
         method=environ["REQUEST_METHOD"],
         digest=digest,
         basic=basic,
+        target=_target(environ),
     )
+
+
+def _target(environ: WSGIEnvironment) -> str:
+    """The request's path (as routed: percent-decoded) and query, for the Digest URI check."""
+    raw = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+    path = raw.encode("latin-1").decode("utf-8", "replace")  # a WSGI string holds bytes
+    query = environ.get("QUERY_STRING", "")
+    return f"{path}?{query}" if query else path
 
 
 def _answer(delivery: Delivery) -> tuple[int, list[tuple[str, str]], bytes]:

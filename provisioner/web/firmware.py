@@ -3,7 +3,9 @@
 
 Phones resume interrupted downloads and re-check images they already hold, so Range,
 If-Range and ETag (the sha256) matter; ``send_file`` streams the blob from disk. A whole
-download (not a resume) is put on the device's timeline for loop detection.
+download (the whole image in one answer) is put on the device's timeline for loop detection,
+when it comes from where that device proved itself (the bench, or the address of its last
+authenticated fetch): the User-Agent that names the device is only a claim.
 
 Images carry no secrets and their names are public, so the per-source limiter (which guards
 secrets against guessing) neither charges nor refuses them: an office of phones fetching
@@ -47,15 +49,15 @@ def firmware_image(name: str) -> Response:
         etag=image.sha256,
         max_age=MAX_AGE,
     )
-    # A 304 (the device re-checked an image it holds) or a resume is not a new attempt.
-    if response.status_code in (200, 206) and whole_download(
-        request.method, request.headers.get("Range")
+    # A 304 (the device re-checked an image it holds), a resume or a probe is not an attempt.
+    if whole_download(
+        request.method, response.status_code, response.headers.get("Content-Range"), image.size
     ):
         provisioner = _provisioner()
         source = client_address(
             request.remote_addr or "", request.headers.get("X-Forwarded-For"), provisioner.proxies
         )
-        provisioner.firmware.downloaded(
+        provisioner.firmware_downloaded(
             image.filename, request.scheme, source, request.headers.get("User-Agent")
         )
     return response

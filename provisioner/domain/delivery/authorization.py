@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import logging
+from urllib.parse import unquote, urlsplit
 
 from provisioner.db.models import DeviceState
 from provisioner.db.session import Database
@@ -42,6 +43,8 @@ def credential_verdict(
     if found is not None and (login := found.access.http_login(box)) is not None:
         user, password = login
     if fetch.digest is not None:
+        if not uri_matches(fetch.digest.uri, fetch.target):
+            return DigestVerdict.BAD  # an answer for another URI proves nothing about this one
         return verify(spent, mint, fetch.digest, user, password, fetch.method)
     if basic is not None:
         given_user, given_password = basic
@@ -51,6 +54,17 @@ def credential_verdict(
             else DigestVerdict.BAD
         )
     return None
+
+
+def uri_matches(uri: str, target: str | None) -> bool:
+    """Whether a Digest answer's ``uri`` names the requested resource (RFC 7616 section
+    3.4.6): its path (percent-decoded, as the server routed it) and query, in origin or
+    absolute form. A request without a request line (``target`` None) has nothing to match."""
+    if target is None:
+        return True
+    parts = urlsplit(uri)
+    named = unquote(parts.path) + (f"?{parts.query}" if parts.query else "")
+    return named == target
 
 
 def install_on_first_contact(
@@ -128,6 +142,7 @@ def challenge(
         level=logging.DEBUG if verdict in (None, DigestVerdict.STALE) else logging.WARNING,
         record_on=record_on,
         challenge=mint.challenge(stale=verdict == DigestVerdict.STALE),
+        wrong_answer=verdict == DigestVerdict.BAD,
     )
 
 

@@ -33,6 +33,9 @@ class Fetch:
     method: str = "GET"
     digest: DigestResponse | None = None
     basic: tuple[str, str] | None = None  # (user, password); honoured over HTTPS only
+    # The request's path (percent-decoded) and query as HTTP received them: a Digest answer
+    # is for one URI (RFC 7616 section 3.4.6). None where there is no request line (TFTP, CLI).
+    target: str | None = None
 
     @property
     def filename(self) -> str:
@@ -62,6 +65,10 @@ class IdentifiedFetch(NamedTuple):
     found: FoundDevice | None  # the device behind a per-device name, if it is in service
     reported_firmware: str | None  # the version the User-Agent reports, if any
     device_mac: str | None  # whose timeline the fetch goes on: the file's MAC, else the agent's
+    # Who fetched is proven: the bench, the device's own credentials, or its awaited first
+    # contact (or re-enrolment) from its tenant's networks. An unproven fetch is attributed
+    # to no device: a User-Agent is only a claim (docs/security.md, "Attribution").
+    proven: bool
 
 
 class Refusal(Exception):
@@ -83,6 +90,7 @@ class Refusal(Exception):
         level: int = logging.WARNING,
         record_on: str | None = None,
         challenge: str | None = None,
+        wrong_answer: bool = False,  # a wrong password: counted against the claimed username
     ) -> None:
         super().__init__(reason)
         self.outcome = outcome
@@ -92,3 +100,4 @@ class Refusal(Exception):
         self.level = level
         self.record_on = record_on
         self.challenge = challenge
+        self.wrong_answer = wrong_answer

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 from collections.abc import Iterable
@@ -32,6 +33,26 @@ def in_networks(source: str, networks: Iterable[Network]) -> bool:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
         address = address.ipv4_mapped
     return any(address in network for network in networks)
+
+
+@functools.lru_cache(maxsize=65_536)
+def lockout_key(source: str) -> str:
+    """The unit a rate limit and a lockout count: an IPv4 address (an IPv4 client seen on an
+    IPv6 socket, ``::ffff:a.b.c.d``, is that address), or an IPv6 address's /64.
+
+    One IPv6 host is given a whole /64 and picks any address in it: counted per address, it
+    would have unlimited tries. A non-address (the CLI) is its own key. Cached: a storm brings
+    the same sources again and again.
+    """
+    try:
+        address = ipaddress.ip_address(source.split("%", 1)[0])
+    except ValueError:
+        return source
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
 
 
 def client_address(peer: str, forwarded_for: str | None, proxies: Iterable[Network]) -> str:

@@ -3,7 +3,8 @@
 Every front door (HTTP, TFTP) hands a :class:`Fetch` to :meth:`Provisioner.deliver`, which
 runs it through five stages, in this order:
 
-1. admission: a locked-out source gets nothing (:mod:`.admission`);
+1. admission: a locked-out source gets nothing but the chance to prove it is a device
+   (:mod:`.admission`);
 2. identification: the file name, the User-Agent and the device behind them;
 3. authorization: who may have a device's own file, which carries SIP passwords: the bench
    (staging networks) with the device's provisioning credentials in it; elsewhere, over HTTP,
@@ -11,7 +12,7 @@ runs it through five stages, in this order:
    carries no credentials, nothing with secrets outside the bench;
 4. rendering: the variant for this source, from the render cache, sealed off the bench
    (:mod:`.rendering`);
-5. recording: the fetch on the device's timeline, and the metrics.
+5. recording: the fetch on the device's timeline when who fetched is proven, and the metrics.
 
 A stage that says no raises a :class:`Refusal`; :meth:`Provisioner.deliver` settles it, once:
 counted, logged, charged to the source, turned into the :class:`Delivery` the door maps onto
@@ -36,6 +37,7 @@ from provisioner.domain.delivery.fetches import (
     Outcome,
     Refusal,
 )
+from provisioner.domain.delivery.known_macs import KnownMacs
 from provisioner.domain.delivery.lockouts import LockoutBoard
 from provisioner.domain.delivery.networks import (
     Network,
@@ -98,6 +100,7 @@ class Provisioner:
         self.timeline = timeline
         self.cache: RenderCache[RenderedFile] = RenderCache(db.render_changes)
         self.devices: RenderCache[FoundDevice] = RenderCache(db.render_changes)
+        self.known = KnownMacs(db)  # an unknown MAC costs no query: its timing tells nothing
         self.firmware = FirmwareDirector(db, timeline)
         self.served = ServedFiles(db)  # what a resync decides from (issue 19)
         self.staging = parse_networks(settings.staging_networks)
@@ -125,9 +128,10 @@ class Provisioner:
         # The CLI's fetch is an operator on the server itself: it sees what the bench sees.
         staging = fetch.protocol == "cli" or self._from_bench(fetch.source)
         try:
-            if not staging:
-                self.admission.admit(fetch)
-            identified = self._authorize(self._identify(fetch, staging))
+            locked = not staging and self.admission.locked(fetch)
+            if locked:
+                self._admit_proof_only(fetch)
+            identified = self._authorize(self._identify(fetch, staging), locked)
             rendered = self._render(identified)
         except Refusal as refusal:
             delivery = self._settle(fetch, refusal, charge=not staging)
@@ -141,12 +145,25 @@ class Provisioner:
         None when the request proves it is the device, from any network, else the refusal
         (401 with a challenge, exactly as for an unknown MAC; 429 when locked out)."""
         try:
-            self.admission.admit(fetch)
+            locked = self.admission.locked(fetch)
             found = self._device(FileRequest(vendor_name, FileKind.DEVICE, fetch.filename, mac=mac))
-            self._prove_device(fetch, found, first_contact=False)
+            self._prove_device(fetch, found, first_contact=False, locked=locked)
         except Refusal as refusal:
             return self._settle(fetch, refusal, charge=not self._from_bench(fetch.source))
         return None
+
+    def firmware_downloaded(
+        self, filename: str, protocol: str, source: str, user_agent: str | None
+    ) -> None:
+        """A whole image download, for loop detection: attributed to the device its
+        User-Agent names only when it comes from where that device proved itself (the bench,
+        or the address of its last authenticated fetch). Anyone can claim a MAC; a claim from
+        elsewhere must not hold a device or pause its rollout."""
+        agent = parse_user_agent(user_agent) if user_agent else None
+        if agent is None or agent.mac is None:
+            return  # nothing names the device (TFTP, a browser): it cannot be followed
+        if self._from_bench(source) or self.served.source(agent.mac) == source:
+            self.firmware.downloaded(filename, protocol, source, user_agent)
 
     def record_fetch(self, fetch: Fetch, mac: str, sha256: str) -> None:
         """A served device endpoint, on the device's timeline like a file fetch."""
@@ -212,12 +229,26 @@ class Provisioner:
         reported_firmware = agent.firmware if agent else None
         device_mac = request.mac or (agent.mac if agent else None)
         found = self._device(request)
-        return IdentifiedFetch(fetch, staging, request, found, reported_firmware, device_mac)
+        return IdentifiedFetch(
+            fetch, staging, request, found, reported_firmware, device_mac, staging
+        )
 
-    def _authorize(self, identified: IdentifiedFetch) -> IdentifiedFetch:
+    def _admit_proof_only(self, fetch: Fetch) -> None:
+        """What a locked-out source may still ask: a device's own file over HTTP with
+        credentials (a correct answer proves the device and is served), and, without them,
+        the challenge that starts a Digest exchange: the same for every name, given before
+        any lookup, so it costs nothing and reveals nothing. Anything else is the 429."""
+        request = match_file(fetch.filename) if fetch.protocol in ("http", "https") else None
+        if request is None or request.kind is not FileKind.DEVICE:
+            raise Refusal(Outcome.LOCKED, "locked out", label="locked_out")
+        if fetch.digest is None and fetch.basic is None:
+            raise authorization.challenge(None, self.mint)
+
+    def _authorize(self, identified: IdentifiedFetch, locked: bool = False) -> IdentifiedFetch:
         """Only a device's own file carries secrets: the bench gets it for a device in
         service; TFTP, which proves nothing, gets it nowhere else; HTTP only as the device.
-        A re-enrolment fetch gets the bench variant: the file with the new credentials."""
+        A re-enrolment fetch gets the bench variant: the file with the new credentials.
+        A locked-out source gets no first contact or re-enrolment: only its proof counts."""
         if identified.request.kind is not FileKind.DEVICE:
             return identified
         if identified.staging:
@@ -236,13 +267,14 @@ class Provisioner:
         fetch, found = identified.fetch, identified.found
         if (
             found is not None
+            and not locked
             and fetch.digest is None
             and fetch.basic is None
             and authorization.re_enrol_on_contact(fetch, found, self.db)
         ):
-            return identified._replace(staging=True)
-        self._prove_device(fetch, found, first_contact=True)
-        return identified
+            return identified._replace(staging=True, proven=True)
+        self._prove_device(fetch, found, first_contact=not locked, locked=locked)
+        return identified._replace(proven=True)
 
     def _render(self, identified: IdentifiedFetch) -> RenderedFile:
         """The file for this source's variant, rendered again only after its device changed.
@@ -257,6 +289,12 @@ class Provisioner:
         if rendered is not None:
             return rendered
         revision = self.cache.revision
+        found_at = self.devices.revision
+        if found is not None and (revision is None or found_at is None or found_at < revision):
+            # The device was read before a change this cache has already seen: a file made
+            # of it must not be kept as current, or it would outlive the change (each cache
+            # follows on its own second; tests/integration/delivery/test_two_instances.py).
+            revision = None
         try:
             started = time.perf_counter()
             plain = render_file(request, found, self.box, self.context, staging, offer)
@@ -283,6 +321,8 @@ class Provisioner:
     def _record(self, identified: IdentifiedFetch, rendered: RenderedFile) -> Delivery:
         """The served file on its device's timeline, with the hash that tells a resync
         whether the device got the file it was told about."""
+        if not identified.proven:  # a claim moves nothing: no address, version or count
+            return Delivery(Outcome.SERVED, rendered.body, rendered.content_type)
         if identified.request.kind is FileKind.DEVICE and identified.found is not None:
             self.served.note(identified.found.view.mac, rendered.sha256, identified.fetch.source)
         if (mac := identified.device_mac) is not None:
@@ -313,7 +353,7 @@ class Provisioner:
                 refusal.reason,
             )
             if charge:
-                self.admission.charge(fetch, refusal.cost)
+                self.admission.charge(fetch, refusal.cost, refusal.wrong_answer)
         if refusal.record_on and self.told.tell(refusal.record_on, refusal.reason):
             self._timeline_event(
                 fetch, refusal.record_on, EventKind.REFUSED, refusal.outcome, detail=refusal.reason
@@ -326,12 +366,13 @@ class Provisioner:
         return in_networks(source, self.staging)
 
     def _device(self, request: FileRequest) -> FoundDevice | None:
-        """The device behind a per-device name; cached like files (unknown MACs are not)."""
+        """The device behind a per-device name; cached like files. An unknown MAC is told
+        by the in-memory set of MACs in service: no query, as for a cached known one."""
         if request.mac is None:
             return None
         key = (request.vendor, request.mac)
         found = self.devices.get(key)
-        if found is None:
+        if found is None and key in self.known:
             revision = self.devices.revision
             with self.db.engine.connect() as connection:
                 found = find_device(connection, self.box, request.mac, request.vendor)
@@ -339,13 +380,26 @@ class Provisioner:
                 self.devices.put(key, found, revision, subject=request.mac)
         return found
 
-    def _prove_device(self, fetch: Fetch, found: FoundDevice | None, first_contact: bool) -> None:
+    def _prove_device(
+        self, fetch: Fetch, found: FoundDevice | None, first_contact: bool, locked: bool = False
+    ) -> None:
         """Return when the request authenticates as the device (or, on a file fetch, is a
-        shipped device's first contact, which installs it); else raise the 401."""
+        shipped device's first contact, which installs it); else raise the 401, or the 429
+        for wrong credentials from a locked-out source or for a locked-out username. A
+        correct answer is never refused: the device has proved itself."""
         verdict = authorization.credential_verdict(fetch, found, self.box, self.spent, self.mint)
         if verdict == DigestVerdict.OK:
             self.admission.refund(fetch)
             return
+        bad = verdict in (DigestVerdict.BAD, DigestVerdict.REPLAY)
+        if bad and (locked or (verdict == DigestVerdict.BAD and self.admission.user_locked(fetch))):
+            raise Refusal(
+                Outcome.LOCKED,
+                "locked out",
+                label="locked_out",
+                cost=Cost.BAD_CREDENTIALS,
+                wrong_answer=verdict == DigestVerdict.BAD,
+            )
         if (
             first_contact
             and verdict is None

@@ -45,24 +45,48 @@ def any_change(revision: Callable[[], int]) -> Changes:
     return changes
 
 
-class RenderCache(Generic[V]):
+class ChangeFollower:
+    """Something kept in memory per process that follows the inventory: at most once per
+    ``check_interval`` it asks what changed since the revision it saw and applies that."""
+
+    def __init__(self, changes: Changes, check_interval: float = 1.0) -> None:
+        self._changes = changes
+        self._check_interval = check_interval
+        self._seen_revision: int | None = None
+        self._checked_at = float("-inf")
+        self._lock = threading.Lock()
+
+    def _follow(self) -> None:
+        now = time.monotonic()
+        if now - self._checked_at < self._check_interval:
+            return
+        with self._lock:
+            if now - self._checked_at < self._check_interval:
+                return
+            current, changed = self._changes(self._seen_revision)
+            self._apply(changed)
+            self._seen_revision = current
+            self._checked_at = now
+
+    def _apply(self, changed: frozenset[str]) -> None:
+        """Drop or reload what ``changed`` names (``EVERYTHING``: all); under the lock."""
+        raise NotImplementedError
+
+
+class RenderCache(ChangeFollower, Generic[V]):
     """Values keyed by anything, each tagged with the device (MAC) it is made of, if any:
     an untagged value (a file every device of a model fetches) goes with ``EVERYTHING``."""
 
     def __init__(
         self, changes: Changes, check_interval: float = 1.0, max_entries: int = 100_000
     ) -> None:
-        self._changes = changes
-        self._check_interval = check_interval
+        super().__init__(changes, check_interval)
         self._max_entries = max_entries
         self._values: dict[Hashable, tuple[V, str | None]] = {}
         self._by_subject: dict[str, set[Hashable]] = {}
-        self._seen_revision: int | None = None
-        self._checked_at = float("-inf")
-        self._lock = threading.Lock()
 
     def get(self, key: Hashable) -> V | None:
-        self._check_revision()
+        self._follow()
         entry = self._values.get(key)
         return None if entry is None else entry[0]
 
@@ -97,20 +121,11 @@ class RenderCache(Generic[V]):
                 if not keys:
                     del self._by_subject[entry[1]]
 
-    def _check_revision(self) -> None:
-        now = time.monotonic()
-        if now - self._checked_at < self._check_interval:
+    def _apply(self, changed: frozenset[str]) -> None:
+        if EVERYTHING in changed:
+            self._values.clear()
+            self._by_subject.clear()
             return
-        with self._lock:
-            if now - self._checked_at < self._check_interval:
-                return
-            current, changed = self._changes(self._seen_revision)
-            if EVERYTHING in changed:
-                self._values.clear()
-                self._by_subject.clear()
-            else:
-                for subject in changed:
-                    for key in self._by_subject.pop(subject, ()):
-                        self._values.pop(key, None)
-            self._seen_revision = current
-            self._checked_at = now
+        for subject in changed:
+            for key in self._by_subject.pop(subject, ()):
+                self._values.pop(key, None)

@@ -2,7 +2,8 @@
 
 Without it a changed file reaches a device at its daily check. The NOTIFY goes to where the
 device is (its registered contact; until the PBX core shares its registrations, the address
-of its newest fetch) and is authenticated with the SIP credentials of its line 1, because
+of its newest fetch, and only fetches that proved who fetched are recorded) and is
+authenticated with the SIP credentials of its line 1, because
 the devices are configured to challenge it. Each attempt is a ``notify`` event on the
 device's timeline carrying the SHA-256 of the file the device should now fetch, so that a
 later ``fetch`` event shows whether it applied that very file.
@@ -130,13 +131,17 @@ def resync_device(
     reboot: bool = False,
     actor: str,
     timeout: float = DEFAULT_TIMEOUT,
+    any_target: bool = False,
 ) -> ResyncResult:
     """Send the vendor's resync NOTIFY to the device and put the attempt on its timeline.
 
     Refuses (:class:`NotFound`, :class:`Conflict`) before sending anything when the device
     is unknown, has no line to authenticate with, has no known address and no ``target``
-    was given, or its file cannot be rendered. A device that does not answer 2xx is not an
-    error here: the answer is in the result and on the timeline.
+    was given, or its file cannot be rendered. The NOTIFY is answered with a Digest over
+    line 1's SIP password, so whoever receives it can try that password offline: a
+    ``target`` must be an address the device proved itself from (:func:`proven_hosts`),
+    unless ``any_target`` (the operator's own shell on the server). A device that does not
+    answer 2xx is not an error here: the answer is in the result and on the timeline.
     """
     with parts.db.engine.connect() as connection:
         row = connection.execute(select(Device.id, Device.vendor).where(Device.mac == mac)).first()
@@ -147,6 +152,15 @@ def resync_device(
         raise Conflict(f"device {mac} has no line: no SIP credentials to answer its challenge")
     module = vendor(found.view.model.vendor)
     device_id = row.id
+    if target is not None and not any_target:
+        with parts.db.session() as session:
+            hosts = proven_hosts(session, device_id, mac)
+        if _address(target.host) not in hosts:
+            raise Conflict(
+                f"{target.host} is not an address device {mac} fetched its file from with "
+                "proof: a NOTIFY carries an answer computed from its SIP password, so it goes "
+                "only there"
+            )
     if target is None:
         with parts.db.session() as session:
             target = registered_contact(session, device_id, parts.settings.device_sip_port)
@@ -188,6 +202,22 @@ def registered_contact(session: Session, device_id: int, port: int = SIP_PORT) -
     There is no registrar in the product yet; when the PBX core shares its registrations,
     their contact replaces this guess.
     """
+    sources = _fetch_sources(session, device_id)
+    return Target(sources[0], port) if sources else None
+
+
+def proven_hosts(session: Session, device_id: int, mac: str) -> set[str]:
+    """The addresses the device fetched its file from with proof (its recent recorded
+    fetches, which are proven ones only, and the last served file's source)."""
+    hosts = set(_fetch_sources(session, device_id))
+    served = last_served(session.connection(), mac)
+    if served is not None and (host := _address(served.source)) is not None:
+        hosts.add(host)
+    return hosts
+
+
+def _fetch_sources(session: Session, device_id: int) -> list[str]:
+    """The addresses of the device's newest recorded fetches, newest first."""
     sources = session.scalars(
         select(DeviceEvent.source)
         .where(
@@ -198,17 +228,19 @@ def registered_contact(session: Session, device_id: int, port: int = SIP_PORT) -
         .order_by(DeviceEvent.at.desc(), DeviceEvent.id.desc())
         .limit(20)
     )
-    for source in sources:
-        if source is None:
-            continue
-        try:
-            address = ipaddress.ip_address(source)
-        except ValueError:  # not an address (a CLI render): look further back
-            continue
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-            address = address.ipv4_mapped
-        return Target(str(address), port)
-    return None
+    # a source that is not an address (a CLI render) is passed over: look further back
+    return [host for source in sources if source and (host := _address(source)) is not None]
+
+
+def _address(text: str) -> str | None:
+    """An address in one spelling (IPv4-mapped as IPv4); None for anything else."""
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return str(address)
 
 
 def expected_sha256(parts: Parts, found: FoundDevice, filename: str, host: str) -> str:

@@ -48,6 +48,16 @@ class ServedFiles:
                 _upsert(connection, mac, sha256, source, utcnow())
         self._known.put(mac, served, revision, subject=mac)
 
+    def source(self, mac: str) -> str | None:
+        """The address ``mac`` last got its file from: every served device file was proven
+        (the bench, its credentials, its first contact), so this is where the device is."""
+        known = self._known.get(mac)
+        if known is not None:
+            return known[1]
+        with self._db.engine.connect() as connection:
+            stored = last_served(connection, mac)
+        return None if stored is None else stored.source
+
 
 def last_served(connection: Connection, mac: str) -> Served | None:
     row = connection.execute(

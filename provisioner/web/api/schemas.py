@@ -368,7 +368,10 @@ class ResyncIn(Schema):
         load_default=None,
         allow_none=True,
         validate=Length(max=100),
-        metadata={"description": "The device's SIP contact HOST:PORT; default: its last address."},
+        metadata={
+            "description": "The device's SIP contact HOST:PORT, on an address it fetched its "
+            "file from with proof (else 409); default: its last such address."
+        },
     )
     reboot = Boolean(load_default=False)
 

@@ -162,12 +162,14 @@ def test_loop_detection_counts_whole_downloads_at_one_version() -> None:
 
 
 @pytest.mark.parametrize(
-    ("method", "range_header", "whole"),
-    [("GET", None, True), ("GET", "bytes=0-", True), ("GET", "bytes=0-99", True),
-     ("GET", "bytes=1000-", False), ("HEAD", None, False), ("GET", "bytes=-10", False)],
+    ("method", "status", "content_range", "whole"),
+    [("GET", 200, None, True), ("GET", 206, "bytes 0-999/1000", True),
+     ("GET", 206, "bytes 0-0/1000", False), ("GET", 206, "bytes 0-99/1000", False),
+     ("GET", 206, "bytes 1000-1999/2000", False), ("HEAD", 200, None, False),
+     ("GET", 304, None, False)],
 )  # fmt: skip
-def test_whole_download(method: str, range_header: str | None, whole: bool) -> None:
-    assert whole_download(method, range_header) is whole
+def test_whole_download(method: str, status: int, content_range: str | None, whole: bool) -> None:
+    assert whole_download(method, status, content_range, 1000) is whole
 
 
 def test_wave_failing_threshold() -> None:

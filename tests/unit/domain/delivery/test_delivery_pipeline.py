@@ -98,21 +98,23 @@ def settled_once(seen: Seen, fetch: Fetch, label: str | None) -> None:
 # --- admission ---------------------------------------------------------------------------
 
 
-def test_a_locked_out_source_is_refused_by_admission_and_not_charged_again(
+def test_a_locked_out_source_gets_only_the_chance_to_prove_a_device_and_is_not_charged_again(
     provisioner: Provisioner, seen: Seen
 ) -> None:
-    fetch = Fetch(GS_FILE, "http", FIELD)
+    scan = Fetch("cfg.xml", "http", FIELD)
     while not provisioner.admission.limiter.charge(FIELD, Cost.BAD_CREDENTIALS):
         pass
-    with pytest.raises(Refusal) as refused:
-        provisioner.admission.admit(fetch)
-    assert (refused.value.outcome, refused.value.label, refused.value.cost) == (
-        Outcome.LOCKED, "locked_out", None,
-    )  # fmt: skip
+    assert provisioner.admission.locked(scan)
     before = tokens(provisioner, FIELD)
-    assert provisioner.deliver(fetch) == Delivery(Outcome.LOCKED, reason="locked out")
-    settled_once(seen, fetch, "locked_out")
+    assert provisioner.deliver(scan) == Delivery(Outcome.LOCKED, reason="locked out")
+    settled_once(seen, scan, "locked_out")
     assert tokens(provisioner, FIELD) == before
+    # A device's own file: the challenge (the same for every MAC), then a correct answer.
+    assert provisioner.deliver(Fetch(GS_FILE, "http", FIELD)).outcome is Outcome.UNAUTHORIZED
+    proof = Fetch(GS_FILE, "http", FIELD, digest=digest(provisioner, GS_MAC))
+    assert provisioner.deliver(proof).outcome is Outcome.SERVED
+    wrong = Fetch(GS_FILE, "http", FIELD, digest=digest(provisioner, GS_MAC, "wrong"))
+    assert provisioner.deliver(wrong).outcome is Outcome.LOCKED  # no oracle while locked
 
 
 def test_the_bench_is_never_locked_out(provisioner: Provisioner, seen: Seen) -> None:

@@ -45,13 +45,20 @@ def test_three_hundred_phones_behind_one_address_all_get_their_files(service: Se
     # Beside it, an attacker guesses a phone's password from elsewhere until locked out.
     victim = next(iter(phones))
     guesses = 0
-    while challenge := provisioner.deliver(Fetch(names[victim], "http", ATTACKER)).challenge:
+    while not provisioner.admission.limiter.locked(ATTACKER):
+        challenge = provisioner.deliver(Fetch(names[victim], "http", ATTACKER)).challenge
+        assert challenge is not None
         guess = answer(challenge, phones[victim][0], "wrong", f"/{names[victim]}")
         refused = provisioner.deliver(Fetch(names[victim], "http", ATTACKER, digest=guess))
-        assert refused.outcome is Outcome.UNAUTHORIZED
         guesses += 1
         assert guesses <= 15  # 300 tokens; a round costs 21 (challenge 1, wrong password 20)
+        assert refused.outcome is Outcome.UNAUTHORIZED
     assert guesses == 15
+    challenge = provisioner.deliver(Fetch(names[victim], "http", ATTACKER)).challenge
+    assert challenge is not None
+    guess = answer(challenge, phones[victim][0], "wrong", f"/{names[victim]}")
+    later = provisioner.deliver(Fetch(names[victim], "http", ATTACKER, digest=guess))
+    assert later.outcome is Outcome.LOCKED  # a wrong answer from a locked source: 429
 
     # Every phone answers its challenge and gets its file; the office is never locked out.
     for mac, (user, password) in phones.items():
@@ -61,4 +68,7 @@ def test_three_hundred_phones_behind_one_address_all_get_their_files(service: Se
         delivery = provisioner.deliver(Fetch(names[mac], "http", OFFICE, digest=digest))
         assert delivery.outcome is Outcome.SERVED, (mac, delivery.reason)
     assert not provisioner.admission.limiter.locked(OFFICE)
-    assert provisioner.deliver(Fetch(names[victim], "http", ATTACKER)).outcome is Outcome.LOCKED
+    # Locked out: a scan gets nothing; a device's file only the challenge, which tells nothing.
+    assert provisioner.deliver(Fetch("cfg.xml", "http", ATTACKER)).outcome is Outcome.LOCKED
+    challenged = provisioner.deliver(Fetch(names[victim], "http", ATTACKER))
+    assert challenged.outcome is Outcome.UNAUTHORIZED
