@@ -1,7 +1,7 @@
 """Logins counted per address and per (address, name), not per account; server-side page
 sessions (issue 17: a bench host could lock every account; logout left the cookie valid).
 
-Revision ID: 0017
+Revision ID: 0016
 Revises: 0015
 Create Date: 2026-12-06 11:00:00
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0017"
+revision = "0016"
 down_revision = "0015"
 branch_labels = None
 depends_on = None
