@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import TYPE_CHECKING
 
@@ -64,15 +64,12 @@ def lean_front(app: Flask) -> WSGIApplication:
     the request and response plumbing is skipped.
     """
     provisioner: Provisioner = app.extensions["provisioner"]
-    endpoint = f"{device_files.name}.{device_file.__name__}"
-    others = tuple(
-        rule.rule.split("<", 1)[0] for rule in app.url_map.iter_rules() if rule.endpoint != endpoint
-    )
+    is_device_file = device_file_request(app)
     flask_app = app.wsgi_app
 
     def front(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
-        if method not in ("GET", "HEAD") or path.startswith(others) or len(path) < 2:
+        if not is_device_file(method, path):
             return flask_app(environ, start_response)
         fetch = _fetch(provisioner, path[1:], environ, _authorization(environ))
         status, headers, body = _answer(provisioner.deliver(fetch))
@@ -81,6 +78,20 @@ def lean_front(app: Flask) -> WSGIApplication:
         return [] if method == "HEAD" else [body]
 
     return front
+
+
+def device_file_request(app: Flask) -> Callable[[str, str], bool]:
+    """Whether a request (method, path) is one only the device-file catch-all can match: a
+    GET or HEAD whose path starts with no fixed part of another rule."""
+    endpoint = f"{device_files.name}.{device_file.__name__}"
+    others = tuple(
+        rule.rule.split("<", 1)[0] for rule in app.url_map.iter_rules() if rule.endpoint != endpoint
+    )
+
+    def is_device_file(method: str, path: str) -> bool:
+        return method in ("GET", "HEAD") and len(path) >= 2 and not path.startswith(others)
+
+    return is_device_file
 
 
 def _fetch(

@@ -10,29 +10,26 @@ application behind it is ``lean_front`` over Flask.
 from __future__ import annotations
 
 import atexit
-from typing import TYPE_CHECKING
 
 from provisioner.app.logs import configure_logging
 from provisioner.app.service import open_service
 from provisioner.settings import Settings
 from provisioner.web import create_app
-from provisioner.web.device_files import lean_front
+from provisioner.web.device_files import device_file_request, lean_front
 from provisioner.web.front import BufferedFront
-
-if TYPE_CHECKING:
-    from _typeshed.wsgi import WSGIApplication
 
 
 def front_from_environment() -> BufferedFront:
     """What granian's RSGI workers serve: the application behind the buffering front."""
     settings = Settings.load()
-    return BufferedFront(_application(settings), settings.http_threads, settings.body_seconds)
-
-
-def _application(settings: Settings) -> WSGIApplication:
-    """The application, with device files answered in front of Flask (see ``lean_front``)."""
     configure_logging(settings.log_format)  # a granian worker: a process of its own
     service = open_service(settings, upgrade=False)
     service.timeline.start()
     atexit.register(service.close)
-    return lean_front(create_app(service))
+    app = create_app(service)
+    return BufferedFront(
+        lean_front(app),  # device files answered in front of Flask
+        settings.http_threads,
+        settings.body_seconds,
+        inline=device_file_request(app),
+    )

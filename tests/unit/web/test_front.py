@@ -4,6 +4,7 @@ deadline and a size limit, the WSGI application's answer whole or streamed."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -202,3 +203,18 @@ def test_bodies_in_flight_are_bounded_and_every_byte_is_given_back() -> None:
     assert crowded is not None
     assert crowded[0] == 503
     assert front.budget.used == 950
+
+
+def test_inline_requests_run_on_the_event_loop_and_the_others_on_a_pool_thread() -> None:
+    threads: dict[str, str] = {}
+
+    def app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        threads[environ["PATH_INFO"]] = threading.current_thread().name
+        return echo(environ, start_response)
+
+    front = BufferedFront(app, threads=1, body_seconds=5,
+                          inline=lambda method, path: path == "/cfg000b82000001.xml")  # fmt: skip
+    run(front, Scope("/cfg000b82000001.xml", method="GET"), Proto([]))
+    run(front, Scope("/api/v1/devices", method="GET"), Proto([]))
+    assert threads["/cfg000b82000001.xml"] == threading.current_thread().name
+    assert threads["/api/v1/devices"].startswith("http")
