@@ -197,7 +197,7 @@ class BufferedFront:
             return b""  # a GET, as every device fetch is: nothing to wait for
         limit = body_limit(scope.path)
         if length_text is not None:
-            if not length_text.isdigit():
+            if not (length_text.isascii() and length_text.isdigit()):
                 raise BodyRefused(400, "Content-Length is not a number")
             if int(length_text) > limit:
                 raise BodyRefused(413, f"the body is larger than {limit} bytes for this path")

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pytest
 from flask import Flask, Response, send_file
 
 from provisioner.web.front import BufferedFront, body_limit
@@ -218,3 +219,12 @@ def test_inline_requests_run_on_the_event_loop_and_the_others_on_a_pool_thread()
     run(front, Scope("/api/v1/devices", method="GET"), Proto([]))
     assert threads["/cfg000b82000001.xml"] == threading.current_thread().name
     assert threads["/api/v1/devices"].startswith("http")
+
+
+@pytest.mark.parametrize("length", ["abc", "-1", "1e3", "\u00b9", "\u0661"])
+def test_a_content_length_that_is_not_ascii_digits_gets_400(length: str) -> None:
+    front = BufferedFront(echo, threads=1, body_seconds=5)
+    proto = run(front, Scope("/api/v1/imports", header_pairs=[("content-length", length)]),
+                Proto([b"x"]))  # fmt: skip
+    assert proto.answer is not None
+    assert proto.answer[0] == 400
