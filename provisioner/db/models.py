@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -269,6 +270,27 @@ class RenderChange(Base):
 
     subject: Mapped[str] = mapped_column(String(20), primary_key=True)
     revision: Mapped[int] = mapped_column(Integer, index=True)
+
+
+class StoredRender(Base):
+    """A device's rendered file, kept for every worker and instance and across restarts.
+
+    Each worker keeps its own files in memory; without this, a restart or a second worker
+    renders every device again, and a power cut's first fetches are all renders. The row is
+    valid while no ``render_changes`` row of its MAC (or ``"*"``) is newer than ``revision``,
+    the inventory revision read before the device was. ``sealed`` is the body compressed and
+    encrypted under a key derived from the service key (``domain.delivery.render_store``): the
+    file carries SIP passwords, which the database otherwise holds only encrypted.
+    """
+
+    __tablename__ = "stored_renders"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the variant
+    mac: Mapped[str] = mapped_column(String(12), index=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    content_type: Mapped[str] = mapped_column(String(80))
+    sha256: Mapped[str] = mapped_column(String(64))
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class Rendered:

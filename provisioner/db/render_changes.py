@@ -97,10 +97,14 @@ def record(connection: Connection, revision: int, changed: set[str]) -> None:
         )
 
 
+def current_revision(connection: Connection) -> int:
+    return connection.execute(select(InventoryRevision.value)).scalar_one()
+
+
 def changed_since(connection: Connection, seen: int | None) -> tuple[int, frozenset[str]]:
     """The current revision and the subjects changed after ``seen`` (``EVERYTHING`` among
     them when every file may have changed, or when nothing was seen yet)."""
-    current = connection.execute(select(InventoryRevision.value)).scalar_one()
+    current = current_revision(connection)
     if seen is None:
         return current, frozenset({EVERYTHING})
     if current == seen:

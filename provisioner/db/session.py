@@ -10,7 +10,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, select
-from sqlalchemy.orm import Session, UOWTransaction, sessionmaker
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction, sessionmaker
 
 from provisioner.db import audit, render_changes
 from provisioner.db.models import (
@@ -95,6 +95,25 @@ def _bump_revision(session: Session, _flush: UOWTransaction, _instances: object)
         recorded |= changed
 
 
+def _bump_on_bulk_write(state: ORMExecuteState) -> None:
+    """A bulk INSERT, UPDATE or DELETE of rendered rows flushes no objects, so nobody knows
+    whose files it changes: it moves the revision and names every file. Cached and stored
+    renders (``domain.delivery.render_store`` keeps them across restarts) must not outlive it."""
+    if not (state.is_insert or state.is_update or state.is_delete):
+        return
+    if not any(issubclass(mapper.class_, RENDERED_MODELS) for mapper in state.all_mappers):
+        return
+    session = state.session
+    connection = session.connection()
+    revision = session.info.get("revision")
+    if revision is None:
+        revision = session.info["revision"] = render_changes.bump(connection)
+    recorded: set[str] = session.info.setdefault("render_subjects", set())
+    if render_changes.EVERYTHING not in recorded:
+        render_changes.record(connection, revision, {render_changes.EVERYTHING})
+        recorded.add(render_changes.EVERYTHING)
+
+
 def _track_devices(session: Session, _flush: UOWTransaction, _instances: object) -> None:
     """Which devices' files a unit of work may change, for whoever wants to tell them
     (``session.info["touched_devices"]``, device ids; the caller reads it after commit)."""
@@ -129,6 +148,7 @@ class Database:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         event.listen(self._sessions, "before_flush", _bump_revision)
         event.listen(self._sessions, "before_flush", _track_devices)
+        event.listen(self._sessions, "do_orm_execute", _bump_on_bulk_write)
         event.listen(self._sessions, "after_transaction_end", _reset_bump)
         audit.install(self._sessions)
 

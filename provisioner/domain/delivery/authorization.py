@@ -19,7 +19,7 @@ from provisioner.domain.delivery.fetches import Fetch, Outcome, Refusal
 from provisioner.domain.delivery.networks import in_networks, parse_networks
 from provisioner.domain.delivery.ratelimit import Cost
 from provisioner.domain.inventory import lifecycle, re_enrol
-from provisioner.domain.inventory.lookup import FoundDevice, load_device
+from provisioner.domain.inventory.lookup import DeviceRecord, load_device
 from provisioner.secretbox import SecretBox
 
 security_log = logging.getLogger("provisioner.security")
@@ -30,7 +30,7 @@ NETWORK_NOT_ALLOWED = "network not allowed"
 
 
 def credential_verdict(
-    fetch: Fetch, found: FoundDevice | None, box: SecretBox, spent: SpentNonces, mint: NonceMint
+    fetch: Fetch, found: DeviceRecord | None, box: SecretBox, spent: SpentNonces, mint: NonceMint
 ) -> str | None:
     """A DigestVerdict, or None when the request presented no usable credentials.
 
@@ -68,7 +68,7 @@ def uri_matches(uri: str, target: str | None) -> bool:
 
 
 def install_on_first_contact(
-    fetch: Fetch, found: FoundDevice, db: Database, box: SecretBox
+    fetch: Fetch, found: DeviceRecord, db: Database, box: SecretBox
 ) -> bool:
     """A shipped device's first fetch from its customer's network installs it."""
     if found.access.state is not DeviceState.SHIPPED:
@@ -76,18 +76,18 @@ def install_on_first_contact(
     if not in_networks(fetch.source, parse_networks(found.access.allowed_networks)):
         return False
     with db.session() as session:
-        device = load_device(session, found.view.mac)
+        device = load_device(session, found.mac)
         if device is None or device.state is not DeviceState.SHIPPED:
             return False
         lifecycle.apply(
             session, box, device, lifecycle.Action.INSTALL,
             actor=f"first fetch from {fetch.source}",
         )  # fmt: skip
-    security_log.info("device %s installed: first fetch from %s", found.view.mac, fetch.source)
+    security_log.info("device %s installed: first fetch from %s", found.mac, fetch.source)
     return True
 
 
-def re_enrol_on_contact(fetch: Fetch, found: FoundDevice, db: Database) -> bool:
+def re_enrol_on_contact(fetch: Fetch, found: DeviceRecord, db: Database) -> bool:
     """An installed device's credential-less fetch from its customer's network while support's
     re-enrolment window is open: this one fetch gets the file with the new credentials.
     Decided from the cached device first: every Digest fetch starts without credentials."""
@@ -96,9 +96,9 @@ def re_enrol_on_contact(fetch: Fetch, found: FoundDevice, db: Database) -> bool:
     if not in_networks(fetch.source, parse_networks(found.access.allowed_networks)):
         return False
     with db.session() as session:
-        if not re_enrol.consume(session, found.view.mac, fetch.source):
+        if not re_enrol.consume(session, found.mac, fetch.source):
             return False
-    security_log.info("device %s re-enrolled: fetch from %s", found.view.mac, fetch.source)
+    security_log.info("device %s re-enrolled: fetch from %s", found.mac, fetch.source)
     return True
 
 
@@ -106,7 +106,7 @@ def challenge(
     verdict: str | None,
     mint: NonceMint,
     fetch: Fetch | None = None,
-    found: FoundDevice | None = None,
+    found: DeviceRecord | None = None,
     first_contact: bool = False,
 ) -> Refusal:
     """The 401 for a request that did not prove it is the device, with a fresh nonce.
@@ -125,7 +125,7 @@ def challenge(
     )
     record_on = None
     if found is not None and bad:
-        record_on = found.view.mac
+        record_on = found.mac
     elif (
         found is not None
         and fetch is not None
@@ -133,7 +133,7 @@ def challenge(
         and first_contact
         and _outside_awaited_network(fetch, found)
     ):
-        reason, record_on = NETWORK_NOT_ALLOWED, found.view.mac
+        reason, record_on = NETWORK_NOT_ALLOWED, found.mac
     return Refusal(
         Outcome.UNAUTHORIZED,
         reason,
@@ -146,7 +146,7 @@ def challenge(
     )
 
 
-def _outside_awaited_network(fetch: Fetch, found: FoundDevice) -> bool:
+def _outside_awaited_network(fetch: Fetch, found: DeviceRecord) -> bool:
     """A credential-less fetch that would have installed a shipped device, or re-enrolled an
     armed one, had it come from one of its tenant's allowed networks.
 

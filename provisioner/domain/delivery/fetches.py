@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 from provisioner.domain.delivery.digest import DigestResponse
 from provisioner.domain.delivery.ratelimit import Cost
-from provisioner.domain.inventory.lookup import FoundDevice
+from provisioner.domain.inventory.lookup import DeviceRecord
 from provisioner.vendors.base import FileRequest
 
 
@@ -62,7 +62,7 @@ class IdentifiedFetch(NamedTuple):
     fetch: Fetch
     staging: bool  # from a staging network (or the operator's own CLI): the bench variant
     request: FileRequest
-    found: FoundDevice | None  # the device behind a per-device name, if it is in service
+    found: DeviceRecord | None  # the device behind a per-device name, if it is in service
     reported_firmware: str | None  # the version the User-Agent reports, if any
     device_mac: str | None  # whose timeline the fetch goes on: the file's MAC, else the agent's
     # Who fetched is proven: the bench, the device's own credentials, or its awaited first

@@ -25,7 +25,10 @@ import functools
 import logging
 import time
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from provisioner import metrics
+from provisioner.db.render_changes import current_revision
 from provisioner.db.session import Database
 from provisioner.domain.delivery import authorization
 from provisioner.domain.delivery.admission import Admission
@@ -47,14 +50,16 @@ from provisioner.domain.delivery.networks import (
 )
 from provisioner.domain.delivery.ratelimit import Cost, SourceLimiter
 from provisioner.domain.delivery.render_cache import RenderCache, RenderedFile
+from provisioner.domain.delivery.render_store import RenderStore
 from provisioner.domain.delivery.rendering import render_file, sealed
 from provisioner.domain.delivery.served import ServedFiles
 from provisioner.domain.delivery.told_refusals import ToldRefusals
 from provisioner.domain.errors import Conflict, Invalid, NotFound
 from provisioner.domain.firmware.director import FirmwareDirector
 from provisioner.domain.inventory.lookup import (
-    FoundDevice,
+    DeviceRecord,
     find_device,
+    find_record,
     load_device,
     provisioning_context,
 )
@@ -77,6 +82,10 @@ __all__ = [
     "parse_networks",
 ]
 
+# Bytes of rendered files one worker keeps in memory (files are 2-17 KB; a worker holds about
+# 5,000 of them). Past it the oldest go, and come back from the render store with one query.
+FILE_CACHE_BYTES = 32 * 1024 * 1024
+
 log = logging.getLogger(__name__)
 security_log = logging.getLogger("provisioner.security")
 
@@ -98,8 +107,11 @@ class Provisioner:
         self.settings = settings
         self.context = provisioning_context(settings)
         self.timeline = timeline
-        self.cache: RenderCache[RenderedFile] = RenderCache(db.render_changes)
-        self.devices: RenderCache[FoundDevice] = RenderCache(db.render_changes)
+        self.cache: RenderCache[RenderedFile] = RenderCache(
+            db.render_changes, weigh=_file_weight, max_weight=FILE_CACHE_BYTES
+        )
+        self.store = RenderStore(db, box)  # what one worker rendered, for all of them
+        self.devices: RenderCache[DeviceRecord] = RenderCache(db.render_changes)
         self.known = KnownMacs(db)  # an unknown MAC costs no query: its timing tells nothing
         self.firmware = FirmwareDirector(db, timeline)
         self.served = ServedFiles(db)  # what a resync decides from (issue 19)
@@ -195,7 +207,8 @@ class Provisioner:
                 found = find_device(connection, self.box, mac, vendor_name)
         if request.kind is FileKind.DEVICE and found is None:
             raise NotFound(f"device {mac} is retired: it gets no file")
-        offer = self._offer(FirmwareDirector(self.db, None), request, found, reported=None)
+        record = found.record if found is not None else None
+        offer = self._offer(FirmwareDirector(self.db, None), request, record, reported=None)
         try:
             rendered = render_file(request, found, self.box, self.context, True, offer)
         except RenderError as exc:
@@ -282,19 +295,27 @@ class Provisioner:
         The firmware step is part of the variant: it follows the version this fetch reports
         and the clock (a wave opens after its pause) without a revision bump.
         """
-        request, found, staging = identified.request, identified.found, identified.staging
-        offer = self._offer(self.firmware, request, found, identified.reported_firmware)
+        request, staging = identified.request, identified.staging
+        offer = self._offer(self.firmware, request, identified.found, identified.reported_firmware)
         key = (request.vendor, request.kind, request.mac, request.model, staging, offer)
         rendered = self.cache.get(key)
         if rendered is not None:
             return rendered
+        # Whatever is read from here on is at least as new as what this cache has seen, so
+        # a file made of it may be kept under that revision.
         revision = self.cache.revision
-        found_at = self.devices.revision
-        if found is not None and (revision is None or found_at is None or found_at < revision):
-            # The device was read before a change this cache has already seen: a file made
-            # of it must not be kept as current, or it would outlive the change (each cache
-            # follows on its own second; tests/integration/delivery/test_two_instances.py).
-            revision = None
+        if request.mac is not None and (stored := self.store.get(key)) is not None:
+            self.cache.put(key, stored, revision, subject=request.mac)
+            return stored
+        with self.db.engine.connect() as connection:
+            read_at = current_revision(connection)  # before the device: see render_store
+            found = None
+            if request.mac is not None:
+                found = find_device(connection, self.box, request.mac, request.vendor)
+        if request.mac is not None and found is None:  # retired since it was looked up
+            raise Refusal(
+                Outcome.NOT_FOUND, "unknown device", label="unknown_device", cost=Cost.ROUTINE
+            )
         try:
             started = time.perf_counter()
             plain = render_file(request, found, self.box, self.context, staging, offer)
@@ -315,8 +336,18 @@ class Provisioner:
         rendered = plain
         if not staging and found is not None and found.access.encrypt_config:
             rendered = sealed(plain, request, found, self.box)
+        if request.mac is not None:
+            self._store(key, request.mac, read_at, rendered)
         self.cache.put(key, rendered, revision, subject=request.mac)
         return rendered
+
+    def _store(self, key: tuple[object, ...], mac: str, read_at: int, file: RenderedFile) -> None:
+        """Keep a render for every worker; a database that refuses the write now (a busy
+        SQLite) costs only a render later, never the fetch."""
+        try:
+            self.store.put(key, mac, read_at, file)
+        except SQLAlchemyError as exc:
+            log.warning("render of %s not stored: %s", mac, exc)
 
     def _record(self, identified: IdentifiedFetch, rendered: RenderedFile) -> Delivery:
         """The served file on its device's timeline, with the hash that tells a resync
@@ -324,7 +355,7 @@ class Provisioner:
         if not identified.proven:  # a claim moves nothing: no address, version or count
             return Delivery(Outcome.SERVED, rendered.body, rendered.content_type)
         if identified.request.kind is FileKind.DEVICE and identified.found is not None:
-            self.served.note(identified.found.view.mac, rendered.sha256, identified.fetch.source)
+            self.served.note(identified.found.mac, rendered.sha256, identified.fetch.source)
         if (mac := identified.device_mac) is not None:
             self._timeline_event(
                 identified.fetch,
@@ -365,9 +396,10 @@ class Provisioner:
     def _on_staging_network(self, source: str) -> bool:
         return in_networks(source, self.staging)
 
-    def _device(self, request: FileRequest) -> FoundDevice | None:
-        """The device behind a per-device name; cached like files. An unknown MAC is told
-        by the in-memory set of MACs in service: no query, as for a cached known one."""
+    def _device(self, request: FileRequest) -> DeviceRecord | None:
+        """The device behind a per-device name, its row only (the rest is read when its file
+        is rendered); cached like files. An unknown MAC is told by the in-memory set of MACs
+        in service: no query, as for a cached known one."""
         if request.mac is None:
             return None
         key = (request.vendor, request.mac)
@@ -375,13 +407,13 @@ class Provisioner:
         if found is None and key in self.known:
             revision = self.devices.revision
             with self.db.engine.connect() as connection:
-                found = find_device(connection, self.box, request.mac, request.vendor)
+                found = find_record(connection, request.mac, request.vendor)
             if found is not None:
                 self.devices.put(key, found, revision, subject=request.mac)
         return found
 
     def _prove_device(
-        self, fetch: Fetch, found: FoundDevice | None, first_contact: bool, locked: bool = False
+        self, fetch: Fetch, found: DeviceRecord | None, first_contact: bool, locked: bool = False
     ) -> None:
         """Return when the request authenticates as the device (or, on a file fetch, is a
         shipped device's first contact, which installs it); else raise the 401, or the 429
@@ -413,7 +445,7 @@ class Provisioner:
     def _offer(
         director: FirmwareDirector,
         request: FileRequest,
-        found: FoundDevice | None,
+        found: DeviceRecord | None,
         reported: str | None,
     ) -> FirmwareOffer | None:
         """The firmware step a device's own file names; other files name none."""
@@ -449,3 +481,7 @@ class Provisioner:
                 detail=detail,
             )
         )
+
+
+def _file_weight(file: RenderedFile) -> int:
+    return len(file.body) + 200  # the body and about what its objects cost around it

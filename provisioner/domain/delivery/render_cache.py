@@ -78,11 +78,21 @@ class RenderCache(ChangeFollower, Generic[V]):
     an untagged value (a file every device of a model fetches) goes with ``EVERYTHING``."""
 
     def __init__(
-        self, changes: Changes, check_interval: float = 1.0, max_entries: int = 100_000
+        self,
+        changes: Changes,
+        check_interval: float = 1.0,
+        max_entries: int = 100_000,
+        weigh: Callable[[V], int] = lambda value: 0,
+        max_weight: int | None = None,
     ) -> None:
+        """``weigh`` and ``max_weight`` bound what the values hold (a file's bytes): past
+        either bound the oldest values go first."""
         super().__init__(changes, check_interval)
         self._max_entries = max_entries
-        self._values: dict[Hashable, tuple[V, str | None]] = {}
+        self._weigh = weigh
+        self._max_weight = max_weight
+        self._weight = 0
+        self._values: dict[Hashable, tuple[V, str | None, int]] = {}
         self._by_subject: dict[str, set[Hashable]] = {}
 
     def get(self, key: Hashable) -> V | None:
@@ -98,10 +108,15 @@ class RenderCache(ChangeFollower, Generic[V]):
         with self._lock:
             if revision is None or revision != self._seen_revision:
                 return
-            if key not in self._values and len(self._values) >= self._max_entries:
-                self._forget(next(iter(self._values)))
             self._forget(key)
-            self._values[key] = (value, subject)
+            weight = self._weigh(value)
+            while self._values and (
+                len(self._values) >= self._max_entries
+                or (self._max_weight is not None and self._weight + weight > self._max_weight)
+            ):
+                self._forget(next(iter(self._values)))
+            self._values[key] = (value, subject, weight)
+            self._weight += weight
             if subject is not None:
                 self._by_subject.setdefault(subject, set()).add(key)
 
@@ -112,8 +127,14 @@ class RenderCache(ChangeFollower, Generic[V]):
     def __len__(self) -> int:
         return len(self._values)
 
+    @property
+    def weight(self) -> int:
+        return self._weight
+
     def _forget(self, key: Hashable) -> None:
         entry = self._values.pop(key, None)
+        if entry is not None:
+            self._weight -= entry[2]
         if entry is not None and entry[1] is not None:
             keys = self._by_subject.get(entry[1])
             if keys is not None:
@@ -125,7 +146,10 @@ class RenderCache(ChangeFollower, Generic[V]):
         if EVERYTHING in changed:
             self._values.clear()
             self._by_subject.clear()
+            self._weight = 0
             return
         for subject in changed:
             for key in self._by_subject.pop(subject, ()):
-                self._values.pop(key, None)
+                entry = self._values.pop(key, None)
+                if entry is not None:
+                    self._weight -= entry[2]

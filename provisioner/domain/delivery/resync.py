@@ -250,7 +250,7 @@ def expected_sha256(parts: Parts, found: FoundDevice, filename: str, host: str) 
     staging = in_networks(host, parse_networks(parts.settings.staging_networks))
     context = provisioning_context(parts.settings)
     try:
-        offer = FirmwareDirector(parts.db, None).offer(found, None)
+        offer = FirmwareDirector(parts.db, None).offer(found.record, None)
         rendered = render_file(request, found, parts.box, context, staging, offer)
     except RenderError as exc:
         raise Conflict(f"cannot render {filename} for device {view.mac}: {exc}") from exc

@@ -19,7 +19,7 @@ from provisioner.db.models import Device, DeviceState, Tenant
 from provisioner.db.session import Database
 from provisioner.domain.delivery.render_cache import RenderCache, any_change
 from provisioner.domain.firmware.rollouts import step_from_json
-from provisioner.domain.inventory.lookup import FoundDevice
+from provisioner.domain.inventory.lookup import DeviceRecord
 from provisioner.domain.timeline import Event, EventKind, TimelineWriter
 from provisioner.vendors import parse_user_agent
 from provisioner.vendors.base import FirmwareOffer
@@ -116,23 +116,22 @@ class FirmwareDirector:
             self._policy.put("policy", policy, revision)
         return policy
 
-    def offer(self, found: FoundDevice, reported: str | None) -> FirmwareOffer | None:
+    def offer(self, found: DeviceRecord, reported: str | None) -> FirmwareOffer | None:
         """The one image this fetch's file names, from the version the fetch reports (else
         the one the device reported last); None: the file says "do not upgrade"."""
         policy = self.snapshot()
-        view = found.view
-        model = (view.model.vendor, view.model.model)
-        if model not in policy.models and view.mac not in policy.pinned:
+        model = (found.model.vendor, found.model.model)
+        if model not in policy.models and found.mac not in policy.pinned:
             return None  # the common case in a boot storm: no rollout for this model
         facts = DeviceFacts(
-            mac=view.mac,
-            vendor=view.model.vendor,
-            model=view.model.model,
-            tenant=view.tenant,
+            mac=found.mac,
+            vendor=found.model.vendor,
+            model=found.model.model,
+            tenant=found.tenant,
             hardware_revision=found.hardware_revision,
             version=reported or found.firmware_version,
-            held=view.mac in policy.held,
-            pinned=policy.pinned.get(view.mac),
+            held=found.mac in policy.held,
+            pinned=policy.pinned.get(found.mac),
         )
         decision = decide(policy.rollouts, facts, dt.datetime.now(dt.UTC))
         if decision.offer is None:

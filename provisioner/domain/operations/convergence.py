@@ -161,7 +161,7 @@ def _current_sha256(provisioner: Provisioner, mac: str, vendor: str, last: _Fetc
     if found is None:
         return None
     staging = last.source is not None and in_networks(last.source, provisioner.staging)
-    offer = provisioner.firmware.offer(found, last.firmware)
+    offer = provisioner.firmware.offer(found.record, last.firmware)
     plain = render_file(request, found, provisioner.box, provisioner.context, staging, offer)
     return plain.sha256 if plain is not None else None
 

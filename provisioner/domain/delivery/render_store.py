@@ -1,0 +1,120 @@
+"""Rendered device files kept in the database for every worker and instance, sealed.
+
+Each HTTP worker keeps the files it rendered in memory (:mod:`.render_cache`), but a worker
+that has not served a device yet, a restarted instance or a second one would render it again:
+after a power cut the first fetch of every phone costs its device's rows, its secrets
+decrypted and its template, once per worker. Here a render is kept once: a worker that misses
+its memory reads the stored file (one query and a decryption) before it renders.
+
+A stored file is current while no ``render_changes`` row of its device (or ``"*"``) is newer
+than the inventory revision read before the device was; the read checks that in the same
+query, so a change reaches every worker and instance as soon as it is committed, and a
+render that raced a change is never served after it. Bodies carry SIP passwords: they are
+compressed and encrypted with AES-GCM under a key derived from the service key, bound to
+their variant (the row's key is the associated data), so a row moved to another device's key
+does not open. After a key rotation the old rows do not open either, and are rendered again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import zlib
+from collections.abc import Hashable
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from provisioner.db.models import RenderChange, StoredRender
+from provisioner.db.render_changes import EVERYTHING
+from provisioner.db.session import Database
+from provisioner.domain.delivery.render_cache import RenderedFile
+from provisioner.secretbox import SecretBox
+
+log = logging.getLogger(__name__)
+
+_NONCE_BYTES = 12
+
+_newer_change = (
+    select(RenderChange.revision)
+    .where(
+        RenderChange.subject.in_([StoredRender.mac, EVERYTHING]),
+        RenderChange.revision > StoredRender.revision,
+    )
+    .exists()
+)
+_CURRENT = select(StoredRender.sealed, StoredRender.content_type, StoredRender.sha256).where(
+    StoredRender.key == bindparam("key"), ~_newer_change
+)
+
+
+class RenderStore:
+    def __init__(self, db: Database, box: SecretBox) -> None:
+        self._db = db
+        self._aead = AESGCM(box.derive_key("stored-renders"))
+
+    def get(self, variant: Hashable) -> RenderedFile | None:
+        """The stored file of this variant if it is still current, else None."""
+        name = _name(variant)
+        with self._db.engine.connect() as connection:
+            row = connection.execute(_CURRENT, {"key": name}).first()
+        if row is None:
+            return None
+        try:
+            body = self._open(row.sealed, name)
+        except (InvalidTag, ValueError, zlib.error):
+            return None  # sealed under an earlier service key: rendered again
+        return RenderedFile(body, row.content_type, row.sha256)
+
+    def put(self, variant: Hashable, mac: str, revision: int, rendered: RenderedFile) -> None:
+        """Keep ``rendered``, made of the device's rows read after ``revision`` was; a newer
+        stored render of the variant wins. The device's rows no longer current go."""
+        name = _name(variant)
+        row = {
+            "key": name,
+            "mac": mac,
+            "revision": revision,
+            "content_type": rendered.content_type,
+            "sha256": rendered.sha256,
+            "sealed": self._seal(rendered.body, name),
+        }
+        with self._db.engine.begin() as connection:
+            dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+            statement = dialect.insert(StoredRender).values(row)
+            connection.execute(
+                statement.on_conflict_do_update(
+                    index_elements=[StoredRender.key],
+                    set_={
+                        name: getattr(statement.excluded, name)
+                        for name in ("mac", "revision", "content_type", "sha256", "sealed")
+                    },
+                    where=StoredRender.revision <= statement.excluded.revision,
+                )
+            )
+            latest = select(func.max(RenderChange.revision)).where(
+                RenderChange.subject.in_([mac, EVERYTHING])
+            )
+            connection.execute(
+                delete(StoredRender).where(
+                    StoredRender.mac == mac,
+                    StoredRender.key != name,
+                    StoredRender.revision < latest.scalar_subquery(),
+                )
+            )
+
+    def _seal(self, body: bytes, name: str) -> bytes:
+        nonce = os.urandom(_NONCE_BYTES)
+        return nonce + self._aead.encrypt(nonce, zlib.compress(body), name.encode("ascii"))
+
+    def _open(self, sealed: bytes, name: str) -> bytes:
+        nonce, ciphertext = sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:]
+        return zlib.decompress(self._aead.decrypt(nonce, ciphertext, name.encode("ascii")))
+
+
+def _name(variant: Hashable) -> str:
+    """The stored key of a variant tuple (its repr is stable: strings, enums, a frozen
+    dataclass and None), hashed to a fixed width."""
+    return hashlib.sha256(repr(variant).encode("utf-8")).hexdigest()

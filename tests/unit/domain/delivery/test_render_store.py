@@ -1,0 +1,156 @@
+"""A render is kept once for every worker, instance and restart, sealed, and never outlives
+a change to a row it is made of."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy import delete, select, update
+
+from provisioner.app.service import Service, open_service
+from provisioner.db.models import Account, DeviceLine, StoredRender
+from provisioner.domain.delivery import pipeline
+from provisioner.domain.delivery.pipeline import Fetch, Outcome
+from provisioner.domain.delivery.render_cache import RenderCache, RenderedFile
+from provisioner.domain.inventory.sheet import import_sheet, sheet_rows
+from provisioner.settings import Settings
+from provisioner.vendors.base import FileRequest
+
+MAC = "000b82aa0031"
+ROW = {
+    "tenant": "acme", "extension": "1001", "direct_number": "", "display_name": "Before",
+    "mac": MAC, "model": "GXP1610", "port": "1",
+}  # fmt: skip
+
+
+@pytest.fixture
+def renders(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The MAC of every render any service of this test makes."""
+    seen: list[str] = []
+    real = pipeline.render_file
+
+    def counting(request: FileRequest, *args: Any) -> RenderedFile | None:
+        seen.append(request.mac or "")
+        return real(request, *args)
+
+    monkeypatch.setattr(pipeline, "render_file", counting)
+    return seen
+
+
+@pytest.fixture
+def other_worker(settings: Settings) -> Iterator[Service]:
+    """A second process's service on the same database: its caches start empty."""
+    svc = open_service(settings)
+    yield svc
+    svc.close()
+
+
+def fetch(service: Service) -> bytes:
+    service.provisioner.cache = RenderCache(service.db.render_changes, check_interval=0)
+    service.provisioner.devices = RenderCache(service.db.render_changes, check_interval=0)
+    delivery = service.provisioner.deliver(Fetch(f"cfg{MAC}.xml", "http", "127.0.0.1"))
+    assert delivery.outcome is Outcome.SERVED, delivery.reason
+    return delivery.body
+
+
+@pytest.fixture
+def imported(service: Service) -> Service:
+    with service.db.session() as session:
+        assert import_sheet(session, service.box, sheet_rows([ROW])).ok
+    return service
+
+
+def test_a_file_rendered_by_one_worker_is_served_by_another_without_a_render(
+    imported: Service, other_worker: Service, renders: list[str]
+) -> None:
+    first = fetch(imported)
+    assert renders == [MAC]
+    assert fetch(other_worker) == first
+    assert renders == [MAC]  # read, decrypted, not rendered
+
+
+def test_a_change_after_the_render_is_never_served_from_the_store(
+    imported: Service, other_worker: Service, renders: list[str]
+) -> None:
+    assert b"Before" in fetch(imported)
+    with imported.db.session() as session:
+        session.scalars(select(Account)).one().display_name = "After"
+    body = fetch(other_worker)
+    assert b"After" in body
+    assert b"Before" not in body
+    assert renders == [MAC, MAC]
+
+
+def test_a_bulk_statement_past_the_flush_hooks_is_a_change_too(
+    imported: Service, other_worker: Service, renders: list[str]
+) -> None:
+    """Rows written by a statement (no objects flushed) cannot name whose files they change:
+    every stored render goes."""
+    before = fetch(imported)
+    with imported.db.session() as session:
+        session.execute(update(Account).values(display_name="Bulk"))
+    assert b"Bulk" in fetch(other_worker)
+    with imported.db.session() as session:
+        session.execute(delete(DeviceLine))
+    assert fetch(other_worker) != before
+    assert renders == [MAC, MAC, MAC]
+
+
+def test_the_stored_file_is_sealed_and_bound_to_its_variant(
+    imported: Service, other_worker: Service, renders: list[str]
+) -> None:
+    body = fetch(imported)
+    password = body.split(b"<P34>")[1].split(b"</P34>")[0]  # the line's SIP password
+    assert len(password) >= 8
+    with imported.db.engine.connect() as connection:
+        (row,) = connection.execute(select(StoredRender)).all()
+    assert password not in row.sealed
+    assert b"Before" not in row.sealed
+    store = imported.provisioner.store
+    revision = imported.db.revision()
+    store.put(("another", "variant"), MAC, revision, RenderedFile(b"x", "text/plain", "h"))
+    with imported.db.engine.begin() as connection:  # this device's sealed body, moved there
+        connection.execute(
+            update(StoredRender).where(StoredRender.key != row.key).values(sealed=row.sealed)
+        )
+    assert store.get(("another", "variant")) is None
+    with imported.db.engine.begin() as connection:  # and a body altered in place
+        connection.execute(
+            update(StoredRender)
+            .where(StoredRender.key == row.key)
+            .values(sealed=row.sealed[:-1] + bytes([row.sealed[-1] ^ 1]))
+        )
+    assert fetch(other_worker) == body  # it does not open: rendered again
+    assert renders == [MAC, MAC]
+
+
+def test_after_a_key_rotation_old_renders_are_rendered_again(
+    imported: Service, settings: Settings, renders: list[str]
+) -> None:
+    body = fetch(imported)
+    rotated = dataclasses.replace(
+        settings, secret_key=f"{Fernet.generate_key().decode()},{settings.secret_key}"
+    )
+    fresh = open_service(rotated)
+    try:
+        assert fetch(fresh) == body
+    finally:
+        fresh.close()
+    assert renders == [MAC, MAC]
+
+
+def test_the_memory_cache_is_bounded_by_bytes() -> None:
+    cache: RenderCache[RenderedFile] = RenderCache(
+        lambda seen: (1, frozenset()), weigh=lambda file: len(file.body), max_weight=10
+    )
+    cache.get("a")
+    for key in "abc":
+        cache.put(key, RenderedFile(key.encode() * 4, "text/plain", key), 1, subject=key)
+    assert cache.get("a") is None
+    assert cache.get("b") is not None
+    assert cache.get("c") is not None
+    assert cache.weight == 8
