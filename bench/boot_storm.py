@@ -7,7 +7,8 @@ connections.
 
 It measures the steady state of the bench path: the devices are staged before the run, so the
 first fetch of each does not stage it during the storm (a staging is an inventory change, and
-what the storm would then measure is cache invalidation, not delivery).
+what the storm would then measure is cache invalidation, not delivery), and the storm is
+repeated as a warm-up until its rate stops climbing (every worker has cached every file).
 
     python -m bench.boot_storm [--devices 10000] [--connections 256] [--seconds 15]
 """
@@ -29,7 +30,7 @@ from pathlib import Path
 
 from sqlalchemy import update
 
-from bench.common import free_port, wait_http
+from bench.common import free_port, wait_http, warm_up
 from provisioner.app.service import Service, open_service
 from provisioner.db.models import Device, DeviceState
 from provisioner.domain.delivery.pipeline import Fetch, Outcome
@@ -42,11 +43,15 @@ MODELS = ("GXP1628", "GXP2170", "GRP2614", "HT802", "HT814", "KX-HDV230", "KX-UT
 
 
 def build_inventory(
-    workdir: Path, devices: int, state: DeviceState, fetch: Callable[[Service, str, str], Fetch]
+    workdir: Path,
+    devices: int,
+    state: DeviceState,
+    fetch: Callable[[Service, str, str], Fetch],
+    staging_networks: tuple[str, ...] = Settings.staging_networks,
 ) -> tuple[str, list[str]]:
     """A sheet of ``devices`` one-line devices, imported and moved to ``state``; the file of
-    each, as ``fetch(service, name, mac)`` gets it, written for nginx. Returns the DB URL
-    and the file names."""
+    each, as ``fetch(service, name, mac)`` gets it (as each device got it before the storm),
+    written for nginx. Returns the DB URL and the file names."""
     rows = []
     for index in range(devices):
         model = MODELS[index % len(MODELS)]
@@ -62,7 +67,7 @@ def build_inventory(
             }
         )
     url = f"sqlite:///{workdir / 'bench.db'}"
-    service = open_service(Settings(db=url, secret_key=KEY))
+    service = open_service(Settings(db=url, secret_key=KEY, staging_networks=staging_networks))
     started = time.perf_counter()
     with service.db.session() as session:
         report = import_sheet(session, service.box, sheet_rows(rows))
@@ -180,7 +185,8 @@ def storm_arguments(doc: str | None) -> argparse.ArgumentParser:
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument(
         "--warmup", type=int, default=3,
-        help="seconds of the same storm first, not counted: every worker has started",
+        help="seconds of each warm-up round (the same storm, not counted), repeated until "
+        "the rate stops climbing: every worker has started and cached the files",
     )  # fmt: skip
     return parser
 
@@ -204,7 +210,12 @@ def main() -> None:
             with urllib.request.urlopen(probe) as response:
                 assert response.read() == (workdir / "static" / names[0]).read_bytes()
             if args.warmup:
-                run_wrk(f"http://127.0.0.1:{port}", script, args.connections, args.warmup)
+                url = f"http://127.0.0.1:{port}"
+                rounds = warm_up(
+                    lambda url=url: run_wrk(url, script, args.connections, args.warmup)[0]
+                )
+                print(f"{name} warm-up, req/s per {args.warmup} s round: "
+                      + ", ".join(f"{rate:.0f}" for rate in rounds), flush=True)  # fmt: skip
             results[name] = run_wrk(
                 f"http://127.0.0.1:{port}", script, args.connections, args.seconds
             )
@@ -213,7 +224,7 @@ def main() -> None:
             process.wait(timeout=30)
     print(
         f"\n{args.devices} devices, {args.connections} connections, {args.seconds} s "
-        f"after a {args.warmup} s warm-up, wrk -t2"
+        f"after warm-up rounds of {args.warmup} s, wrk -t2"
     )
     print(f"{'server':12} {'req/s':>10} {'p99 ms':>8} {'errors':>7}")
     for name, (rps, p99, errors) in results.items():

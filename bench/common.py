@@ -7,6 +7,7 @@ import ssl
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 
 
 def free_port() -> int:
@@ -27,3 +28,16 @@ def wait_http(url: str, seconds: float = 60, context: ssl.SSLContext | None = No
         except OSError:
             time.sleep(0.2)
     raise TimeoutError(f"{url} did not answer in {seconds} s")
+
+
+def warm_up(storm: Callable[[], float], rounds: int = 10, tolerance: float = 0.1) -> list[float]:
+    """Rounds of the storm (``storm()`` runs one and returns its rate) until a round is no
+    more than ``tolerance`` faster than the one before: every worker has started and cached
+    what the storm asks for, so what is measured next is the steady state, not the filling
+    of caches. At most ``rounds``; returns each round's rate."""
+    rates = [storm()]
+    while len(rates) < rounds:
+        rates.append(storm())
+        if rates[-1] <= rates[-2] * (1 + tolerance):
+            break
+    return rates

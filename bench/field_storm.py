@@ -25,15 +25,17 @@ import http.client
 import re
 import shutil
 import signal
+import sqlite3
 import ssl
 import subprocess
 import sys
 import tempfile
 import urllib.request
+from contextlib import closing
 from pathlib import Path
 
 from bench.boot_storm import build_inventory, start_nginx, start_provisioner, storm_arguments
-from bench.common import free_port, wait_http
+from bench.common import free_port, wait_http, warm_up
 from provisioner.app.service import Service
 from provisioner.db.models import DeviceState
 from provisioner.domain.delivery.digest import REALM
@@ -43,7 +45,9 @@ from provisioner.domain.inventory.lookup import load_device
 # The server's staging networks: not the address wrk fetches from; the bench reads the
 # server's metrics (which only a staging network may) from 127.0.0.2.
 STAGING = "127.0.0.2/32"
-FIELD_SOURCE = "198.51.100.7"  # where the static copies are fetched from while building
+# Before the power cut each phone fetched its file from its office's address, as in the storm:
+# the static copies are those fetches (the server keeps what it rendered for them).
+FIELD_SOURCE = "127.0.0.1"
 
 # What both scripts print when wrk is done, for run_wrk to read.
 REPORT_LUA = r"""
@@ -233,6 +237,10 @@ def self_signed(workdir: Path) -> None:
 def main() -> None:
     parser = storm_arguments(__doc__)
     parser.add_argument("--https", action="store_true", help="granian TLS against nginx TLS")
+    parser.add_argument(
+        "--cold", action="store_true",
+        help="no render kept from before the storm (a first boot after the inventory changed)",
+    )  # fmt: skip
     args = parser.parse_args()
     for tool in ("wrk", "nginx", "openssl"):
         if shutil.which(tool) is None:
@@ -252,7 +260,14 @@ def main() -> None:
         devices.append(lua_device(f"/{name}", user, password))
         return Fetch(name, "https", FIELD_SOURCE, basic=(user, password))
 
-    _db_url, names = build_inventory(workdir, args.devices, DeviceState.INSTALLED, field_fetch)
+    _db_url, names = build_inventory(
+        workdir, args.devices, DeviceState.INSTALLED, field_fetch, staging_networks=(STAGING,)
+    )
+    if args.cold:
+        with closing(sqlite3.connect(_db_url.removeprefix("sqlite:///"))) as database:
+            database.execute("DELETE FROM stored_renders")
+            database.commit()
+        print("--cold: no stored render: every first fetch renders its file")
     table = "devices = {\n" + ",\n".join(devices) + "\n}\n"
     storm = workdir / "field.lua"
     storm.write_text(table + REPORT_LUA + LUA.replace("REALM", REALM))
@@ -279,8 +294,14 @@ def main() -> None:
                     assert answer.read() == (workdir / "static" / names[0]).read_bytes()
             script = static if name == "nginx" else storm
             before = tree_rss(process.pid)
-            if args.warmup:  # a granian worker may still be importing when /healthz answers
-                run_wrk(base, script, args.connections, args.warmup)
+            if args.warmup:  # until every worker has started and the rate stops climbing
+                rounds = warm_up(
+                    lambda base=base, script=script: run_wrk(
+                        base, script, args.connections, args.warmup
+                    )["configs_per_s"]
+                )
+                print(f"{name} warm-up, configs/s per {args.warmup} s round: "
+                      + ", ".join(f"{rate:.0f}" for rate in rounds), flush=True)  # fmt: skip
             results[name] = run_wrk(base, script, args.connections, args.seconds)
             results[name]["rss_growth_mib"] = (tree_rss(process.pid) - before) / 2**20
             if name == "provisioner":
@@ -296,7 +317,7 @@ def report(args: argparse.Namespace, results: dict[str, dict[str, float]]) -> No
     nginx, ours = results["nginx"], results["provisioner"]
     scheme = "HTTPS" if args.https else "HTTP"
     print(f"\n{args.devices} devices, {args.connections} connections, {args.seconds} s "
-          f"after a {args.warmup} s warm-up, wrk -t2, {scheme}")  # fmt: skip
+          f"after warm-up rounds of {args.warmup} s, wrk -t2, {scheme}")  # fmt: skip
     print(f"{'server':12} {'configs/s':>10} {'p99 ms':>8} {'errors':>7} {'auth 200':>9}")
     for name, figures in results.items():
         share = ""

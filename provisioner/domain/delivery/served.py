@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from provisioner.db.models import ServedFile, utcnow
@@ -59,12 +59,14 @@ class ServedFiles:
         return None if stored is None else stored.source
 
 
+# Built once: a boot storm reads it once per device and worker.
+_LAST_SERVED = select(ServedFile.sha256, ServedFile.source, ServedFile.served_at).where(
+    ServedFile.mac == bindparam("mac")
+)
+
+
 def last_served(connection: Connection, mac: str) -> Served | None:
-    row = connection.execute(
-        select(ServedFile.sha256, ServedFile.source, ServedFile.served_at).where(
-            ServedFile.mac == mac
-        )
-    ).first()
+    row = connection.execute(_LAST_SERVED, {"mac": mac}).first()
     return None if row is None else Served(row.sha256, row.source, row.served_at)
 
 
