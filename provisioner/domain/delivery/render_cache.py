@@ -21,7 +21,7 @@ from typing import Generic, TypeVar
 from provisioner.db.render_changes import EVERYTHING
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RenderedFile:
     body: bytes
     content_type: str

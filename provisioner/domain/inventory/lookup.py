@@ -98,7 +98,7 @@ _DEVICE_ROWS = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DeviceAccess:
     """What the access decision needs; secrets stay encrypted until they are needed."""
 
@@ -127,7 +127,7 @@ class DeviceAccess:
         return self.http_user, box.decrypt(self.http_password_encrypted)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DeviceRecord:
     """A device as the access decision and the firmware director see it: one row, nothing
     decrypted. A fetch answered from a stored render needs no more than this."""
@@ -140,7 +140,7 @@ class DeviceRecord:
     firmware_version: str | None = None  # last reported (as of this cache entry)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FoundDevice:
     view: DeviceView  # without credentials: the delivery adds them on a staging network
     access: DeviceAccess
