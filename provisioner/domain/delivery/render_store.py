@@ -88,12 +88,15 @@ class RenderStore:
                 statement.on_conflict_do_update(
                     index_elements=[StoredRender.key],
                     set_={
-                        name: getattr(statement.excluded, name)
-                        for name in ("mac", "revision", "content_type", "sha256", "sealed")
+                        column: getattr(statement.excluded, column)
+                        for column in ("mac", "revision", "content_type", "sha256", "sealed")
                     },
                     where=StoredRender.revision <= statement.excluded.revision,
                 )
             )
+        # Apart, so that a transaction never waits for one row while holding another: two
+        # workers storing two variants of one device at once cannot deadlock.
+        with self._db.engine.begin() as connection:
             latest = select(func.max(RenderChange.revision)).where(
                 RenderChange.subject.in_([mac, EVERYTHING])
             )
