@@ -50,7 +50,7 @@ class NonceMint:
         """Timestamp, 8 random bytes (two nonces are never equal), HMAC of both."""
         stamp = struct.pack(">Q", int(now if now is not None else time.time()))
         body = stamp + secrets.token_bytes(8)
-        mac = hmac.new(self._key, body, hashlib.sha256).digest()[:16]
+        mac = hmac.digest(self._key, body, "sha256")[:16]
         return base64.urlsafe_b64encode(body + mac).decode("ascii").rstrip("=")
 
     def age(self, nonce: str, now: float | None = None) -> float | None:
@@ -62,7 +62,7 @@ class NonceMint:
         if len(raw) != 32:
             return None
         body, mac = raw[:16], raw[16:]
-        expected = hmac.new(self._key, body, hashlib.sha256).digest()[:16]
+        expected = hmac.digest(self._key, body, "sha256")[:16]
         if not hmac.compare_digest(mac, expected):
             return None
         issued: int = struct.unpack(">Q", body[:8])[0]
