@@ -82,10 +82,6 @@ __all__ = [
     "parse_networks",
 ]
 
-# Bytes of rendered files one worker keeps in memory (files are 2-17 KB; a worker holds about
-# 5,000 of them). Past it the oldest go, and come back from the render store with one query.
-FILE_CACHE_BYTES = 32 * 1024 * 1024
-
 log = logging.getLogger(__name__)
 security_log = logging.getLogger("provisioner.security")
 
@@ -108,7 +104,7 @@ class Provisioner:
         self.context = provisioning_context(settings)
         self.timeline = timeline
         self.cache: RenderCache[RenderedFile] = RenderCache(
-            db.render_changes, weigh=_file_weight, max_weight=FILE_CACHE_BYTES
+            db.render_changes, weigh=_file_weight, max_weight=settings.file_cache_mib * 2**20
         )
         self.store = RenderStore(db, box)  # what one worker rendered, for all of them
         self.devices: RenderCache[DeviceRecord] = RenderCache(db.render_changes)
