@@ -287,6 +287,9 @@ class StoredRender(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the variant
     mac: Mapped[str] = mapped_column(String(12), index=True)
+    # What else the bytes are made of: the server's settings a file names and the code and
+    # templates that render it (sha256); a render by other settings or code is not this one.
+    renderer: Mapped[str] = mapped_column(String(64))
     revision: Mapped[int] = mapped_column(Integer)
     content_type: Mapped[str] = mapped_column(String(80))
     sha256: Mapped[str] = mapped_column(String(64))

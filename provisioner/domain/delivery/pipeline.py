@@ -106,7 +106,7 @@ class Provisioner:
         self.cache: RenderCache[RenderedFile] = RenderCache(
             db.render_changes, weigh=_file_weight, max_weight=settings.file_cache_mib * 2**20
         )
-        self.store = RenderStore(db, box)  # what one worker rendered, for all of them
+        self.store = RenderStore(db, box, self.context)  # what one worker rendered, for all of them
         self.devices: RenderCache[DeviceRecord] = RenderCache(db.render_changes)
         self.known = KnownMacs(db)  # an unknown MAC costs no query: its timing tells nothing
         self.firmware = FirmwareDirector(db, timeline)

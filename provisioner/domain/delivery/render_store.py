@@ -9,32 +9,37 @@ its memory reads the stored file (one query and a decryption) before it renders.
 A stored file is current while no ``render_changes`` row of its device (or ``"*"``) is newer
 than the inventory revision read before the device was; the read checks that in the same
 query, so a change reaches every worker and instance as soon as it is committed, and a
-render that raced a change is never served after it. Bodies carry SIP passwords: they are
-compressed and encrypted with AES-GCM under a key derived from the service key, bound to
-their variant (the row's key is the associated data), so a row moved to another device's key
-does not open. After a key rotation the old rows do not open either, and are rendered again.
+render that raced a change is never served after it. A file also names the server (its URL,
+the PBX cores) and is made by code and templates a deploy may change: each render is stored
+under a hash of those too, so a restart with other settings or code renders again.
+
+Bodies carry SIP passwords: they are compressed and encrypted with AES-GCM under a key derived
+from the service key, bound to their variant (the row's key is the associated data), so a row
+moved to another device's key does not open. After a key rotation the old rows do not open
+either, and are rendered again.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
-import logging
 import os
 import zlib
 from collections.abc import Hashable
+from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import bindparam, delete, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from provisioner.db.models import RenderChange, StoredRender
 from provisioner.db.render_changes import EVERYTHING
 from provisioner.db.session import Database
 from provisioner.domain.delivery.render_cache import RenderedFile
+from provisioner.rendering import templates_dir
 from provisioner.secretbox import SecretBox
-
-log = logging.getLogger(__name__)
+from provisioner.vendors.base import ProvisioningContext
 
 _NONCE_BYTES = 12
 
@@ -52,13 +57,30 @@ _CURRENT = select(StoredRender.sealed, StoredRender.content_type, StoredRender.s
 
 
 class RenderStore:
-    def __init__(self, db: Database, box: SecretBox) -> None:
+    def __init__(self, db: Database, box: SecretBox, context: ProvisioningContext) -> None:
+        """``context``: the server's settings the files name (its URL, the PBX cores): a
+        restart with other settings, or other code, must not serve what the old one made."""
         self._db = db
         self._aead = AESGCM(box.derive_key("stored-renders"))
+        self._context = context
+
+    @functools.cached_property
+    def renderer(self) -> str:
+        """The settings, code and templates the files are made by, as one hash (read once per
+        process, when the store is first used: a CLI command that renders nothing pays
+        nothing)."""
+        digest = hashlib.sha256(repr(self._context).encode("utf-8"))
+        package = Path(__file__).resolve().parents[2]
+        for root, pattern in ((package, "*.py"), (templates_dir(), "*")):
+            for path in sorted(root.rglob(pattern)):
+                if path.is_file() and "__pycache__" not in path.parts:
+                    digest.update(str(path.relative_to(root)).encode("utf-8") + b"\0")
+                    digest.update(path.read_bytes())
+        return digest.hexdigest()
 
     def get(self, variant: Hashable) -> RenderedFile | None:
         """The stored file of this variant if it is still current, else None."""
-        name = _name(variant)
+        name = self._name(variant)
         with self._db.engine.connect() as connection:
             row = connection.execute(_CURRENT, {"key": name}).first()
         if row is None:
@@ -71,11 +93,13 @@ class RenderStore:
 
     def put(self, variant: Hashable, mac: str, revision: int, rendered: RenderedFile) -> None:
         """Keep ``rendered``, made of the device's rows read after ``revision`` was; a newer
-        stored render of the variant wins. The device's rows no longer current go."""
-        name = _name(variant)
+        stored render of the variant wins. The device's rows no longer current, or made by
+        other settings or code, go."""
+        name = self._name(variant)
         row = {
             "key": name,
             "mac": mac,
+            "renderer": self.renderer,
             "revision": revision,
             "content_type": rendered.content_type,
             "sha256": rendered.sha256,
@@ -89,7 +113,14 @@ class RenderStore:
                     index_elements=[StoredRender.key],
                     set_={
                         column: getattr(statement.excluded, column)
-                        for column in ("mac", "revision", "content_type", "sha256", "sealed")
+                        for column in (
+                            "mac",
+                            "renderer",
+                            "revision",
+                            "content_type",
+                            "sha256",
+                            "sealed",
+                        )
                     },
                     where=StoredRender.revision <= statement.excluded.revision,
                 )
@@ -104,9 +135,17 @@ class RenderStore:
                 delete(StoredRender).where(
                     StoredRender.mac == mac,
                     StoredRender.key != name,
-                    StoredRender.revision < latest.scalar_subquery(),
+                    or_(
+                        StoredRender.revision < latest.scalar_subquery(),
+                        StoredRender.renderer != self.renderer,
+                    ),
                 )
             )
+
+    def _name(self, variant: Hashable) -> str:
+        """The stored key of a variant tuple (its repr is stable: strings, enums, a frozen
+        dataclass and None) made by this renderer, hashed to a fixed width."""
+        return hashlib.sha256(f"{self.renderer}:{variant!r}".encode()).hexdigest()
 
     def _seal(self, body: bytes, name: str) -> bytes:
         nonce = os.urandom(_NONCE_BYTES)
@@ -115,9 +154,3 @@ class RenderStore:
     def _open(self, sealed: bytes, name: str) -> bytes:
         nonce, ciphertext = sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:]
         return zlib.decompress(self._aead.decrypt(nonce, ciphertext, name.encode("ascii")))
-
-
-def _name(variant: Hashable) -> str:
-    """The stored key of a variant tuple (its repr is stable: strings, enums, a frozen
-    dataclass and None), hashed to a fixed width."""
-    return hashlib.sha256(repr(variant).encode("utf-8")).hexdigest()

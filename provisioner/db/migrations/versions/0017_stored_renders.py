@@ -22,6 +22,7 @@ def upgrade() -> None:
         "stored_renders",
         sa.Column("key", sa.String(length=64), nullable=False),
         sa.Column("mac", sa.String(length=12), nullable=False),
+        sa.Column("renderer", sa.String(length=64), nullable=False),
         sa.Column("revision", sa.Integer(), nullable=False),
         sa.Column("content_type", sa.String(length=80), nullable=False),
         sa.Column("sha256", sa.String(length=64), nullable=False),

@@ -143,6 +143,22 @@ def test_after_a_key_rotation_old_renders_are_rendered_again(
     assert renders == [MAC, MAC]
 
 
+def test_a_restart_with_other_settings_renders_again(
+    imported: Service, settings: Settings, renders: list[str]
+) -> None:
+    """The files name the server's URL: a restore onto a server with another port, say."""
+    body = fetch(imported)
+    moved = dataclasses.replace(settings, http_base="http://192.0.2.1:8081")
+    fresh = open_service(moved)
+    try:
+        again = fetch(fresh)
+    finally:
+        fresh.close()
+    assert renders == [MAC, MAC]
+    assert again != body
+    assert b"192.0.2.1:8081" in again
+
+
 def test_the_memory_cache_is_bounded_by_bytes() -> None:
     cache: RenderCache[RenderedFile] = RenderCache(
         lambda seen: (1, frozenset()), weigh=lambda file: len(file.body), max_weight=10
