@@ -25,7 +25,7 @@ import functools
 import hashlib
 import os
 import zlib
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable, Sequence
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -81,15 +81,42 @@ class RenderStore:
     def get(self, variant: Hashable) -> RenderedFile | None:
         """The stored file of this variant if it is still current, else None."""
         name = self._name(variant)
-        with self._db.engine.connect() as connection:
-            row = connection.execute(_CURRENT, {"key": name}).first()
+        sql, parameters = self._current
+        connection = self._db.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute(sql, parameters(name))
+            row = cursor.fetchone()
+            cursor.close()
+        finally:
+            connection.close()
         if row is None:
             return None
+        sealed, content_type, sha256 = row
         try:
-            body = self._open(row.sealed, name)
+            body = self._open(bytes(sealed), name)
         except (InvalidTag, ValueError, zlib.error):
             return None  # sealed under an earlier service key: rendered again
-        return RenderedFile(body, row.content_type, row.sha256)
+        return RenderedFile(body, content_type, sha256)
+
+    @functools.cached_property
+    def _current(self) -> tuple[str, Callable[[str], Sequence[object] | dict[str, object]]]:
+        """The read, compiled once for this database, and its parameters for a key. It runs
+        on the DBAPI connection: for a worker's first fetch of a device, Core's execution and
+        result machinery cost three times the query itself (26 against 100 us per read)."""
+        compiled = _CURRENT.compile(dialect=self._db.engine.dialect)
+        values = compiled.construct_params({"key": ""})
+        order = compiled.positiontup
+        if not order:  # named parameters (psycopg's pyformat)
+            return compiled.string, lambda name: {**values, "key": name}
+        template, at = [values[each] for each in order], order.index("key")
+
+        def positional(name: str) -> Sequence[object]:
+            each = list(template)
+            each[at] = name
+            return each
+
+        return compiled.string, positional
 
     def put(self, variant: Hashable, mac: str, revision: int, rendered: RenderedFile) -> None:
         """Keep ``rendered``, made of the device's rows read after ``revision`` was; a newer
