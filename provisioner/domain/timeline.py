@@ -132,8 +132,9 @@ def _unchanged(value: dt.datetime) -> object:
 
 
 def _iso_text(value: dt.datetime) -> str:
-    """``YYYY-MM-DD HH:MM:SS.ffffff``: the fields as they are, the zone left out."""
-    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+    """``YYYY-MM-DD HH:MM:SS.ffffff``: the fields as they are, the zone (``+00:00``, after
+    these 26 characters: a datetime's year has four digits) left out."""
+    return value.isoformat(" ", "microseconds")[:26]
 
 
 _STAMP_PROBES = (
@@ -313,16 +314,14 @@ class TimelineWriter:
 def _newest_firmware(session: Session, reported: dict[int, Event]) -> None:
     """Each device's firmware as its newest fetch reported it.
 
-    The devices' rows are read (and locked, where the database locks rows, in id order so that
-    two workers' batches never deadlock) first: a boot storm's phones report what is stored
-    already, and an UPDATE per device would cost more than the whole batch's INSERT.
+    The stored versions are read first, in one query: a boot storm's phones report what is
+    stored already, and an UPDATE per device would cost more than the whole batch's INSERT.
+    A report equal to what is stored is one the UPDATE below would match no row for (it
+    takes no lock on such rows either), so skipping it changes nothing.
     """
     stored = session.execute(
-        select(Device.id, Device.firmware_version)
-        .where(Device.id.in_(reported))
-        .order_by(Device.id)
-        .with_for_update()
-    )
+        select(Device.id, Device.firmware_version).where(Device.id.in_(reported))
+    ).all()  # read whole before the updates run on the same connection
     for device_id, version in stored:
         event = reported[device_id]
         if version == event.firmware:
