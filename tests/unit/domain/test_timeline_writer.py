@@ -168,15 +168,17 @@ def test_a_deleted_device_is_forgotten_and_its_events_dropped(bound: Service) ->
     writer.record(fetched(MAC))
     writer.record(fetched(OTHER))
     writer.flush()
-    delete_device(bound, MAC)
-    with bound.db.session() as session:  # SQLite may give the next device the same id
-        devices.create_device(session, bound.box, mac="000b82c0fff1", model="GXP2170")
-    writer.record(fetched(MAC))
+    delete_device(bound, OTHER)  # the newest device: SQLite gives the next one its id
+    with bound.db.session() as session:
+        newcomer = devices.create_device(session, bound.box, mac="000b82c0fff1", model="GXP2170")
+    with bound.db.session() as session:
+        assert devices.get_device(session, "000b82c0fff1").id == written[0][1][0]
     writer.record(fetched(OTHER))
+    writer.record(fetched(MAC))
     assert writer.flush() == 2
-    assert [event.mac for _, event in written[-1]] == [OTHER]
-    assert len(stored(bound, OTHER)) == 2
-    assert stored(bound, "000b82c0fff1") == []
+    assert [event.mac for _, event in written[-1]] == [MAC]
+    assert len(stored(bound, MAC)) == 2
+    assert stored(bound, newcomer.mac) == []  # never attributed to the id's new owner
 
 
 def test_a_device_deleted_behind_the_inventorys_back_loses_no_other_event(
