@@ -4,6 +4,11 @@ After a power cut thousands of phones fetch at once; one INSERT and COMMIT per f
 make the database the bottleneck. Events are queued and written by one thread every few
 hundred milliseconds; ``flush()`` drains the queue (tests, shutdown). Observers see each written
 batch after its commit (the bench stages devices, firmware follows downloads: off the fetch path).
+
+That thread shares the GIL with the requests of its process, so a batch is made cheap: one
+INSERT compiled per dialect and run with positional rows, devices' ids remembered (forgotten
+when the inventory revision names them changed: one indexed read per batch), and firmware
+reports compared with what is stored in one query before any UPDATE.
 """
 
 from __future__ import annotations
