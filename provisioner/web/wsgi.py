@@ -2,9 +2,8 @@
 
 Workers are separate processes: each opens its own database pool, render cache and timeline
 writer from the same ``PROVISIONER_*`` environment the ``serve`` command prepared. granian
-serves ``front_from_environment`` (RSGI: bodies buffered before a thread is taken, see
-``provisioner.web.front``), and the WSGI
-application behind it is ``lean_front`` over Flask.
+serves ``front_from_environment`` (RSGI: device files answered from the request's parts,
+anything else with its body buffered before a thread runs Flask; see ``provisioner.web.front``).
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from provisioner.app.logs import configure_logging
 from provisioner.app.service import open_service
 from provisioner.settings import Settings
 from provisioner.web import create_app
-from provisioner.web.device_files import device_file_request, lean_front
+from provisioner.web.device_files import DeviceFiles
 from provisioner.web.front import BufferedFront
 
 
@@ -28,8 +27,5 @@ def front_from_environment() -> BufferedFront:
     atexit.register(service.close)
     app = create_app(service)
     return BufferedFront(
-        lean_front(app),  # device files answered in front of Flask
-        settings.http_threads,
-        settings.body_seconds,
-        inline=device_file_request(app),
+        app.wsgi_app, settings.http_threads, settings.body_seconds, direct=DeviceFiles(app)
     )
