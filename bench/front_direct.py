@@ -19,7 +19,6 @@ import gc
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 from bench.boot_storm import KEY, bench_fetch, build_inventory
 from provisioner.app.service import open_service
@@ -28,55 +27,24 @@ from provisioner.settings import Settings
 from provisioner.web import create_app
 from provisioner.web.device_files import DeviceFiles
 from provisioner.web.front import BufferedFront
+from tests.support.rsgi import Proto, Scope
 
 
-class _Headers:
-    """A device's request headers as granian hands them."""
-
-    pairs = (("host", "127.0.0.1:8080"), ("user-agent", "Grandstream GXP1628 1.0.11.23"))
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return next((v for k, v in self.pairs if k == key), default)
-
-    def get_all(self, key: str) -> list[str]:
-        return [v for k, v in self.pairs if k == key]
-
-    def __contains__(self, key: str) -> bool:
-        return any(k == key for k, _ in self.pairs)
-
-    def items(self) -> list[tuple[str, str]]:
-        return list(self.pairs)
+def _scope(path: str) -> Scope:
+    """A bench device's fetch (loopback: a staging network) as granian hands it."""
+    agent = [("host", "127.0.0.1:8080"), ("user-agent", "Grandstream GXP1628 1.0.11.23")]
+    return Scope(path, "GET", agent, client="127.0.0.1:40000", query_string="")
 
 
-class _Scope:
-    proto, http_version, scheme, method, query_string = "http", "1.1", "http", "GET", ""
-    client, server = "127.0.0.1:40000", "127.0.0.1:8080"  # the bench: a staging network
-    headers = _Headers()
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-
-
-class _Proto:
-    """Takes the answer, bytes or streamed, and checks it is the file."""
-
-    def response_bytes(self, status: int, headers: object, body: bytes) -> None:
-        assert status == 200, status
-
-    def response_stream(self, status: int, headers: object) -> _Proto:
-        assert status == 200, status
-        return self
-
-    async def send_bytes(self, data: bytes) -> None:
-        pass
-
-
-async def _per_request(front: BufferedFront, scopes: list[_Scope]) -> float:
+async def _per_request(front: BufferedFront, scopes: list[Scope]) -> float:
     """Microseconds per fetch, every device once."""
-    proto = _Proto()
+    proto = Proto([])
     started = time.perf_counter()
     for scope in scopes:
+        proto.answer = None
         await front.__rsgi__(scope, proto)  # type: ignore[arg-type]
+        assert proto.answer is not None
+        assert proto.answer[0] == 200, proto.answer
     return (time.perf_counter() - started) / len(scopes) * 1e6
 
 
@@ -100,7 +68,7 @@ def main() -> None:
     flask = BufferedFront(app.wsgi_app, 1, 5.0)
     gc.collect()
     gc.freeze()  # start-up, as a worker freezes it
-    scopes = [_Scope(f"/{name}") for name in names]
+    scopes = [_scope(f"/{name}") for name in names]
     asyncio.run(_per_request(direct, scopes))  # every file rendered and cached
     times: dict[str, list[float]] = {"direct": [], "flask": []}
     for _ in range(args.rounds):  # alternating: the machine's noise falls on both
