@@ -60,6 +60,7 @@ bench: debs $(STAMP)
 	$(PY) -m bench.retention_purge
 	$(PY) -m bench.phonebook_import
 	$(PY) -m bench.audit_import
+	$(PY) -m bench.timeline_write
 
 venv: $(STAMP)
 

@@ -41,10 +41,13 @@ BENCH, FIELD = "127.0.0.1", "192.0.2.10"
 FILE_STORE = "field, spent-nonce table file"
 
 
-def build_service(workdir: Path, devices: int) -> tuple[Service, list[tuple[str, str]]]:
-    """An inventory of ``devices`` one-line devices; returns the service and (mac, file name)
-    pairs. The timeline writer is not started: events queue up as they would between two
-    writes, and nothing competes with the timed loop."""
+def build_service(
+    workdir: Path, devices: int, db: str | None = None
+) -> tuple[Service, list[tuple[str, str]]]:
+    """An inventory of ``devices`` one-line devices (in a SQLite file in ``workdir``, or in the
+    empty database ``db`` names); returns the service and (mac, file name) pairs. The timeline
+    writer is not started: events queue up as they would between two writes, and nothing
+    competes with the timed loop."""
     rows = [
         {
             "tenant": f"tenant-{index // 50:04d}",
@@ -58,7 +61,9 @@ def build_service(workdir: Path, devices: int) -> tuple[Service, list[tuple[str,
         for index in range(devices)
     ]
     settings = Settings(
-        db=f"sqlite:///{workdir / 'bench.db'}", secret_key=KEY, staging_networks=(f"{BENCH}/32",)
+        db=db or f"sqlite:///{workdir / 'bench.db'}",
+        secret_key=KEY,
+        staging_networks=(f"{BENCH}/32",),
     )
     service = open_service(settings)
     with service.db.session() as session:

@@ -19,7 +19,7 @@ import shutil
 import sys
 import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -241,16 +241,51 @@ def _label(value: str, allowed: frozenset[str]) -> str:
     return OTHER
 
 
+# Labelled children of the per-request counters, by the label values asked for: labels()
+# costs a lock and a tuple per request. Only values of the vocabularies are kept (never more
+# entries than their product); anything else takes labels()'s path and becomes "other".
+_children: dict[tuple[str, ...], Counter] = {}
+
+
+def _child(parent: Callable[[_Metrics], Counter], *labels: tuple[str, frozenset[str]]) -> Counter:
+    """The child counter for these (value, vocabulary) pairs, kept if every value is known."""
+    child = parent(_metrics()).labels(*(_label(value, allowed) for value, allowed in labels))
+    if all(value in allowed for value, allowed in labels):
+        _children[(parent.__name__, *(value for value, _ in labels))] = child
+    return child
+
+
+def _fetches(metrics: _Metrics) -> Counter:
+    return metrics.fetches
+
+
+def _refusals(metrics: _Metrics) -> Counter:
+    return metrics.refusals
+
+
+def _lockouts(metrics: _Metrics) -> Counter:
+    return metrics.lockouts
+
+
 def count_fetch(protocol: str, outcome: str) -> None:
-    _metrics().fetches.labels(_label(protocol, PROTOCOLS), _label(outcome, OUTCOMES)).inc()
+    child = _children.get(("_fetches", protocol, outcome))
+    if child is None:
+        child = _child(_fetches, (protocol, PROTOCOLS), (outcome, OUTCOMES))
+    child.inc()
 
 
 def count_refusal(protocol: str, reason: str) -> None:
-    _metrics().refusals.labels(_label(protocol, PROTOCOLS), _label(reason, REASONS)).inc()
+    child = _children.get(("_refusals", protocol, reason))
+    if child is None:
+        child = _child(_refusals, (protocol, PROTOCOLS), (reason, REASONS))
+    child.inc()
 
 
 def count_lockout(protocol: str) -> None:
-    _metrics().lockouts.labels(_label(protocol, PROTOCOLS)).inc()
+    child = _children.get(("_lockouts", protocol))
+    if child is None:
+        child = _child(_lockouts, (protocol, PROTOCOLS))
+    child.inc()
 
 
 def observe_render(seconds: float) -> None:

@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
-from http import HTTPStatus
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from flask import Blueprint, Flask, Response, current_app, request
 from werkzeug.datastructures import Authorization
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+    from _typeshed.wsgi import WSGIEnvironment
 
 from provisioner.domain.delivery.digest import DigestResponse
 from provisioner.domain.delivery.networks import client_address
 from provisioner.domain.delivery.pipeline import Delivery, Fetch, Outcome, Provisioner
 
 device_files = Blueprint("device_files", __name__)
+
+# A request header's value by name (several of one name joined with ","), or None.
+HeaderLookup = Callable[[str], str | None]
 
 # The same short body for every refusal: no hint of whether a MAC exists.
 _STATUS_TEXT = {
@@ -41,9 +43,20 @@ def device_file(path: str) -> Response:
     return delivery_response(provisioner.deliver(request_fetch(provisioner, path)))
 
 
-def request_fetch(provisioner: Provisioner, path: str) -> Fetch:
-    """This request as the delivery pipeline sees it: who asks, for what, with which proof."""
-    return _fetch(provisioner, path, request.environ, request.authorization)
+def request_fetch(provisioner: Provisioner, name: str) -> Fetch:
+    """This Flask request as the delivery pipeline sees it: who asks for ``name`` (what the
+    route names: the catch-all's path, a phonebook's file name), with which proof."""
+    environ = request.environ
+    return build_fetch(
+        provisioner,
+        method=environ["REQUEST_METHOD"],
+        path=_routed_path(environ),
+        query=environ.get("QUERY_STRING", ""),
+        header=request.headers.get,
+        remote=environ.get("REMOTE_ADDR") or "",
+        scheme=environ["wsgi.url_scheme"],
+        name=name,
+    )
 
 
 def delivery_response(delivery: Delivery) -> Response:
@@ -52,37 +65,35 @@ def delivery_response(delivery: Delivery) -> Response:
     return Response(body, status, headers=headers)
 
 
-def lean_front(app: Flask) -> WSGIApplication:
-    """The application's WSGI callable with device files answered before Flask.
+class DeviceFiles:
+    """Device-file requests answered from the request's parts, without WSGI or Flask.
 
     A boot storm is thousands of device-file fetches a second; Flask's request context,
-    routing, hooks and response objects cost several times what the delivery pipeline does.
-    A request goes to Flask when any other route could match it: its path starts with the
-    fixed part of another rule (so a route added before the catch-all keeps its paths, and
-    Flask routes what it gets as before), or its method is not GET or HEAD. Everything else
-    only the catch-all matches, and the pipeline decides what it gets, as behind Flask; only
-    the request and response plumbing is skipped.
+    routing, hooks and response objects, and even a PEP 3333 environment and start_response,
+    cost more than the delivery pipeline does. A request is answered here when only the
+    catch-all route could match it (``matches``); the pipeline decides what it gets exactly as
+    behind Flask, only the request and response plumbing is skipped.
     """
-    provisioner: Provisioner = app.extensions["provisioner"]
-    is_device_file = device_file_request(app)
-    flask_app = app.wsgi_app
 
-    def front(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
-        if not is_device_file(method, path):
-            return flask_app(environ, start_response)
-        fetch = _fetch(provisioner, path[1:], environ, _authorization(environ))
-        status, headers, body = _answer(provisioner.deliver(fetch))
+    def __init__(self, app: Flask) -> None:
+        self.provisioner: Provisioner = app.extensions["provisioner"]
+        self.matches = device_file_request(app)
+
+    def answer(
+        self, method: str, path: str, query: str, header: HeaderLookup, remote: str, scheme: str
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        """Status, headers (with Content-Length) and body of the answer to a request that
+        ``matches``; ``path`` as routed (percent-decoded). HEAD: the same without the body."""
+        fetch = build_fetch(self.provisioner, method, path, query, header, remote, scheme)
+        status, headers, body = _answer(self.provisioner.deliver(fetch))
         headers.append(("Content-Length", str(len(body))))
-        start_response(f"{status} {HTTPStatus(status).phrase}", headers)
-        return [] if method == "HEAD" else [body]
-
-    return front
+        return status, headers, b"" if method == "HEAD" else body
 
 
 def device_file_request(app: Flask) -> Callable[[str, str], bool]:
     """Whether a request (method, path) is one only the device-file catch-all can match: a
-    GET or HEAD whose path starts with no fixed part of another rule."""
+    GET or HEAD whose path starts with no fixed part of another rule (so a route added before
+    the catch-all keeps its paths, and Flask routes what it gets as before)."""
     endpoint = f"{device_files.name}.{device_file.__name__}"
     others = tuple(
         rule.rule.split("<", 1)[0] for rule in app.url_map.iter_rules() if rule.endpoint != endpoint
@@ -94,35 +105,42 @@ def device_file_request(app: Flask) -> Callable[[str, str], bool]:
     return is_device_file
 
 
-def _fetch(
+def build_fetch(
     provisioner: Provisioner,
+    method: str,
     path: str,
-    environ: WSGIEnvironment,
-    authorization: Authorization | None,
+    query: str,
+    header: HeaderLookup,
+    remote: str,
+    scheme: str,
+    name: str | None = None,
 ) -> Fetch:
-    digest, basic = _credentials(authorization)
+    """A request as the delivery pipeline sees it, whichever server interface carried it.
+
+    ``path``: as routed, percent-decoded, with its leading "/"; with the query it is the
+    target a Digest answer must name. ``header(name)``: a header's value, several of one
+    name joined with ","; ``remote``: the peer's address (a trusted proxy's X-Forwarded-For
+    names the device). ``name``: what is asked for, when a route names it (else the path).
+    """
+    digest, basic = _credentials(_authorization(header("authorization")))
     return Fetch(
-        path=path,
-        protocol=environ["wsgi.url_scheme"],
-        source=client_address(
-            environ.get("REMOTE_ADDR") or "",
-            environ.get("HTTP_X_FORWARDED_FOR"),
-            provisioner.proxies,
-        ),
-        user_agent=environ.get("HTTP_USER_AGENT"),
-        method=environ["REQUEST_METHOD"],
+        path=path[1:] if name is None else name,
+        protocol=scheme,
+        source=client_address(remote, header("x-forwarded-for"), provisioner.proxies),
+        user_agent=header("user-agent"),
+        method=method,
         digest=digest,
         basic=basic,
-        target=_target(environ),
+        target=f"{path}?{query}" if query else path,
     )
 
 
-def _target(environ: WSGIEnvironment) -> str:
-    """The request's path (as routed: percent-decoded) and query, for the Digest URI check."""
+def _routed_path(environ: WSGIEnvironment) -> str:
+    """The request's path as routed: percent-decoded, its bytes read as UTF-8 (a WSGI string
+    holds them as latin-1 characters; an invalid sequence reads as U+FFFD, as Werkzeug and
+    granian read it)."""
     raw = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
-    path = raw.encode("latin-1").decode("utf-8", "replace")  # a WSGI string holds bytes
-    query = environ.get("QUERY_STRING", "")
-    return f"{path}?{query}" if query else path
+    return raw.encode("latin-1").decode("utf-8", "replace")
 
 
 def _answer(delivery: Delivery) -> tuple[int, list[tuple[str, str]], bytes]:
@@ -139,11 +157,10 @@ def _answer(delivery: Delivery) -> tuple[int, list[tuple[str, str]], bytes]:
 _DIGEST_FIELD = re.compile(r'([A-Za-z]+)\s*=\s*(?:"([^"\\]*)"|([^\s,"]*))\s*(?:,|$)')
 
 
-def _authorization(environ: WSGIEnvironment) -> Authorization | None:
+def _authorization(header: str | None) -> Authorization | None:
     """The Authorization header as Werkzeug parses it; a Digest header (every authenticated
     fetch of a boot storm) parsed here, several times faster. A quoted value with a backslash
     escape is left to Werkzeug: no phone sends one."""
-    header = environ.get("HTTP_AUTHORIZATION")
     if not header:
         return None
     scheme, _, rest = header.partition(" ")

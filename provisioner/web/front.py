@@ -1,4 +1,5 @@
-"""The HTTP server's entry: whole request bodies first, then the WSGI application in a thread.
+"""The HTTP server's entry: device files answered at once, anything else with its whole body
+first, then the WSGI application in a thread.
 
 Under granian's WSGI interface a view reads its body lazily inside one of a handful of
 blocking threads, so a client that sends its body one byte a second holds a thread for as
@@ -6,8 +7,8 @@ long as it likes: eight of them stopped all HTTP service (docs/security.md, "Web
 Here granian runs the RSGI interface instead: the event loop reads each body asynchronously
 under a deadline (408 past it) and a per-path size limit (413 over it), and only a request
 whose body is complete takes a thread of a bounded pool to run the unchanged WSGI application
-(``lean_front`` over Flask) with the buffered body. A slow client then costs a coroutine and a
-buffer, never a thread.
+(Flask) with the buffered body. A slow client then costs a coroutine and a buffer, never a
+thread. A device file (``direct``) is answered on the event loop from the RSGI scope itself.
 """
 
 from __future__ import annotations
@@ -49,6 +50,22 @@ DEFAULT_BODY_LIMIT = 64 * KIB
 # worker's memory; past it a body gets 503. Slow bodies hold only what they have sent.
 BUFFER_BUDGET = 128 * MIB
 STREAM_BATCH = 256 * KIB  # a streamed answer (a firmware image) goes out in pieces this big
+
+
+class Direct(Protocol):
+    """Requests answered from their parts on the event loop (``device_files.DeviceFiles``)."""
+
+    matches: Callable[[str, str], bool]  # (method, path)
+
+    def answer(
+        self,
+        method: str,
+        path: str,
+        query: str,
+        header: Callable[[str], str | None],
+        remote: str,
+        scheme: str,
+    ) -> tuple[int, list[tuple[str, str]], bytes]: ...
 
 
 class BodyRefused(Exception):
@@ -127,14 +144,15 @@ class BufferedFront:
         threads: int,
         body_seconds: float,
         budget: int = BUFFER_BUDGET,
-        inline: Callable[[str, str], bool] = lambda method, path: False,
+        direct: Direct | None = None,
     ) -> None:
-        """``inline(method, path)``: requests answered on the event loop itself. A device file
-        is answered from the render cache in about 100 us, less than the hop to a pool thread
-        and back costs: ``bench.boot_storm`` went from 3.9% of nginx with the hop to 8.1%
-        without it. Its rare database work (a cache miss, a first fetch) holds the loop for
-        that time; everything else (pages, API, phonebooks, images) takes a pool thread."""
-        self.inline = inline
+        """``direct``: requests answered on the event loop itself, from the scope, with neither
+        WSGI nor Flask. A device file is answered from the render cache in about 100 us, less
+        than the hop to a pool thread and back costs: ``bench.boot_storm`` went from 3.9% of
+        nginx with the hop to 8.1% without it. Its rare database work (a cache miss, a first
+        fetch) holds the loop for that time; everything else (pages, API, phonebooks, images)
+        takes a pool thread."""
+        self.direct = direct
         self.wsgi_app = wsgi_app
         self.body_seconds = body_seconds
         self.budget = _Budget(budget)  # the event loop's alone: no lock
@@ -146,28 +164,48 @@ class BufferedFront:
     async def __rsgi__(self, scope: Scope, proto: Any) -> None:
         if scope.proto != "http":
             return
-        try:
-            body = await self._body(scope, proto)
-        except BodyRefused as refused:
-            proto.response_bytes(
-                refused.status,
-                [("Content-Type", "text/plain; charset=utf-8"), ("Connection", "close")],
-                f"{refused}\n".encode(),
-            )
-            return
-        except Exception:  # the client went away mid-body: nobody to answer
-            return
-        try:
-            environ = _environ(scope, body)
-            if not body and self.inline(scope.method, scope.path):
-                answer = self._call(environ)
-            else:
-                answer = await asyncio.get_running_loop().run_in_executor(
-                    self.pool, self._call, environ
+        body = b""
+        headers = scope.headers
+        if "content-length" in headers or "transfer-encoding" in headers:
+            try:
+                body = await self._body(scope, proto)
+            except BodyRefused as refused:
+                proto.response_bytes(
+                    refused.status,
+                    [("Content-Type", "text/plain; charset=utf-8"), ("Connection", "close")],
+                    f"{refused}\n".encode(),
                 )
+                return
+            except Exception:  # the client went away mid-body: nobody to answer
+                return
+        try:
+            if self.direct is not None and self.direct.matches(scope.method, scope.path):
+                proto.response_bytes(*self._direct(self.direct, scope))
+                return
+            answer = await asyncio.get_running_loop().run_in_executor(
+                self.pool, self._call, _environ(scope, body)
+            )
             await self._send(proto, answer)
         finally:
             self.budget.give(len(body))
+
+    @staticmethod
+    def _direct(direct: Direct, scope: Scope) -> tuple[int, list[tuple[str, str]], bytes]:
+        """A device file's answer, from the scope as granian hands it: the path already
+        percent-decoded (an invalid UTF-8 sequence as U+FFFD), several headers of one name
+        joined with "," as PEP 3333 joins them."""
+        get_all = scope.headers.get_all
+
+        def header(name: str) -> str | None:
+            values: list[str] = get_all(name)
+            return (values[0] if len(values) == 1 else ",".join(values)) if values else None
+
+        try:
+            return direct.answer(scope.method, scope.path, scope.query_string, header,
+                                 _split_host(scope.client)[0], scope.scheme)  # fmt: skip
+        except Exception:
+            log.exception("%s %s failed", scope.method, scope.path)
+            return _FAILED
 
     async def _send(self, proto: Any, answer: _Answer) -> None:
         """The WSGI application's answer, sent: a file by path, bytes, or a stream."""
@@ -189,12 +227,10 @@ class BufferedFront:
             await loop.run_in_executor(self.pool, _close, answer.rest)
 
     async def _body(self, scope: Scope, proto: Any) -> bytes:
-        """The whole body (its bytes taken from the budget), or BodyRefused: too long said or
-        sent (413), too slow (408), too many bodies in flight (503)."""
-        headers = scope.headers
-        length_text = headers.get("content-length")
-        if length_text is None and "transfer-encoding" not in headers:
-            return b""  # a GET, as every device fetch is: nothing to wait for
+        """The whole body of a request that says it has one (its bytes taken from the
+        budget), or BodyRefused: too long said or sent (413), too slow (408), too many bodies
+        in flight (503)."""
+        length_text = scope.headers.get("content-length")
         limit = body_limit(scope.path)
         if length_text is not None:
             if not (length_text.isascii() and length_text.isdigit()):
@@ -233,8 +269,10 @@ class BufferedFront:
             return _Answer(*started, _batch(chunks), _Closing(chunks, result))
         except Exception:
             log.exception("%s %s failed", environ["REQUEST_METHOD"], environ["PATH_INFO"])
-            return _Answer(500, [("Content-Type", "text/plain; charset=utf-8")],
-                           b"internal error\n", None)  # fmt: skip
+            return _Answer(*_FAILED, None)
+
+
+_FAILED = (500, [("Content-Type", "text/plain; charset=utf-8")], b"internal error\n")
 
 
 class _Closing(Iterator[bytes]):

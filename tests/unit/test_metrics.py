@@ -9,10 +9,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 
+from provisioner import metrics
 from provisioner.app.service import Service
 from provisioner.metrics import (
     MULTIPROC_ENV,
     count_fetch,
+    count_lockout,
     count_refusal,
     exposition,
     prepare_multiprocess_dir,
@@ -100,6 +102,33 @@ def test_scrape_is_parseable_text_and_names_no_device(client: FlaskClient) -> No
     names = {family.name for family in text_string_to_metric_families(text)}
     assert {"provisioner_fetches", "provisioner_render_seconds"} <= names
     assert client.head("/metrics").status_code == 200
+
+
+def test_labelled_counters_are_remembered_only_for_values_of_the_vocabularies(
+    client: FlaskClient,
+) -> None:
+    """Per request, the labelled child is looked up, not made: only vocabulary values are
+    kept, so a bug passing request data can neither grow the memory nor the labels."""
+    before = samples(client.get("/metrics").get_data(as_text=True))
+    for index in range(50):
+        count_fetch("http", "served")
+        count_fetch("tftp", f"cfg{index:012x}.xml")
+        count_refusal("http", "bad_credentials")
+        count_lockout("tftp")
+    kept = set(metrics._children)
+    assert ("_fetches", "http", "served") in kept
+    assert ("_refusals", "http", "bad_credentials") in kept
+    assert ("_lockouts", "tftp") in kept
+    assert not any("cfg" in value for key in kept for value in key)
+    after = samples(client.get("/metrics").get_data(as_text=True))
+
+    def delta(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert delta("provisioner_fetches_total", protocol="http", outcome="served") == 50
+    assert delta("provisioner_fetches_total", protocol="tftp", outcome="other") == 50
+    assert delta("provisioner_refusals_total", protocol="http", reason="bad_credentials") == 50
+    assert delta("provisioner_lockouts_total", protocol="tftp") == 50
 
 
 def test_representative_calls_are_counted_per_holding_tenant(

@@ -1,12 +1,11 @@
 """The buffering front (``provisioner.web.front``) against a fake RSGI protocol: bodies under a
-deadline and a size limit, the WSGI application's answer whole or streamed."""
+deadline and a size limit, the WSGI application's answer whole or streamed, direct answers on
+the event loop."""
 
 from __future__ import annotations
 
-import asyncio
 import threading
-from collections.abc import AsyncIterator, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,72 +13,10 @@ import pytest
 from flask import Flask, Response, send_file
 
 from provisioner.web.front import BufferedFront, body_limit
+from tests.support.rsgi import Proto, Scope, answered, run
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
-
-
-class Headers:
-    def __init__(self, pairs: list[tuple[str, str]]) -> None:
-        self.pairs = pairs
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return next((v for k, v in self.pairs if k == key), default)
-
-    def __contains__(self, key: str) -> bool:
-        return any(k == key for k, _ in self.pairs)
-
-    def items(self) -> list[tuple[str, str]]:
-        return self.pairs
-
-
-@dataclass
-class Scope:
-    path: str
-    method: str = "POST"
-    header_pairs: list[tuple[str, str]] = field(default_factory=list)
-    proto: str = "http"
-    http_version: str = "1.1"
-    client: str = "192.0.2.7:40000"
-    server: str = "127.0.0.1:8080"
-    scheme: str = "http"
-    query_string: str = "a=1"
-
-    @property
-    def headers(self) -> Headers:
-        return Headers(self.header_pairs)
-
-
-class Proto:
-    """Hands out ``chunks`` with ``pause`` seconds before each; records the answer."""
-
-    def __init__(self, chunks: list[bytes], pause: float = 0.0) -> None:
-        self.chunks, self.pause = chunks, pause
-        self.answer: tuple[int, list[tuple[str, str]], bytes] | None = None
-        self.streamed: list[bytes] = []
-
-    async def _chunks(self) -> AsyncIterator[bytes]:
-        for chunk in self.chunks:
-            await asyncio.sleep(self.pause)
-            yield chunk
-
-    def __aiter__(self) -> AsyncIterator[bytes]:
-        return self._chunks()
-
-    def response_bytes(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
-        self.answer = (status, headers, body)
-
-    def response_stream(self, status: int, headers: list[tuple[str, str]]) -> Proto:
-        self.answer = (status, headers, b"")
-        return self
-
-    async def send_bytes(self, data: bytes) -> None:
-        self.streamed.append(data)
-
-    def response_file_range(
-        self, status: int, headers: list[tuple[str, str]], path: str, start: int, end: int
-    ) -> None:
-        self.answer = (status, headers, f"{path} {start}-{end}".encode())
 
 
 def echo(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
@@ -89,11 +26,6 @@ def echo(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[by
             f"{environ['QUERY_STRING']} {environ.get('HTTP_X_TEST')} ").encode()  # fmt: skip
     start_response("201 Created", [("Content-Type", "text/plain")])
     return [seen + body]
-
-
-def run(front: BufferedFront, scope: Scope, proto: Proto) -> Proto:
-    asyncio.run(front.__rsgi__(scope, proto))  # type: ignore[arg-type]
-    return proto
 
 
 def test_a_whole_body_reaches_the_application() -> None:
@@ -206,19 +138,65 @@ def test_bodies_in_flight_are_bounded_and_every_byte_is_given_back() -> None:
     assert front.budget.used == 950
 
 
-def test_inline_requests_run_on_the_event_loop_and_the_others_on_a_pool_thread() -> None:
-    threads: dict[str, str] = {}
+class Direct:
+    """Answers ``/cfg*`` GETs with what it was given, and the thread it ran on."""
+
+    def __init__(self) -> None:
+        self.threads: list[str] = []
+
+    def matches(self, method: str, path: str) -> bool:
+        return method == "GET" and path.startswith("/cfg")
+
+    def answer(
+        self,
+        method: str,
+        path: str,
+        query: str,
+        header: Callable[[str], str | None],
+        remote: str,
+        scheme: str,
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        self.threads.append(threading.current_thread().name)
+        if path == "/cfg-broken":
+            raise RuntimeError("boom")
+        seen = f"{method} {path} {query} {remote} {scheme} {header('x-a')} {header('x-b')}"
+        return 200, [], seen.encode()
+
+
+def test_direct_requests_are_answered_on_the_event_loop_from_the_scope() -> None:
+    threads: list[str] = []
 
     def app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        threads[environ["PATH_INFO"]] = threading.current_thread().name
+        threads.append(threading.current_thread().name)
         return echo(environ, start_response)
 
-    front = BufferedFront(app, threads=1, body_seconds=5,
-                          inline=lambda method, path: path == "/cfg000b82000001.xml")  # fmt: skip
-    run(front, Scope("/cfg000b82000001.xml", method="GET"), Proto([]))
-    run(front, Scope("/api/v1/devices", method="GET"), Proto([]))
-    assert threads["/cfg000b82000001.xml"] == threading.current_thread().name
-    assert threads["/api/v1/devices"].startswith("http")
+    direct = Direct()
+    front = BufferedFront(app, threads=1, body_seconds=5, direct=direct)
+    pairs = [("x-a", "one"), ("x-a", "two"), ("x-b", "b")]
+    scope = Scope("/cfg\ufffd.xml", "GET", pairs, client="[2001:db8::7]:4000", scheme="https")
+    seen = "GET /cfg\ufffd.xml a=1 2001:db8::7 https one,two b"
+    assert answered(front, scope) == (200, [], seen.encode())
+    assert answered(front, Scope("/api/v1/devices", "GET"))[0] == 201
+    assert answered(front, Scope("/cfg.xml", "POST"))[0] == 201  # not a device file: the app's
+    assert direct.threads == [threading.current_thread().name]
+    assert threads == ["http_0", "http_0"]
+
+
+def test_a_direct_request_with_a_body_is_answered_directly_and_its_bytes_given_back() -> None:
+    direct = Direct()
+    front = BufferedFront(echo, threads=1, body_seconds=5, direct=direct)
+    scope = Scope("/cfg.xml", "GET", [("content-length", "3")], query_string="")
+    proto = run(front, scope, Proto([b"abc"]))
+    assert proto.answer is not None
+    assert proto.answer[2] == b"GET /cfg.xml  192.0.2.7 http None None"
+    assert front.budget.used == 0
+
+
+def test_a_direct_answer_that_fails_is_a_plain_500() -> None:
+    front = BufferedFront(echo, threads=1, body_seconds=5, direct=Direct())
+    assert answered(front, Scope("/cfg-broken", "GET")) == (
+        500, [("Content-Type", "text/plain; charset=utf-8")], b"internal error\n"
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize("length", ["abc", "-1", "1e3", "\u00b9", "\u0661"])
