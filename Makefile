@@ -61,6 +61,7 @@ bench: debs $(STAMP)
 	$(PY) -m bench.phonebook_import
 	$(PY) -m bench.audit_import
 	$(PY) -m bench.timeline_write
+	$(PY) -m bench.front_direct
 
 venv: $(STAMP)
 
