@@ -52,6 +52,9 @@ class Settings:
     # Rendered files each worker keeps in memory (files are 2-17 KB); past it the oldest come
     # back from the render store, one query each (provisioner.domain.delivery.render_store).
     file_cache_mib: int = 24
+    # Devices each HTTP worker remembers before serving: those of the most recent fetches
+    # (about 2 KB each), so a storm after a restart finds them without a query.
+    prime_devices: int = 20_000
     # Seconds a request body may take to arrive before 408: it is read before a thread is
     # taken, so a slow one costs memory, never service (provisioner.web.front).
     body_seconds: float = 30.0
@@ -188,7 +191,7 @@ def _coerce(name: str, value: object) -> object:
     if name in ("staging_networks", "trusted_proxies"):
         return tuple(item.strip() for item in _strings(name, value) if item.strip())
     if name in ("registration_expiry", "http_threads", "http_workers", "rate_capacity",
-                "file_cache_mib",
+                "file_cache_mib", "prime_devices",
                 "lockout_seconds", "device_sip_port", "order_due_days", "retention_fetch_days",
                 "retention_keep_last", "maintenance_interval",
                 "unregistered_alert_seconds", "nat_keepalive"):  # fmt: skip

@@ -24,6 +24,7 @@ def front_from_environment() -> BufferedFront:
     settings = Settings.load()
     configure_logging(settings.log_format)  # a granian worker: a process of its own
     service = open_service(settings, upgrade=False)
+    service.provisioner.prime(settings.prime_devices)
     service.timeline.start()
     atexit.register(service.close)
     app = create_app(service)

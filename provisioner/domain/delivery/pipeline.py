@@ -60,6 +60,7 @@ from provisioner.domain.inventory.lookup import (
     DeviceRecord,
     find_device,
     find_record,
+    find_records,
     load_device,
     provisioning_context,
 )
@@ -147,6 +148,20 @@ class Provisioner:
             delivery = self._record(identified, rendered)
         metrics.count_fetch(fetch.protocol, delivery.outcome.name.lower())
         return delivery
+
+    def prime(self, limit: int) -> int:
+        """Remember the devices of the ``limit`` most recent fetches (their rows and last
+        served files: a few queries for all of them) before serving: after a restart, or in a
+        new worker, the first storm then costs each of them no query but its stored render's.
+        Returns how many were remembered."""
+        macs = self.served.prime(limit)
+        self.devices.get(None)  # follow the inventory first: what is read next is at least as new
+        revision = self.devices.revision
+        with self.db.engine.connect() as connection:
+            records = find_records(connection, macs)
+        for vendor_name, record in records:
+            self.devices.put((vendor_name, record.mac), record, revision, subject=record.mac)
+        return len(records)
 
     def authenticate_device(self, fetch: Fetch, mac: str, vendor_name: str) -> Delivery | None:
         """For device endpoints outside the file pipeline (a gateway's config and CDRs):

@@ -48,6 +48,22 @@ class ServedFiles:
                 _upsert(connection, mac, sha256, source, utcnow())
         self._known.put(mac, served, revision, subject=mac)
 
+    def prime(self, limit: int) -> list[str]:
+        """Remember the last file of the ``limit`` devices served most recently, in one query,
+        and return their MACs: a new worker's first storm then writes only what changed
+        without reading each device's row first."""
+        self._known.get("")  # follow the inventory first: what is read next is at least as new
+        revision = self._known.revision
+        with self._db.engine.connect() as connection:
+            rows = connection.execute(
+                select(ServedFile.mac, ServedFile.sha256, ServedFile.source)
+                .order_by(ServedFile.served_at.desc())
+                .limit(limit)
+            ).all()
+        for mac, sha256, source in rows:
+            self._known.put(mac, (sha256, source), revision, subject=mac)
+        return [row.mac for row in rows]
+
     def source(self, mac: str) -> str | None:
         """The address ``mac`` last got its file from: every served device file was proven
         (the bench, its credentials, its first contact), so this is where the device is."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -162,8 +163,9 @@ class FoundDevice:
 
 # The device row and its tenant's networks: what a fetch needs before it knows whether a
 # render is needed at all.
-_RECORD_ROW = (
+_RECORD_COLUMNS = (
     select(
+        Device.mac,
         Device.vendor,
         Device.model,
         Device.state,
@@ -179,8 +181,9 @@ _RECORD_ROW = (
     )
     .select_from(Device)
     .outerjoin(Tenant, Tenant.id == Device.tenant_id)
-    .where(Device.mac == bindparam("mac"))
 )
+_RECORD_ROW = _RECORD_COLUMNS.where(Device.mac == bindparam("mac"))
+_CHUNK = 500  # MACs per IN list
 
 
 def find_record(connection: Connection, mac: str, vendor: str) -> DeviceRecord | None:
@@ -188,11 +191,26 @@ def find_record(connection: Connection, mac: str, vendor: str) -> DeviceRecord |
     row = connection.execute(_RECORD_ROW, {"mac": mac}).first()
     if row is None or row.vendor != vendor or row.state is DeviceState.RETIRED:
         return None
+    return _record(row)
+
+
+def find_records(connection: Connection, macs: Sequence[str]) -> list[tuple[str, DeviceRecord]]:
+    """(vendor, record) of each of these MACs in service, a few queries for them all."""
+    found = []
+    for start in range(0, len(macs), _CHUNK):
+        chunk = _RECORD_COLUMNS.where(Device.mac.in_(macs[start : start + _CHUNK]))
+        for row in connection.execute(chunk):
+            if row.state is not DeviceState.RETIRED:
+                found.append((row.vendor, _record(row)))
+    return found
+
+
+def _record(row: Row[*tuple[Any, ...]]) -> DeviceRecord:
     model = find_model(row.model)
     if model is None:
-        raise LookupError(f"device {mac} has model {row.model}, which is not supported")
+        raise LookupError(f"device {row.mac} has model {row.model}, which is not supported")
     return DeviceRecord(
-        mac=mac,
+        mac=row.mac,
         model=model,
         tenant=row.tenant,
         access=_access(row),

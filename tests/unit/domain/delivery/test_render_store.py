@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, event, select, update
 
 from provisioner.app.service import Service, open_service
 from provisioner.db.models import Account, DeviceLine, StoredRender
@@ -170,3 +170,30 @@ def test_the_memory_cache_is_bounded_by_bytes() -> None:
     assert cache.get("b") is not None
     assert cache.get("c") is not None
     assert cache.weight == 8
+
+
+def test_a_primed_worker_serves_recent_devices_without_reading_their_rows(
+    imported: Service, other_worker: Service, renders: list[str]
+) -> None:
+    """A worker started after the devices fetched (a restart before a power cut's storm)."""
+    body = fetch(imported)
+    worker = other_worker.provisioner
+    worker.cache = RenderCache(other_worker.db.render_changes, check_interval=0)
+    worker.devices = RenderCache(other_worker.db.render_changes, check_interval=0)
+    statements: list[str] = []
+    event.listen(
+        other_worker.db.engine,
+        "before_cursor_execute",
+        lambda _conn, _cursor, sql, *_rest: statements.append(sql),
+    )
+    assert worker.prime(10) == 1
+    assert any("served_files" in sql for sql in statements)
+    statements.clear()
+    delivery = worker.deliver(Fetch(f"cfg{MAC}.xml", "http", "127.0.0.1"))
+    assert delivery.body == body
+    assert not [sql for sql in statements if "FROM devices" in sql or "served_files" in sql]
+    assert renders == [MAC]
+    with imported.db.session() as session:  # a change still reaches the primed worker
+        session.scalars(select(Account)).one().display_name = "After"
+    assert b"After" in worker.deliver(Fetch(f"cfg{MAC}.xml", "http", "127.0.0.1")).body
+    assert renders == [MAC, MAC]
