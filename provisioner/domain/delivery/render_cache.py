@@ -30,6 +30,9 @@ class RenderedFile:
 
 V = TypeVar("V")
 
+# Seconds between two looks at what changed: a change reaches every worker within it.
+CHECK_INTERVAL = 1.0
+
 # seen revision (None: nothing seen yet) -> the revision now and whose files changed since
 Changes = Callable[[int | None], tuple[int, frozenset[str]]]
 
@@ -49,7 +52,7 @@ class ChangeFollower:
     """Something kept in memory per process that follows the inventory: at most once per
     ``check_interval`` it asks what changed since the revision it saw and applies that."""
 
-    def __init__(self, changes: Changes, check_interval: float = 1.0) -> None:
+    def __init__(self, changes: Changes, check_interval: float = CHECK_INTERVAL) -> None:
         self._changes = changes
         self._check_interval = check_interval
         self._seen_revision: int | None = None
@@ -80,7 +83,7 @@ class RenderCache(ChangeFollower, Generic[V]):
     def __init__(
         self,
         changes: Changes,
-        check_interval: float = 1.0,
+        check_interval: float = CHECK_INTERVAL,
         max_entries: int = 100_000,
         weigh: Callable[[V], int] = lambda value: 0,
         max_weight: int | None = None,

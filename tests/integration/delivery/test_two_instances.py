@@ -29,6 +29,7 @@ from sqlalchemy import update
 from provisioner.app.service import NONCE_STORE_ENV, open_service
 from provisioner.db.models import Device, DeviceState
 from provisioner.domain.delivery.pipeline import Fetch, Outcome
+from provisioner.domain.delivery.render_cache import CHECK_INTERVAL
 from provisioner.domain.inventory.lookup import load_device
 from provisioner.domain.inventory.sheet import import_sheet, sheet_rows
 from provisioner.settings import Settings
@@ -269,6 +270,9 @@ def test_a_change_to_one_device_reaches_both_instances(cluster: Cluster, postgre
 
         assert wait_until(renamed, 10), _boot(instance.http_port, phone)[0]
         assert _boot(instance.http_port, other) == (200, fresh[other.path])
+    # One worker of each instance answered the new file; the other follows within its cache's
+    # check interval (a second): past it, every worker serves the new files.
+    time.sleep(CHECK_INTERVAL + 0.5)
     for each in cluster.phones:
         each.body = fresh[each.path]  # what the storm of the last test expects
 
