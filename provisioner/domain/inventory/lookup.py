@@ -61,24 +61,29 @@ def load_device(session: Session, mac: str) -> Device | None:
     )
 
 
+# What the access decision and the firmware director read of a device and its tenant.
+_RECORD_FIELDS = (
+    Device.vendor,
+    Device.model,
+    Device.state,
+    Device.http_user,
+    Device.http_password_encrypted,
+    Device.config_key_encrypted,
+    Device.encrypt_config,
+    Device.re_enrol_until,
+    Device.hardware_revision,
+    Device.firmware_version,
+    Tenant.name.label("tenant"),
+    Tenant.allowed_networks,
+)
+
 # Device, tenant, caller ID and every line with its account: one round trip, built once.
 _DEVICE_ROWS = (
     select(
         Device.id,
         Device.tenant_id,
-        Device.vendor,
-        Device.model,
-        Device.state,
         Device.admin_password_encrypted,
-        Device.http_user,
-        Device.http_password_encrypted,
-        Device.config_key_encrypted,
-        Device.encrypt_config,
-        Device.re_enrol_until,
-        Device.hardware_revision,
-        Device.firmware_version,
-        Tenant.name.label("tenant"),
-        Tenant.allowed_networks,
+        *_RECORD_FIELDS,
         Tenant.registration_expiry,
         RepresentativeNumber.number.label("representative"),
         DeviceLine.port,
@@ -161,24 +166,10 @@ class FoundDevice:
         )
 
 
-# The device row and its tenant's networks: what a fetch needs before it knows whether a
-# render is needed at all.
+# The device row and its tenant's networks, for a fetch before it knows whether a render is
+# needed at all.
 _RECORD_COLUMNS = (
-    select(
-        Device.mac,
-        Device.vendor,
-        Device.model,
-        Device.state,
-        Device.http_user,
-        Device.http_password_encrypted,
-        Device.config_key_encrypted,
-        Device.encrypt_config,
-        Device.re_enrol_until,
-        Device.hardware_revision,
-        Device.firmware_version,
-        Tenant.name.label("tenant"),
-        Tenant.allowed_networks,
-    )
+    select(Device.mac, *_RECORD_FIELDS)
     .select_from(Device)
     .outerjoin(Tenant, Tenant.id == Device.tenant_id)
 )

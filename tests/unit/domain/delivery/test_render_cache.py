@@ -3,21 +3,17 @@ only the files of the devices a change touched."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from sqlalchemy import select
 
 from provisioner.app.service import Service
 from provisioner.db.firmware import FirmwareRollout
 from provisioner.db.models import Account, DeviceEvent, Tenant
-from provisioner.domain.delivery import pipeline
 from provisioner.domain.delivery.pipeline import Fetch, Outcome
 from provisioner.domain.delivery.render_cache import RenderCache, RenderedFile, any_change
 from provisioner.domain.inventory import lifecycle
 from provisioner.domain.inventory.lookup import load_device
 from provisioner.domain.inventory.sheet import import_sheet, sheet_rows
-from provisioner.vendors.base import FileRequest
 
 ROW = {
     "tenant": "acme", "extension": "1001", "direct_number": "", "display_name": "Before",
@@ -90,20 +86,13 @@ def _rows() -> list[dict[str, str]]:
 
 
 @pytest.fixture
-def renders(service: Service, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+def renders(service: Service, render_log: list[str]) -> list[str]:
     """The inventory of three devices, each fetched once; then the MAC of every render."""
     with service.db.session() as session:
         assert import_sheet(session, service.box, sheet_rows(_rows())).ok
     service.provisioner.cache = RenderCache(service.db.render_changes, check_interval=0)
     service.provisioner.devices = RenderCache(service.db.render_changes, check_interval=0)
-    seen: list[str] = []
-    real = pipeline.render_file
-
-    def counting(request: FileRequest, *args: Any) -> RenderedFile | None:
-        seen.append(request.mac or "")
-        return real(request, *args)
-
-    monkeypatch.setattr(pipeline, "render_file", counting)
+    seen = render_log
     fetch_all(service)
     assert seen == list(MACS)
     seen.clear()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
@@ -13,12 +12,10 @@ from sqlalchemy import delete, event, select, update
 
 from provisioner.app.service import Service, open_service
 from provisioner.db.models import Account, DeviceLine, StoredRender
-from provisioner.domain.delivery import pipeline
 from provisioner.domain.delivery.pipeline import Fetch, Outcome
 from provisioner.domain.delivery.render_cache import RenderCache, RenderedFile
 from provisioner.domain.inventory.sheet import import_sheet, sheet_rows
 from provisioner.settings import Settings
-from provisioner.vendors.base import FileRequest
 
 MAC = "000b82aa0031"
 ROW = {
@@ -28,17 +25,8 @@ ROW = {
 
 
 @pytest.fixture
-def renders(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The MAC of every render any service of this test makes."""
-    seen: list[str] = []
-    real = pipeline.render_file
-
-    def counting(request: FileRequest, *args: Any) -> RenderedFile | None:
-        seen.append(request.mac or "")
-        return real(request, *args)
-
-    monkeypatch.setattr(pipeline, "render_file", counting)
-    return seen
+def renders(render_log: list[str]) -> list[str]:
+    return render_log
 
 
 @pytest.fixture
