@@ -25,11 +25,6 @@ ROW = {
 
 
 @pytest.fixture
-def renders(render_log: list[str]) -> list[str]:
-    return render_log
-
-
-@pytest.fixture
 def other_worker(settings: Settings) -> Iterator[Service]:
     """A second process's service on the same database: its caches start empty."""
     svc = open_service(settings)
@@ -53,16 +48,16 @@ def imported(service: Service) -> Service:
 
 
 def test_a_file_rendered_by_one_worker_is_served_by_another_without_a_render(
-    imported: Service, other_worker: Service, renders: list[str]
+    imported: Service, other_worker: Service, render_log: list[str]
 ) -> None:
     first = fetch(imported)
-    assert renders == [MAC]
+    assert render_log == [MAC]
     assert fetch(other_worker) == first
-    assert renders == [MAC]  # read, decrypted, not rendered
+    assert render_log == [MAC]  # read, decrypted, not rendered
 
 
 def test_a_change_after_the_render_is_never_served_from_the_store(
-    imported: Service, other_worker: Service, renders: list[str]
+    imported: Service, other_worker: Service, render_log: list[str]
 ) -> None:
     assert b"Before" in fetch(imported)
     with imported.db.session() as session:
@@ -70,11 +65,11 @@ def test_a_change_after_the_render_is_never_served_from_the_store(
     body = fetch(other_worker)
     assert b"After" in body
     assert b"Before" not in body
-    assert renders == [MAC, MAC]
+    assert render_log == [MAC, MAC]
 
 
 def test_a_bulk_statement_past_the_flush_hooks_is_a_change_too(
-    imported: Service, other_worker: Service, renders: list[str]
+    imported: Service, other_worker: Service, render_log: list[str]
 ) -> None:
     """Rows written by a statement (no objects flushed) cannot name whose files they change:
     every stored render goes."""
@@ -85,11 +80,11 @@ def test_a_bulk_statement_past_the_flush_hooks_is_a_change_too(
     with imported.db.session() as session:
         session.execute(delete(DeviceLine))
     assert fetch(other_worker) != before
-    assert renders == [MAC, MAC, MAC]
+    assert render_log == [MAC, MAC, MAC]
 
 
 def test_the_stored_file_is_sealed_and_bound_to_its_variant(
-    imported: Service, other_worker: Service, renders: list[str]
+    imported: Service, other_worker: Service, render_log: list[str]
 ) -> None:
     body = fetch(imported)
     password = body.split(b"<P34>")[1].split(b"</P34>")[0]  # the line's SIP password
@@ -113,11 +108,11 @@ def test_the_stored_file_is_sealed_and_bound_to_its_variant(
             .values(sealed=row.sealed[:-1] + bytes([row.sealed[-1] ^ 1]))
         )
     assert fetch(other_worker) == body  # it does not open: rendered again
-    assert renders == [MAC, MAC]
+    assert render_log == [MAC, MAC]
 
 
 def test_after_a_key_rotation_old_renders_are_rendered_again(
-    imported: Service, settings: Settings, renders: list[str]
+    imported: Service, settings: Settings, render_log: list[str]
 ) -> None:
     body = fetch(imported)
     rotated = dataclasses.replace(
@@ -128,11 +123,11 @@ def test_after_a_key_rotation_old_renders_are_rendered_again(
         assert fetch(fresh) == body
     finally:
         fresh.close()
-    assert renders == [MAC, MAC]
+    assert render_log == [MAC, MAC]
 
 
 def test_a_restart_with_other_settings_renders_again(
-    imported: Service, settings: Settings, renders: list[str]
+    imported: Service, settings: Settings, render_log: list[str]
 ) -> None:
     """The files name the server's URL: a restore onto a server with another port, say."""
     body = fetch(imported)
@@ -142,7 +137,7 @@ def test_a_restart_with_other_settings_renders_again(
         again = fetch(fresh)
     finally:
         fresh.close()
-    assert renders == [MAC, MAC]
+    assert render_log == [MAC, MAC]
     assert again != body
     assert b"192.0.2.1:8081" in again
 
@@ -161,7 +156,7 @@ def test_the_memory_cache_is_bounded_by_bytes() -> None:
 
 
 def test_a_primed_worker_serves_recent_devices_without_reading_their_rows(
-    imported: Service, other_worker: Service, renders: list[str]
+    imported: Service, other_worker: Service, render_log: list[str]
 ) -> None:
     """A worker started after the devices fetched (a restart before a power cut's storm)."""
     body = fetch(imported)
@@ -180,8 +175,8 @@ def test_a_primed_worker_serves_recent_devices_without_reading_their_rows(
     delivery = worker.deliver(Fetch(f"cfg{MAC}.xml", "http", "127.0.0.1"))
     assert delivery.body == body
     assert not [sql for sql in statements if "FROM devices" in sql or "served_files" in sql]
-    assert renders == [MAC]
+    assert render_log == [MAC]
     with imported.db.session() as session:  # a change still reaches the primed worker
         session.scalars(select(Account)).one().display_name = "After"
     assert b"After" in worker.deliver(Fetch(f"cfg{MAC}.xml", "http", "127.0.0.1")).body
-    assert renders == [MAC, MAC]
+    assert render_log == [MAC, MAC]
