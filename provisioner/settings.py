@@ -49,9 +49,11 @@ class Settings:
     lockout_seconds: int = 600
     http_workers: int = max(2, os.cpu_count() or 1)  # HTTP worker processes
     http_threads: int = 4  # threads per worker that run the application
-    # Rendered files each worker keeps in memory (files are 2-17 KB); past it the oldest come
-    # back from the render store, one query each (provisioner.domain.delivery.render_store).
-    file_cache_mib: int = 24
+    # Rendered files each worker keeps in memory as sent (files are 1-17 KB), and compressed
+    # (a fifth to a tenth of that: 10,000 devices take about 10 MiB); past the second bound the
+    # oldest come back from the render store, one query each (domain.delivery.render_cache).
+    file_cache_mib: int = 16
+    packed_cache_mib: int = 32
     # Devices each HTTP worker remembers before serving: those of the most recent fetches
     # (about 2 KB each), so a storm after a restart finds them without a query.
     prime_devices: int = 20_000
@@ -191,7 +193,7 @@ def _coerce(name: str, value: object) -> object:
     if name in ("staging_networks", "trusted_proxies"):
         return tuple(item.strip() for item in _strings(name, value) if item.strip())
     if name in ("registration_expiry", "http_threads", "http_workers", "rate_capacity",
-                "file_cache_mib", "prime_devices",
+                "file_cache_mib", "packed_cache_mib", "prime_devices",
                 "lockout_seconds", "device_sip_port", "order_due_days", "retention_fetch_days",
                 "retention_keep_last", "maintenance_interval",
                 "unregistered_alert_seconds", "nat_keepalive"):  # fmt: skip

@@ -49,7 +49,7 @@ from provisioner.domain.delivery.networks import (
     parse_networks,
 )
 from provisioner.domain.delivery.ratelimit import Cost, SourceLimiter
-from provisioner.domain.delivery.render_cache import RenderCache, RenderedFile
+from provisioner.domain.delivery.render_cache import FileCache, RenderCache, RenderedFile, pack
 from provisioner.domain.delivery.render_store import RenderStore
 from provisioner.domain.delivery.rendering import render_file, sealed
 from provisioner.domain.delivery.served import ServedFiles
@@ -104,8 +104,8 @@ class Provisioner:
         self.settings = settings
         self.context = provisioning_context(settings)
         self.timeline = timeline
-        self.cache: RenderCache[RenderedFile] = RenderCache(
-            db.render_changes, weigh=_file_weight, max_weight=settings.file_cache_mib * 2**20
+        self.cache = FileCache(
+            db.render_changes, settings.file_cache_mib * 2**20, settings.packed_cache_mib * 2**20
         )
         self.store = RenderStore(db, box, self.context)  # what one worker rendered, for all of them
         self.devices: RenderCache[DeviceRecord] = RenderCache(db.render_changes)
@@ -316,8 +316,8 @@ class Provisioner:
         # a file made of it may be kept under that revision.
         revision = self.cache.revision
         if request.mac is not None and (stored := self.store.get(key)) is not None:
-            self.cache.put(key, stored, revision, subject=request.mac)
-            return stored
+            self.cache.put(key, stored[0], revision, subject=request.mac, packed=stored[1])
+            return stored[0]
         with self.db.engine.connect() as connection:
             read_at = current_revision(connection)  # before the device: see render_store
             found = None
@@ -347,16 +347,19 @@ class Provisioner:
         rendered = plain
         if not staging and found is not None and found.access.encrypt_config:
             rendered = sealed(plain, request, found, self.box)
+        packed = pack(rendered.body)
         if request.mac is not None:
-            self._store(key, request.mac, read_at, rendered)
-        self.cache.put(key, rendered, revision, subject=request.mac)
+            self._store(key, request.mac, read_at, rendered, packed)
+        self.cache.put(key, rendered, revision, subject=request.mac, packed=packed)
         return rendered
 
-    def _store(self, key: tuple[object, ...], mac: str, read_at: int, file: RenderedFile) -> None:
+    def _store(
+        self, key: tuple[object, ...], mac: str, read_at: int, file: RenderedFile, packed: bytes
+    ) -> None:
         """Keep a render for every worker; a database that refuses the write now (a busy
         SQLite) costs only a render later, never the fetch."""
         try:
-            self.store.put(key, mac, read_at, file)
+            self.store.put(key, mac, read_at, file, packed)
         except SQLAlchemyError as exc:
             log.warning("render of %s not stored: %s", mac, exc)
 
@@ -492,7 +495,3 @@ class Provisioner:
                 detail=detail,
             )
         )
-
-
-def _file_weight(file: RenderedFile) -> int:
-    return len(file.body) + 200  # the body and about what its objects cost around it

@@ -18,6 +18,8 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+import zstandard
+
 from provisioner.db.render_changes import EVERYTHING
 
 
@@ -76,6 +78,55 @@ class ChangeFollower:
         raise NotImplementedError
 
 
+class _Tier(Generic[V]):
+    """Values in the order they came, each tagged with its device, bounded in count and in
+    weight: past a bound the oldest go first."""
+
+    def __init__(self, max_entries: int, weigh: Callable[[V], int], max_weight: int | None) -> None:
+        self.max_entries = max_entries
+        self.weigh = weigh
+        self.max_weight = max_weight
+        self.weight = 0
+        self.values: dict[Hashable, tuple[V, str | None, int]] = {}
+        self.by_subject: dict[str, set[Hashable]] = {}
+
+    def add(self, key: Hashable, value: V, subject: str | None) -> None:
+        self.forget(key)
+        weight = self.weigh(value)
+        while self.values and (
+            len(self.values) >= self.max_entries
+            or (self.max_weight is not None and self.weight + weight > self.max_weight)
+        ):
+            self.forget(next(iter(self.values)))
+        self.values[key] = (value, subject, weight)
+        self.weight += weight
+        if subject is not None:
+            self.by_subject.setdefault(subject, set()).add(key)
+
+    def forget(self, key: Hashable) -> None:
+        entry = self.values.pop(key, None)
+        if entry is None:
+            return
+        self.weight -= entry[2]
+        if entry[1] is not None and (keys := self.by_subject.get(entry[1])) is not None:
+            keys.discard(key)
+            if not keys:
+                del self.by_subject[entry[1]]
+
+    def drop(self, changed: frozenset[str]) -> None:
+        """Forget the values of the devices ``changed`` names (``EVERYTHING``: all)."""
+        if EVERYTHING in changed:
+            self.values.clear()
+            self.by_subject.clear()
+            self.weight = 0
+            return
+        for subject in changed:
+            for key in self.by_subject.pop(subject, ()):
+                entry = self.values.pop(key, None)
+                if entry is not None:
+                    self.weight -= entry[2]
+
+
 class RenderCache(ChangeFollower, Generic[V]):
     """Values keyed by anything, each tagged with the device (MAC) it is made of, if any:
     an untagged value (a file every device of a model fetches) goes with ``EVERYTHING``."""
@@ -91,16 +142,11 @@ class RenderCache(ChangeFollower, Generic[V]):
         """``weigh`` and ``max_weight`` bound what the values hold (a file's bytes): past
         either bound the oldest values go first."""
         super().__init__(changes, check_interval)
-        self._max_entries = max_entries
-        self._weigh = weigh
-        self._max_weight = max_weight
-        self._weight = 0
-        self._values: dict[Hashable, tuple[V, str | None, int]] = {}
-        self._by_subject: dict[str, set[Hashable]] = {}
+        self._tier: _Tier[V] = _Tier(max_entries, weigh, max_weight)
 
     def get(self, key: Hashable) -> V | None:
         self._follow()
-        entry = self._values.get(key)
+        entry = self._tier.values.get(key)
         return None if entry is None else entry[0]
 
     def put(
@@ -109,50 +155,112 @@ class RenderCache(ChangeFollower, Generic[V]):
         """Keep a value made at ``revision`` (read before making it), if still current;
         ``subject`` is the MAC of the device it is made of."""
         with self._lock:
-            if revision is None or revision != self._seen_revision:
-                return
-            self._forget(key)
-            weight = self._weigh(value)
-            while self._values and (
-                len(self._values) >= self._max_entries
-                or (self._max_weight is not None and self._weight + weight > self._max_weight)
-            ):
-                self._forget(next(iter(self._values)))
-            self._values[key] = (value, subject, weight)
-            self._weight += weight
-            if subject is not None:
-                self._by_subject.setdefault(subject, set()).add(key)
+            if revision is not None and revision == self._seen_revision:
+                self._tier.add(key, value, subject)
 
     @property
     def revision(self) -> int | None:
         return self._seen_revision
 
     def __len__(self) -> int:
-        return len(self._values)
+        return len(self._tier.values)
 
     @property
     def weight(self) -> int:
-        return self._weight
-
-    def _forget(self, key: Hashable) -> None:
-        entry = self._values.pop(key, None)
-        if entry is not None:
-            self._weight -= entry[2]
-        if entry is not None and entry[1] is not None:
-            keys = self._by_subject.get(entry[1])
-            if keys is not None:
-                keys.discard(key)
-                if not keys:
-                    del self._by_subject[entry[1]]
+        return self._tier.weight
 
     def _apply(self, changed: frozenset[str]) -> None:
-        if EVERYTHING in changed:
-            self._values.clear()
-            self._by_subject.clear()
-            self._weight = 0
+        self._tier.drop(changed)
+
+
+class FileCache(RenderCache[RenderedFile]):
+    """Rendered files in two tiers: as sent, and every one of them also compressed.
+
+    A worker's memory holds a few thousand files as sent (2-17 KB each); a region's storm asks
+    for ten thousand or more, each once, in no order a cache can predict, so a plain cache of
+    the newest mostly misses, and a miss reads the render store (a query, a decryption: about
+    150 us). Compressed, a file is a fifth to a tenth of its size (10,000 devices: about 10 MB)
+    and comes back in 8-27 us: the second tier keeps every file a worker has made or read,
+    and a file taken from it goes back to the first.
+    """
+
+    def __init__(
+        self,
+        changes: Changes,
+        plain_bytes: int,
+        packed_bytes: int,
+        check_interval: float = CHECK_INTERVAL,
+    ) -> None:
+        super().__init__(changes, check_interval, weigh=_plain_weight, max_weight=plain_bytes)
+        self._packed: _Tier[tuple[bytes, str, str]] = _Tier(1_000_000, _packed_weight, packed_bytes)
+
+    def get(self, key: Hashable) -> RenderedFile | None:
+        self._follow()
+        entry = self._tier.values.get(key)
+        if entry is not None:
+            return entry[0]
+        packed = self._packed.values.get(key)
+        if packed is None:
+            return None
+        body, content_type, sha256 = packed[0]
+        file = RenderedFile(unpack(body), content_type, sha256)
+        with self._lock:
+            if self._packed.values.get(key) is packed:  # no change dropped it meanwhile
+                self._tier.add(key, file, packed[1])
+        return file
+
+    def put(
+        self,
+        key: Hashable,
+        value: RenderedFile,
+        revision: int | None,
+        subject: str | None = None,
+        packed: bytes | None = None,
+    ) -> None:
+        """As :meth:`RenderCache.put`; ``packed``: the body already compressed (``pack``)."""
+        if revision is None or revision != self._seen_revision:
             return
-        for subject in changed:
-            for key in self._by_subject.pop(subject, ()):
-                entry = self._values.pop(key, None)
-                if entry is not None:
-                    self._weight -= entry[2]
+        packed = pack(value.body) if packed is None else packed
+        with self._lock:
+            if revision == self._seen_revision:
+                self._tier.add(key, value, subject)
+                self._packed.add(key, (packed, value.content_type, value.sha256), subject)
+
+    @property
+    def packed_weight(self) -> int:
+        return self._packed.weight
+
+    def _apply(self, changed: frozenset[str]) -> None:
+        self._tier.drop(changed)
+        self._packed.drop(changed)
+
+
+def pack(body: bytes) -> bytes:
+    """A file's body as the second tier and the render store keep it: Zstandard, which gives
+    a config back four times faster than zlib (5 against 20 us), and smaller."""
+    return _codec.compressor.compress(body)
+
+
+def unpack(packed: bytes) -> bytes:
+    """A body ``pack`` made (``zstandard.ZstdError`` if it is not one)."""
+    return _codec.decompressor.decompress(packed)
+
+
+class _Codec(threading.local):
+    """Zstandard's contexts are reused (a fresh one per file costs more than the file) but
+    are not thread-safe: one pair per thread."""
+
+    def __init__(self) -> None:
+        self.compressor = zstandard.ZstdCompressor()
+        self.decompressor = zstandard.ZstdDecompressor()
+
+
+_codec = _Codec()  # each thread's own pair, made on its first use
+
+
+def _plain_weight(file: RenderedFile) -> int:
+    return len(file.body) + 200  # the body and about what its objects cost around it
+
+
+def _packed_weight(packed: tuple[bytes, str, str]) -> int:
+    return len(packed[0]) + 200

@@ -24,7 +24,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
-import zlib
 from collections.abc import Callable, Hashable, Sequence
 from pathlib import Path
 
@@ -32,11 +31,12 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import bindparam, delete, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
+from zstandard import ZstdError
 
 from provisioner.db.models import RenderChange, StoredRender
 from provisioner.db.render_changes import EVERYTHING
 from provisioner.db.session import Database
-from provisioner.domain.delivery.render_cache import RenderedFile
+from provisioner.domain.delivery.render_cache import RenderedFile, unpack
 from provisioner.rendering import templates_dir
 from provisioner.secretbox import SecretBox
 from provisioner.vendors.base import ProvisioningContext
@@ -78,8 +78,9 @@ class RenderStore:
                     digest.update(path.read_bytes())
         return digest.hexdigest()
 
-    def get(self, variant: Hashable) -> RenderedFile | None:
-        """The stored file of this variant if it is still current, else None."""
+    def get(self, variant: Hashable) -> tuple[RenderedFile, bytes] | None:
+        """The stored file of this variant if it is still current, and its body compressed
+        (``render_cache.pack``), else None."""
         name = self._name(variant)
         sql, parameters = self._current
         connection = self._db.engine.raw_connection()
@@ -94,10 +95,11 @@ class RenderStore:
             return None
         sealed, content_type, sha256 = row
         try:
-            body = self._open(bytes(sealed), name)
-        except (InvalidTag, ValueError, zlib.error):
+            packed = self._open(bytes(sealed), name)
+            body = unpack(packed)
+        except (InvalidTag, ValueError, ZstdError):
             return None  # sealed under an earlier service key: rendered again
-        return RenderedFile(body, content_type, sha256)
+        return RenderedFile(body, content_type, sha256), packed
 
     @functools.cached_property
     def _current(self) -> tuple[str, Callable[[str], Sequence[object] | dict[str, object]]]:
@@ -118,10 +120,12 @@ class RenderStore:
 
         return compiled.string, positional
 
-    def put(self, variant: Hashable, mac: str, revision: int, rendered: RenderedFile) -> None:
-        """Keep ``rendered``, made of the device's rows read after ``revision`` was; a newer
-        stored render of the variant wins. The device's rows no longer current, or made by
-        other settings or code, go."""
+    def put(
+        self, variant: Hashable, mac: str, revision: int, rendered: RenderedFile, packed: bytes
+    ) -> None:
+        """Keep ``rendered`` (``packed``: its body compressed), made of the device's rows read
+        after ``revision`` was; a newer stored render of the variant wins. The device's rows
+        no longer current, or made by other settings or code, go."""
         name = self._name(variant)
         row = {
             "key": name,
@@ -130,7 +134,7 @@ class RenderStore:
             "revision": revision,
             "content_type": rendered.content_type,
             "sha256": rendered.sha256,
-            "sealed": self._seal(rendered.body, name),
+            "sealed": self._seal(packed, name),
         }
         with self._db.engine.begin() as connection:
             dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
@@ -174,10 +178,10 @@ class RenderStore:
         dataclass and None) made by this renderer, hashed to a fixed width."""
         return hashlib.sha256(f"{self.renderer}:{variant!r}".encode()).hexdigest()
 
-    def _seal(self, body: bytes, name: str) -> bytes:
+    def _seal(self, packed: bytes, name: str) -> bytes:
         nonce = os.urandom(_NONCE_BYTES)
-        return nonce + self._aead.encrypt(nonce, zlib.compress(body), name.encode("ascii"))
+        return nonce + self._aead.encrypt(nonce, packed, name.encode("ascii"))
 
     def _open(self, sealed: bytes, name: str) -> bytes:
         nonce, ciphertext = sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:]
-        return zlib.decompress(self._aead.decrypt(nonce, ciphertext, name.encode("ascii")))
+        return self._aead.decrypt(nonce, ciphertext, name.encode("ascii"))

@@ -10,10 +10,16 @@ from provisioner.app.service import Service
 from provisioner.db.firmware import FirmwareRollout
 from provisioner.db.models import Account, DeviceEvent, Tenant
 from provisioner.domain.delivery.pipeline import Fetch, Outcome
-from provisioner.domain.delivery.render_cache import RenderCache, RenderedFile, any_change
+from provisioner.domain.delivery.render_cache import (
+    FileCache,
+    RenderCache,
+    RenderedFile,
+    any_change,
+)
 from provisioner.domain.inventory import lifecycle
 from provisioner.domain.inventory.lookup import load_device
 from provisioner.domain.inventory.sheet import import_sheet, sheet_rows
+from tests.support.caches import follow_every_change
 
 ROW = {
     "tenant": "acme", "extension": "1001", "direct_number": "", "display_name": "Before",
@@ -37,8 +43,7 @@ def test_a_change_to_a_rendered_row_bumps_the_revision_and_the_file_follows(
 ) -> None:
     with service.db.session() as session:
         assert import_sheet(session, service.box, sheet_rows([ROW])).ok
-    service.provisioner.cache = RenderCache(service.db.render_changes, check_interval=0)
-    service.provisioner.devices = RenderCache(service.db.render_changes, check_interval=0)
+    follow_every_change(service.provisioner)
     before = service.db.revision()
     assert b"Before" in fetch(service)
     with service.db.session() as session:
@@ -72,6 +77,64 @@ def test_cache_is_bounded() -> None:
     assert cache.get("c") is not None
 
 
+# --- the compressed second tier --------------------------------------------------------------
+
+
+def _file(key: str) -> RenderedFile:
+    return RenderedFile(f"<config of {key}/>".encode() * 40, "text/xml", f"sha-{key}")
+
+
+def test_a_file_past_the_plain_bound_comes_back_whole_from_the_compressed_tier() -> None:
+    plain_room = len(_file("a").body) + 200  # one file as sent
+    cache = FileCache(lambda seen: (1, frozenset()), plain_room, 10_000, check_interval=3600)
+    cache.get("a")
+    for key in "abc":
+        cache.put(key, _file(key), 1, subject=key)
+    assert len(cache) == 1  # only "c" is held as sent
+    assert cache.packed_weight < 3 * plain_room / 2  # all three, compressed: far smaller
+    for key in "abcab":
+        assert cache.get(key) == _file(key)
+    assert len(cache) == 1  # a file taken from the second tier went back to the first
+
+
+def test_a_change_drops_a_device_from_both_tiers() -> None:
+    changed: list[frozenset[str]] = [frozenset()]
+    cache = FileCache(lambda seen: (1, changed[0]), 1, 10_000, check_interval=0)
+    cache.get("a")
+    cache.put("a", _file("a"), 1, subject="mac-a")
+    cache.put("b", _file("b"), 1, subject="mac-b")
+    changed[0] = frozenset({"mac-a"})
+    assert cache.get("a") is None
+    assert cache.get("b") == _file("b")
+
+
+def test_the_compressed_tier_is_bounded_by_bytes() -> None:
+    cache = FileCache(lambda seen: (1, frozenset()), 1, 400, check_interval=3600)
+    cache.get("a")
+    for key in "abcdef":
+        cache.put(key, _file(key), 1, subject=key)
+    assert cache.packed_weight <= 400
+    assert cache.get("a") is None  # the oldest went
+    assert cache.get("f") == _file("f")
+
+
+def test_a_worker_cycling_through_more_devices_than_its_plain_bound_reads_no_store(
+    renders: list[str], service: Service
+) -> None:
+    """A storm of more devices than the first tier holds: after the first round every file
+    comes from memory, none from the render store (the store was the cost of 10,000 devices)."""
+    provisioner = service.provisioner
+    provisioner.cache = FileCache(service.db.render_changes, 1, 2**20, check_interval=0)
+    first = fetch_all(service)  # the second worker's start: from the store
+    reads: list[object] = []
+    store_get = provisioner.store.get
+    provisioner.store.get = lambda key: reads.append(key) or store_get(key)  # type: ignore[method-assign]
+    for _ in range(3):
+        assert fetch_all(service) == first
+    assert reads == []
+    assert renders == []
+
+
 # --- per-device invalidation -----------------------------------------------------------------
 
 MACS = ("000b82aa0011", "000b82aa0012", "000b82aa0013")  # acme, acme, other
@@ -90,8 +153,7 @@ def renders(service: Service, render_log: list[str]) -> list[str]:
     """The inventory of three devices, each fetched once; then the MAC of every render."""
     with service.db.session() as session:
         assert import_sheet(session, service.box, sheet_rows(_rows())).ok
-    service.provisioner.cache = RenderCache(service.db.render_changes, check_interval=0)
-    service.provisioner.devices = RenderCache(service.db.render_changes, check_interval=0)
+    follow_every_change(service.provisioner)
     seen = render_log
     fetch_all(service)
     assert seen == list(MACS)

@@ -13,9 +13,10 @@ from sqlalchemy import delete, event, select, update
 from provisioner.app.service import Service, open_service
 from provisioner.db.models import Account, DeviceLine, StoredRender
 from provisioner.domain.delivery.pipeline import Fetch, Outcome
-from provisioner.domain.delivery.render_cache import RenderCache, RenderedFile
+from provisioner.domain.delivery.render_cache import RenderCache, RenderedFile, pack
 from provisioner.domain.inventory.sheet import import_sheet, sheet_rows
 from provisioner.settings import Settings
+from tests.support.caches import follow_every_change
 
 MAC = "000b82aa0031"
 ROW = {
@@ -33,8 +34,7 @@ def other_worker(settings: Settings) -> Iterator[Service]:
 
 
 def fetch(service: Service) -> bytes:
-    service.provisioner.cache = RenderCache(service.db.render_changes, check_interval=0)
-    service.provisioner.devices = RenderCache(service.db.render_changes, check_interval=0)
+    follow_every_change(service.provisioner)
     delivery = service.provisioner.deliver(Fetch(f"cfg{MAC}.xml", "http", "127.0.0.1"))
     assert delivery.outcome is Outcome.SERVED, delivery.reason
     return delivery.body
@@ -95,7 +95,8 @@ def test_the_stored_file_is_sealed_and_bound_to_its_variant(
     assert b"Before" not in row.sealed
     store = imported.provisioner.store
     revision = imported.db.revision()
-    store.put(("another", "variant"), MAC, revision, RenderedFile(b"x", "text/plain", "h"))
+    other = RenderedFile(b"x", "text/plain", "h")
+    store.put(("another", "variant"), MAC, revision, other, pack(other.body))
     with imported.db.engine.begin() as connection:  # this device's sealed body, moved there
         connection.execute(
             update(StoredRender).where(StoredRender.key != row.key).values(sealed=row.sealed)
@@ -161,8 +162,7 @@ def test_a_primed_worker_serves_recent_devices_without_reading_their_rows(
     """A worker started after the devices fetched (a restart before a power cut's storm)."""
     body = fetch(imported)
     worker = other_worker.provisioner
-    worker.cache = RenderCache(other_worker.db.render_changes, check_interval=0)
-    worker.devices = RenderCache(other_worker.db.render_changes, check_interval=0)
+    follow_every_change(worker)
     statements: list[str] = []
     event.listen(
         other_worker.db.engine,

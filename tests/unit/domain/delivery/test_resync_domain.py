@@ -11,7 +11,6 @@ from sqlalchemy import select
 from provisioner.app.service import Service
 from provisioner.db.models import Device, DeviceEvent
 from provisioner.domain.delivery.pipeline import Fetch, Outcome
-from provisioner.domain.delivery.render_cache import RenderCache
 from provisioner.domain.delivery.resync import (
     Applied,
     NotifyAnswer,
@@ -29,6 +28,7 @@ from provisioner.domain.errors import Conflict, Invalid, NotFound
 from provisioner.domain.inventory.sheet import import_sheet, sheet_rows
 from provisioner.sip.notify import send_notify
 from provisioner.vendors import grandstream, panasonic
+from tests.support.caches import follow_every_change
 
 GS_MAC, PANA_MAC = "000b82aa0001", "0080f0aa0002"
 T0 = dt.datetime(2030, 1, 1, 12, 0, tzinfo=dt.UTC)
@@ -169,8 +169,7 @@ def test_a_fetch_still_in_the_timeline_queue_does_not_skip_the_notify(
         return hashlib.sha256(delivery.body).hexdigest()
 
     # Every fetch sees the inventory as it is (in service, within a second of a change).
-    service.provisioner.cache = RenderCache(service.db.render_changes, check_interval=0)
-    service.provisioner.devices = RenderCache(service.db.render_changes, check_interval=0)
+    follow_every_change(service.provisioner)
     original = fetch()
     service.timeline.flush()  # the original file is on the timeline
     rename(service, "Renamed")

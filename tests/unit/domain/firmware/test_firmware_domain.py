@@ -16,7 +16,6 @@ from provisioner.app.service import Service
 from provisioner.db.firmware import FirmwareDevice
 from provisioner.db.models import DeviceEvent
 from provisioner.domain.delivery.pipeline import Fetch, Outcome
-from provisioner.domain.delivery.render_cache import RenderCache
 from provisioner.domain.errors import Invalid, NotFound
 from provisioner.domain.firmware import rollouts as firmware
 from provisioner.domain.firmware.director import FirmwareDirector
@@ -26,6 +25,7 @@ from provisioner.domain.inventory.devices import get_device
 from provisioner.domain.inventory.sheet import import_sheet, sheet_rows
 from provisioner.domain.staging.bench_view import firmware_facts
 from provisioner.domain.timeline import Event
+from tests.support.caches import follow_every_change
 
 MACS = ("0080f0aa0001", "0080f0aa0002")
 VERSIONS = ("01.100", "01.133")
@@ -44,8 +44,7 @@ def fleet(service: Service, tmp_path: Path) -> Catalog:
         for mac in MACS:  # the images fit revisions 1 and 2 only: unknown hardware is blocked
             get_device(session, mac).hardware_revision = "1"
     provisioner = service.provisioner
-    provisioner.cache = RenderCache(service.db.render_changes, check_interval=0)
-    provisioner.devices = RenderCache(service.db.render_changes, check_interval=0)
+    follow_every_change(provisioner)
     provisioner.firmware = FirmwareDirector(service.db, None, check_interval=0)
     catalog = Catalog(tmp_path / "store")
     floor = None

@@ -8,10 +8,10 @@ from sqlalchemy import select
 from provisioner.app.service import Service
 from provisioner.db.models import Account, Device, DeviceLine
 from provisioner.domain.delivery.pipeline import Fetch, Outcome
-from provisioner.domain.delivery.render_cache import RenderCache
 from provisioner.domain.demo import DEMO_TENANT, demo_rows
 from provisioner.domain.operations.convergence import Convergence, convergence
 from provisioner.vendors import all_models, vendor
+from tests.support.caches import follow_every_change
 from tests.support.fleet import seed
 
 
@@ -29,8 +29,7 @@ def fetch(service: Service, mac: str, model: str) -> None:
 
 def test_figures_match_the_fleet(service: Service) -> None:
     seed(service)
-    for name in ("cache", "devices"):  # a change reaches the next fetch, not a second later
-        setattr(service.provisioner, name, RenderCache(service.db.render_changes, check_interval=0))
+    follow_every_change(service.provisioner)  # a change reaches the next fetch at once
     devices = sorted({(row["mac"], row["model"]) for row in demo_rows()})
     fetched, changed = devices[:5], devices[5]
     for mac, model in (*fetched, changed):
