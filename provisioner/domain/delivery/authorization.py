@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import logging
+from collections.abc import Callable
 from urllib.parse import unquote, urlsplit
 
 from provisioner.db.models import DeviceState
@@ -30,9 +31,14 @@ NETWORK_NOT_ALLOWED = "network not allowed"
 
 
 def credential_verdict(
-    fetch: Fetch, found: DeviceRecord | None, box: SecretBox, spent: SpentNonces, mint: NonceMint
+    fetch: Fetch,
+    found: DeviceRecord | None,
+    decrypt: Callable[[str], str],
+    spent: SpentNonces,
+    mint: NonceMint,
 ) -> str | None:
     """A DigestVerdict, or None when the request presented no usable credentials.
+    ``decrypt``: a stored secret's plain text (``SecretBox.decrypt``, or a memo of it).
 
     An unknown device is compared against a dummy, so it costs the same time as a known one.
     """
@@ -40,7 +46,7 @@ def credential_verdict(
     if fetch.digest is None and basic is None:
         return None  # nothing to compare: the challenge (a boot storm's every first request)
     user, password = ("\0", "\0")
-    if found is not None and (login := found.access.http_login(box)) is not None:
+    if found is not None and (login := found.access.http_login(decrypt)) is not None:
         user, password = login
     if fetch.digest is not None:
         if not uri_matches(fetch.digest.uri, fetch.target):
@@ -60,7 +66,7 @@ def uri_matches(uri: str, target: str | None) -> bool:
     """Whether a Digest answer's ``uri`` names the requested resource (RFC 7616 section
     3.4.6): its path (percent-decoded, as the server routed it) and query, in origin or
     absolute form. A request without a request line (``target`` None) has nothing to match."""
-    if target is None:
+    if target is None or uri == target:  # what phones send: the path as they requested it
         return True
     parts = urlsplit(uri)
     named = unquote(parts.path) + (f"?{parts.query}" if parts.query else "")

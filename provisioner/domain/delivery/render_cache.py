@@ -103,6 +103,9 @@ class _Tier(Generic[V]):
         if subject is not None:
             self.by_subject.setdefault(subject, set()).add(key)
 
+    def has_room(self, value: V) -> bool:
+        return self.max_weight is None or self.weight + self.weigh(value) <= self.max_weight
+
     def forget(self, key: Hashable) -> None:
         entry = self.values.pop(key, None)
         if entry is None:
@@ -205,7 +208,8 @@ class FileCache(RenderCache[RenderedFile]):
         body, content_type, sha256 = packed[0]
         file = RenderedFile(unpack(body), content_type, sha256)
         with self._lock:
-            if self._packed.values.get(key) is packed:  # no change dropped it meanwhile
+            # no change dropped it meanwhile, and the first tier has room
+            if self._packed.values.get(key) is packed and self._tier.has_room(file):
                 self._tier.add(key, file, packed[1])
         return file
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -125,12 +125,12 @@ class DeviceAccess:
             box.decrypt(self.config_key_encrypted),
         )
 
-    def http_login(self, box: SecretBox) -> tuple[str, str] | None:
-        """User and password only, for checking a request: the config key stays sealed
-        (one decryption per Digest answer instead of two, in a boot storm's hot path)."""
+    def http_login(self, decrypt: Callable[[str], str]) -> tuple[str, str] | None:
+        """User and password only, for checking a request (``decrypt``: ``SecretBox.decrypt``
+        or a memo of it): the config key stays sealed."""
         if not (self.http_user and self.http_password_encrypted and self.config_key_encrypted):
             return None
-        return self.http_user, box.decrypt(self.http_password_encrypted)
+        return self.http_user, decrypt(self.http_password_encrypted)
 
 
 @dataclass(frozen=True, slots=True)

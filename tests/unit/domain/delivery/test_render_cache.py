@@ -94,7 +94,23 @@ def test_a_file_past_the_plain_bound_comes_back_whole_from_the_compressed_tier()
     assert cache.packed_weight < 3 * plain_room / 2  # all three, compressed: far smaller
     for key in "abcab":
         assert cache.get(key) == _file(key)
-    assert len(cache) == 1  # a file taken from the second tier went back to the first
+    assert len(cache) == 1  # the first tier is full: "c" stays, the others stay compressed
+
+
+def test_a_file_from_the_compressed_tier_goes_back_to_the_first_when_it_has_room() -> None:
+    changed: list[frozenset[str]] = [frozenset()]
+    room = 2 * (len(_file("a").body) + 200)
+    cache = FileCache(lambda seen: (1, changed[0]), room, 10_000, check_interval=0)
+    cache.get("a")
+    for key in "abc":
+        cache.put(key, _file(key), 1, subject=key)
+    assert len(cache) == 2  # "b" and "c"
+    changed[0] = frozenset({"c"})
+    assert cache.get("c") is None
+    changed[0] = frozenset()
+    assert len(cache) == 1
+    assert cache.get("a") == _file("a")
+    assert len(cache) == 2  # "a" came back to the first tier
 
 
 def test_a_change_drops_a_device_from_both_tiers() -> None:
