@@ -98,9 +98,7 @@ def field_fetches(service: Service, files: list[tuple[str, str]], count: int) ->
             username=user, realm=REALM, nonce=nonces[mac], uri=f"/{name}", response="",
             qop="auth", nc=f"{counts[mac]:08x}", cnonce="0a4f113b", algorithm="MD5",
         )  # fmt: skip
-        signed = DigestResponse(
-            **{**vars(answer), "response": expected_response(answer, password, "GET")}
-        )
+        signed = answer._replace(response=expected_response(answer, password, "GET"))
         fetches.append(Fetch(name, "http", FIELD, user_agent=None, digest=signed))
     return fetches
 

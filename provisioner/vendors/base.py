@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
 class RenderError(ValueError):
@@ -52,9 +53,8 @@ class ModelInfo:
     japanese_display: bool = False
 
 
-@dataclass(frozen=True)
-class FileRequest:
-    """A file name recognised by a vendor module."""
+class FileRequest(NamedTuple):
+    """A file name recognised by a vendor module (a named tuple: one per fetch)."""
 
     vendor: str
     kind: FileKind

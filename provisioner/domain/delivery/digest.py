@@ -20,16 +20,16 @@ import secrets
 import struct
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 REALM = "provisioning"
 NONCE_LIFETIME = 300  # seconds
 
 
-@dataclass(frozen=True)
-class DigestResponse:
-    """The Authorization header's digest fields, as parsed by the front door."""
+class DigestResponse(NamedTuple):
+    """The Authorization header's digest fields, as parsed by the front door (a named tuple:
+    one per authenticated fetch)."""
 
     username: str
     realm: str

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 import logging
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from provisioner.domain.delivery.digest import DigestResponse
@@ -22,9 +21,11 @@ class Outcome(enum.Enum):
     FAILED = 500
 
 
-@dataclass(frozen=True)
-class Fetch:
-    """What a device asked for, what it said about itself, and what it proved."""
+class Fetch(NamedTuple):
+    """What a device asked for, what it said about itself, and what it proved.
+
+    Immutable; a named tuple because two are built per Digest fetch (the challenge, the
+    answer): less than half the cost of a frozen dataclass."""
 
     path: str  # as requested; only the last segment names the file
     protocol: str  # "http", "https", "tftp", "cli"
@@ -42,8 +43,9 @@ class Fetch:
         return self.path.replace("\\", "/").rsplit("/", 1)[-1]
 
 
-@dataclass(frozen=True)
-class Delivery:
+class Delivery(NamedTuple):
+    """The pipeline's verdict: the file to send, or a refusal to map onto the protocol."""
+
     outcome: Outcome
     body: bytes = b""
     content_type: str = "text/plain"

@@ -86,7 +86,7 @@ def digest(provisioner: Provisioner, mac: str, password: str | None = None) -> D
         response="", qop="auth", nc="00000001", cnonce="c0ffee", algorithm="MD5",
     )  # fmt: skip
     secret = password if password is not None else provisioner.box.decrypt(encrypted)
-    return DigestResponse(**{**vars(answer), "response": expected_response(answer, secret, "GET")})
+    return answer._replace(response=expected_response(answer, secret, "GET"))
 
 
 def settled_once(seen: Seen, fetch: Fetch, label: str | None) -> None:
