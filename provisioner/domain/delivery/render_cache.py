@@ -179,12 +179,15 @@ class RenderCache(ChangeFollower, Generic[V]):
 class FileCache(RenderCache[RenderedFile]):
     """Rendered files in two tiers: as sent, and every one of them also compressed.
 
-    A worker's memory holds a few thousand files as sent (2-17 KB each); a region's storm asks
-    for ten thousand or more, each once, in no order a cache can predict, so a plain cache of
-    the newest mostly misses, and a miss reads the render store (a query, a decryption: about
-    150 us). Compressed, a file is a fifth to a tenth of its size (10,000 devices: about 10 MB)
-    and comes back in 8-27 us: the second tier keeps every file a worker has made or read,
-    and a file taken from it goes back to the first.
+    A worker's memory holds a few thousand files as sent (1-17 KB each); a region's storm asks
+    for ten thousand or more, in no order a cache can predict, so a plain cache of the newest
+    mostly misses, and a miss reads the render store (a query and a decryption: about 150 us,
+    and at 10,000 devices most of a field fetch). Compressed, a file is a fifth to a tenth of
+    its size (10,000 devices: about 9 MB) and comes back in about 5 us, so the second tier
+    keeps every file the worker has made or read. A file taken from it goes back to the first
+    tier while that has room; a full first tier keeps what it holds until a render replaces
+    it (a storm walking more devices than it holds, each in turn, would otherwise push out
+    every file just before it is asked for again).
     """
 
     def __init__(
