@@ -50,7 +50,7 @@ class Settings:
     http_workers: int = max(2, os.cpu_count() or 1)  # HTTP worker processes
     http_threads: int = 4  # threads per worker that run the application
     # Rendered files each worker keeps in memory as sent (files are 1-17 KB), and compressed
-    # (a fifth to a tenth of that: 10,000 devices take about 10 MiB); past the second bound the
+    # (a fifth to a tenth of that: 10,000 devices take about 9 MiB); past the second bound the
     # oldest come back from the render store, one query each (domain.delivery.render_cache).
     file_cache_mib: int = 16
     packed_cache_mib: int = 32
@@ -183,6 +183,11 @@ class Settings:
             raise SettingsError(f"{ENV_PREFIX}RETENTION_* must not be negative")
         if self.maintenance_interval <= 0:
             raise SettingsError(f"{ENV_PREFIX}MAINTENANCE_INTERVAL must be positive")
+        if min(self.file_cache_mib, self.packed_cache_mib, self.prime_devices) < 0:
+            raise SettingsError(
+                f"{ENV_PREFIX}FILE_CACHE_MIB, PACKED_CACHE_MIB and PRIME_DEVICES "
+                "must not be negative"
+            )
         return self
 
 

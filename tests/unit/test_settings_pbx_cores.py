@@ -43,6 +43,9 @@ def test_one_core_has_no_backup_and_srv_names_the_domain() -> None:
         ({"nat_keepalive": 5}, "NAT_KEEPALIVE"),
         ({"nat_keepalive": 200}, "NAT_KEEPALIVE"),
         ({"registration_expiry": 30}, "REGISTRATION_EXPIRY"),
+        ({"file_cache_mib": -1}, "FILE_CACHE_MIB"),
+        ({"packed_cache_mib": -8}, "PACKED_CACHE_MIB"),
+        ({"prime_devices": -1}, "PRIME_DEVICES"),
     ],
 )
 def test_bad_values_are_named(values: dict[str, object], message: str) -> None:

@@ -198,6 +198,7 @@ class FileCache(RenderCache[RenderedFile]):
         check_interval: float = CHECK_INTERVAL,
     ) -> None:
         super().__init__(changes, check_interval, weigh=_plain_weight, max_weight=plain_bytes)
+        # bounded by its bytes: the count bound is only there because a tier has one
         self._packed: _Tier[tuple[bytes, str, str]] = _Tier(1_000_000, _packed_weight, packed_bytes)
 
     def get(self, key: Hashable) -> RenderedFile | None:
