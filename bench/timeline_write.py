@@ -32,7 +32,7 @@ from sqlalchemy import func, select
 
 from bench.deliver_micro import BENCH, FIELD, build_service
 from provisioner.app.service import Service
-from provisioner.db.models import Device, DeviceEvent, DeviceState
+from provisioner.db.models import Device, DeviceEvent, DeviceState, utcnow
 from provisioner.domain.timeline import Event, EventKind
 
 PG_ENV = "PROVISIONER_BENCH_PG"
@@ -49,6 +49,7 @@ def record(service: Service, files: list[tuple[str, str]], count: int, **fields:
             Event(
                 mac=mac,
                 kind=EventKind.FETCH,
+                at=utcnow(),
                 protocol="http",
                 filename=name,
                 source=source,

@@ -28,6 +28,7 @@ import time
 from sqlalchemy.exc import SQLAlchemyError
 
 from provisioner import metrics
+from provisioner.db.models import utcnow
 from provisioner.db.render_changes import current_revision
 from provisioner.db.session import Database
 from provisioner.domain.delivery import authorization
@@ -490,6 +491,7 @@ class Provisioner:
             Event(
                 mac=mac,
                 kind=kind,
+                at=utcnow(),
                 protocol=fetch.protocol,
                 filename=fetch.filename,
                 source=fetch.source,

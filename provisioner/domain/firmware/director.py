@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from firmware.policy import DeviceFacts, Rollout, RolloutState, Step, decide
 from provisioner.db.firmware import FirmwareDevice, FirmwareRollout
-from provisioner.db.models import Device, DeviceState, Tenant
+from provisioner.db.models import Device, DeviceState, Tenant, utcnow
 from provisioner.db.session import Database
 from provisioner.domain.delivery.render_cache import RenderCache, any_change
 from provisioner.domain.firmware.rollouts import step_from_json
@@ -144,8 +144,9 @@ class FirmwareDirector:
         if self._timeline is None or agent is None or agent.mac is None:
             return  # nothing names the device (TFTP, a browser): it cannot be followed
         self._timeline.record(
-            Event(mac=agent.mac, kind=EventKind.DOWNLOAD, protocol=protocol, filename=filename,
-                  source=source, user_agent=user_agent, firmware=agent.firmware, status=200)
+            Event(mac=agent.mac, kind=EventKind.DOWNLOAD, at=utcnow(), protocol=protocol,
+                  filename=filename, source=source, user_agent=user_agent,
+                  firmware=agent.firmware, status=200)
         )  # fmt: skip
 
 

@@ -30,7 +30,7 @@ from werkzeug.serving import make_server
 
 from provisioner.app.service import Service, open_service
 from provisioner.db.firmware import FirmwareDevice
-from provisioner.db.models import Device, DeviceEvent, Lockout
+from provisioner.db.models import Device, DeviceEvent, Lockout, utcnow
 from provisioner.db.session import Database
 from provisioner.domain.delivery.resync import registered_contact
 from provisioner.domain.inventory.sheet import import_sheet, sheet_rows
@@ -228,7 +228,7 @@ def test_one_overlong_row_never_loses_the_batch_on_postgresql(postgres_url: str)
     writer = TimelineWriter(database)
     agents = ["GXP1610 honest"] * 4 + ["x" * 300, "nul\0inside"]
     for agent in agents:
-        fetch = Event(mac="000b82170005", kind=EventKind.FETCH, user_agent=agent,
+        fetch = Event(mac="000b82170005", kind=EventKind.FETCH, at=utcnow(), user_agent=agent,
                       protocol="http", filename="cfg000b82170005.xml", status=200)  # fmt: skip
         writer.record(fetch)
     assert writer.flush() == len(agents)

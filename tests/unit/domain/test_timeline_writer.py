@@ -13,7 +13,7 @@ from sqlalchemy import delete, event, select
 from sqlalchemy.dialects import sqlite
 
 from provisioner.app.service import Service
-from provisioner.db.models import Device, DeviceEvent, DeviceState, Tenant, TenantStatus
+from provisioner.db.models import Device, DeviceEvent, DeviceState, Tenant, TenantStatus, utcnow
 from provisioner.domain.inventory import devices, tenants
 from provisioner.domain.inventory.lifecycle import Action
 from provisioner.domain.timeline import Event, EventKind, TimelineWriter, _Insert
@@ -34,7 +34,13 @@ def bound(service: Service) -> Service:
 
 
 def fetched(mac: str = MAC, source: str = FIELD, **fields: object) -> Event:
-    given = {"protocol": "http", "filename": f"cfg{mac}.xml", "status": 200, **fields}
+    given = {
+        "protocol": "http",
+        "filename": f"cfg{mac}.xml",
+        "status": 200,
+        "at": utcnow(),
+        **fields,
+    }
     return Event(mac=mac, kind=EventKind.FETCH, source=source, **given)  # type: ignore[arg-type]
 
 
@@ -132,7 +138,7 @@ def test_one_row_the_database_refuses_never_loses_the_others(bound: Service) -> 
     for index in range(5):
         writer.record(fetched(filename=f"good-{index}"))
         if index == 2:
-            writer.record(Event(mac=MAC, kind=None))  # type: ignore[arg-type]  # NOT NULL kind
+            writer.record(Event(mac=MAC, kind=None, at=utcnow()))  # type: ignore[arg-type]  # NOT NULL kind
     assert writer.flush() == 6
     assert [row.filename for row in stored(bound)] == [f"good-{index}" for index in range(5)]
 
@@ -263,7 +269,7 @@ def test_a_bound_device_not_ready_is_looked_at_every_time(bound: Service) -> Non
     """A registration from the bench is a candidate too; a bound device that is not ready
     (no config fetched on the bench yet) stays one until it is."""
     writer = bound.timeline
-    registered = Event(mac=MAC, kind=EventKind.REGISTRATION, source=f"{BENCH}:5060")
+    registered = Event(mac=MAC, kind=EventKind.REGISTRATION, at=utcnow(), source=f"{BENCH}:5060")
     for _ in range(2):
         with statements(bound) as seen:
             writer.record(registered)

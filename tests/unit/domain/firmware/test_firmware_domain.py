@@ -14,7 +14,7 @@ from sqlalchemy import select
 from firmware.catalog import Catalog
 from provisioner.app.service import Service
 from provisioner.db.firmware import FirmwareDevice
-from provisioner.db.models import DeviceEvent
+from provisioner.db.models import DeviceEvent, utcnow
 from provisioner.domain.delivery.pipeline import Fetch, Outcome
 from provisioner.domain.errors import Invalid, NotFound
 from provisioner.domain.firmware import rollouts as firmware
@@ -137,7 +137,9 @@ def three_downloads_hold(service: Service, mac: str) -> None:
         assert import_sheet(session, service.box, sheet_rows([row])).ok
         device_id = get_device(session, mac).id
     watcher = FirmwareWatcher(service.db)  # as the timeline writer calls it
-    download = Event(mac=mac, kind="download", filename="panasonic-01.100-x.bin", firmware="01.000")
+    download = Event(
+        mac=mac, kind="download", at=utcnow(), filename="panasonic-01.100-x.bin", firmware="01.000"
+    )
     watcher([(device_id, download), (device_id, download)])
     with service.db.session() as session:
         assert firmware_progress(session, get_device(session, mac)).status != "held"
