@@ -50,9 +50,11 @@ class Settings:
     http_workers: int = max(2, os.cpu_count() or 1)  # HTTP worker processes
     http_threads: int = 4  # threads per worker that run the application
     # Rendered files each worker keeps in memory as sent (files are 1-17 KB), and compressed
-    # (a fifth to a tenth of that: 10,000 devices take about 9 MiB); past the second bound the
+    # (about a third of that: 10,000 devices take about 15 MiB); past the second bound the
     # oldest come back from the render store, one query each (domain.delivery.render_cache).
-    file_cache_mib: int = 16
+    # 12 MiB as sent holds a 2,000-device storm whole and keeps two workers' growth after a
+    # 10,000-device storm within the 150 MiB of bench.field_storm's budget.
+    file_cache_mib: int = 12
     packed_cache_mib: int = 32
     # Devices each HTTP worker remembers before serving: those of the most recent fetches
     # (about 2 KB each), so a storm after a restart finds them without a query.

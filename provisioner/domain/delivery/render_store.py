@@ -29,9 +29,9 @@ from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from lz4.block import LZ4BlockError
 from sqlalchemy import bindparam, delete, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
-from zstandard import ZstdError
 
 from provisioner.db.models import RenderChange, StoredRender
 from provisioner.db.render_changes import EVERYTHING
@@ -97,7 +97,7 @@ class RenderStore:
         try:
             packed = self._open(bytes(sealed), name)
             body = unpack(packed)
-        except (InvalidTag, ValueError, ZstdError):
+        except (InvalidTag, ValueError, LZ4BlockError):
             return None  # sealed under an earlier service key: rendered again
         return RenderedFile(body, content_type, sha256), packed
 
