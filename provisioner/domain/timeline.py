@@ -62,13 +62,14 @@ class EventKind(enum.StrEnum):
 
 
 class Event(NamedTuple):
-    """One timeline entry. A named tuple in the table's column order (its device, then the
-    rest): a boot storm builds one per fetch on the request thread, and the writer makes its
-    row by slicing it (a frozen dataclass cost three times as much to build)."""
+    """One timeline entry. A named tuple whose fields after ``at`` are the table's columns in
+    their order: a boot storm builds one per fetch on the request thread, and the writer
+    makes its row by slicing it (a frozen dataclass cost three times as much to build). The
+    time is the caller's to give: the writer stores the event up to a batch later."""
 
     mac: str
     kind: EventKind  # FETCH, REFUSED, DOWNLOAD: what fetches write in batches
-    at: dt.datetime  # when it happened (the writer stores it later)
+    at: dt.datetime  # when it happened
     protocol: str | None = None
     filename: str | None = None
     source: str | None = None
