@@ -99,9 +99,16 @@ def kill_server(server: RunningServer) -> None:
 
 
 def stop_server(server: RunningServer) -> None:
+    """Stop ``serve`` as an init system does (SIGTERM). One still running 20 s later is killed
+    with its workers (its own session), and the failure shows the end of its log: a bare
+    timeout told nothing once the test's directory was gone."""
     server.process.terminate()
     try:
         server.process.wait(timeout=20)
     except subprocess.TimeoutExpired:
-        server.process.kill()
-        raise
+        os.killpg(server.process.pid, signal.SIGKILL)
+        server.process.wait()
+        log = (server.workdir / "server.log").read_text(errors="replace")
+        raise AssertionError(
+            f"serve did not stop within 20 s of SIGTERM; its log ends:\n{log[-4000:]}"
+        ) from None
