@@ -34,6 +34,8 @@ from provisioner.vendors.base import (
     ProvisioningCredentials,
 )
 
+log = logging.getLogger(__name__)
+
 
 def provisioning_context(settings: Settings) -> ProvisioningContext:
     return ProvisioningContext(
@@ -61,8 +63,6 @@ def load_device(session: Session, mac: str) -> Device | None:
         )
     )
 
-
-log = logging.getLogger(__name__)
 
 # What the access decision and the firmware director read of a device and its tenant.
 _RECORD_FIELDS = (

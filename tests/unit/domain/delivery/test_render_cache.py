@@ -114,13 +114,18 @@ def test_a_file_from_the_compressed_tier_goes_back_to_the_first_when_it_has_room
 
 
 def test_a_change_drops_a_device_from_both_tiers() -> None:
+    """Both files are held as sent and compressed: a get finds a file in either tier, so
+    "a" is gone only if the change took it out of both."""
     changed: list[frozenset[str]] = [frozenset()]
-    cache = FileCache(lambda seen: (1, changed[0]), 1, 10_000, check_interval=0)
+    room = 2 * (len(_file("a").body) + 200)
+    cache = FileCache(lambda seen: (1, changed[0]), room, 10_000, check_interval=0)
     cache.get("a")
     cache.put("a", _file("a"), 1, subject="mac-a")
     cache.put("b", _file("b"), 1, subject="mac-b")
+    assert len(cache) == 2
     changed[0] = frozenset({"mac-a"})
     assert cache.get("a") is None
+    assert len(cache) == 1
     assert cache.get("b") == _file("b")
 
 
